@@ -42,8 +42,7 @@ def main(argv):
             tp += p
             tf += f
             if not total:
-                suite = ",".join(s.split(":")[-1] for s in e.get("suite", []))
-                print(f"  {suite:12s} {e['name']:44s} {e['result']:8s} {p:4d} passed {f:3d} failed")
+                print(f"  {e['name']:48s} {e['result']:8s} {p:4d} passed {f:3d} failed")
     print(f"{tp} passed, {tf} failed")
     return 0
 
