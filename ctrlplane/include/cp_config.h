@@ -1,0 +1,90 @@
+/* Node configuration: one INI file per node (libinih), documented in docs/config.md. Loading
+ * validates everything and reports the first problem as "file:line: what"; a failed load or
+ * reload changes nothing. */
+#ifndef CP_CONFIG_H
+#define CP_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cp_graph.h"
+#include "cp_lsa.h"
+
+#define CP_CFG_MAX_LINKS 64
+#define CP_CFG_MAX_SAES 256
+#define CP_CFG_MAX_LCORES 64
+#define CP_ADDR_MAX 128
+#define CP_PATH_MAX 256
+
+struct cp_cfg_qkd_link {
+	char name[CP_NAME_MAX];
+	uint32_t id;            /* link id on the wire and in km_key_desc.link_id */
+	char peer[CP_NAME_MAX]; /* node at the other end */
+	char port[64];          /* DPDK port / vdev name */
+	unsigned lcore;         /* distill worker lcore (from node.lcores) */
+	int line;
+};
+
+struct cp_cfg_km_link {
+	char name[CP_NAME_MAX];
+	char peer[CP_NAME_MAX];
+	char qkd_link[CP_NAME_MAX]; /* the QKD link whose keys feed this KM link */
+	char address[CP_ADDR_MAX];  /* peer's control address host:port (LSAs); empty = accept only */
+	uint64_t capacity;          /* key buffer capacity in bits */
+	uint64_t low_water;         /* alarm and exclude from new routes below this (bits) */
+	int line;
+};
+
+struct cp_cfg_sae {
+	char name[CP_NAME_MAX];
+	char node[CP_NAME_MAX]; /* node whose KSA serves this SAE */
+	int line;
+};
+
+struct cp_cfg_policy {
+	struct cp_cost_params cost;
+	unsigned alternates;     /* k for Yen (alternate routes kept per relay session) */
+	uint32_t max_key_bits;   /* largest key size an application session may ask for */
+	uint32_t max_ttl_s;      /* longest key TTL */
+	double max_share;        /* fraction of a link's key rate application sessions may reserve */
+	uint64_t relay_target;   /* relay session buffer target (bits) */
+};
+
+struct cp_cfg_manager {
+	char address[CP_ADDR_MAX]; /* host:port of qkdmgr; empty = no manager */
+	char km_id[CP_NAME_MAX];   /* Mk component id (default <node>-km) */
+	char controller_id[CP_NAME_MAX]; /* Mc component id (default <node>-ctl) */
+	char ca[CP_PATH_MAX], cert[CP_PATH_MAX], key[CP_PATH_MAX];
+	unsigned report_period_ms;
+};
+
+struct cp_config {
+	char path[CP_PATH_MAX];
+	char node_id[CP_NAME_MAX];
+	char listen[CP_ADDR_MAX];          /* LSA listener host:port (empty = none) */
+	char control_socket[CP_PATH_MAX];
+	char metrics[CP_ADDR_MAX];         /* Prometheus listener (default 127.0.0.1:0 = off) */
+	unsigned routing_period_ms;
+	unsigned lsa_refresh_s;
+	unsigned n_lcores;
+	unsigned lcores[CP_CFG_MAX_LCORES]; /* worker lcores */
+	struct cp_cfg_manager manager;
+	struct cp_cfg_policy policy;
+	unsigned n_qkd_links, n_km_links, n_saes;
+	struct cp_cfg_qkd_link qkd_links[CP_CFG_MAX_LINKS];
+	struct cp_cfg_km_link km_links[CP_CFG_MAX_LINKS];
+	struct cp_cfg_sae saes[CP_CFG_MAX_SAES];
+};
+
+/* Parse and validate. On error returns -EINVAL (or -errno for I/O) with "file:line: what" in err;
+ * *out is set only on success (free with cp_config_free). */
+int cp_config_load(const char *path, struct cp_config **out, char *err, size_t errlen);
+int cp_config_parse_string(const char *text, const char *name, struct cp_config **out, char *err,
+			   size_t errlen);
+void cp_config_free(struct cp_config *c);
+
+const struct cp_cfg_km_link *cp_config_km_link(const struct cp_config *c, const char *name);
+const struct cp_cfg_qkd_link *cp_config_qkd_link(const struct cp_config *c, const char *name);
+const struct cp_cfg_sae *cp_config_sae(const struct cp_config *c, const char *name);
+
+#endif

@@ -1,0 +1,138 @@
+/* Configuration: a complete file parses to the documented values and defaults; each kind of
+ * mistake is reported with its line number and nothing is returned. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cp_config.h"
+#include "unit.h"
+
+static const char *good =
+	"; node A of the test network\n"               /* 1 */
+	"[node]\n"                                      /* 2 */
+	"id = A\n"                                      /* 3 */
+	"listen = 127.0.0.1:7101\n"                     /* 4 */
+	"control_socket = /tmp/ctrl-a.sock\n"           /* 5 */
+	"lcores = 1,3-4\n"                              /* 6 */
+	"routing_period_ms = 500\n"                     /* 7 */
+	"\n"                                            /* 8 */
+	"[qkd_link ab]\n"                               /* 9 */
+	"id = 7\n"                                      /* 10 */
+	"peer = B\n"                                    /* 11 */
+	"port = net_ring0\n"                            /* 12 */
+	"lcore = 3\n"                                   /* 13 */
+	"[km_link kab]\n"                               /* 14 */
+	"peer = B\n"                                    /* 15 */
+	"qkd_link = ab\n"                               /* 16 */
+	"address = 127.0.0.1:7102\n"                    /* 17 */
+	"capacity_bits = 1048576\n"                     /* 18 */
+	"low_water_bits = 4096\n"                       /* 19 */
+	"[sae app1]\n"                                  /* 20 */
+	"node = A\n"                                    /* 21 */
+	"[policy]\n"                                    /* 22 */
+	"cost_c1 = 2.5\n"                               /* 23 */
+	"max_key_bits = 4096\n";                        /* 24 */
+
+static void test_good(void)
+{
+	struct cp_config *c = NULL;
+	char err[300] = "";
+	CU_ASSERT_EQUAL_FATAL(cp_config_parse_string(good, "a.ini", &c, err, sizeof(err)), 0);
+	CU_ASSERT_STRING_EQUAL(c->node_id, "A");
+	CU_ASSERT_STRING_EQUAL(c->listen, "127.0.0.1:7101");
+	CU_ASSERT_EQUAL(c->n_lcores, 3u);
+	CU_ASSERT(c->lcores[0] == 1 && c->lcores[1] == 3 && c->lcores[2] == 4);
+	CU_ASSERT_EQUAL(c->routing_period_ms, 500u);
+	CU_ASSERT_EQUAL(c->n_qkd_links, 1u);
+	CU_ASSERT_EQUAL(c->qkd_links[0].id, 7u);
+	CU_ASSERT_EQUAL(c->qkd_links[0].lcore, 3u);
+	CU_ASSERT_EQUAL(c->qkd_links[0].line, 9);
+	CU_ASSERT_STRING_EQUAL(c->km_links[0].peer, "B");
+	CU_ASSERT_EQUAL(c->km_links[0].capacity, 1048576u);
+	CU_ASSERT_EQUAL(c->km_links[0].low_water, 4096u);
+	CU_ASSERT_STRING_EQUAL(cp_config_sae(c, "app1")->node, "A");
+	CU_ASSERT_DOUBLE_EQUAL(c->policy.cost.c1, 2.5, 0);
+	CU_ASSERT_DOUBLE_EQUAL(c->policy.cost.c0, 1.0, 0); /* documented defaults */
+	CU_ASSERT_EQUAL(c->policy.max_key_bits, 4096u);
+	CU_ASSERT_EQUAL(c->manager.report_period_ms, 5000u);
+	CU_ASSERT_STRING_EQUAL(c->manager.km_id, "A-km");
+	CU_ASSERT_STRING_EQUAL(c->manager.controller_id, "A-ctl");
+	cp_config_free(c);
+}
+
+/* Replace line `line` (1-based) of the good file with `text` and expect `want` in the error. */
+static void expect_error(int line, const char *text, const char *want)
+{
+	char buf[4096] = "", err[300] = "";
+	const char *s = good;
+	for (int l = 1; *s; l++) {
+		size_t n = strcspn(s, "\n") + 1;
+		if (l == line)
+			strcat(strcat(buf, text), "\n");
+		else
+			strncat(buf, s, n);
+		s += n;
+	}
+	struct cp_config *c = (struct cp_config *)0x1;
+	int rc = cp_config_parse_string(buf, "a.ini", &c, err, sizeof(err));
+	CU_ASSERT_EQUAL(rc, -EINVAL);
+	CU_ASSERT_EQUAL(c, (struct cp_config *)0x1); /* nothing returned */
+	if (!strstr(err, want)) {
+		printf("\n  line %d '%s': got '%s', want '%s'\n", line, text, err, want);
+		CU_FAIL("error text");
+	}
+}
+
+static void test_errors(void)
+{
+	expect_error(3, "id = bad name", "a.ini:3: node id 'bad name' is not a valid name");
+	expect_error(4, "listen = nowhere", "a.ini:4: listen must be host:port");
+	expect_error(4, "listen = h:70000", "a.ini:4: listen must be an integer in [0, 65535]");
+	expect_error(6, "lcores = 1,1", "a.ini:6: lcore 1 listed twice");
+	expect_error(6, "lcores = 4-2", "a.ini:6: lcore must be an integer in [4, 1023]");
+	expect_error(7, "routing_period_ms = 5", "a.ini:7: routing_period_ms must be an integer");
+	expect_error(7, "routing_period_ms = 10x", "a.ini:7: routing_period_ms must be an integer");
+	expect_error(7, "colour = blue", "a.ini:7: unknown key 'colour' in [node]");
+	expect_error(8, "this is not ini", "a.ini:8: syntax error");
+	expect_error(8, "[weird]", "a.ini:8: unknown section [weird]");
+	expect_error(10, "id = 0", "a.ini:10: qkd_link id must be an integer in [1, 4294967295]");
+	expect_error(13, "lcore = 2", "a.ini:9: [qkd_link ab] lcore 2 is not in node lcores");
+	expect_error(11, "peer = A", "a.ini:9: [qkd_link ab] peer is this node");
+	expect_error(16, "qkd_link = zz", "a.ini:14: [km_link kab] qkd_link 'zz' is not defined");
+	expect_error(15, "peer = C", "a.ini:14: [km_link kab] peer C differs from qkd_link ab peer B");
+	expect_error(19, "low_water_bits = 2000000", "a.ini:14: [km_link kab] low_water_bits must be below");
+	expect_error(21, "nodes = A", "a.ini:21: unknown key 'nodes' in [sae app1]");
+	expect_error(23, "cost_c1 = -1", "a.ini:23: cost_c1 must be a number in [0,");
+	expect_error(3, "; no id", "a.ini: [node] id is missing");
+	expect_error(1, "[manager]\naddress = 127.0.0.1:1", "a.ini: [manager] address needs ca, cert");
+}
+
+static void test_file(void)
+{
+	char path[] = "/tmp/ctrl-test-config-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	fputs(good, f);
+	fclose(f);
+	struct cp_config *c = NULL;
+	char err[300];
+	CU_ASSERT_EQUAL(cp_config_load(path, &c, err, sizeof(err)), 0);
+	CU_ASSERT_PTR_NOT_NULL(c);
+	cp_config_free(c);
+	unlink(path);
+	c = NULL;
+	CU_ASSERT_EQUAL(cp_config_load(path, &c, err, sizeof(err)), -ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "No such file"));
+	CU_ASSERT_PTR_NULL(c);
+}
+
+int main(void)
+{
+	CU_TestInfo tests[] = {{"complete file", test_good},
+			       {"line-numbered errors", test_errors},
+			       {"file load", test_file},
+			       CU_TEST_INFO_NULL};
+	CU_SuiteInfo suites[] = {{"config", NULL, NULL, NULL, NULL, tests}, CU_SUITE_INFO_NULL};
+	return unit_run(suites);
+}
