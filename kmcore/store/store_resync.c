@@ -64,7 +64,8 @@ int km_resync_start(struct km_store *st, km_pool_id pool, uint64_t cutoff_ns, st
 		km_resync_free(rs);
 		return n < 0 ? n : -ENOMEM;
 	}
-	qsort(rs->own, rs->nown, KM_KEY_ID_LEN, cmp_id);
+	if (rs->nown > 1) /* qsort(NULL, 0, ...) is undefined */
+		qsort(rs->own, rs->nown, KM_KEY_ID_LEN, cmp_id);
 	*out = rs;
 	return 0;
 }
