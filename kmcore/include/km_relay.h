@@ -1,0 +1,99 @@
+/* KMA key relay over Kx-1 (ITU-T Y.3802 clause 7.2): hop-by-hop one-time pad.
+ *
+ * To share a fresh key k between KM A and KM C along a route A, B, ..., C chosen by the control
+ * plane, A sends k ^ p_AB to B, B sends k ^ p_BC to C, and so on; every hop's pad p and its
+ * Poly1305 one-time key come from the key pool of that hop's QKD link (km_store takes: both ends
+ * cut the same bytes, each byte used once, then destroyed). Every message carries the link's
+ * sequence number and a Wegman–Carter tag (Poly1305 over the whole message, OpenSSL EVP_MAC).
+ *
+ * The relayed material is k plus a 32-byte end-to-end key: C stores k (KM_POOL_PEER(A), id = the
+ * relay id) and answers with an ACK authenticated by the end-to-end key; only then does A store
+ * k. A hop that cannot forward (no key material, unknown neighbour) answers with a NACK and A
+ * discards k, so k never ends up at A alone. Pads and tag keys that were reserved but never put on
+ * the wire go back to the pool or are discarded per the pool's policy; any that went on the wire
+ * are always destroyed.
+ *
+ * A struct km_relay belongs to one thread (a relay lcore); the store it uses is thread-safe. The
+ * library is transport-free: it produces messages and the next hop's node id, the caller sends
+ * them over the KM link (dataplane/relay does it with DPDK ports). */
+#ifndef KM_RELAY_H
+#define KM_RELAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "km_store.h"
+
+#define KM_RELAY_KEY_MAX 8192u /* bytes of one relayed key */
+#define KM_RELAY_AUTH_LEN 32u  /* Poly1305 one-time key */
+#define KM_RELAY_TAG_LEN 16u
+#define KM_RELAY_E2E_LEN 32u   /* end-to-end ACK key relayed with k */
+/* header + route + take description + ciphertext + tag */
+#define KM_RELAY_MSG_MAX                                                                          \
+	(64u + 4u * KM_ROUTE_MAX + 8u + KM_TAKE_MAX_SRC * KM_KEY_ID_LEN + KM_RELAY_KEY_MAX +      \
+	 KM_RELAY_E2E_LEN + KM_RELAY_TAG_LEN)
+
+struct km_relay;
+
+struct km_relay_neighbor {
+	uint32_t node;   /* neighbour KM's node id */
+	km_pool_id pool; /* key pool of the QKD link to it */
+};
+
+struct km_relay_config {
+	uint32_t node_id;
+	struct km_store *store;
+	const struct km_relay_neighbor *neighbors;
+	unsigned nneighbors;
+};
+
+int km_relay_create(const struct km_relay_config *cfg, struct km_relay **out);
+/* Zeroizes keys of relays still pending at this origin. Accepts NULL. */
+void km_relay_free(struct km_relay *r);
+
+/* A message to send: to neighbour next_hop, len bytes (len 0: nothing to send). */
+struct km_relay_out {
+	uint32_t next_hop;
+	uint32_t len;
+	uint8_t msg[KM_RELAY_MSG_MAX];
+};
+
+enum km_relay_event {
+	KM_RELAY_FORWARDED = 1, /* intermediate hop: re-encrypted for the next hop (out) */
+	KM_RELAY_DELIVERED = 2, /* destination: k stored, ACK in out */
+	KM_RELAY_CONFIRMED = 3, /* origin: ACK verified, k stored */
+	KM_RELAY_FAILED = 4,    /* origin: a NACK arrived, k discarded */
+	KM_RELAY_REJECTED = 5,  /* this hop could not forward or store: NACK in out */
+	KM_RELAY_PASSED = 6,    /* intermediate hop passed an ACK or NACK back (out) */
+};
+
+/* Start relaying 'bytes' (1..KM_RELAY_KEY_MAX) of fresh random key along route[0..n-1] (route[0]
+ * is this node, n >= 2, at most KM_ROUTE_MAX, no node twice). Writes the relay id (the key's id
+ * at both ends) and the first message. -EAGAIN when the first link lacks key material,
+ * -EHOSTUNREACH when route[1] is not a neighbour: nothing changes in either case. */
+int km_relay_start(struct km_relay *r, const uint32_t *route, unsigned n, uint32_t bytes,
+		   uint8_t relay_id[KM_KEY_ID_LEN], struct km_relay_out *out);
+/* Handle a message from neighbour 'from'. Returns an enum km_relay_event (and fills out and
+ * relay_id), or -EPROTO malformed, -EBADMSG failed authentication, -EALREADY replayed sequence
+ * number, -ENOENT unknown relay, -EHOSTUNREACH not from the route's previous hop. On error
+ * nothing changes and out->len is 0. */
+int km_relay_receive(struct km_relay *r, uint32_t from, const uint8_t *msg, size_t len,
+		     struct km_relay_out *out, uint8_t relay_id[KM_KEY_ID_LEN]);
+/* The origin gives up waiting (timeout): k is discarded. -ENOENT when not pending. */
+int km_relay_cancel(struct km_relay *r, const uint8_t relay_id[KM_KEY_ID_LEN]);
+/* Relays started here and not yet confirmed or failed. */
+unsigned km_relay_pending(const struct km_relay *r);
+
+/* The per-hop kernel: ct = in ^ pad (len bytes), tag = Poly1305(auth_key, head || ct). Exposed
+ * for the dataplane's worker and the benchmarks. ctx from km_relay_mac_new(). */
+struct km_relay_mac;
+struct km_relay_mac *km_relay_mac_new(void);
+void km_relay_mac_free(struct km_relay_mac *m);
+int km_relay_seal(struct km_relay_mac *m, const uint8_t auth_key[KM_RELAY_AUTH_LEN],
+		  const uint8_t *head, size_t head_len, uint8_t *ct, const uint8_t *in,
+		  const uint8_t *pad, size_t len, uint8_t tag[KM_RELAY_TAG_LEN]);
+/* Poly1305 of (a || b) under a one-time key. */
+int km_relay_mac(struct km_relay_mac *m, const uint8_t key[KM_RELAY_AUTH_LEN], const uint8_t *a,
+		 size_t alen, const uint8_t *b, size_t blen, uint8_t tag[KM_RELAY_TAG_LEN]);
+
+#endif

@@ -1,0 +1,460 @@
+/* Kx-1 relay state machine: originate, forward, deliver, acknowledge.
+ *
+ * Message (big-endian), common head:
+ *   "KX1R" | version 1 | kind (1 key, 2 ack, 3 nack) | hop | nroute | relay id (16) |
+ *   route (4 * nroute)
+ * key:  seq (8) | key length (4) | nsrc (1) | source ids (16 * nsrc) | ciphertext | tag (16);
+ *       the hop's take is 32 bytes Poly1305 key + pad (key length + 32), the tag covers every
+ *       byte before it.
+ * ack:  tag (16) = Poly1305(end-to-end key, "ack" | relay id | route)
+ * nack: reason (4, an errno value)
+ * 'hop' is the route index of the node the message is sent to. */
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "km_relay.h"
+#include "km_xor.h"
+
+enum { KIND_KEY = 1, KIND_ACK = 2, KIND_NACK = 3 };
+#define HEAD_FIXED 24
+
+struct pending {
+	uint8_t id[KM_KEY_ID_LEN];
+	uint32_t route[KM_ROUTE_MAX];
+	uint8_t nroute;
+	uint32_t key_len;
+	uint8_t *material; /* key_len + E2E bytes, locked */
+	struct pending *next;
+};
+
+struct km_relay {
+	uint32_t node;
+	struct km_store *store;
+	struct km_relay_neighbor *nb;
+	unsigned nnb;
+	struct km_relay_mac *mac;
+	uint8_t *work; /* locked: Poly1305 key + pad of the incoming hop, then of the outgoing hop */
+	uint8_t *plain; /* locked: k | e2e key */
+	struct pending *pending;
+	unsigned npending;
+};
+
+#define WORK_LEN (KM_RELAY_AUTH_LEN + KM_RELAY_KEY_MAX + KM_RELAY_E2E_LEN)
+
+int km_relay_create(const struct km_relay_config *cfg, struct km_relay **out)
+{
+	if (!cfg || !cfg->store || !out || (cfg->nneighbors && !cfg->neighbors))
+		return -EINVAL;
+	struct km_relay *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->node = cfg->node_id;
+	r->store = cfg->store;
+	r->nnb = cfg->nneighbors;
+	r->nb = calloc(cfg->nneighbors ? cfg->nneighbors : 1, sizeof(*r->nb));
+	r->mac = km_relay_mac_new();
+	r->work = km_key_material_alloc(WORK_LEN);
+	r->plain = km_key_material_alloc(WORK_LEN);
+	if (!r->nb || !r->mac || !r->work || !r->plain) {
+		km_relay_free(r);
+		return -ENOMEM;
+	}
+	if (cfg->nneighbors)
+		memcpy(r->nb, cfg->neighbors, cfg->nneighbors * sizeof(*r->nb));
+	*out = r;
+	return 0;
+}
+
+static void pending_drop(struct pending *p)
+{
+	km_key_material_free(p->material, p->key_len + KM_RELAY_E2E_LEN);
+	free(p);
+}
+
+void km_relay_free(struct km_relay *r)
+{
+	if (!r)
+		return;
+	while (r->pending) {
+		struct pending *p = r->pending;
+		r->pending = p->next;
+		pending_drop(p);
+	}
+	km_relay_mac_free(r->mac);
+	km_key_material_free(r->work, WORK_LEN);
+	km_key_material_free(r->plain, WORK_LEN);
+	free(r->nb);
+	free(r);
+}
+
+unsigned km_relay_pending(const struct km_relay *r)
+{
+	return r ? r->npending : 0;
+}
+
+static const struct km_relay_neighbor *neighbor(const struct km_relay *r, uint32_t node)
+{
+	for (unsigned i = 0; i < r->nnb; i++)
+		if (r->nb[i].node == node)
+			return &r->nb[i];
+	return NULL;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)(v >> 32));
+	put32(p + 4, (uint32_t)v);
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) << 32 | get32(p + 4);
+}
+
+/* Common head; returns its length. */
+static size_t head_put(uint8_t *m, uint8_t kind, uint8_t hop, const uint32_t *route, uint8_t n,
+		       const uint8_t id[KM_KEY_ID_LEN])
+{
+	memcpy(m, "KX1R", 4);
+	m[4] = 1;
+	m[5] = kind;
+	m[6] = hop;
+	m[7] = n;
+	memcpy(m + 8, id, KM_KEY_ID_LEN);
+	for (unsigned i = 0; i < n && i < KM_ROUTE_MAX; i++)
+		put32(m + HEAD_FIXED + 4 * i, route[i]);
+	return HEAD_FIXED + 4u * n;
+}
+
+struct head {
+	uint8_t kind, hop, nroute;
+	uint8_t id[KM_KEY_ID_LEN];
+	uint32_t route[KM_ROUTE_MAX];
+	size_t len;
+};
+
+static bool route_ok(const uint32_t *route, unsigned n)
+{
+	if (n < 2 || n > KM_ROUTE_MAX)
+		return false;
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned j = 0; j < i; j++)
+			if (route[i] == route[j])
+				return false;
+	return true;
+}
+
+static int head_get(const uint8_t *m, size_t len, struct head *h)
+{
+	if (len < HEAD_FIXED || memcmp(m, "KX1R", 4) || m[4] != 1 || m[5] < KIND_KEY ||
+	    m[5] > KIND_NACK || m[7] < 2 || m[7] > KM_ROUTE_MAX || m[6] >= m[7] ||
+	    len < HEAD_FIXED + 4u * m[7])
+		return -EPROTO;
+	h->kind = m[5];
+	h->hop = m[6];
+	h->nroute = m[7];
+	memcpy(h->id, m + 8, KM_KEY_ID_LEN);
+	for (unsigned i = 0; i < h->nroute; i++)
+		h->route[i] = get32(m + HEAD_FIXED + 4 * i);
+	if (!route_ok(h->route, h->nroute))
+		return -EPROTO;
+	h->len = HEAD_FIXED + 4u * h->nroute;
+	return 0;
+}
+
+/* Encrypt plain (len bytes) for the hop to route[hop]: take its pad and Poly1305 key from the
+ * link pool, commit the take (the bytes are spent before they reach the wire), tag. */
+static int seal_for_hop(struct km_relay *r, const uint32_t *route, uint8_t n, uint8_t hop,
+			const uint8_t id[KM_KEY_ID_LEN], const uint8_t *plain, uint32_t key_len,
+			struct km_relay_out *out)
+{
+	const struct km_relay_neighbor *nb = neighbor(r, route[hop]);
+	if (!nb)
+		return -EHOSTUNREACH;
+	uint32_t len = key_len + KM_RELAY_E2E_LEN, take_len = KM_RELAY_AUTH_LEN + len;
+	struct km_take_handle h;
+	int rc = km_store_take_begin(r->store, nb->pool, take_len, r->work, &h);
+	if (rc)
+		return rc == -E2BIG ? -EAGAIN : rc;
+	uint64_t seq;
+	if ((rc = km_store_seq_next(r->store, nb->pool, &seq))) {
+		km_store_take_abort(r->store, &h, false);
+		OPENSSL_cleanse(r->work, take_len);
+		return rc;
+	}
+	uint8_t *m = out->msg;
+	size_t off = head_put(m, KIND_KEY, hop, route, n, id);
+	put64(m + off, seq);
+	put32(m + off + 8, key_len);
+	m[off + 12] = (uint8_t)h.take.nsrc;
+	off += 13;
+	for (uint32_t i = 0; i < h.take.nsrc; i++, off += KM_KEY_ID_LEN)
+		memcpy(m + off, h.take.src[i], KM_KEY_ID_LEN);
+	rc = km_relay_seal(r->mac, r->work, m, off, m + off, plain, r->work + KM_RELAY_AUTH_LEN, len,
+			   m + off + len);
+	if (rc == 0)
+		rc = km_store_take_commit(r->store, &h);
+	else
+		km_store_take_abort(r->store, &h, false);
+	OPENSSL_cleanse(r->work, take_len);
+	if (rc)
+		return rc;
+	out->next_hop = route[hop];
+	out->len = (uint32_t)(off + len + KM_RELAY_TAG_LEN);
+	return 0;
+}
+
+int km_relay_start(struct km_relay *r, const uint32_t *route, unsigned n, uint32_t bytes,
+		   uint8_t relay_id[KM_KEY_ID_LEN], struct km_relay_out *out)
+{
+	if (!r || !route || !relay_id || !out || bytes == 0 || bytes > KM_RELAY_KEY_MAX ||
+	    !route_ok(route, n) || route[0] != r->node)
+		return -EINVAL;
+	out->len = 0;
+	if (!neighbor(r, route[1]))
+		return -EHOSTUNREACH;
+	struct pending *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->key_len = bytes;
+	p->nroute = (uint8_t)n;
+	memcpy(p->route, route, 4u * n);
+	p->material = km_key_material_alloc(bytes + KM_RELAY_E2E_LEN);
+	int rc = p->material ? 0 : -ENOMEM;
+	if (rc == 0 && (km_uuid_random(p->id) || RAND_priv_bytes(p->material, (int)(bytes + KM_RELAY_E2E_LEN)) != 1))
+		rc = -EIO;
+	if (rc == 0)
+		rc = seal_for_hop(r, route, (uint8_t)n, 1, p->id, p->material, bytes, out);
+	if (rc) {
+		out->len = 0;
+		if (p->material)
+			pending_drop(p);
+		else
+			free(p);
+		return rc;
+	}
+	memcpy(relay_id, p->id, KM_KEY_ID_LEN);
+	p->next = r->pending;
+	r->pending = p;
+	r->npending++;
+	return 0;
+}
+
+static void nack_put(struct km_relay_out *out, const struct head *h, uint8_t to_hop, int reason)
+{
+	size_t off = head_put(out->msg, KIND_NACK, to_hop, h->route, h->nroute, h->id);
+	put32(out->msg + off, (uint32_t)(reason < 0 ? -reason : reason));
+	out->len = (uint32_t)(off + 4);
+	out->next_hop = h->route[to_hop];
+}
+
+static void ack_tag_input(const struct head *h, uint8_t *buf, size_t *len)
+{
+	memcpy(buf, "ack", 3);
+	memcpy(buf + 3, h->id, KM_KEY_ID_LEN);
+	for (unsigned i = 0; i < h->nroute && i < KM_ROUTE_MAX; i++)
+		put32(buf + 3 + KM_KEY_ID_LEN + 4 * i, h->route[i]);
+	*len = 3 + KM_KEY_ID_LEN + 4u * h->nroute;
+}
+
+/* Destination: store k under the relay id in the pool of the origin KM, then ACK. */
+static int deliver(struct km_relay *r, const struct head *h, uint32_t key_len, struct km_relay_out *out)
+{
+	struct km_key_in k = {.pool = KM_POOL_PEER(h->route[0]), .bits = key_len * 8,
+			      .type = KM_KEY_RELAYED, .nroute = h->nroute, .route = h->route,
+			      .material = r->plain};
+	memcpy(k.id, h->id, KM_KEY_ID_LEN);
+	int rc = km_store_put(r->store, &k, 1);
+	if (rc) {
+		nack_put(out, h, (uint8_t)(h->hop - 1), rc);
+		return KM_RELAY_REJECTED;
+	}
+	uint8_t in[3 + KM_KEY_ID_LEN + 4 * KM_ROUTE_MAX];
+	size_t inlen;
+	ack_tag_input(h, in, &inlen);
+	size_t off = head_put(out->msg, KIND_ACK, (uint8_t)(h->hop - 1), h->route, h->nroute, h->id);
+	rc = km_relay_mac(r->mac, r->plain + key_len, in, inlen, NULL, 0, out->msg + off);
+	if (rc)
+		return rc;
+	out->len = (uint32_t)(off + KM_RELAY_TAG_LEN);
+	out->next_hop = h->route[h->hop - 1];
+	return KM_RELAY_DELIVERED;
+}
+
+static int on_key(struct km_relay *r, uint32_t from, const uint8_t *msg, size_t len,
+		  const struct head *h, struct km_relay_out *out)
+{
+	if (h->hop == 0 || h->route[h->hop - 1] != from)
+		return -EHOSTUNREACH;
+	const struct km_relay_neighbor *nb = neighbor(r, from);
+	if (!nb)
+		return -EHOSTUNREACH;
+	size_t off = h->len;
+	if (len < off + 13)
+		return -EPROTO;
+	uint64_t seq = get64(msg + off);
+	uint32_t key_len = get32(msg + off + 8);
+	unsigned nsrc = msg[off + 12];
+	off += 13;
+	if (key_len == 0 || key_len > KM_RELAY_KEY_MAX || nsrc == 0 || nsrc > KM_TAKE_MAX_SRC || seq == 0)
+		return -EPROTO;
+	uint32_t clen = key_len + KM_RELAY_E2E_LEN;
+	if (len != off + (size_t)nsrc * KM_KEY_ID_LEN + clen + KM_RELAY_TAG_LEN)
+		return -EPROTO;
+	struct km_take t = {.pool = nb->pool, .bytes = KM_RELAY_AUTH_LEN + clen, .nsrc = nsrc};
+	for (unsigned i = 0; i < nsrc; i++, off += KM_KEY_ID_LEN)
+		memcpy(t.src[i], msg + off, KM_KEY_ID_LEN);
+	const uint8_t *ct = msg + off, *tag = msg + off + clen;
+	uint64_t last;
+	km_store_seq_last_rx(r->store, nb->pool, &last);
+	if (seq <= last)
+		return -EALREADY;
+	struct km_take_handle th;
+	int rc = km_store_take_named(r->store, &t, r->work, &th);
+	if (rc)
+		return rc == -ENOENT ? -EBADMSG : rc; /* keys we do not hold: not from our peer */
+	uint8_t want[KM_RELAY_TAG_LEN];
+	rc = km_relay_mac(r->mac, r->work, msg, off, ct, clen, want);
+	if (rc == 0 && CRYPTO_memcmp(want, tag, KM_RELAY_TAG_LEN) != 0)
+		rc = -EBADMSG;
+	if (rc) {
+		/* forged or corrupted: the named keys go back, nothing was revealed by them */
+		km_store_take_abort(r->store, &th, false);
+		OPENSSL_cleanse(r->work, t.bytes);
+		return rc;
+	}
+	rc = km_store_take_commit_seq(r->store, &th, seq);
+	if (rc) {
+		km_store_take_abort(r->store, &th, false);
+		OPENSSL_cleanse(r->work, t.bytes);
+		return rc;
+	}
+	km_xor(r->plain, ct, r->work + KM_RELAY_AUTH_LEN, clen);
+	OPENSSL_cleanse(r->work, t.bytes);
+	if (h->hop + 1 == h->nroute) {
+		rc = deliver(r, h, key_len, out);
+	} else {
+		rc = seal_for_hop(r, h->route, h->nroute, (uint8_t)(h->hop + 1), h->id, r->plain, key_len, out);
+		if (rc == 0) {
+			rc = KM_RELAY_FORWARDED;
+		} else {
+			nack_put(out, h, (uint8_t)(h->hop - 1), rc);
+			rc = KM_RELAY_REJECTED;
+		}
+	}
+	OPENSSL_cleanse(r->plain, clen);
+	return rc;
+}
+
+static struct pending *pending_find(struct km_relay *r, const uint8_t id[KM_KEY_ID_LEN],
+				    struct pending ***link)
+{
+	for (struct pending **pp = &r->pending; *pp; pp = &(*pp)->next) {
+		if (memcmp((*pp)->id, id, KM_KEY_ID_LEN) == 0) {
+			*link = pp;
+			return *pp;
+		}
+	}
+	return NULL;
+}
+
+static void pending_remove(struct km_relay *r, struct pending **link)
+{
+	struct pending *p = *link;
+	*link = p->next;
+	r->npending--;
+	pending_drop(p);
+}
+
+/* ACK or NACK travelling back towards the origin. */
+static int on_reply(struct km_relay *r, uint32_t from, const uint8_t *msg, size_t len,
+		    const struct head *h, struct km_relay_out *out)
+{
+	if (h->route[h->hop + 1] != from)
+		return -EHOSTUNREACH;
+	size_t want_len = h->len + (h->kind == KIND_ACK ? KM_RELAY_TAG_LEN : 4);
+	if (len != want_len)
+		return -EPROTO;
+	if (h->hop > 0) {
+		memcpy(out->msg, msg, len);
+		out->msg[6] = (uint8_t)(h->hop - 1);
+		out->len = (uint32_t)len;
+		out->next_hop = h->route[h->hop - 1];
+		return KM_RELAY_PASSED;
+	}
+	struct pending **link, *p = pending_find(r, h->id, &link);
+	if (!p || p->nroute != h->nroute || memcmp(p->route, h->route, 4u * h->nroute))
+		return -ENOENT;
+	if (h->kind == KIND_NACK) {
+		pending_remove(r, link);
+		return KM_RELAY_FAILED;
+	}
+	uint8_t in[3 + KM_KEY_ID_LEN + 4 * KM_ROUTE_MAX], want[KM_RELAY_TAG_LEN];
+	size_t inlen;
+	ack_tag_input(h, in, &inlen);
+	int rc = km_relay_mac(r->mac, p->material + p->key_len, in, inlen, NULL, 0, want);
+	if (rc)
+		return rc;
+	if (CRYPTO_memcmp(want, msg + h->len, KM_RELAY_TAG_LEN) != 0)
+		return -EBADMSG;
+	struct km_key_in k = {.pool = KM_POOL_PEER(h->route[h->nroute - 1]), .bits = p->key_len * 8,
+			      .type = KM_KEY_RELAYED, .nroute = h->nroute, .route = h->route,
+			      .material = p->material};
+	memcpy(k.id, p->id, KM_KEY_ID_LEN);
+	if ((rc = km_store_put(r->store, &k, 1)))
+		return rc;
+	pending_remove(r, link);
+	return KM_RELAY_CONFIRMED;
+}
+
+int km_relay_receive(struct km_relay *r, uint32_t from, const uint8_t *msg, size_t len,
+		     struct km_relay_out *out, uint8_t relay_id[KM_KEY_ID_LEN])
+{
+	if (!r || !msg || !out || !relay_id)
+		return -EINVAL;
+	out->len = 0;
+	struct head h;
+	int rc = head_get(msg, len, &h);
+	if (rc)
+		return rc;
+	if (h.route[h.hop] != r->node)
+		return -EHOSTUNREACH;
+	if (h.kind == KIND_KEY)
+		rc = on_key(r, from, msg, len, &h, out);
+	else if (h.hop + 1 < h.nroute)
+		rc = on_reply(r, from, msg, len, &h, out);
+	else
+		rc = -EPROTO;
+	if (rc < 0)
+		out->len = 0;
+	else
+		memcpy(relay_id, h.id, KM_KEY_ID_LEN);
+	return rc;
+}
+
+int km_relay_cancel(struct km_relay *r, const uint8_t relay_id[KM_KEY_ID_LEN])
+{
+	if (!r || !relay_id)
+		return -EINVAL;
+	struct pending **link, *p = pending_find(r, relay_id, &link);
+	if (!p)
+		return -ENOENT;
+	pending_remove(r, link);
+	return 0;
+}
