@@ -1,0 +1,152 @@
+/* KSA internals shared by the server, ETSI 014 (Ak) and Kx-2 files. Everything here runs on the
+ * KSA thread except the stats counters (read with atomics from any thread). */
+#ifndef KSA_INTERNAL_H
+#define KSA_INTERNAL_H
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "km_ksa.h"
+
+#define KSA_MAX_SLAVES 64           /* slave SAEs per key (bitmask of deliveries) */
+#define KSA_UUID_STR 37             /* 36 characters and NUL */
+#define KSA_MAX_BODY (256 * 1024)   /* request bodies (key ID lists, Kx-2 messages) */
+#define KSA_KX_MAX_KEYS 1024        /* keys per Kx-2 supply message */
+
+struct ksa_sae {
+	char id[KM_KSA_ID_MAX + 1];
+	char kme[KM_KSA_ID_MAX + 1];
+	bool local;
+};
+
+struct kx_conn;
+
+struct ksa_peer {
+	char id[KM_KSA_ID_MAX + 1];
+	char host[256];
+	uint16_t port;
+	struct kx_conn *conns;          /* keep-alive Kx-2 connections (ksa_kx.c) */
+	struct km_ksa *k;
+};
+
+/* A supplied key waiting for its slave SAEs on this KME. */
+struct ksa_pending {
+	uint8_t id[KM_KEY_ID_LEN];
+	uint16_t master;                  /* SAE index */
+	uint8_t n_slaves;
+	uint16_t slaves[KSA_MAX_SLAVES];  /* SAE indexes, all attached to this KME */
+	uint64_t delivered;               /* bit i: slaves[i] has it */
+	uint32_t bytes;
+	uint8_t *material;                /* ksa_secret_alloc */
+	struct ksa_pending *next;         /* hash chain */
+};
+
+struct ksa_pending_table {
+	struct ksa_pending **buckets;
+	size_t mask;
+	size_t count;
+};
+
+struct ksa_stats_atomic {
+	uint64_t requests, keys_supplied, bits_supplied;
+	uint64_t rejected_400, rejected_401, rejected_503;
+	uint64_t kx_sent, kx_failed, kx_received;
+};
+
+struct ksa_job;
+
+struct km_ksa {
+	char kme_id[KM_KSA_ID_MAX + 1];
+	struct ksa_sae *saes;
+	unsigned n_saes;
+	struct ksa_peer *peers;
+	unsigned n_peers;
+	uint32_t key_size, min_key_size, max_key_size, max_key_per_request, max_sae_id_count;
+	uint64_t max_key_count;
+	uint32_t max_pending;
+	bool local_keys_from_rng;
+	struct km_ksa_source src;
+
+	struct event_base *base;
+	struct event *stop_ev;
+	struct evhttp *ak_http, *kx_http;
+	uint16_t ak_port, kx_port;
+	SSL_CTX *server_ctx, *client_ctx;
+	pthread_t thread;
+	bool thread_running;
+
+	struct ksa_pending_table pending;
+	struct ksa_job *jobs; /* Get key requests waiting for Kx-2 answers */
+	struct ksa_stats_atomic st;
+};
+
+#define KSA_COUNT(k, field, n) __atomic_fetch_add(&(k)->st.field, (n), __ATOMIC_RELAXED)
+
+/* ksa_util.c */
+void ksa_uuid_format(const uint8_t id[KM_KEY_ID_LEN], char out[KSA_UUID_STR]);
+int ksa_uuid_parse(const char *s, uint8_t id[KM_KEY_ID_LEN]);
+int ksa_uuid_random(uint8_t id[KM_KEY_ID_LEN]);
+size_t ksa_b64_len(size_t bytes);                    /* characters without NUL */
+void ksa_b64_encode(const uint8_t *in, size_t len, char *out); /* writes NUL too */
+int ksa_b64_decode(const char *in, size_t inlen, uint8_t *out, size_t outlen); /* exact length */
+uint8_t *ksa_secret_alloc(size_t bytes);
+void ksa_secret_free(uint8_t *p, size_t bytes);
+void ksa_json_zeroizing_alloc(void);
+/* Reply with a JSON body (stolen); the serialized body is zeroized once sent. */
+void ksa_reply(struct evhttp_request *req, int code, json_t *body);
+/* Reply {"message": msg[, "details": details (stolen, may be NULL)]} and count it. */
+void ksa_reply_error(struct km_ksa *k, struct evhttp_request *req, int code, const char *msg,
+		     json_t *details);
+/* CN of the verified client certificate of req's TLS connection; -EACCES if none. */
+int ksa_peer_cn(struct evhttp_request *req, char *out, size_t outlen);
+/* Request body as a JSON object; NULL with a message in err (caller replies 400). */
+json_t *ksa_body_json(struct evhttp_request *req, char *err, size_t errlen);
+void ksa_tcp_nodelay(int fd);
+/* After evhttp_make_request(): the connection's socket exists now. */
+void ksa_evcon_nodelay(struct evhttp_connection *evcon);
+int ksa_sae_find(const struct km_ksa *k, const char *id);
+struct ksa_peer *ksa_peer_find(struct km_ksa *k, const char *id);
+
+/* ksa_tls.c */
+SSL_CTX *ksa_tls_server_ctx(const char *ca, const char *cert, const char *key, char *err,
+			    size_t errlen);
+SSL_CTX *ksa_tls_client_ctx(const char *ca, const char *cert, const char *key, char *err,
+			    size_t errlen);
+struct bufferevent *ksa_tls_accept_bev(struct event_base *base, void *ctx);
+/* A client TLS bufferevent that accepts only a server certificate whose CN is expected_cn. */
+struct bufferevent *ksa_tls_connect_bev(struct event_base *base, SSL_CTX *ctx, const char *host,
+					const char *expected_cn);
+int ksa_tls_cn(X509 *cert, char *out, size_t outlen);
+
+/* ksa_pending.c */
+int ksa_pending_init(struct ksa_pending_table *t);
+struct ksa_pending *ksa_pending_find(struct ksa_pending_table *t, const uint8_t id[KM_KEY_ID_LEN]);
+void ksa_pending_insert(struct ksa_pending_table *t, struct ksa_pending *p);
+void ksa_pending_remove(struct ksa_pending_table *t, struct ksa_pending *p); /* and frees it */
+void ksa_pending_clear(struct ksa_pending_table *t);
+struct ksa_pending *ksa_pending_new(uint32_t bytes);
+
+/* {"key_ID": uuid, "key": base64} of a key container (6.3). */
+json_t *ksa_key_entry(const uint8_t id[KM_KEY_ID_LEN], const uint8_t *material, uint32_t bytes);
+
+/* ksa_etsi.c: the Ak request handler */
+void ksa_ak_handler(struct evhttp_request *req, void *arg);
+
+/* ksa_supply.c: Get key after validation; slaves are SAE indexes (first = URL slave). */
+void ksa_supply_start(struct km_ksa *k, struct evhttp_request *req, int master,
+		      const uint16_t *slaves, unsigned n_slaves, uint32_t number, uint32_t bytes);
+void ksa_supply_free_all(struct km_ksa *k); /* at shutdown, without replying */
+
+/* ksa_kx.c */
+void ksa_kx_handler(struct evhttp_request *req, void *arg);
+/* POST body (stolen) to peer path; cb(ok, arg) runs once on the KSA thread. */
+int ksa_kx_post(struct km_ksa *k, struct ksa_peer *p, const char *path, json_t *body,
+		void (*cb)(bool ok, void *arg), void *arg);
+void ksa_kx_close_all(struct km_ksa *k);
+
+#endif
