@@ -517,6 +517,7 @@ int dst_cascade_bob_step(struct dst_cascade_bob *b, const uint8_t *in, size_t in
 		return -ENOSPC;
 	}
 	uint64_t corrected = 0;
+	memset(b->out_key, 0, (b->n_bits + 63) / 64 * 8);
 	for (uint32_t f = 0; f < b->frames; f++) {
 		corrected += b->fr[f].corrected;
 		cas_bits_insert(b->out_key, (uint64_t)f * b->pl.n, b->fr[f].key,

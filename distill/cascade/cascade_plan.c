@@ -119,10 +119,16 @@ void dst_cascade_params_for_qber(double qber, uint32_t frame_bits, uint32_t max_
 	 * costs under 1% of efficiency and saves half the round trips (perf/results/cascade.json). */
 	double a = log2(1.0 / qber) - 0.5;
 	int b1 = (int)lround(a), b2 = (int)ceil((a + 12.0) / 2.0) - 1;
+	/* Later passes: halves of 2^(L-1) bits, unless the second half would be under a quarter
+	 * of the frame (frame just above a power of two); then quarters, which still split the
+	 * frame into two large blocks. */
+	int late = (int)L - 1;
+	if (L >= 3 && frame_bits - (1u << (L - 1)) < (1u << (L - 2)))
+		late = (int)L - 2;
 	memset(p, 0, sizeof(*p));
 	p->passes = passes;
 	for (unsigned j = 0; j < passes; j++) {
-		int b = j == 0 ? b1 : j == 1 ? b2 : (int)L - 1;
+		int b = j == 0 ? b1 : j == 1 ? b2 : late;
 		if (b < 1)
 			b = 1;
 		if (b > (int)L - 1)
