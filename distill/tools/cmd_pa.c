@@ -90,6 +90,12 @@ static int run_pa(int argc, char **argv)
 		return qkdtool_bad("pa", "%s: %zu bytes, expected %llu for %llu bits", in_path, in_len,
 				   (unsigned long long)((n + 7) / 8), (unsigned long long)n);
 	}
+	if ((n & 7) && (in_raw[in_len - 1] >> (n & 7))) {
+		wipe_free(seed_raw, seed_len);
+		wipe_free(in_raw, in_len);
+		return qkdtool_bad("pa", "%s: padding bits above bit %llu are not zero", in_path,
+				   (unsigned long long)(n - 1));
+	}
 
 	int status = QKDTOOL_OK;
 	uint64_t *s = to_words(seed_raw, sbits), *x = to_words(in_raw, (size_t)n);

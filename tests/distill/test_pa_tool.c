@@ -134,6 +134,14 @@ static void test_bad_input_exit_2(void)
 	FILE *f = fopen(truncated, "wb");
 	fwrite("abc", 1, 3, f);
 	fclose(f);
+	char padded[160];
+	snprintf(padded, sizeof(padded), "%s/padded", dir);
+	f = fopen(padded, "wb");
+	for (int i = 0; i < 1250; i++)
+		fputc(0xFF, f);
+	fclose(f);
+	expect_bad("9999", "3333", path_s, padded, NULL);    /* padding bit 9999 set */
+	unlink(padded);
 	expect_bad("10001", "3333", path_s, path_x, NULL);    /* input shorter than --in-bits */
 	expect_bad("9990", "3333", path_s, path_x, NULL);     /* input longer than --in-bits */
 	expect_bad("10000", "3333", truncated, path_x, NULL); /* seed too short */
