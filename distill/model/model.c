@@ -39,14 +39,14 @@ struct dst_model {
 void dst_link_params_default(struct dst_link_params *p)
 {
 	memset(p, 0, sizeof(*p));
-	p->p_z = 0.9;
+	p->p_z = 0.75;
 	p->n_classes = 3;
-	p->mu[0] = 0.5;
-	p->mu[1] = 0.1;
+	p->mu[0] = 0.45;
+	p->mu[1] = 0.2;
 	p->mu[2] = 2e-4;
-	p->p_mu[0] = 0.7;
-	p->p_mu[1] = 0.2;
-	p->p_mu[2] = 0.1;
+	p->p_mu[0] = 0.3;
+	p->p_mu[1] = 0.5;
+	p->p_mu[2] = 0.2;
 	p->pulse_rate_hz = 1e9;
 	p->loss_db = 10.0;
 	p->eta_det = 0.1;
