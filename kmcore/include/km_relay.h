@@ -81,6 +81,10 @@ int km_relay_receive(struct km_relay *r, uint32_t from, const uint8_t *msg, size
 		     struct km_relay_out *out, uint8_t relay_id[KM_KEY_ID_LEN]);
 /* The origin gives up waiting (timeout): k is discarded. -ENOENT when not pending. */
 int km_relay_cancel(struct km_relay *r, const uint8_t relay_id[KM_KEY_ID_LEN]);
+/* Cancel pending relays started more than max_age_ns ago (CLOCK_MONOTONIC): their ids go to
+ * ids[max] and their keys are discarded. Returns the count. */
+int km_relay_expire(struct km_relay *r, uint64_t max_age_ns, uint8_t (*ids)[KM_KEY_ID_LEN],
+		    unsigned max);
 /* Relays started here and not yet confirmed or failed. */
 unsigned km_relay_pending(const struct km_relay *r);
 

@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "km_relay.h"
 #include "km_xor.h"
@@ -27,6 +28,7 @@ struct pending {
 	uint8_t nroute;
 	uint32_t key_len;
 	uint8_t *material; /* key_len + E2E bytes, locked */
+	uint64_t started_ns;
 	struct pending *next;
 };
 
@@ -66,6 +68,13 @@ int km_relay_create(const struct km_relay_config *cfg, struct km_relay **out)
 		memcpy(r->nb, cfg->neighbors, cfg->nneighbors * sizeof(*r->nb));
 	*out = r;
 	return 0;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static void pending_drop(struct pending *p)
@@ -250,6 +259,7 @@ int km_relay_start(struct km_relay *r, const uint32_t *route, unsigned n, uint32
 		return rc;
 	}
 	memcpy(relay_id, p->id, KM_KEY_ID_LEN);
+	p->started_ns = mono_ns();
 	p->next = r->pending;
 	r->pending = p;
 	r->npending++;
@@ -457,4 +467,22 @@ int km_relay_cancel(struct km_relay *r, const uint8_t relay_id[KM_KEY_ID_LEN])
 		return -ENOENT;
 	pending_remove(r, link);
 	return 0;
+}
+
+int km_relay_expire(struct km_relay *r, uint64_t max_age_ns, uint8_t (*ids)[KM_KEY_ID_LEN],
+		    unsigned max)
+{
+	if (!r || (!ids && max))
+		return -EINVAL;
+	uint64_t now = mono_ns();
+	unsigned n = 0;
+	for (struct pending **pp = &r->pending; *pp && n < max;) {
+		if (now - (*pp)->started_ns > max_age_ns) {
+			memcpy(ids[n++], (*pp)->id, KM_KEY_ID_LEN);
+			pending_remove(r, pp);
+		} else {
+			pp = &(*pp)->next;
+		}
+	}
+	return (int)n;
 }

@@ -292,12 +292,21 @@ static void test_failed_hop_never_half_delivers(void)
 	CU_ASSERT_EQUAL(km_relay_start(w.r[0], loop, 3, 16, id, out), -EINVAL);
 	CU_ASSERT_EQUAL(km_relay_start(w.r[0], bad_route, 1, 16, id, out), -EINVAL);
 	CU_ASSERT_EQUAL(km_relay_start(w.r[0], bad_route, 3, KM_RELAY_KEY_MAX + 1, id, out), -EINVAL);
-	uint32_t dry[2] = {node_id(2), node_id(3)};
+	uint32_t dry[2] = {node_id(2), node_id(3)}, big[2] = {node_id(0), node_id(1)};
 	CU_ASSERT_EQUAL(km_relay_start(w.r[2], dry, 2, 16, id, out), -EAGAIN);
 	CU_ASSERT_EQUAL(km_relay_pending(w.r[2]), 0);
 	km_store_pool_stats(w.st[0], link_pool(0), &s1);
 	CU_ASSERT_EQUAL(s0.available_bits, s1.available_bits);
 	CU_ASSERT_EQUAL(km_relay_pending(w.r[0]), 0);
+	/* a pending relay nobody answers is expired and its key discarded */
+	uint8_t started[16], expired[2][16];
+	CU_ASSERT_EQUAL_FATAL(km_relay_start(w.r[0], big, 2, 16, started, out), 0);
+	CU_ASSERT_EQUAL(km_relay_pending(w.r[0]), 1);
+	CU_ASSERT_EQUAL(km_relay_expire(w.r[0], UINT64_MAX, expired, 2), 0);
+	CU_ASSERT_EQUAL(km_relay_expire(w.r[0], 0, expired, 2), 1);
+	CU_ASSERT(memcmp(expired[0], started, 16) == 0);
+	CU_ASSERT_EQUAL(km_relay_pending(w.r[0]), 0);
+	CU_ASSERT_EQUAL(km_relay_cancel(w.r[0], started), -ENOENT);
 	free(out);
 	net_down(&w);
 }

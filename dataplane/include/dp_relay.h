@@ -1,0 +1,89 @@
+/* Key relay worker (Kx-1) on a DPDK lcore: relay requests arrive on an rte_ring from the control
+ * thread, relay messages arrive on KM-link ports; the worker runs the kmcore relay state machine
+ * (km_relay.h: pad XOR with km_xor, Poly1305 tags, store takes) and sends what it produces on the
+ * port of the next hop. Results go back on an event ring.
+ *
+ * Frame on a KM-link port: Ethernet (dst, src, EtherType 0x88B7 "OUI extended") | OUI 00-00-00 |
+ * protocol 0x4B31 ("K1") | the km_relay message. Messages longer than one mbuf's room travel as
+ * chained mbufs. One worker per lcore owns its km_relay; nothing it touches is locked except the
+ * key store (thread-safe). */
+#ifndef DP_RELAY_H
+#define DP_RELAY_H
+
+#include <rte_ether.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "km_relay.h"
+
+#define DP_RELAY_ETHERTYPE 0x88B7
+#define DP_RELAY_PROTO 0x4B31
+#define DP_RELAY_HDR_LEN (RTE_ETHER_HDR_LEN + 5)
+#define DP_RELAY_BURST 32
+#define DP_RELAY_MAX_PORTS 16
+
+/* A KM link: the neighbour KM reached through a port. */
+struct dp_relay_port {
+	uint32_t neighbor;
+	uint16_t port_id;
+	uint16_t queue;
+	struct rte_ether_addr own_mac, peer_mac;
+};
+
+/* Control thread -> worker (by value through the request ring, rte_ring_create_elem). */
+struct dp_relay_request {
+	uint64_t cookie; /* echoed in the STARTED event */
+	uint32_t bytes;
+	uint8_t nroute;
+	uint32_t route[KM_ROUTE_MAX];
+};
+
+enum dp_relay_event_kind {
+	DP_RELAY_EV_STARTED = 100, /* a request was accepted: relay_id is its key id */
+	DP_RELAY_EV_EXPIRED = 101, /* origin gave up waiting for the ACK: key discarded */
+	/* otherwise an enum km_relay_event, or a negative errno for a request that failed */
+};
+
+/* Worker -> control thread. */
+struct dp_relay_event {
+	uint64_t cookie;
+	int32_t kind;
+	uint8_t relay_id[KM_KEY_ID_LEN];
+};
+
+struct dp_relay_stats {
+	uint64_t rx_frames, tx_frames, tx_dropped;
+	uint64_t started, forwarded, delivered, confirmed, failed, rejected, passed, expired;
+	uint64_t rx_not_relay; /* wrong EtherType / too short */
+	uint64_t rx_bad_auth;  /* -EBADMSG */
+	uint64_t rx_malformed; /* -EPROTO */
+	uint64_t rx_replayed;  /* -EALREADY */
+	uint64_t rx_other;     /* unknown relay, wrong hop, store errors */
+	uint64_t events_dropped;
+};
+
+struct dp_relay_config {
+	struct km_relay *relay;        /* owned by the worker from now on (freed with it) */
+	struct rte_ring *requests;     /* elements: struct dp_relay_request (may be NULL) */
+	struct rte_ring *events;       /* elements: struct dp_relay_event (may be NULL) */
+	struct rte_mempool *pool;      /* mbufs for transmitted frames */
+	const struct dp_relay_port *ports;
+	unsigned nports;
+	uint64_t ack_timeout_ns;       /* pending relays older than this are expired (0: 1 s) */
+	volatile bool *quit;           /* dp_relay_lcore_main returns when *quit is true */
+};
+
+struct dp_relay_worker;
+
+int dp_relay_worker_create(const struct dp_relay_config *cfg, struct dp_relay_worker **out);
+void dp_relay_worker_free(struct dp_relay_worker *w);
+/* One loop iteration: requests, then an rx burst from every port, then tx flush. Returns the
+ * number of messages handled (0: idle). */
+unsigned dp_relay_poll(struct dp_relay_worker *w);
+/* lcore entry (rte_eal_remote_launch): polls until *cfg.quit. */
+int dp_relay_lcore_main(void *worker);
+const struct dp_relay_stats *dp_relay_stats(const struct dp_relay_worker *w);
+
+#endif

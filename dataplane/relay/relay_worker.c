@@ -1,0 +1,256 @@
+/* Relay lcore: requests ring + KM-link ports in, frames out, events ring back to control. */
+#include <errno.h>
+#include <rte_byteorder.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dp_relay.h"
+
+struct tx_queue {
+	unsigned n;
+	struct rte_mbuf *m[DP_RELAY_BURST];
+};
+
+struct dp_relay_worker {
+	struct km_relay *relay;
+	struct rte_ring *requests, *events;
+	struct rte_mempool *pool;
+	struct dp_relay_port ports[DP_RELAY_MAX_PORTS];
+	unsigned nports;
+	struct tx_queue tx[DP_RELAY_MAX_PORTS];
+	uint64_t ack_timeout_ns;
+	uint64_t next_expiry_tsc, expiry_period_tsc;
+	volatile bool *quit;
+	struct dp_relay_stats stats;
+	struct km_relay_out out;            /* one message being produced */
+	uint8_t rx[DP_RELAY_HDR_LEN + KM_RELAY_MSG_MAX]; /* linearised multi-segment frames */
+};
+
+int dp_relay_worker_create(const struct dp_relay_config *cfg, struct dp_relay_worker **out)
+{
+	if (!cfg || !out || !cfg->relay || !cfg->pool || cfg->nports > DP_RELAY_MAX_PORTS ||
+	    (cfg->nports && !cfg->ports))
+		return -EINVAL;
+	struct dp_relay_worker *w = rte_zmalloc("dp_relay_worker", sizeof(*w), RTE_CACHE_LINE_SIZE);
+	if (!w)
+		return -ENOMEM;
+	w->relay = cfg->relay;
+	w->requests = cfg->requests;
+	w->events = cfg->events;
+	w->pool = cfg->pool;
+	w->nports = cfg->nports;
+	memcpy(w->ports, cfg->ports, cfg->nports * sizeof(*w->ports));
+	w->ack_timeout_ns = cfg->ack_timeout_ns ? cfg->ack_timeout_ns : 1000000000ULL;
+	w->expiry_period_tsc = rte_get_tsc_hz() / 10;
+	w->next_expiry_tsc = rte_get_tsc_cycles() + w->expiry_period_tsc;
+	w->quit = cfg->quit;
+	*out = w;
+	return 0;
+}
+
+void dp_relay_worker_free(struct dp_relay_worker *w)
+{
+	if (!w)
+		return;
+	for (unsigned p = 0; p < w->nports; p++)
+		rte_pktmbuf_free_bulk(w->tx[p].m, w->tx[p].n);
+	km_relay_free(w->relay);
+	rte_free(w);
+}
+
+const struct dp_relay_stats *dp_relay_stats(const struct dp_relay_worker *w)
+{
+	return &w->stats;
+}
+
+static int port_of(const struct dp_relay_worker *w, uint32_t neighbor)
+{
+	for (unsigned p = 0; p < w->nports; p++)
+		if (w->ports[p].neighbor == neighbor)
+			return (int)p;
+	return -1;
+}
+
+static void tx_flush(struct dp_relay_worker *w, unsigned p)
+{
+	struct tx_queue *q = &w->tx[p];
+	if (!q->n)
+		return;
+	uint16_t sent = rte_eth_tx_burst(w->ports[p].port_id, w->ports[p].queue, q->m, (uint16_t)q->n);
+	w->stats.tx_frames += sent;
+	if (sent < q->n) {
+		w->stats.tx_dropped += q->n - sent;
+		rte_pktmbuf_free_bulk(q->m + sent, q->n - sent);
+	}
+	q->n = 0;
+}
+
+/* Copy header + message into a (chained if needed) mbuf and queue it on the next hop's port. */
+static void send_out(struct dp_relay_worker *w)
+{
+	int p = port_of(w, w->out.next_hop);
+	if (p < 0) {
+		w->stats.tx_dropped++;
+		return;
+	}
+	uint8_t hdr[DP_RELAY_HDR_LEN];
+	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)hdr;
+	eh->dst_addr = w->ports[p].peer_mac;
+	eh->src_addr = w->ports[p].own_mac;
+	eh->ether_type = rte_cpu_to_be_16(DP_RELAY_ETHERTYPE);
+	hdr[14] = hdr[15] = hdr[16] = 0;
+	hdr[17] = DP_RELAY_PROTO >> 8;
+	hdr[18] = DP_RELAY_PROTO & 0xff;
+	const uint8_t *parts[2] = {hdr, w->out.msg};
+	size_t lens[2] = {sizeof(hdr), w->out.len};
+	struct rte_mbuf *head = rte_pktmbuf_alloc(w->pool), *seg = head;
+	if (!head) {
+		w->stats.tx_dropped++;
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		size_t done = 0;
+		while (done < lens[i]) {
+			uint16_t room = rte_pktmbuf_tailroom(seg);
+			if (room == 0) {
+				struct rte_mbuf *n = rte_pktmbuf_alloc(w->pool);
+				if (!n || rte_pktmbuf_chain(head, n)) {
+					rte_pktmbuf_free(n);
+					rte_pktmbuf_free(head);
+					w->stats.tx_dropped++;
+					return;
+				}
+				seg = n;
+				continue;
+			}
+			size_t c = lens[i] - done < room ? lens[i] - done : room;
+			memcpy(rte_pktmbuf_mtod_offset(seg, uint8_t *, seg->data_len), parts[i] + done, c);
+			seg->data_len = (uint16_t)(seg->data_len + c);
+			head->pkt_len += (uint32_t)c;
+			done += c;
+		}
+	}
+	struct tx_queue *q = &w->tx[p];
+	q->m[q->n++] = head;
+	if (q->n == DP_RELAY_BURST)
+		tx_flush(w, (unsigned)p);
+}
+
+static void emit(struct dp_relay_worker *w, uint64_t cookie, int32_t kind, const uint8_t id[KM_KEY_ID_LEN])
+{
+	if (!w->events)
+		return;
+	struct dp_relay_event ev = {.cookie = cookie, .kind = kind};
+	if (id)
+		memcpy(ev.relay_id, id, KM_KEY_ID_LEN);
+	if (rte_ring_enqueue_elem(w->events, &ev, sizeof(ev)) != 0)
+		w->stats.events_dropped++;
+}
+
+static unsigned do_requests(struct dp_relay_worker *w)
+{
+	if (!w->requests)
+		return 0;
+	struct dp_relay_request req[8];
+	unsigned n = rte_ring_dequeue_burst_elem(w->requests, req, sizeof(req[0]), 8, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t id[KM_KEY_ID_LEN];
+		int rc = km_relay_start(w->relay, req[i].route, req[i].nroute, req[i].bytes, id, &w->out);
+		if (rc == 0) {
+			w->stats.started++;
+			send_out(w);
+			emit(w, req[i].cookie, DP_RELAY_EV_STARTED, id);
+		} else {
+			emit(w, req[i].cookie, rc, NULL);
+		}
+	}
+	return n;
+}
+
+static void count_result(struct dp_relay_worker *w, int rc)
+{
+	struct dp_relay_stats *s = &w->stats;
+	switch (rc) {
+	case KM_RELAY_FORWARDED: s->forwarded++; break;
+	case KM_RELAY_DELIVERED: s->delivered++; break;
+	case KM_RELAY_CONFIRMED: s->confirmed++; break;
+	case KM_RELAY_FAILED: s->failed++; break;
+	case KM_RELAY_REJECTED: s->rejected++; break;
+	case KM_RELAY_PASSED: s->passed++; break;
+	case -EBADMSG: s->rx_bad_auth++; break;
+	case -EPROTO: s->rx_malformed++; break;
+	case -EALREADY: s->rx_replayed++; break;
+	default: s->rx_other++; break;
+	}
+}
+
+static void handle_frame(struct dp_relay_worker *w, unsigned p, struct rte_mbuf *m)
+{
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	if (len < DP_RELAY_HDR_LEN || len > sizeof(w->rx)) {
+		w->stats.rx_not_relay++;
+		return;
+	}
+	const uint8_t *f = rte_pktmbuf_read(m, 0, len, w->rx);
+	const struct rte_ether_hdr *eh = (const struct rte_ether_hdr *)f;
+	if (eh->ether_type != rte_cpu_to_be_16(DP_RELAY_ETHERTYPE) || f[14] || f[15] || f[16] ||
+	    f[17] != (DP_RELAY_PROTO >> 8) || f[18] != (DP_RELAY_PROTO & 0xff)) {
+		w->stats.rx_not_relay++;
+		return;
+	}
+	uint8_t id[KM_KEY_ID_LEN];
+	int rc = km_relay_receive(w->relay, w->ports[p].neighbor, f + DP_RELAY_HDR_LEN,
+				  len - DP_RELAY_HDR_LEN, &w->out, id);
+	count_result(w, rc);
+	if (rc < 0)
+		return;
+	if (w->out.len)
+		send_out(w);
+	if (rc != KM_RELAY_FORWARDED && rc != KM_RELAY_PASSED)
+		emit(w, 0, rc, id);
+}
+
+static void do_expiry(struct dp_relay_worker *w)
+{
+	uint64_t now = rte_get_tsc_cycles();
+	if (now < w->next_expiry_tsc)
+		return;
+	w->next_expiry_tsc = now + w->expiry_period_tsc;
+	uint8_t ids[16][KM_KEY_ID_LEN];
+	int n = km_relay_expire(w->relay, w->ack_timeout_ns, ids, 16);
+	for (int i = 0; i < n; i++) {
+		w->stats.expired++;
+		emit(w, 0, DP_RELAY_EV_EXPIRED, ids[i]);
+	}
+}
+
+unsigned dp_relay_poll(struct dp_relay_worker *w)
+{
+	unsigned work = do_requests(w);
+	for (unsigned p = 0; p < w->nports; p++) {
+		struct rte_mbuf *m[DP_RELAY_BURST];
+		uint16_t n = rte_eth_rx_burst(w->ports[p].port_id, w->ports[p].queue, m, DP_RELAY_BURST);
+		w->stats.rx_frames += n;
+		for (uint16_t i = 0; i < n; i++) {
+			handle_frame(w, p, m[i]);
+			rte_pktmbuf_free(m[i]);
+		}
+		work += n;
+	}
+	for (unsigned p = 0; p < w->nports; p++)
+		tx_flush(w, p);
+	do_expiry(w);
+	return work;
+}
+
+int dp_relay_lcore_main(void *arg)
+{
+	struct dp_relay_worker *w = arg;
+	while (!w->quit || !*w->quit)
+		dp_relay_poll(w);
+	return 0;
+}

@@ -1,0 +1,308 @@
+/* Relay workers over net_ring ports: several simulated KMs in one process, each with its own key
+ * store, km_relay and dp_relay worker; adjacent KMs joined by a ring port pair and holding the
+ * same link key stream. The workers are polled round-robin until the origin reports. */
+#include <errno.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_eth_ring.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <stdio.h>
+
+#include "../kmcore/store_util.h"
+#include "dp_eal.h"
+#include "dp_relay.h"
+
+#define MAXN 5
+#define LINK_KEYS 64
+#define LINK_KEY_BYTES 1024
+
+static struct rte_mempool *pool;
+
+struct node {
+	char dir[256];
+	struct km_store *st;
+	struct dp_relay_worker *w;
+	struct rte_ring *req, *ev;
+	uint16_t ports[2];
+	unsigned nports;
+};
+
+struct net {
+	int n;
+	struct node nd[MAXN];
+	struct rte_ring *rings[2 * MAXN];
+	unsigned nrings;
+};
+
+static int suite_init(void)
+{
+	struct dp_eal_args a;
+	if (dp_eal_args_init(&a, "test_relay", "test_relay_kmstore", "0", 256, true))
+		return -1;
+	if (rte_eal_init(a.argc, a.argv) < 0)
+		return -1;
+	pool = rte_pktmbuf_pool_create("relay_pool", 2047, 64, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	return pool ? 0 : -1;
+}
+
+static int suite_clean(void)
+{
+	rte_mempool_free(pool);
+	rte_eal_cleanup();
+	return 0;
+}
+
+static km_pool_id link_pool(int i)
+{
+	return KM_POOL_LINK(200 + i);
+}
+
+static uint32_t node_id(int i)
+{
+	return 30u + (uint32_t)i;
+}
+
+static int port_up(uint16_t port)
+{
+	struct rte_eth_conf conf;
+	memset(&conf, 0, sizeof(conf));
+	if (rte_eth_dev_configure(port, 1, 1, &conf) || rte_eth_rx_queue_setup(port, 0, 256, SOCKET_ID_ANY, NULL, pool) ||
+	    rte_eth_tx_queue_setup(port, 0, 256, SOCKET_ID_ANY, NULL) || rte_eth_dev_start(port))
+		return -1;
+	return 0;
+}
+
+static void net_up(struct net *w, int n, int empty_link, uint64_t ack_timeout_ns)
+{
+	static int seq;
+	memset(w, 0, sizeof(*w));
+	w->n = n;
+	struct dp_relay_port ports[MAXN][2];
+	unsigned np[MAXN] = {0};
+	for (int i = 0; i + 1 < n; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "rl%d_%d_f", seq, i);
+		struct rte_ring *f = rte_ring_create(name, 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "rl%d_%d_b", seq, i);
+		struct rte_ring *b = rte_ring_create(name, 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		CU_ASSERT_FATAL(f && b);
+		w->rings[w->nrings++] = f;
+		w->rings[w->nrings++] = b;
+		snprintf(name, sizeof(name), "rp%d_%d_a", seq, i);
+		int pa = rte_eth_from_rings(name, &b, 1, &f, 1, SOCKET_ID_ANY);
+		snprintf(name, sizeof(name), "rp%d_%d_b", seq, i);
+		int pb = rte_eth_from_rings(name, &f, 1, &b, 1, SOCKET_ID_ANY);
+		CU_ASSERT_FATAL(pa >= 0 && pb >= 0);
+		CU_ASSERT_EQUAL_FATAL(port_up((uint16_t)pa), 0);
+		CU_ASSERT_EQUAL_FATAL(port_up((uint16_t)pb), 0);
+		struct rte_ether_addr ma = {{0x02, 0, 0, 0, (uint8_t)i, 1}}, mb = {{0x02, 0, 0, 0, (uint8_t)i, 2}};
+		ports[i][np[i]++] = (struct dp_relay_port){node_id(i + 1), (uint16_t)pa, 0, ma, mb};
+		ports[i + 1][np[i + 1]++] = (struct dp_relay_port){node_id(i), (uint16_t)pb, 0, mb, ma};
+		w->nd[i].ports[w->nd[i].nports++] = (uint16_t)pa;
+		w->nd[i + 1].ports[w->nd[i + 1].nports++] = (uint16_t)pb;
+	}
+	for (int i = 0; i < n; i++) {
+		struct node *d = &w->nd[i];
+		su_tmpdir(d->dir, sizeof(d->dir), "dprelay");
+		d->st = su_open(d->dir, KM_SYNC_NONE, NULL);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(d->st);
+	}
+	for (int i = 0; i + 1 < n; i++) {
+		uint32_t keys = i == empty_link ? 0 : LINK_KEYS;
+		CU_ASSERT_EQUAL(su_put_stream(w->nd[i].st, link_pool(i), 900 + (uint64_t)i, 0, keys, LINK_KEY_BYTES), 0);
+		CU_ASSERT_EQUAL(su_put_stream(w->nd[i + 1].st, link_pool(i), 900 + (uint64_t)i, 0, keys, LINK_KEY_BYTES), 0);
+	}
+	for (int i = 0; i < n; i++) {
+		struct node *d = &w->nd[i];
+		struct km_relay_neighbor nb[2];
+		unsigned nn = 0;
+		if (i > 0)
+			nb[nn++] = (struct km_relay_neighbor){node_id(i - 1), link_pool(i - 1)};
+		if (i + 1 < n)
+			nb[nn++] = (struct km_relay_neighbor){node_id(i + 1), link_pool(i)};
+		struct km_relay_config rc = {node_id(i), d->st, nb, nn};
+		struct km_relay *r;
+		CU_ASSERT_EQUAL_FATAL(km_relay_create(&rc, &r), 0);
+		char name[64];
+		snprintf(name, sizeof(name), "rq%d_%d", seq, i);
+		d->req = rte_ring_create_elem(name, sizeof(struct dp_relay_request), 64, SOCKET_ID_ANY,
+					      RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "re%d_%d", seq, i);
+		d->ev = rte_ring_create_elem(name, sizeof(struct dp_relay_event), 64, SOCKET_ID_ANY,
+					     RING_F_SP_ENQ | RING_F_SC_DEQ);
+		CU_ASSERT_FATAL(d->req && d->ev);
+		struct dp_relay_config cfg = {.relay = r, .requests = d->req, .events = d->ev, .pool = pool,
+					      .ports = ports[i], .nports = np[i], .ack_timeout_ns = ack_timeout_ns};
+		CU_ASSERT_EQUAL_FATAL(dp_relay_worker_create(&cfg, &d->w), 0);
+	}
+	seq++;
+}
+
+static void net_down(struct net *w)
+{
+	for (int i = 0; i < w->n; i++) {
+		struct node *d = &w->nd[i];
+		dp_relay_worker_free(d->w);
+		km_store_close(d->st);
+		su_rmdir(d->dir);
+		for (unsigned p = 0; p < d->nports; p++) {
+			rte_eth_dev_stop(d->ports[p]);
+			rte_eth_dev_close(d->ports[p]);
+		}
+		rte_ring_free(d->req);
+		rte_ring_free(d->ev);
+	}
+	for (unsigned i = 0; i < w->nrings; i++) {
+		struct rte_mbuf *m;
+		while (rte_ring_dequeue(w->rings[i], (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		rte_ring_free(w->rings[i]);
+	}
+}
+
+/* Poll every node until node 0 emits an event other than STARTED (or give up). */
+static int run_until_origin_event(struct net *w, struct dp_relay_event *ev, int max_rounds)
+{
+	for (int round = 0; round < max_rounds; round++) {
+		for (int i = 0; i < w->n; i++)
+			dp_relay_poll(w->nd[i].w);
+		while (rte_ring_dequeue_elem(w->nd[0].ev, ev, sizeof(*ev)) == 0)
+			if (ev->kind != DP_RELAY_EV_STARTED)
+				return ev->kind;
+	}
+	return 0;
+}
+
+static int request(struct net *w, uint32_t bytes, uint64_t cookie)
+{
+	struct dp_relay_request req = {.cookie = cookie, .bytes = bytes, .nroute = (uint8_t)w->n};
+	for (int i = 0; i < w->n; i++)
+		req.route[i] = node_id(i);
+	return rte_ring_enqueue_elem(w->nd[0].req, &req, sizeof(req));
+}
+
+static int stored_key(struct km_store *st, km_pool_id p, const uint8_t id[16], uint32_t bytes, uint8_t *out)
+{
+	struct km_take t = {.pool = p, .bytes = bytes, .nsrc = 1};
+	memcpy(t.src[0], id, 16);
+	struct km_take_handle h;
+	int rc = km_store_take_named(st, &t, out, &h);
+	if (rc == 0)
+		km_store_take_abort(st, &h, false);
+	return rc;
+}
+
+static void chain(int n, uint32_t bytes)
+{
+	struct net w;
+	net_up(&w, n, -1, 0);
+	CU_ASSERT_EQUAL_FATAL(request(&w, bytes, 77), 0);
+	/* the STARTED event carries the relay id */
+	dp_relay_poll(w.nd[0].w);
+	struct dp_relay_event started, ev;
+	CU_ASSERT_EQUAL_FATAL(rte_ring_dequeue_elem(w.nd[0].ev, &started, sizeof(started)), 0);
+	CU_ASSERT_EQUAL(started.kind, DP_RELAY_EV_STARTED);
+	CU_ASSERT_EQUAL(started.cookie, 77);
+	CU_ASSERT_EQUAL(run_until_origin_event(&w, &ev, 100), KM_RELAY_CONFIRMED);
+	CU_ASSERT(memcmp(ev.relay_id, started.relay_id, 16) == 0);
+	struct dp_relay_event dev;
+	CU_ASSERT_EQUAL_FATAL(rte_ring_dequeue_elem(w.nd[n - 1].ev, &dev, sizeof(dev)), 0);
+	CU_ASSERT_EQUAL(dev.kind, KM_RELAY_DELIVERED);
+	CU_ASSERT(memcmp(dev.relay_id, started.relay_id, 16) == 0);
+	uint8_t *a = malloc(bytes), *c = malloc(bytes);
+	CU_ASSERT_EQUAL(stored_key(w.nd[0].st, KM_POOL_PEER(node_id(n - 1)), started.relay_id, bytes, a), 0);
+	CU_ASSERT_EQUAL(stored_key(w.nd[n - 1].st, KM_POOL_PEER(node_id(0)), started.relay_id, bytes, c), 0);
+	CU_ASSERT(memcmp(a, c, bytes) == 0);
+	/* every link: both ends spent exactly one tag key + pad, the same bytes */
+	for (int i = 0; i + 1 < n; i++) {
+		struct km_pool_stats x, y;
+		km_store_pool_stats(w.nd[i].st, link_pool(i), &x);
+		km_store_pool_stats(w.nd[i + 1].st, link_pool(i), &y);
+		CU_ASSERT_EQUAL(x.available_bits, y.available_bits);
+		CU_ASSERT_EQUAL(x.available_bits, ((uint64_t)LINK_KEYS * LINK_KEY_BYTES - (32 + bytes + 32)) * 8);
+	}
+	for (int i = 1; i + 1 < n; i++)
+		CU_ASSERT_EQUAL(dp_relay_stats(w.nd[i].w)->forwarded, 1);
+	CU_ASSERT_EQUAL(dp_relay_stats(w.nd[0].w)->confirmed, 1);
+	free(a);
+	free(c);
+	net_down(&w);
+}
+
+static void test_three_kms(void)
+{
+	chain(3, 256);
+}
+
+static void test_five_kms_chained_mbufs(void)
+{
+	chain(5, 5000); /* larger than one mbuf: chained segments on every hop */
+}
+
+static void test_tampered_frame_rejected(void)
+{
+	struct net w;
+	net_up(&w, 3, -1, 1000000); /* 1 ms ACK timeout */
+	CU_ASSERT_EQUAL_FATAL(request(&w, 128, 5), 0);
+	dp_relay_poll(w.nd[0].w); /* A sends; the frame waits in the A->B ring */
+	struct rte_mbuf *m = NULL;
+	CU_ASSERT_EQUAL_FATAL(rte_ring_dequeue(w.rings[0], (void **)&m), 0);
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+	p[rte_pktmbuf_data_len(m) - 20] ^= 0x04; /* a ciphertext byte */
+	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue(w.rings[0], m), 0);
+	struct km_pool_stats before, after;
+	km_store_pool_stats(w.nd[1].st, link_pool(0), &before);
+	dp_relay_poll(w.nd[1].w);
+	CU_ASSERT_EQUAL(dp_relay_stats(w.nd[1].w)->rx_bad_auth, 1);
+	CU_ASSERT_EQUAL(dp_relay_stats(w.nd[1].w)->forwarded, 0);
+	km_store_pool_stats(w.nd[1].st, link_pool(0), &after);
+	CU_ASSERT_EQUAL(before.available_bits, after.available_bits);
+	/* nothing comes back: the origin times out and discards its key */
+	struct dp_relay_event ev;
+	rte_delay_ms(150);
+	CU_ASSERT_EQUAL(run_until_origin_event(&w, &ev, 1000), DP_RELAY_EV_EXPIRED);
+	struct km_key_meta meta;
+	CU_ASSERT_EQUAL(km_store_get(w.nd[0].st, ev.relay_id, &meta), -ENOENT);
+	CU_ASSERT_EQUAL(km_store_get(w.nd[2].st, ev.relay_id, &meta), -ENOENT);
+	net_down(&w);
+}
+
+static void test_failed_hop_reported(void)
+{
+	struct net w;
+	net_up(&w, 5, 3, 0); /* node 33 -> 34 has no key material */
+	CU_ASSERT_EQUAL_FATAL(request(&w, 300, 9), 0);
+	struct dp_relay_event ev;
+	CU_ASSERT_EQUAL(run_until_origin_event(&w, &ev, 100), KM_RELAY_FAILED);
+	CU_ASSERT_EQUAL(dp_relay_stats(w.nd[3].w)->rejected, 1);
+	struct km_key_meta meta;
+	for (int i = 0; i < 5; i++)
+		CU_ASSERT_EQUAL(km_store_get(w.nd[i].st, ev.relay_id, &meta), -ENOENT);
+	/* a request along a route this node is not on fails at once */
+	struct dp_relay_request bad = {.cookie = 3, .bytes = 16, .nroute = 2, .route = {node_id(1), node_id(2)}};
+	CU_ASSERT_EQUAL(rte_ring_enqueue_elem(w.nd[0].req, &bad, sizeof(bad)), 0);
+	dp_relay_poll(w.nd[0].w);
+	CU_ASSERT_EQUAL(rte_ring_dequeue_elem(w.nd[0].ev, &ev, sizeof(ev)), 0);
+	CU_ASSERT_EQUAL(ev.cookie, 3);
+	CU_ASSERT_EQUAL(ev.kind, -EINVAL);
+	net_down(&w);
+}
+
+static CU_TestInfo relay_tests[] = {
+	{"A -> B -> C over net_ring ports", test_three_kms},
+	{"5-KM chain, keys larger than an mbuf", test_five_kms_chained_mbufs},
+	{"tampered frame rejected, origin expires", test_tampered_frame_rejected},
+	{"failed hop reported to the origin", test_failed_hop_reported},
+	CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+	{"dp_relay", suite_init, suite_clean, NULL, NULL, relay_tests},
+	CU_SUITE_INFO_NULL,
+};
+
+int main(void)
+{
+	return unit_run(suites);
+}
