@@ -1,0 +1,79 @@
+/* The node's control thread: one libevent loop owning topology (LSDB + link-state protocol with
+ * the neighbours), routes, sessions, the QKDN-manager connection (Mk/Mc/Mq agent), the control
+ * socket, the Prometheus endpoint and timers. It never touches worker data: it publishes
+ * snapshots (cp_snapshot.h) and sends commands on per-worker rings (cp_ring.h). The node it
+ * controls (dataplane + key store, or the simulator in cp_sim.h) is reached through cp_node_ops. */
+#ifndef CP_CTRL_H
+#define CP_CTRL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cp_config.h"
+#include "cp_ring.h"
+#include "cp_session.h"
+#include "cp_snapshot.h"
+
+/* State of one KM link and the QKD link feeding it, as the key store and dataplane see it. */
+struct cp_link_stats {
+	bool up;                 /* QKD link producing and KM link connected */
+	uint64_t avail_bits;     /* key in the buffer */
+	uint64_t capacity_bits;  /* 0 = use the configured capacity */
+	double skr_bps;          /* secret key rate */
+	double qber;             /* quantum bit error rate of the last blocks */
+	double fill_rate_bps;    /* net change of the buffer (negative = draining) */
+	uint64_t keys_supplied;  /* keys handed to SAEs (counter) */
+	uint64_t ttl_expired;    /* keys dropped at TTL (counter) */
+	uint64_t auth_failures;  /* failed authentications on the link (counter) */
+	double relay_latency_us; /* mean relay hop latency */
+};
+
+/* Called on the control thread only. Any member may be NULL (then that feature is absent). */
+struct cp_node_ops {
+	int (*link_stats)(void *ctx, const struct cp_cfg_km_link *km,
+			  const struct cp_cfg_qkd_link *qkd, struct cp_link_stats *out);
+	/* Zeroize and drop a KM link's stored keys (km_link NULL = all); bits dropped into *bits. */
+	int (*key_flush)(void *ctx, const char *km_link, uint64_t *bits);
+	/* Establish / move (new epoch, make-before-break) / tear down a relay session. */
+	void (*relay)(void *ctx, const struct cp_relay_cmd *cmd);
+};
+
+struct cp_ctrl_opts {
+	const char *config_path;
+	const struct cp_config *config; /* used instead of config_path when set (copied) */
+	const struct cp_node_ops *ops;
+	void *ops_ctx;
+	bool handle_sighup; /* reload the configuration on SIGHUP (one ctrl per process) */
+};
+
+struct cp_ctrl;
+
+struct cp_ctrl *cp_ctrl_create(const struct cp_ctrl_opts *o, char *err, size_t errlen);
+/* Run the loop on a new thread (cp_ctrl_start) or on the calling one until cp_ctrl_stop. */
+int cp_ctrl_start(struct cp_ctrl *c);
+int cp_ctrl_run(struct cp_ctrl *c);
+void cp_ctrl_stop(struct cp_ctrl *c); /* any thread; joins the thread cp_ctrl_start made */
+void cp_ctrl_free(struct cp_ctrl *c);
+
+/* Worker channel for an lcore of node.lcores, NULL for others. */
+struct cp_worker_chan *cp_ctrl_worker(struct cp_ctrl *c, unsigned lcore);
+/* Current snapshot (rcu_dereference; QSBR reader between quiescent states). */
+const struct cp_snapshot *cp_ctrl_snapshot(struct cp_ctrl *c);
+/* Copy of the latest statistics object (same counters as show stats, Mk and /metrics); any
+ * thread; caller decrefs. */
+json_t *cp_ctrl_stats(struct cp_ctrl *c);
+/* Bound ports (useful when the configuration asks for port 0). */
+uint16_t cp_ctrl_lsa_port(struct cp_ctrl *c);
+uint16_t cp_ctrl_metrics_port(struct cp_ctrl *c);
+
+/* Run one control-socket command (argv form) on the control thread's state; used by the socket
+ * and by tests. Returns 0 with *result, or -errno with a one-line reason in err. Control thread
+ * only. */
+int cp_ctrl_command(struct cp_ctrl *c, json_t *argv, json_t **result, char *err, size_t errlen);
+
+/* Prometheus text exposition of a statistics object (caller frees). */
+char *cp_metrics_text(const json_t *stats);
+
+#endif
