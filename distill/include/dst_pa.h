@@ -7,9 +7,10 @@
  * i.e. y is bits n-1 .. n+m-2 of the carry-less product s(z)·x(z) (a middle product).
  *
  * A plan is made once per (n, m, seed): it shifts or transforms the seed and allocates every buffer
- * the chosen algorithm needs, so dst_pa_apply() does not allocate. Algorithm: a blocked Karatsuba
- * Toeplitz-matrix-vector product on carry-less multiplies. A plan holds its workspace: use one
- * plan per thread. */
+ * the chosen algorithm needs, so dst_pa_apply() does not allocate. Algorithms: a blocked Karatsuba
+ * Toeplitz-matrix-vector product on carry-less multiplies (small n) and an additive FFT over
+ * GF(2^64) in the Cantor basis whose seed transform is computed once per plan (large n). A plan
+ * holds its workspace: use one plan per thread. */
 #ifndef DST_PA_H
 #define DST_PA_H
 
@@ -22,8 +23,9 @@
 #define DST_PA_WORDS(bits) (((bits) + 63) / 64)
 
 enum dst_pa_alg {
-	DST_PA_ALG_AUTO = 0,  /* the fastest algorithm for (n, m) */
+	DST_PA_ALG_AUTO = 0,  /* the faster algorithm for (n, m), from measured crossovers */
 	DST_PA_ALG_KARATSUBA, /* blocked Karatsuba Toeplitz product */
+	DST_PA_ALG_FFT,       /* additive FFT over GF(2^64), Cantor basis, seed transform precomputed */
 };
 
 struct dst_pa_plan;

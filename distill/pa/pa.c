@@ -36,7 +36,14 @@ struct dst_pa_plan {
 	enum dst_pa_alg alg;
 	int variant; /* index into dst_pa_variants, -1: follow the dispatch */
 	struct pa_kara kara;
+	struct pa_fft fft;
 };
+
+/* Crossover measured with qkdperf --filter pa (see perf/distill/bench_pa.c). */
+static enum dst_pa_alg pa_auto_alg(size_t n, size_t m)
+{
+	return n >= 200000 ? DST_PA_ALG_FFT : DST_PA_ALG_KARATSUBA;
+}
 
 static int check_sizes(size_t n, size_t m)
 {
@@ -61,8 +68,8 @@ int dst_pa_plan_create_with(size_t n, size_t m, const uint64_t *seed, enum dst_p
 			return -ENOTSUP;
 	}
 	if (alg == DST_PA_ALG_AUTO)
-		alg = DST_PA_ALG_KARATSUBA;
-	if (alg != DST_PA_ALG_KARATSUBA)
+		alg = pa_auto_alg(n, m);
+	if (alg != DST_PA_ALG_KARATSUBA && alg != DST_PA_ALG_FFT)
 		return -EINVAL;
 	struct dst_pa_plan *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -71,7 +78,7 @@ int dst_pa_plan_create_with(size_t n, size_t m, const uint64_t *seed, enum dst_p
 	p->m = m;
 	p->alg = alg;
 	p->variant = vi;
-	int rc = pa_kara_init(&p->kara, n, m);
+	int rc = alg == DST_PA_ALG_FFT ? pa_fft_init(&p->fft, n, m) : pa_kara_init(&p->kara, n, m);
 	if (rc) {
 		free(p);
 		return rc;
@@ -95,7 +102,10 @@ int dst_pa_plan_reseed(struct dst_pa_plan *p, const uint64_t *seed)
 {
 	if (!p || !seed)
 		return -EINVAL;
-	pa_kara_set_seed(&p->kara, seed);
+	if (p->alg == DST_PA_ALG_FFT)
+		pa_fft_set_seed(&p->fft, plan_kernels(p), seed);
+	else
+		pa_kara_set_seed(&p->kara, seed);
 	return 0;
 }
 
@@ -103,7 +113,10 @@ int dst_pa_apply(struct dst_pa_plan *p, const uint64_t *x, uint64_t *y)
 {
 	if (!p || !x || !y)
 		return -EINVAL;
-	pa_kara_apply(&p->kara, plan_kernels(p), x, y);
+	if (p->alg == DST_PA_ALG_FFT)
+		pa_fft_apply(&p->fft, plan_kernels(p), x, y);
+	else
+		pa_kara_apply(&p->kara, plan_kernels(p), x, y);
 	return 0;
 }
 
@@ -112,6 +125,7 @@ void dst_pa_plan_free(struct dst_pa_plan *p)
 	if (!p)
 		return;
 	pa_kara_fini(&p->kara);
+	pa_fft_fini(&p->fft);
 	free(p);
 }
 
@@ -127,7 +141,7 @@ const char *dst_pa_plan_variant(const struct dst_pa_plan *p)
 
 size_t dst_pa_plan_bytes(const struct dst_pa_plan *p)
 {
-	return sizeof(*p) + pa_kara_bytes(&p->kara);
+	return sizeof(*p) + (p->alg == DST_PA_ALG_FFT ? pa_fft_bytes(&p->fft) : pa_kara_bytes(&p->kara));
 }
 
 int dst_pa_naive(size_t n, size_t m, const uint64_t *seed, const uint64_t *x, uint64_t *y)

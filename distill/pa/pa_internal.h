@@ -13,17 +13,39 @@
  * few words past the ends and only use the results for padding rows and columns. */
 #define PA_GSLACK 4
 
+/* FFT twiddles: the block at global offset o on level i uses omega(2·(o >> i)), omega(u) being the
+ * subspace element sum_b u_b v_b of the Cantor basis v; omega(2q) = lo[q mod 4096] ^ hi[q / 4096]. */
+#define PA_TW_LO_BITS 12
+struct pa_tw {
+	uint64_t lo[1u << PA_TW_LO_BITS];
+	uint64_t *hi;
+};
+static inline uint64_t pa_tw(const struct pa_tw *tw, size_t q)
+{
+	return tw->lo[q & ((1u << PA_TW_LO_BITS) - 1)] ^ tw->hi[q >> PA_TW_LO_BITS];
+}
+
 struct pa_kernels {
 	/* Y[0..k) ^= T·X for a k x k word Toeplitz block, 1 <= k <= PA_LEAF_MAX: output word i,
 	 * input word j use the 128-bit generator window G[w], G[w+1] with w = i - j + k - 1, i.e. output
 	 * bit a of word i gets bit 63 + a of G-window(w) · X[j] (carry-less). */
 	void (*leaf)(size_t k, const uint64_t *G, const uint64_t *X, uint64_t *Y);
+	/* One level i >= 1 of the additive FFT over GF(2^64) on f[0..len), len a multiple of 2^i,
+	 * f[0] being global element 'off': each block of 2^i elements at global offset o, halves a and
+	 * b, twiddle c = pa_tw(tw, o >> i), gets a += c·b; b += a. */
+	void (*fft_level)(uint64_t *f, size_t len, unsigned i, size_t off, const struct pa_tw *tw);
+	/* The inverse level: b += a; a += c·b. */
+	void (*ifft_level)(uint64_t *f, size_t len, unsigned i, size_t off, const struct pa_tw *tw);
+	/* d[t] = a[t]·b[t] in GF(2^64), t < len (d may alias a). */
+	void (*gf_mul)(uint64_t *d, const uint64_t *a, const uint64_t *b, size_t len);
 };
 
 extern const struct pa_kernels pa_kernels_generic;
 extern const struct pa_kernels pa_kernels_avx2;
 extern const struct pa_kernels pa_kernels_vpclmul;
 
+/* GF(2^64) with modulus z^64 + z^4 + z^3 + z + 1: portable multiply. */
+uint64_t pa_gf64_mul(uint64_t a, uint64_t b);
 /* Portable 64 x 64 -> 128 carry-less multiply. */
 void pa_clmul64(uint64_t a, uint64_t b, uint64_t *lo, uint64_t *hi);
 
@@ -44,6 +66,30 @@ void pa_kara_set_seed(struct pa_kara *p, const uint64_t *seed);
 void pa_kara_apply(struct pa_kara *p, const struct pa_kernels *kern, const uint64_t *x, uint64_t *y);
 void pa_kara_fini(struct pa_kara *p);
 size_t pa_kara_bytes(const struct pa_kara *p);
+
+/* Additive FFT product state (inside a plan): x and the seed cut into 32-bit chunks, each chunk an
+ * element of GF(2^64), so chunk products never wrap; the product is evaluated on a 2^K-element
+ * subspace spanned by the Cantor basis. */
+struct pa_fft {
+	size_t n, m, nx, ns; /* bits; 32-bit chunks of x and of the seed */
+	unsigned K, kx;      /* transform size N = 2^K; x fits in 2^kx chunks */
+	size_t N;
+	size_t c_lo, c_hi;   /* product chunks holding output bits n-1 .. n+m-2 */
+	uint64_t *seed_hat;  /* N: transform of the seed */
+	uint64_t *work;      /* N */
+	uint64_t *out;       /* product chunks c_lo .. c_hi as 32-bit values */
+	size_t out_words;
+	struct pa_tw tw;
+	size_t tw_hi_len;
+};
+
+int pa_fft_init(struct pa_fft *p, size_t n, size_t m);
+void pa_fft_set_seed(struct pa_fft *p, const struct pa_kernels *kern, const uint64_t *seed);
+void pa_fft_apply(struct pa_fft *p, const struct pa_kernels *kern, const uint64_t *x, uint64_t *y);
+void pa_fft_fini(struct pa_fft *p);
+size_t pa_fft_bytes(const struct pa_fft *p);
+/* Transform size the FFT would use for (n, m): log2 N. */
+unsigned pa_fft_log_size(size_t n, size_t m);
 
 /* Bits [pos, pos + 64) of the bit string s of nbits bits; bits outside [0, nbits) read as zero and
  * pos may be negative. Reads only the words that hold s's bits. */

@@ -29,6 +29,130 @@ static void leaf_vpclmul(size_t k, const uint64_t *G, const uint64_t *X, uint64_
 		Y[i] ^= lo[i] >> 63 ^ hi[i] << 1 ^ lo[i + 1] << 1;
 }
 
+/* Four GF(2^64) products [b0·c0, b1·c1 | b2·c2, b3·c3], reduced modulo z^64 + z^4 + z^3 + z + 1. */
+static inline __m256i mul4(__m256i b, __m256i c)
+{
+	__m256i p0 = _mm256_clmulepi64_epi128(b, c, 0x00), p1 = _mm256_clmulepi64_epi128(b, c, 0x11);
+	__m256i lo = _mm256_unpacklo_epi64(p0, p1), hi = _mm256_unpackhi_epi64(p0, p1);
+	__m256i u = _mm256_xor_si256(_mm256_xor_si256(hi, _mm256_srli_epi64(hi, 60)),
+				     _mm256_xor_si256(_mm256_srli_epi64(hi, 61), _mm256_srli_epi64(hi, 63)));
+	return _mm256_xor_si256(
+		_mm256_xor_si256(lo, u),
+		_mm256_xor_si256(_mm256_xor_si256(_mm256_slli_epi64(u, 1), _mm256_slli_epi64(u, 3)),
+				 _mm256_slli_epi64(u, 4)));
+}
+
+#define LOAD(p) _mm256_load_si256((const __m256i *)(p))
+#define STORE(p, v) _mm256_store_si256((__m256i *)(p), (v))
+
+/* Splits 8 elements into the a and b halves of the butterflies of level 1 (h = 1: pairs) or
+ * level 2 (h = 2), with the matching twiddle vector, and back. */
+static inline void split8(unsigned h, __m256i v1, __m256i v2, __m256i *a, __m256i *b)
+{
+	if (h == 1) {
+		*a = _mm256_unpacklo_epi64(v1, v2); /* [a0 a2 | a1 a3] */
+		*b = _mm256_unpackhi_epi64(v1, v2);
+	} else {
+		*a = _mm256_permute2x128_si256(v1, v2, 0x20); /* [a0 a1 | a2 a3] */
+		*b = _mm256_permute2x128_si256(v1, v2, 0x31);
+	}
+}
+
+static inline void join8(unsigned h, __m256i a, __m256i b, __m256i *v1, __m256i *v2)
+{
+	if (h == 1) {
+		*v1 = _mm256_unpacklo_epi64(a, b);
+		*v2 = _mm256_unpackhi_epi64(a, b);
+	} else {
+		*v1 = _mm256_permute2x128_si256(a, b, 0x20);
+		*v2 = _mm256_permute2x128_si256(a, b, 0x31);
+	}
+}
+
+static inline __m256i tw8(unsigned h, const struct pa_tw *tw, size_t q)
+{
+	if (h == 1)
+		return _mm256_set_epi64x((long long)pa_tw(tw, q + 3), (long long)pa_tw(tw, q + 1),
+					 (long long)pa_tw(tw, q + 2), (long long)pa_tw(tw, q));
+	uint64_t c0 = pa_tw(tw, q), c1 = pa_tw(tw, q + 1);
+	return _mm256_set_epi64x((long long)c1, (long long)c1, (long long)c0, (long long)c0);
+}
+
+static void fft_level_vpclmul(uint64_t *f, size_t len, unsigned i, size_t off, const struct pa_tw *tw)
+{
+	size_t h = (size_t)1 << (i - 1);
+	if (len < 8) {
+		pa_kernels_generic.fft_level(f, len, i, off, tw);
+		return;
+	}
+	if (h <= 2) {
+		for (size_t o = 0; o < len; o += 8) {
+			__m256i a, b, v1 = LOAD(f + o), v2 = LOAD(f + o + 4);
+			split8((unsigned)h, v1, v2, &a, &b);
+			a = _mm256_xor_si256(a, mul4(b, tw8((unsigned)h, tw, (off + o) >> i)));
+			b = _mm256_xor_si256(b, a);
+			join8((unsigned)h, a, b, &v1, &v2);
+			STORE(f + o, v1);
+			STORE(f + o + 4, v2);
+		}
+		return;
+	}
+	for (size_t o = 0; o < len; o += 2 * h) {
+		__m256i c = _mm256_set1_epi64x((long long)pa_tw(tw, (off + o) >> i));
+		uint64_t *pa = f + o, *pb = pa + h;
+		for (size_t t = 0; t < h; t += 4) {
+			__m256i a = LOAD(pa + t), b = LOAD(pb + t);
+			a = _mm256_xor_si256(a, mul4(b, c));
+			STORE(pa + t, a);
+			STORE(pb + t, _mm256_xor_si256(b, a));
+		}
+	}
+}
+
+static void ifft_level_vpclmul(uint64_t *f, size_t len, unsigned i, size_t off, const struct pa_tw *tw)
+{
+	size_t h = (size_t)1 << (i - 1);
+	if (len < 8) {
+		pa_kernels_generic.ifft_level(f, len, i, off, tw);
+		return;
+	}
+	if (h <= 2) {
+		for (size_t o = 0; o < len; o += 8) {
+			__m256i a, b, v1 = LOAD(f + o), v2 = LOAD(f + o + 4);
+			split8((unsigned)h, v1, v2, &a, &b);
+			b = _mm256_xor_si256(b, a);
+			a = _mm256_xor_si256(a, mul4(b, tw8((unsigned)h, tw, (off + o) >> i)));
+			join8((unsigned)h, a, b, &v1, &v2);
+			STORE(f + o, v1);
+			STORE(f + o + 4, v2);
+		}
+		return;
+	}
+	for (size_t o = 0; o < len; o += 2 * h) {
+		__m256i c = _mm256_set1_epi64x((long long)pa_tw(tw, (off + o) >> i));
+		uint64_t *pa = f + o, *pb = pa + h;
+		for (size_t t = 0; t < h; t += 4) {
+			__m256i a = LOAD(pa + t), b = _mm256_xor_si256(LOAD(pb + t), a);
+			STORE(pa + t, _mm256_xor_si256(a, mul4(b, c)));
+			STORE(pb + t, b);
+		}
+	}
+}
+
+static void gf_mul_vpclmul(uint64_t *d, const uint64_t *a, const uint64_t *b, size_t len)
+{
+	size_t t = 0;
+	for (; t + 4 <= len; t += 4)
+		_mm256_storeu_si256((__m256i *)(d + t),
+				    mul4(_mm256_loadu_si256((const __m256i *)(a + t)),
+					 _mm256_loadu_si256((const __m256i *)(b + t))));
+	if (t < len)
+		pa_kernels_generic.gf_mul(d + t, a + t, b + t, len - t);
+}
+
 const struct pa_kernels pa_kernels_vpclmul = {
 	.leaf = leaf_vpclmul,
+	.fft_level = fft_level_vpclmul,
+	.ifft_level = ifft_level_vpclmul,
+	.gf_mul = gf_mul_vpclmul,
 };

@@ -44,6 +44,7 @@ static const struct {
 	const char *name;
 } algs[] = {
 	{DST_PA_ALG_KARATSUBA, "karatsuba"},
+	{DST_PA_ALG_FFT, "fft"},
 };
 
 static void bench_size(struct qp_run *r, size_t n, bool naive, size_t max_generic_n)

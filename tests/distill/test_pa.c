@@ -50,7 +50,7 @@ static void check_all(size_t n, size_t m, uint64_t seed)
 	size_t mw = DST_PA_WORDS(m);
 	uint64_t *want = malloc(mw * 8), *got = malloc(mw * 8);
 	CU_ASSERT_EQUAL_FATAL(dst_pa_naive(n, m, s, x, want), 0);
-	static const enum dst_pa_alg algs[] = {DST_PA_ALG_AUTO, DST_PA_ALG_KARATSUBA};
+	static const enum dst_pa_alg algs[] = {DST_PA_ALG_AUTO, DST_PA_ALG_KARATSUBA, DST_PA_ALG_FFT};
 	for (size_t a = 0; a < sizeof(algs) / sizeof(algs[0]); a++)
 		for (const struct dst_pa_variant *v = dst_pa_variants; v->name; v++) {
 			if ((dst_cpu_detected() & v->needs) != v->needs)

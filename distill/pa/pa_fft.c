@@ -1,0 +1,290 @@
+/* Toeplitz product by an additive FFT over GF(2^64) (Lin–Chung–Han transform in the Cantor basis,
+ * where the subspace polynomials s_i(X) = (X^2 + X)∘...∘(X^2 + X) have 0/1 coefficients).
+ *
+ * x and the seed are cut into 32-bit chunks; a chunk is a polynomial of degree < 32 in z, and the
+ * product of two chunks has degree < 63, so it is represented exactly by GF(2)[z]/(p(z)) with
+ * deg p = 64 and the product of the chunk polynomials over GF(2^64) equals the carry-less product.
+ * Steps per block: monomial -> LCH novel basis (XORs only, Gao–Mateer style Taylor expansions at
+ * X^(2^T) + X), forward transform on the 2^K-point subspace, pointwise product with the seed's
+ * precomputed transform, inverse transform, back to monomial, pick the middle bits.
+ *
+ * The product is only known modulo s_K(X) = sum_{j ⊆ K} X^(2^j) (Lucas): coefficients at and above
+ * N = 2^K fold down onto positions below d + 2^jmax, where d is the overflow and jmax the largest
+ * proper submask of K. When those positions lie below the chunks the output needs, a transform
+ * half the size of the full product suffices (K = 16 gives an almost cyclic wrap X^N = X). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pa_internal.h"
+
+/* Sub-blocks of 2^PA_FFT_BLOCK elements (256 KiB) run all their remaining levels in cache. */
+#define PA_FFT_BLOCK 15
+
+/* ---- GF(2^64) set-up: Cantor basis v_0 = 1, v_i^2 + v_i = v_{i-1} ---- */
+
+static void cantor_basis(uint64_t v[64])
+{
+	/* L(u) = u^2 + u is GF(2)-linear: eliminate its 64 columns once, then solve L(v_i) = v_{i-1}. */
+	uint64_t piv_vec[64] = {0}, piv_comb[64] = {0};
+	for (unsigned b = 0; b < 64; b++) {
+		uint64_t e = 1ull << b;
+		uint64_t vec = pa_gf64_mul(e, e) ^ e, comb = e;
+		for (int p = 63; p >= 0; p--) {
+			if (!(vec >> p & 1))
+				continue;
+			if (piv_vec[p]) {
+				vec ^= piv_vec[p];
+				comb ^= piv_comb[p];
+			} else {
+				piv_vec[p] = vec;
+				piv_comb[p] = comb;
+				break;
+			}
+		}
+	}
+	v[0] = 1;
+	for (unsigned i = 1; i < 64; i++) {
+		uint64_t a = v[i - 1], sol = 0;
+		for (int p = 63; p >= 0; p--)
+			if (a >> p & 1) {
+				/* trace(v_{i-1}) = 0 for i < 64, so every needed pivot exists */
+				a ^= piv_vec[p];
+				sol ^= piv_comb[p];
+			}
+		v[i] = sol;
+	}
+}
+
+/* ---- basis conversion (XORs of element runs; an element is w consecutive words) ---- */
+
+static void xor_run(uint64_t *restrict dst, const uint64_t *restrict src, size_t len)
+{
+	for (size_t t = 0; t < len; t++)
+		dst[t] ^= src[t];
+}
+
+/* Largest power of two below k (k >= 2). */
+static unsigned split_of(unsigned k)
+{
+	unsigned t = 1;
+	while (2 * t < k)
+		t *= 2;
+	return t;
+}
+
+/* Taylor expansion of f (2^k elements) at Y = X^(2^T) + X: afterwards element h·2^T + d holds the
+ * coefficient of X^d in c_h, f = sum_h c_h(X) Y^h. Divides by Y^t = X^(t·2^T) + X^t level by level. */
+static void taylor(uint64_t *f, unsigned k, unsigned T, size_t w)
+{
+	if (k <= T)
+		return;
+	size_t n = (size_t)1 << k, half = n / 2, t = n >> (T + 1);
+	xor_run(f + half * w, f + (n - t) * w, t * w);
+	xor_run(f + t * w, f + half * w, (half - t) * w);
+	taylor(f, k - 1, T, w);
+	taylor(f + half * w, k - 1, T, w);
+}
+
+static void untaylor(uint64_t *f, unsigned k, unsigned T, size_t w)
+{
+	if (k <= T)
+		return;
+	size_t n = (size_t)1 << k, half = n / 2, t = n >> (T + 1);
+	untaylor(f, k - 1, T, w);
+	untaylor(f + half * w, k - 1, T, w);
+	xor_run(f + t * w, f + half * w, (half - t) * w);
+	xor_run(f + half * w, f + (n - t) * w, t * w);
+}
+
+/* Monomial -> novel basis X_j = prod_i s_i(X)^(bit i of j), natural order. With T a power of two,
+ * s_(T+i) = s_i(s_T) and s_T = X^(2^T) + X, so after the Taylor expansion at s_T the low T basis
+ * bits are conversions of the rows and the high ones conversions along the columns, which are
+ * done for all columns at once as XORs of whole rows. */
+static void to_novel(uint64_t *f, unsigned k, size_t w)
+{
+	if (k <= 1)
+		return;
+	unsigned T = split_of(k);
+	size_t rows = (size_t)1 << (k - T), row = ((size_t)1 << T) * w;
+	taylor(f, k, T, w);
+	for (size_t h = 0; h < rows; h++)
+		to_novel(f + h * row, T, w);
+	to_novel(f, k - T, row);
+}
+
+static void from_novel(uint64_t *f, unsigned k, size_t w)
+{
+	if (k <= 1)
+		return;
+	unsigned T = split_of(k);
+	size_t rows = (size_t)1 << (k - T), row = ((size_t)1 << T) * w;
+	from_novel(f, k - T, row);
+	for (size_t h = 0; h < rows; h++)
+		from_novel(f + h * row, T, w);
+	untaylor(f, k, T, w);
+}
+
+/* ---- transforms, cache-blocked: big levels one pass each, then sub-blocks depth-first ---- */
+
+static void fwd(const struct pa_kernels *kern, const struct pa_tw *tw, uint64_t *f, size_t off, unsigned i)
+{
+	size_t len = (size_t)1 << i;
+	if (i <= PA_FFT_BLOCK) {
+		for (unsigned l = i; l >= 1; l--)
+			kern->fft_level(f + off, len, l, off, tw);
+		return;
+	}
+	kern->fft_level(f + off, len, i, off, tw);
+	fwd(kern, tw, f, off, i - 1);
+	fwd(kern, tw, f, off + len / 2, i - 1);
+}
+
+static void inv(const struct pa_kernels *kern, const struct pa_tw *tw, uint64_t *f, size_t off, unsigned i)
+{
+	size_t len = (size_t)1 << i;
+	if (i <= PA_FFT_BLOCK) {
+		for (unsigned l = 1; l <= i; l++)
+			kern->ifft_level(f + off, len, l, off, tw);
+		return;
+	}
+	inv(kern, tw, f, off, i - 1);
+	inv(kern, tw, f, off + len / 2, i - 1);
+	kern->ifft_level(f + off, len, i, off, tw);
+}
+
+/* ---- sizes ---- */
+
+static void needed_chunks(size_t n, size_t m, size_t *c_lo, size_t *c_hi)
+{
+	*c_lo = (n - 1) / 32;
+	*c_hi = (n + m - 2) / 32;
+}
+
+unsigned pa_fft_log_size(size_t n, size_t m)
+{
+	size_t nx = (n + 31) / 32, ns = (n + m - 1 + 31) / 32, total = nx + ns - 1, c_lo, c_hi;
+	needed_chunks(n, m, &c_lo, &c_hi);
+	for (unsigned K = 1;; K++) {
+		size_t N = (size_t)1 << K;
+		if (N < ns || N < nx)
+			continue;
+		if (N >= total)
+			return K;
+		/* folded coefficients land below d + 2^jmax; product chunk c needs h[c-1] and h[c] */
+		size_t d = total - N;
+		unsigned jmax = K & (K - 1) ? K - (K & -K) : 0;
+		if (c_hi < N && c_lo >= 1 && d + ((size_t)1 << jmax) <= c_lo - 1)
+			return K;
+	}
+}
+
+int pa_fft_init(struct pa_fft *p, size_t n, size_t m)
+{
+	memset(p, 0, sizeof(*p));
+	p->n = n;
+	p->m = m;
+	p->nx = (n + 31) / 32;
+	p->ns = (n + m - 1 + 31) / 32;
+	p->K = pa_fft_log_size(n, m);
+	p->N = (size_t)1 << p->K;
+	p->kx = 0;
+	while (((size_t)1 << p->kx) < p->nx)
+		p->kx++;
+	needed_chunks(n, m, &p->c_lo, &p->c_hi);
+	p->out_words = (p->c_hi - p->c_lo + 2) / 2 + 1;
+	p->tw_hi_len = (p->N >> (PA_TW_LO_BITS + 1)) + 1;
+	size_t bytes = (p->N < 8 ? 8 : p->N) * sizeof(uint64_t);
+	p->seed_hat = aligned_alloc(64, bytes);
+	p->work = aligned_alloc(64, bytes);
+	p->out = calloc(p->out_words, sizeof(uint64_t));
+	p->tw.hi = calloc(p->tw_hi_len, sizeof(uint64_t));
+	if (!p->seed_hat || !p->work || !p->out || !p->tw.hi) {
+		pa_fft_fini(p);
+		return -ENOMEM;
+	}
+	uint64_t v[64];
+	cantor_basis(v);
+	/* omega(2q) = sum_b q_b v_(b+1) */
+	for (size_t u = 0; u < (1u << PA_TW_LO_BITS); u++) {
+		uint64_t s = 0;
+		for (unsigned b = 0; b < PA_TW_LO_BITS; b++)
+			if (u >> b & 1)
+				s ^= v[b + 1];
+		p->tw.lo[u] = s;
+	}
+	for (size_t u = 0; u < p->tw_hi_len; u++) {
+		uint64_t s = 0;
+		for (unsigned b = 0; b + PA_TW_LO_BITS + 1 < 64 && (u >> b); b++)
+			if (u >> b & 1)
+				s ^= v[b + PA_TW_LO_BITS + 1];
+		p->tw.hi[u] = s;
+	}
+	return 0;
+}
+
+/* 32-bit chunks of a bit string into elements f[0..chunks), zero above. */
+static void load_chunks(uint64_t *f, size_t len, const uint64_t *bits, size_t nbits)
+{
+	size_t chunks = (nbits + 31) / 32;
+	for (size_t k = 0; k < chunks; k++)
+		f[k] = pa_bits_get64(bits, nbits, 32 * (long long)k) & 0xffffffffu;
+	memset(f + chunks, 0, (len - chunks) * sizeof(uint64_t));
+}
+
+void pa_fft_set_seed(struct pa_fft *p, const struct pa_kernels *kern, const uint64_t *seed)
+{
+	load_chunks(p->seed_hat, p->N, seed, p->n + p->m - 1);
+	to_novel(p->seed_hat, p->K, 1);
+	fwd(kern, &p->tw, p->seed_hat, 0, p->K);
+}
+
+void pa_fft_apply(struct pa_fft *p, const struct pa_kernels *kern, const uint64_t *x, uint64_t *y)
+{
+	size_t bx = (size_t)1 << p->kx;
+	uint64_t *f = p->work;
+	load_chunks(f, bx, x, p->n);
+	to_novel(f, p->kx, 1);
+	/* x has no novel-basis terms at or above 2^kx: the top K - kx levels only copy */
+	for (size_t r = 1; r < ((size_t)1 << (p->K - p->kx)); r++)
+		memcpy(f + r * bx, f, bx * sizeof(uint64_t));
+	for (size_t r = 0; r < ((size_t)1 << (p->K - p->kx)); r++)
+		fwd(kern, &p->tw, f, r * bx, p->kx);
+	kern->gf_mul(f, f, p->seed_hat, p->N);
+	inv(kern, &p->tw, f, 0, p->K);
+	from_novel(f, p->K, 1);
+
+	/* product chunk c = low half of h[c] + high half of h[c-1] */
+	uint32_t *o = (uint32_t *)p->out;
+	for (size_t c = p->c_lo; c <= p->c_hi; c++)
+		o[c - p->c_lo] = (uint32_t)f[c] ^ (uint32_t)(c ? f[c - 1] >> 32 : 0);
+	size_t obits = 32 * (p->c_hi - p->c_lo + 1), first = p->n - 1 - 32 * p->c_lo;
+	size_t mw = DST_PA_WORDS(p->m);
+	for (size_t t = 0; t < mw; t++)
+		y[t] = pa_bits_get64(p->out, obits, (long long)(first + 64 * t));
+	if (p->m & 63)
+		y[mw - 1] &= (1ull << (p->m & 63)) - 1;
+}
+
+size_t pa_fft_bytes(const struct pa_fft *p)
+{
+	return (2 * p->N + p->out_words + p->tw_hi_len + (1u << PA_TW_LO_BITS)) * sizeof(uint64_t);
+}
+
+void pa_fft_fini(struct pa_fft *p)
+{
+	if (p->seed_hat) {
+		explicit_bzero(p->seed_hat, p->N * sizeof(uint64_t));
+		free(p->seed_hat);
+	}
+	if (p->work) {
+		explicit_bzero(p->work, p->N * sizeof(uint64_t));
+		free(p->work);
+	}
+	if (p->out) {
+		explicit_bzero(p->out, p->out_words * sizeof(uint64_t));
+		free(p->out);
+	}
+	free(p->tw.hi);
+	memset(p, 0, sizeof(*p));
+}
