@@ -42,6 +42,10 @@ typedef uint64_t km_pool_id;
 #define KM_ROUTE_MAX 16       /* node ids in a relay route */
 #define KM_TAKE_MAX_SRC 64    /* source keys one take may combine */
 #define KM_KEY_MAX_BYTES (1u << 24) /* largest key the store accepts (128 Mbit) */
+/* Keys longer than this are stored as chunks of this many bytes (the last one shorter): the first
+ * chunk keeps the key's id, chunk i gets km_store_chunk_id(id, i). Both ends of a link chunk the
+ * same way, and cutting a few bytes off a big key never re-encrypts more than one chunk. */
+#define KM_CHUNK_BYTES 4096u
 
 enum km_key_state {
 	KM_KEY_AVAILABLE = 1,
@@ -205,6 +209,8 @@ void km_store_child_id(const struct km_take *t, uint32_t index, uint32_t bits,
 		       uint8_t id[KM_KEY_ID_LEN]);
 void km_store_rest_id(const uint8_t src[KM_KEY_ID_LEN], uint32_t used_bytes,
 		      uint8_t id[KM_KEY_ID_LEN]);
+/* Id of chunk 'index' (>= 1) of a key stored in chunks (same parity as the key's id). */
+void km_store_chunk_id(const uint8_t key[KM_KEY_ID_LEN], uint32_t index, uint8_t id[KM_KEY_ID_LEN]);
 
 /* ---- lookup, life cycle ---- */
 /* Metadata only; -ENOENT when absent. */

@@ -15,6 +15,33 @@ static int check_key(const struct km_key_in *k)
 	return 0;
 }
 
+/* One chunk of a key: 'bits' bits of material starting at 'plain'. */
+static int put_chunk(struct km_store *st, MDB_txn *txn, const struct km_key_in *k,
+		     const uint8_t id[KM_KEY_ID_LEN], uint32_t bits, const uint8_t *plain,
+		     uint64_t gen, uint64_t expire)
+{
+	struct rec r;
+	memset(&r, 0, sizeof(r));
+	struct km_key_meta *m = &r.meta;
+	memcpy(m->id, id, KM_KEY_ID_LEN);
+	m->pool = k->pool;
+	m->bits = bits;
+	m->type = k->type;
+	m->state = KM_KEY_AVAILABLE;
+	m->block_seq = k->block_seq;
+	m->gen_ns = gen;
+	m->expire_ns = expire;
+	m->nroute = k->nroute;
+	if (k->nroute)
+		memcpy(m->route, k->route, 4u * k->nroute);
+	r.ct_len = (bits + 7) / 8;
+	uint8_t *ct = ct_scratch(st, r.ct_len);
+	if (!ct)
+		return -ENOMEM;
+	int rc = rec_seal(st, &r, plain, ct);
+	return rc ? rc : rec_insert(st, txn, &r);
+}
+
 static int put_one(struct km_store *st, MDB_txn *txn, const struct km_key_in *k, uint64_t now)
 {
 	struct pool_state *p = pool_get(st, k->pool, true);
@@ -22,26 +49,20 @@ static int put_one(struct km_store *st, MDB_txn *txn, const struct km_key_in *k,
 		return -ENOMEM;
 	if (p->policy.cap_bits && p->avail_bits + k->bits > p->policy.cap_bits)
 		return -ENOSPC;
-	struct rec r;
-	memset(&r, 0, sizeof(r));
-	struct km_key_meta *m = &r.meta;
-	memcpy(m->id, k->id, KM_KEY_ID_LEN);
-	m->pool = k->pool;
-	m->bits = k->bits;
-	m->type = k->type;
-	m->state = KM_KEY_AVAILABLE;
-	m->block_seq = k->block_seq;
-	m->gen_ns = k->gen_ns ? k->gen_ns : now;
-	m->expire_ns = p->policy.ttl_ns ? m->gen_ns + p->policy.ttl_ns : 0;
-	m->nroute = k->nroute;
-	if (k->nroute)
-		memcpy(m->route, k->route, 4u * k->nroute);
-	r.ct_len = (k->bits + 7) / 8;
-	uint8_t *ct = ct_scratch(st, r.ct_len);
-	if (!ct)
-		return -ENOMEM;
-	int rc = rec_seal(st, &r, k->material, ct);
-	return rc ? rc : rec_insert(st, txn, &r);
+	uint64_t gen = k->gen_ns ? k->gen_ns : now;
+	uint64_t expire = p->policy.ttl_ns ? gen + p->policy.ttl_ns : 0;
+	uint32_t chunk_bits = KM_CHUNK_BYTES * 8;
+	int rc = 0;
+	for (uint32_t i = 0, off = 0; rc == 0 && off < k->bits; i++, off += chunk_bits) {
+		uint8_t id[KM_KEY_ID_LEN];
+		if (i == 0)
+			memcpy(id, k->id, KM_KEY_ID_LEN);
+		else
+			km_store_chunk_id(k->id, i, id);
+		uint32_t bits = k->bits - off < chunk_bits ? k->bits - off : chunk_bits;
+		rc = put_chunk(st, txn, k, id, bits, k->material + off / 8, gen, expire);
+	}
+	return rc;
 }
 
 int km_store_put(struct km_store *st, const struct km_key_in *keys, unsigned n)

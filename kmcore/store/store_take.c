@@ -53,6 +53,19 @@ void km_store_rest_id(const uint8_t src[KM_KEY_ID_LEN], uint32_t used_bytes,
 	id[15] = (uint8_t)((id[15] & 0xfe) | (src[15] & 1));
 }
 
+void km_store_chunk_id(const uint8_t key[KM_KEY_ID_LEN], uint32_t index, uint8_t id[KM_KEY_ID_LEN])
+{
+	uint8_t m[9 + KM_KEY_ID_LEN + 4];
+	memcpy(m, "km-chunk:", 9);
+	memcpy(m + 9, key, KM_KEY_ID_LEN);
+	m[25] = (uint8_t)(index >> 24);
+	m[26] = (uint8_t)(index >> 16);
+	m[27] = (uint8_t)(index >> 8);
+	m[28] = (uint8_t)index;
+	derive_id(m, sizeof(m), id);
+	id[15] = (uint8_t)((id[15] & 0xfe) | (key[15] & 1));
+}
+
 static bool may_originate(uint8_t origin, const uint8_t id[KM_KEY_ID_LEN])
 {
 	if (origin == KM_ORIGIN_EVEN)

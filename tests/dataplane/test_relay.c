@@ -184,8 +184,11 @@ static int request(struct net *w, uint32_t bytes, uint64_t cookie)
 
 static int stored_key(struct km_store *st, km_pool_id p, const uint8_t id[16], uint32_t bytes, uint8_t *out)
 {
-	struct km_take t = {.pool = p, .bytes = bytes, .nsrc = 1};
+	/* keys above KM_CHUNK_BYTES are stored in chunks: name them all */
+	struct km_take t = {.pool = p, .bytes = bytes, .nsrc = (bytes + KM_CHUNK_BYTES - 1) / KM_CHUNK_BYTES};
 	memcpy(t.src[0], id, 16);
+	for (uint32_t i = 1; i < t.nsrc; i++)
+		km_store_chunk_id(id, i, t.src[i]);
 	struct km_take_handle h;
 	int rc = km_store_take_named(st, &t, out, &h);
 	if (rc == 0)

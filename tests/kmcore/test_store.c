@@ -171,6 +171,44 @@ static void test_take_both_ends_agree(void)
 	su_rmdir(db);
 }
 
+static void test_big_keys_stored_in_chunks(void)
+{
+	char d[256];
+	su_tmpdir(d, sizeof(d), "chunk");
+	struct km_store *st = su_open(d, KM_SYNC_NONE, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	enum { B = 2 * KM_CHUNK_BYTES + 1000 };
+	uint8_t *mat = malloc(B), *out = malloc(B), id[16];
+	su_key(12, 0, id, mat, B);
+	struct km_key_in k = {.pool = POOL, .bits = B * 8 - 3, .type = KM_KEY_QKD, .material = mat};
+	memcpy(k.id, id, 16);
+	CU_ASSERT_EQUAL_FATAL(km_store_put(st, &k, 1), 0);
+	struct km_pool_stats s;
+	km_store_pool_stats(st, POOL, &s);
+	CU_ASSERT_EQUAL(s.keys[KM_KEY_AVAILABLE], 3);
+	CU_ASSERT_EQUAL(s.available_bits, B * 8 - 3);
+	struct km_key_meta m;
+	uint8_t c2[16];
+	km_store_chunk_id(id, 2, c2);
+	CU_ASSERT_EQUAL(c2[15] & 1, id[15] & 1);
+	CU_ASSERT_EQUAL(km_store_get(st, id, &m), 0);
+	CU_ASSERT_EQUAL(m.bits, KM_CHUNK_BYTES * 8);
+	CU_ASSERT_EQUAL(km_store_get(st, c2, &m), 0);
+	CU_ASSERT_EQUAL(m.bits, 1000 * 8 - 3);
+	/* the chunks read back in order give the key's whole bytes */
+	struct km_take_handle h;
+	CU_ASSERT_EQUAL_FATAL(km_store_take_begin(st, POOL, B - 1, out, &h), 0);
+	CU_ASSERT_EQUAL(h.take.nsrc, 3);
+	CU_ASSERT(memcmp(out, mat, B - 1) == 0);
+	CU_ASSERT_EQUAL(km_store_take_commit(st, &h), 0);
+	/* chunk ids are tombstoned with the key: the same key cannot be stored twice */
+	CU_ASSERT_EQUAL(km_store_put(st, &k, 1), -EEXIST);
+	free(mat);
+	free(out);
+	km_store_close(st);
+	su_rmdir(d);
+}
+
 static struct km_parties parties(const char *master, const char *slave, uint16_t local)
 {
 	struct km_parties p;
@@ -653,6 +691,7 @@ static CU_TestInfo store_tests[] = {
 	{"KEK file permissions and wrong KEK", test_kek_rules},
 	{"put, get, duplicates, tombstones", test_put_get_and_duplicates},
 	{"take: both ends cut the same bytes", test_take_both_ends_agree},
+	{"big keys stored in chunks", test_big_keys_stored_in_chunks},
 	{"supply, derive on the peer, fetch rules, metering", test_supply_derive_fetch},
 	{"same-KME master and slave, preserve policy", test_same_kme_and_preserve},
 	{"TTL expiry", test_expiry},
