@@ -57,6 +57,14 @@ size_t dst_sift_events(struct dst_sift_block *b, const struct dst_events *ev, si
  * (relative to pl->slot0) not consumed; c.slot_end becomes pl->slot0 + that position. */
 size_t dst_sift_planes(struct dst_sift_block *b, const struct dst_planes *pl, size_t from);
 
+/* Sift file (docs/formats.md, "sift file"): the link parameters, the block's counts and its four
+ * bit strings. encode: 0, -EINVAL, -ENOMEM. decode: 0 with *b a new block sized to the file
+ * (free with dst_sift_block_free), -EINVAL with *why a one-line reason, -ENOMEM. */
+int dst_sift_file_encode(const struct dst_link_params *p, const struct dst_sift_block *b,
+			 uint8_t **buf, size_t *len);
+int dst_sift_file_decode(const uint8_t *buf, size_t len, struct dst_link_params *p,
+			 struct dst_sift_block **b, const char **why);
+
 /* Every variant, portable reference first, NULL-terminated; for tests and benchmarks. */
 struct dst_sift_variant {
 	const char *name;
