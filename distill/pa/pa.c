@@ -39,10 +39,14 @@ struct dst_pa_plan {
 	struct pa_fft fft;
 };
 
-/* Crossover measured with qkdperf --filter pa (see perf/distill/bench_pa.c). */
+/* Cost models of both algorithms; the factor is the measured break-even (VPCLMUL kernels: equal
+ * speed at n ~ 50k and 140k for m = n/2, Karatsuba 3x faster at 20k, FFT 1.3x faster at 100k;
+ * for small m Karatsuba is linear in n and always wins). */
 static enum dst_pa_alg pa_auto_alg(size_t n, size_t m)
 {
-	return n >= 200000 ? DST_PA_ALG_FFT : DST_PA_ALG_KARATSUBA;
+	unsigned K = pa_fft_log_size(n, m);
+	double fft = (double)((size_t)1 << K) * (K + 10);
+	return pa_kara_cost(n, m) > 1.3 * fft ? DST_PA_ALG_FFT : DST_PA_ALG_KARATSUBA;
 }
 
 static int check_sizes(size_t n, size_t m)

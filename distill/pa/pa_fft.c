@@ -20,6 +20,8 @@
 
 /* Sub-blocks of 2^PA_FFT_BLOCK elements (256 KiB) run all their remaining levels in cache. */
 #define PA_FFT_BLOCK 15
+/* Basis conversions of many small rows go through the array in groups of this many words. */
+#define PA_CONV_CHUNK ((size_t)1 << 14)
 
 /* ---- GF(2^64) set-up: Cantor basis v_0 = 1, v_i^2 + v_i = v_{i-1} ---- */
 
@@ -73,56 +75,70 @@ static unsigned split_of(unsigned k)
 	return t;
 }
 
-/* Taylor expansion of f (2^k elements) at Y = X^(2^T) + X: afterwards element h·2^T + d holds the
- * coefficient of X^d in c_h, f = sum_h c_h(X) Y^h. Divides by Y^t = X^(t·2^T) + X^t level by level. */
-static void taylor(uint64_t *f, unsigned k, unsigned T, size_t w)
+/* Taylor expansion at Y = X^(2^T) + X of every row of 2^k elements (w words each) in f[0..words):
+ * afterwards element h·2^T + d of a row holds the coefficient of X^d in c_h, row = sum_h c_h(X) Y^h.
+ * Each level divides by Y^t = X^(t·2^T) + X^t; the blocks of one level are independent, so a level
+ * runs over all blocks of all rows before the next. */
+static void taylor(uint64_t *f, size_t words, unsigned k, unsigned T, size_t w)
 {
-	if (k <= T)
-		return;
-	size_t n = (size_t)1 << k, half = n / 2, t = n >> (T + 1);
-	xor_run(f + half * w, f + (n - t) * w, t * w);
-	xor_run(f + t * w, f + half * w, (half - t) * w);
-	taylor(f, k - 1, T, w);
-	taylor(f + half * w, k - 1, T, w);
+	for (unsigned l = k; l > T; l--) {
+		size_t n = (size_t)1 << l, half = n / 2, t = n >> (T + 1);
+		for (uint64_t *b = f; b < f + words; b += n * w) {
+			xor_run(b + half * w, b + (n - t) * w, t * w);
+			xor_run(b + t * w, b + half * w, (half - t) * w);
+		}
+	}
 }
 
-static void untaylor(uint64_t *f, unsigned k, unsigned T, size_t w)
+static void untaylor(uint64_t *f, size_t words, unsigned k, unsigned T, size_t w)
 {
-	if (k <= T)
-		return;
-	size_t n = (size_t)1 << k, half = n / 2, t = n >> (T + 1);
-	untaylor(f, k - 1, T, w);
-	untaylor(f + half * w, k - 1, T, w);
-	xor_run(f + t * w, f + half * w, (half - t) * w);
-	xor_run(f + half * w, f + (n - t) * w, t * w);
+	for (unsigned l = T + 1; l <= k; l++) {
+		size_t n = (size_t)1 << l, half = n / 2, t = n >> (T + 1);
+		for (uint64_t *b = f; b < f + words; b += n * w) {
+			xor_run(b + t * w, b + half * w, (half - t) * w);
+			xor_run(b + half * w, b + (n - t) * w, t * w);
+		}
+	}
 }
 
-/* Monomial -> novel basis X_j = prod_i s_i(X)^(bit i of j), natural order. With T a power of two,
- * s_(T+i) = s_i(s_T) and s_T = X^(2^T) + X, so after the Taylor expansion at s_T the low T basis
- * bits are conversions of the rows and the high ones conversions along the columns, which are
- * done for all columns at once as XORs of whole rows. */
-static void to_novel(uint64_t *f, unsigned k, size_t w)
+/* Monomial -> novel basis X_j = prod_i s_i(X)^(bit i of j), natural order, for every row of 2^k
+ * elements of w words in f[0..words). With T a power of two, s_(T+i) = s_i(s_T) and
+ * s_T = X^(2^T) + X, so after the Taylor expansion at s_T the low T basis bits are conversions of
+ * the 2^T-element sub-rows and the high ones conversions along the columns, done for all columns
+ * at once as XORs of whole sub-rows (elements 2^T·w words wide). */
+static void to_novel(uint64_t *f, size_t words, unsigned k, size_t w)
 {
 	if (k <= 1)
 		return;
+	size_t row = ((size_t)1 << k) * w;
+	if (words > row && words > PA_CONV_CHUNK) {
+		/* many rows: finish a cache-sized group of rows before the next */
+		size_t step = row > PA_CONV_CHUNK ? row : PA_CONV_CHUNK;
+		for (size_t off = 0; off < words; off += step)
+			to_novel(f + off, step, k, w);
+		return;
+	}
 	unsigned T = split_of(k);
-	size_t rows = (size_t)1 << (k - T), row = ((size_t)1 << T) * w;
-	taylor(f, k, T, w);
-	for (size_t h = 0; h < rows; h++)
-		to_novel(f + h * row, T, w);
-	to_novel(f, k - T, row);
+	taylor(f, words, k, T, w);
+	to_novel(f, words, T, w);
+	to_novel(f, words, k - T, ((size_t)1 << T) * w);
 }
 
-static void from_novel(uint64_t *f, unsigned k, size_t w)
+static void from_novel(uint64_t *f, size_t words, unsigned k, size_t w)
 {
 	if (k <= 1)
 		return;
+	size_t row = ((size_t)1 << k) * w;
+	if (words > row && words > PA_CONV_CHUNK) {
+		size_t step = row > PA_CONV_CHUNK ? row : PA_CONV_CHUNK;
+		for (size_t off = 0; off < words; off += step)
+			from_novel(f + off, step, k, w);
+		return;
+	}
 	unsigned T = split_of(k);
-	size_t rows = (size_t)1 << (k - T), row = ((size_t)1 << T) * w;
-	from_novel(f, k - T, row);
-	for (size_t h = 0; h < rows; h++)
-		from_novel(f + h * row, T, w);
-	untaylor(f, k, T, w);
+	from_novel(f, words, k - T, ((size_t)1 << T) * w);
+	from_novel(f, words, T, w);
+	untaylor(f, words, k, T, w);
 }
 
 /* ---- transforms, cache-blocked: big levels one pass each, then sub-blocks depth-first ---- */
@@ -227,15 +243,18 @@ int pa_fft_init(struct pa_fft *p, size_t n, size_t m)
 static void load_chunks(uint64_t *f, size_t len, const uint64_t *bits, size_t nbits)
 {
 	size_t chunks = (nbits + 31) / 32;
+	const uint32_t *c = (const uint32_t *)bits; /* little-endian: chunk k is 32-bit word k */
 	for (size_t k = 0; k < chunks; k++)
-		f[k] = pa_bits_get64(bits, nbits, 32 * (long long)k) & 0xffffffffu;
+		f[k] = c[k];
+	if (nbits & 31)
+		f[chunks - 1] &= (1u << (nbits & 31)) - 1;
 	memset(f + chunks, 0, (len - chunks) * sizeof(uint64_t));
 }
 
 void pa_fft_set_seed(struct pa_fft *p, const struct pa_kernels *kern, const uint64_t *seed)
 {
 	load_chunks(p->seed_hat, p->N, seed, p->n + p->m - 1);
-	to_novel(p->seed_hat, p->K, 1);
+	to_novel(p->seed_hat, p->N, p->K, 1);
 	fwd(kern, &p->tw, p->seed_hat, 0, p->K);
 }
 
@@ -244,7 +263,7 @@ void pa_fft_apply(struct pa_fft *p, const struct pa_kernels *kern, const uint64_
 	size_t bx = (size_t)1 << p->kx;
 	uint64_t *f = p->work;
 	load_chunks(f, bx, x, p->n);
-	to_novel(f, p->kx, 1);
+	to_novel(f, bx, p->kx, 1);
 	/* x has no novel-basis terms at or above 2^kx: the top K - kx levels only copy */
 	for (size_t r = 1; r < ((size_t)1 << (p->K - p->kx)); r++)
 		memcpy(f + r * bx, f, bx * sizeof(uint64_t));
@@ -252,7 +271,7 @@ void pa_fft_apply(struct pa_fft *p, const struct pa_kernels *kern, const uint64_
 		fwd(kern, &p->tw, f, r * bx, p->kx);
 	kern->gf_mul(f, f, p->seed_hat, p->N);
 	inv(kern, &p->tw, f, 0, p->K);
-	from_novel(f, p->K, 1);
+	from_novel(f, p->N, p->K, 1);
 
 	/* product chunk c = low half of h[c] + high half of h[c-1] */
 	uint32_t *o = (uint32_t *)p->out;

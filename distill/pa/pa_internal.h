@@ -66,6 +66,8 @@ void pa_kara_set_seed(struct pa_kara *p, const uint64_t *seed);
 void pa_kara_apply(struct pa_kara *p, const struct pa_kernels *kern, const uint64_t *x, uint64_t *y);
 void pa_kara_fini(struct pa_kara *p);
 size_t pa_kara_bytes(const struct pa_kara *p);
+/* Model cost (leaf carry-less multiplies plus XOR words) of a Karatsuba plan for (n, m). */
+double pa_kara_cost(size_t n, size_t m);
 
 /* Additive FFT product state (inside a plan): x and the seed cut into 32-bit chunks, each chunk an
  * element of GF(2^64), so chunk products never wrap; the product is evaluated on a 2^K-element

@@ -98,6 +98,12 @@ static size_t pick_tile(size_t mw, size_t nw, size_t *tr, size_t *tc)
 	return best;
 }
 
+double pa_kara_cost(size_t n, size_t m)
+{
+	size_t tr, tc, k = pick_tile(DST_PA_WORDS(m), DST_PA_WORDS(n), &tr, &tc);
+	return (double)tr * (double)tc * tile_cost(k);
+}
+
 int pa_kara_init(struct pa_kara *p, size_t n, size_t m)
 {
 	memset(p, 0, sizeof(*p));
