@@ -430,7 +430,7 @@ int cp_ctrl_command(struct cp_ctrl *c, json_t *argv, json_t **res, char *err, si
 		else if (!strcmp(what, "sessions"))
 			*res = show_sessions(c);
 		else if (!strcmp(what, "stats"))
-			*res = json_deep_copy(c->stats);
+			*res = cp_ctrl_build_stats(c);
 		else if (!strcmp(what, "lsdb"))
 			*res = show_lsdb(c);
 		else

@@ -231,7 +231,7 @@ struct cp_ctrl *cp_ctrl_create(const struct cp_ctrl_opts *o, char *err, size_t e
 	if (o->ops)
 		c->ops = *o->ops;
 	c->ops_ctx = o->ops_ctx;
-	c->handle_sighup = o->handle_sighup;
+	c->handle_signals = o->handle_signals;
 	for (unsigned i = 0; i < c->cfg->n_qkd_links; i++)
 		c->admin_up[i] = true;
 	c->n_workers = c->cfg->n_lcores;
@@ -250,9 +250,13 @@ struct cp_ctrl *cp_ctrl_create(const struct cp_ctrl_opts *o, char *err, size_t e
 		cp_ctrl_free(c);
 		return NULL;
 	}
-	if (c->handle_sighup) {
+	if (c->handle_signals) {
 		c->hup_ev = evsignal_new(c->base, SIGHUP, on_hup, c);
+		c->int_ev = evsignal_new(c->base, SIGINT, on_stop, c);
+		c->term_ev = evsignal_new(c->base, SIGTERM, on_stop, c);
 		event_add(c->hup_ev, NULL);
+		event_add(c->int_ev, NULL);
+		event_add(c->term_ev, NULL);
 	}
 	if (start_services(c, err, errlen)) {
 		cp_ctrl_free(c);
@@ -309,6 +313,10 @@ void cp_ctrl_free(struct cp_ctrl *c)
 	cp_lsp_stop(c);
 	if (c->hup_ev)
 		event_free(c->hup_ev);
+	if (c->int_ev)
+		event_free(c->int_ev);
+	if (c->term_ev)
+		event_free(c->term_ev);
 	if (c->tick_ev)
 		event_free(c->tick_ev);
 	if (c->stop_ev)

@@ -53,9 +53,9 @@ struct cp_ctrl {
 	struct cp_config *cfg;
 	struct cp_node_ops ops;
 	void *ops_ctx;
-	bool handle_sighup;
+	bool handle_signals;
 	struct event_base *base;
-	struct event *tick_ev, *stop_ev, *hup_ev;
+	struct event *tick_ev, *stop_ev, *hup_ev, *int_ev, *term_ev;
 	pthread_t thread;
 	bool threaded;
 

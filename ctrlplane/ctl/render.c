@@ -17,7 +17,9 @@ static char *cell(const json_t *v)
 		return strdup(buf);
 	case JSON_REAL: {
 		double d = json_real_value(v);
-		if (d != 0 && (d < 0.001 && d > -0.001))
+		if (d >= 1000 || d <= -1000)
+			snprintf(buf, sizeof(buf), "%.0f", d);
+		else if (d != 0 && (d < 0.001 && d > -0.001))
 			snprintf(buf, sizeof(buf), "%.3g", d);
 		else
 			snprintf(buf, sizeof(buf), "%.4g", d);

@@ -41,13 +41,15 @@ static void conn_close(struct conn *c)
 	free(c);
 }
 
-static void send_response(struct bufferevent *bev, json_int_t id, json_t *result, const char *err)
+static void send_response(struct bufferevent *bev, json_int_t id, json_t *result, const char *err,
+			  int code)
 {
 	json_t *r = json_object();
 	json_object_set_new(r, "id", json_integer(id));
 	if (err) {
 		json_object_set_new(r, "ok", json_false());
 		json_object_set_new(r, "error", json_string(err));
+		json_object_set_new(r, "errno", json_integer(code));
 	} else {
 		json_object_set_new(r, "ok", json_true());
 		json_object_set_new(r, "result", result ? result : json_object());
@@ -71,7 +73,7 @@ static void handle_line(struct conn *c, const char *line, size_t len)
 	json_int_t id = 0;
 	if (!req) {
 		snprintf(err, sizeof(err), "malformed JSON request: %s", je.text);
-		send_response(c->bev, 0, NULL, err);
+		send_response(c->bev, 0, NULL, err, EINVAL);
 		return;
 	}
 	json_t *jid = json_object_get(req, "id");
@@ -83,7 +85,8 @@ static void handle_line(struct conn *c, const char *line, size_t len)
 	if (!bad)
 		json_array_foreach(argv, i, v) bad |= !json_is_string(v);
 	if (bad) {
-		send_response(c->bev, id, NULL, "request needs \"argv\": a non-empty array of strings");
+		send_response(c->bev, id, NULL, "request needs \"argv\": a non-empty array of strings",
+			      EINVAL);
 		json_decref(req);
 		return;
 	}
@@ -96,7 +99,7 @@ static void handle_line(struct conn *c, const char *line, size_t len)
 	}
 	if (rc < 0 && !err[0])
 		snprintf(err, sizeof(err), "%s", strerror(-rc));
-	send_response(c->bev, id, rc < 0 ? NULL : result, rc < 0 ? err : NULL);
+	send_response(c->bev, id, rc < 0 ? NULL : result, rc < 0 ? err : NULL, -rc);
 	if (rc < 0)
 		json_decref(result);
 	json_decref(req);
@@ -111,7 +114,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
 		if (!line) {
 			if (evbuffer_get_length(in) > CP_CTL_MAX_LINE) {
-				send_response(bev, 0, NULL, "request line too long");
+				send_response(bev, 0, NULL, "request line too long", EINVAL);
 				evbuffer_drain(in, evbuffer_get_length(in));
 			}
 			return;
@@ -217,7 +220,7 @@ void cp_ctl_complete(struct cp_ctl_server *s, const struct cp_ctl_token *tok, js
 {
 	for (struct conn *c = s->conns; c; c = c->next)
 		if (c->id == tok->conn) {
-			send_response(c->bev, tok->id, err ? NULL : result, err);
+			send_response(c->bev, tok->id, err ? NULL : result, err, err ? EIO : 0);
 			if (err)
 				json_decref(result);
 			return;

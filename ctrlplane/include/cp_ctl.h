@@ -2,7 +2,7 @@
  * stream socket (mode 0600), one JSON object per line each way.
  *   request  {"id": <int>, "argv": ["show", "links"]}
  *   response {"id": <int>, "ok": true, "result": {...}}  or  {"id": <int>, "ok": false,
- *            "error": "one line"}
+ *            "error": "one line", "errno": <positive errno: 22 = bad request/arguments>}
  * A handler may answer later (CP_CTL_PENDING) with cp_ctl_complete(). */
 #ifndef CP_CTL_H
 #define CP_CTL_H

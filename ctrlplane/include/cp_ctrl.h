@@ -45,7 +45,7 @@ struct cp_ctrl_opts {
 	const struct cp_config *config; /* used instead of config_path when set (copied) */
 	const struct cp_node_ops *ops;
 	void *ops_ctx;
-	bool handle_sighup; /* reload the configuration on SIGHUP (one ctrl per process) */
+	bool handle_signals; /* SIGHUP reloads, SIGINT/SIGTERM stop the loop (one ctrl per process) */
 };
 
 struct cp_ctrl;

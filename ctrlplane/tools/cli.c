@@ -1,0 +1,93 @@
+/* One request per command over the control socket; rendering and exit codes in one place. */
+#include "cli.h"
+
+#include <editline/readline.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cp_ctl.h"
+
+static int call(const struct cli_opts *o, int fd, json_t *argv)
+{
+	char err[512];
+	json_t *resp = NULL;
+	if (cp_ctl_call(fd, argv, o->timeout_ms, &resp, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s: %s\n", o->tool, o->socket, err);
+		return -1;
+	}
+	int rc = 0;
+	if (json_is_true(json_object_get(resp, "ok"))) {
+		json_t *r = json_object_get(resp, "result");
+		if (o->json) {
+			char *s = json_dumps(r, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			printf("%s\n", s ? s : "{}");
+			free(s);
+		} else {
+			cp_ctl_render(stdout, r);
+		}
+	} else {
+		const char *e = json_string_value(json_object_get(resp, "error"));
+		json_int_t code = json_integer_value(json_object_get(resp, "errno"));
+		fprintf(stderr, "%s: %s: %s\n", o->tool, json_string_value(json_array_get(argv, 0)),
+			e ? e : "failed");
+		rc = code == EINVAL ? 2 : 1;
+	}
+	json_decref(resp);
+	return rc;
+}
+
+int cli_run(const struct cli_opts *o, int argc, char **argv)
+{
+	char err[512];
+	int fd = cp_ctl_connect(o->socket, err, sizeof(err));
+	if (fd < 0) {
+		fprintf(stderr, "%s: %s\n", o->tool, err);
+		return 1;
+	}
+	json_t *a = json_array();
+	for (int i = 0; i < argc; i++)
+		json_array_append_new(a, json_string(argv[i]));
+	int rc = call(o, fd, a);
+	json_decref(a);
+	close(fd);
+	return rc < 0 ? 1 : rc;
+}
+
+int cli_interactive(const struct cli_opts *o)
+{
+	char err[512], prompt[64];
+	int fd = cp_ctl_connect(o->socket, err, sizeof(err));
+	if (fd < 0) {
+		fprintf(stderr, "%s: %s\n", o->tool, err);
+		return 1;
+	}
+	snprintf(prompt, sizeof(prompt), "%s> ", o->tool);
+	using_history();
+	char *line;
+	while ((line = readline(isatty(0) ? prompt : ""))) {
+		json_t *a = json_array();
+		for (char *save, *t = strtok_r(line, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
+			json_array_append_new(a, json_string(t));
+		const char *w = json_string_value(json_array_get(a, 0));
+		if (w && (!strcmp(w, "quit") || !strcmp(w, "exit"))) {
+			json_decref(a);
+			free(line);
+			break;
+		}
+		if (json_array_size(a)) {
+			add_history(line);
+			if (call(o, fd, a) < 0) { /* connection lost */
+				json_decref(a);
+				free(line);
+				break;
+			}
+		}
+		json_decref(a);
+		free(line);
+	}
+	close(fd);
+	return 0;
+}
