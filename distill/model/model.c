@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "geometric.h"
 #include "rng.h"
 
 #define FILL_ONE (1u << 21)
@@ -21,11 +22,14 @@ struct dst_model {
 	struct dst_link_params p;
 	struct dst_rng rng;       /* the event stream */
 	struct dst_rng fill;      /* choices in empty slots of dense planes (separate stream) */
-	double log_no_click;      /* log(1 - average click probability) */
-	double cls_click_cum[DST_MAX_CLASSES];   /* class given an own click, cumulative */
-	double cls_empty_cum[DST_MAX_CLASSES];   /* class given no own click, cumulative */
-	double p_right[DST_MAX_CLASSES];         /* only the right detector | click, bases match */
-	double p_wrong[DST_MAX_CLASSES];         /* only the wrong detector | click, bases match */
+	struct dst_geom gap;      /* empty slots before the next own click */
+	/* Decisions compare 32-bit uniforms with thresholds scaled to 2^32. */
+	uint64_t t_z;                            /* p_z */
+	uint64_t t_ap;                           /* p_ap */
+	uint64_t cls_click_cum[DST_MAX_CLASSES]; /* class given an own click, cumulative */
+	uint64_t cls_empty_cum[DST_MAX_CLASSES]; /* class given no own click, cumulative */
+	uint64_t t_right[DST_MAX_CLASSES];       /* only the right detector | click, bases match */
+	uint64_t t_wrong[DST_MAX_CLASSES];       /* right + only the wrong detector */
 	uint32_t fill_cls[DST_MAX_CLASSES];      /* cls_empty_cum scaled to 2^21 */
 	uint32_t fill_z;                         /* p_z scaled to 2^21 */
 	uint64_t own_next;        /* slot of the next own (photon or dark) click, UINT64_MAX: none */
@@ -142,15 +146,18 @@ int dst_link_expect(const struct dst_link_params *p, struct dst_link_expect *e)
 	return 0;
 }
 
+static uint64_t scale32(double p)
+{
+	return (uint64_t)llround(fmin(fmax(p, 0.0), 1.0) * 4294967296.0);
+}
+
 /* Slot of the next own click at or after 'from'. */
 static uint64_t next_own(struct dst_model *m, uint64_t from)
 {
-	if (m->log_no_click == 0.0 || from == UINT64_MAX)
+	uint64_t gap = dst_geom_draw(&m->gap, &m->rng);
+	if (from == UINT64_MAX || gap >= UINT64_MAX - from)
 		return UINT64_MAX;
-	double gap = floor(log(dst_rng_unit_open0(&m->rng)) / m->log_no_click);
-	if (!(gap < 9.0e18) || (double)(UINT64_MAX - from) <= gap)
-		return UINT64_MAX;
-	return from + (uint64_t)gap;
+	return from + gap;
 }
 
 struct dst_model *dst_model_create(const struct dst_link_params *p, uint64_t seed)
@@ -169,28 +176,38 @@ struct dst_model *dst_model_create(const struct dst_link_params *p, uint64_t see
 		o[k] = own_outcome(p, k);
 		dbar += p->p_mu[k] * o[k].click;
 		empty += p->p_mu[k] * (1.0 - o[k].click);
-		m->p_right[k] = o[k].click > 0 ? o[k].right / o[k].click : 0.0;
-		m->p_wrong[k] = o[k].click > 0 ? o[k].wrong / o[k].click : 0.0;
+		double right = o[k].click > 0 ? o[k].right / o[k].click : 0.0;
+		double wrong = o[k].click > 0 ? o[k].wrong / o[k].click : 0.0;
+		m->t_right[k] = scale32(right);
+		m->t_wrong[k] = scale32(right + wrong);
 	}
 	for (unsigned k = 0; k < p->n_classes; k++) {
 		acc_c += dbar > 0 ? p->p_mu[k] * o[k].click / dbar : 0.0;
 		acc_e += p->p_mu[k] * (1.0 - o[k].click) / empty;
-		m->cls_click_cum[k] = acc_c;
-		m->cls_empty_cum[k] = acc_e;
+		m->cls_click_cum[k] = scale32(acc_c);
+		m->cls_empty_cum[k] = scale32(acc_e);
 		m->fill_cls[k] = (uint32_t)fmin(acc_e * FILL_ONE, FILL_ONE);
 	}
 	/* Guards against rounding: the last class takes whatever is left. */
-	m->cls_click_cum[p->n_classes - 1] = 2.0;
-	m->cls_empty_cum[p->n_classes - 1] = 2.0;
+	m->cls_click_cum[p->n_classes - 1] = UINT64_MAX;
+	m->cls_empty_cum[p->n_classes - 1] = UINT64_MAX;
 	m->fill_cls[p->n_classes - 1] = FILL_ONE + 1;
 	m->fill_z = (uint32_t)(p->p_z * FILL_ONE);
-	m->log_no_click = dbar > 0 ? log1p(-dbar) : 0.0;
+	m->t_z = scale32(p->p_z);
+	m->t_ap = scale32(p->p_ap);
+	if (dst_geom_init(&m->gap, dbar)) {
+		free(m);
+		return NULL;
+	}
 	m->own_next = next_own(m, 0);
 	return m;
 }
 
 void dst_model_free(struct dst_model *m)
 {
+	if (!m)
+		return;
+	dst_geom_free(&m->gap);
 	free(m);
 }
 
@@ -199,7 +216,7 @@ uint64_t dst_model_slot(const struct dst_model *m)
 	return m->covered;
 }
 
-static unsigned pick_class(const double *cum, double u)
+static unsigned pick_class(const uint64_t *cum, uint32_t u)
 {
 	unsigned k = 0;
 	while (u >= cum[k])
@@ -207,38 +224,39 @@ static unsigned pick_class(const double *cum, double u)
 	return k;
 }
 
-/* Draw the stream's next click into m->pend. */
+/* Draw the stream's next click into m->pend: three 64-bit draws (plus the gap's) per click. */
 static void generate(struct dst_model *m)
 {
 	struct dst_rng *r = &m->rng;
 	struct click c;
+	uint64_t x = dst_rng_next(r);
 	bool after = false;
-	if (m->have_last && m->p.p_ap > 0 && m->last + 1 != m->own_next && m->last < UINT64_MAX - 1)
-		after = dst_rng_unit(r) < m->p.p_ap;
+	if (m->have_last && m->t_ap && m->last + 1 != m->own_next && m->last < UINT64_MAX - 1)
+		after = (x >> 32) < m->t_ap;
 	if (after) {
 		c.slot = m->last + 1;
-		c.cls = pick_class(m->cls_empty_cum, dst_rng_unit(r));
+		c.cls = pick_class(m->cls_empty_cum, (uint32_t)x);
 	} else {
 		c.slot = m->own_next;
 		if (c.slot == UINT64_MAX) {
 			m->pend.slot = UINT64_MAX;
 			return;
 		}
-		c.cls = pick_class(m->cls_click_cum, dst_rng_unit(r));
+		c.cls = pick_class(m->cls_click_cum, (uint32_t)x);
 		m->own_next = next_own(m, c.slot + 1);
 	}
-	uint64_t w = dst_rng_next(r);
+	uint64_t y = dst_rng_next(r), w = dst_rng_next(r);
+	c.a_basis = (y >> 32) >= m->t_z;
+	c.b_basis = (uint32_t)y >= m->t_z;
 	c.a_bit = (unsigned)(w & 1);
 	unsigned coin = (unsigned)(w >> 1) & 1;
-	c.a_basis = dst_rng_unit(r) >= m->p.p_z;
-	c.b_basis = dst_rng_unit(r) >= m->p.p_z;
 	if (after || c.a_basis != c.b_basis) {
 		c.b_bit = coin;
 	} else {
-		double u = dst_rng_unit(r);
-		if (u < m->p_right[c.cls])
+		uint32_t u = (uint32_t)(w >> 32);
+		if (u < m->t_right[c.cls])
 			c.b_bit = c.a_bit;
-		else if (u < m->p_right[c.cls] + m->p_wrong[c.cls])
+		else if (u < m->t_wrong[c.cls])
 			c.b_bit = c.a_bit ^ 1u;
 		else
 			c.b_bit = coin; /* double click */
@@ -265,29 +283,46 @@ static inline void put_bit(uint64_t *plane, size_t i, unsigned v)
 
 size_t dst_model_events(struct dst_model *m, struct dst_events *ev, uint64_t slot_end)
 {
-	size_t added = 0;
+	/* Bits gather in registers and go out a word at a time. */
+	uint64_t *planes[6] = {ev->a_basis, ev->a_bit, ev->cls_lo, ev->cls_hi, ev->b_basis, ev->b_bit};
+	uint64_t acc[6];
+	size_t i = ev->n, start = ev->n;
+	unsigned sh = (unsigned)(i & 63);
+	uint64_t keep = sh ? (1ULL << sh) - 1 : 0;
+	for (int k = 0; k < 6; k++)
+		acc[k] = sh ? planes[k][i >> 6] & keep : 0;
 	bool full = true;
-	while (ev->n < ev->cap) {
+	while (i < ev->cap) {
 		const struct click *c = peek(m);
 		if (c->slot >= slot_end) {
 			full = false;
 			break;
 		}
-		size_t i = ev->n++;
 		ev->slot[i] = c->slot;
-		put_bit(ev->a_basis, i, c->a_basis);
-		put_bit(ev->a_bit, i, c->a_bit);
-		put_bit(ev->cls_lo, i, c->cls & 1);
-		put_bit(ev->cls_hi, i, c->cls >> 1);
-		put_bit(ev->b_basis, i, c->b_basis);
-		put_bit(ev->b_bit, i, c->b_bit);
+		acc[0] |= (uint64_t)c->a_basis << sh;
+		acc[1] |= (uint64_t)c->a_bit << sh;
+		acc[2] |= (uint64_t)(c->cls & 1) << sh;
+		acc[3] |= (uint64_t)(c->cls >> 1) << sh;
+		acc[4] |= (uint64_t)c->b_basis << sh;
+		acc[5] |= (uint64_t)c->b_bit << sh;
 		m->covered = c->slot + 1;
 		m->pend_valid = false;
-		added++;
+		i++;
+		if (++sh == 64) {
+			for (int k = 0; k < 6; k++) {
+				planes[k][(i - 1) >> 6] = acc[k];
+				acc[k] = 0;
+			}
+			sh = 0;
+		}
 	}
+	if (sh)
+		for (int k = 0; k < 6; k++)
+			planes[k][i >> 6] = acc[k];
+	ev->n = i;
 	if (!full && slot_end > m->covered)
 		m->covered = slot_end;
-	return added;
+	return i - start;
 }
 
 /* Choices for 64 slots without a click: Alice's and Bob's bases and class from the no-click

@@ -133,6 +133,30 @@ static void test_long_distance(void)
 	check_stats(&p, 4000000000ULL, 13, &e);
 }
 
+static void test_extreme_click_rates(void)
+{
+	/* Very bright (clicks in most slots) and almost dark (a click every ~10^9 slots): the gap
+	 * sampler's table levels differ (none, three), the statistics must not. */
+	struct dst_link_params p;
+	dst_link_params_default(&p);
+	p.loss_db = 0;
+	p.eta_det = 1;
+	p.mu[0] = 5;
+	p.mu[1] = 2;
+	p.p_ap = 0;
+	struct dst_link_expect e;
+	CU_ASSERT_EQUAL_FATAL(dst_link_expect(&p, &e), 0);
+	CU_ASSERT(e.gain_total > 0.5);
+	check_stats(&p, 4000000ULL, 14, &e);
+	dst_link_params_default(&p);
+	p.loss_db = 200;
+	p.p_dark = 1e-9;
+	p.p_ap = 0;
+	CU_ASSERT_EQUAL_FATAL(dst_link_expect(&p, &e), 0);
+	CU_ASSERT(e.gain_total < 3e-9);
+	check_stats(&p, 20000000000000ULL, 15, &e);
+}
+
 static int same_events(const struct dst_events *a, const struct dst_events *b)
 {
 	if (a->n != b->n)
@@ -319,6 +343,7 @@ static CU_TestInfo model_tests[] = {
 	{"gain and QBER within 4 sigma (no after-pulses)", test_gain_qber_no_afterpulse},
 	{"gain and QBER within 4 sigma (after-pulses)", test_gain_qber_afterpulse},
 	{"gain and QBER within 4 sigma (30 dB)", test_long_distance},
+	{"gain within 4 sigma at extreme click rates", test_extreme_click_rates},
 	{"same stream for any batching", test_deterministic_any_batching},
 	{"dense planes equal the event list", test_planes_match_events},
 	{"bad parameters rejected", test_bad_params},
