@@ -187,8 +187,11 @@ void km_ksa_client_free(struct km_ksa_client *c)
 	if (!c)
 		return;
 	drop_conn(c);
-	if (c->base)
+	if (c->base) {
+		/* let libevent finish what the free deferred before the base goes */
+		event_base_loop(c->base, EVLOOP_NONBLOCK);
 		event_base_free(c->base);
+	}
 	SSL_CTX_free(c->ctx);
 	free(c);
 }

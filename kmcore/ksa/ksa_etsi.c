@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -43,16 +44,39 @@ static int json_uint(const json_t *v, uint32_t *out)
 	return 0;
 }
 
+struct origin_count {
+	uint8_t origin;
+	uint64_t bits;
+};
+
+static int count_own(void *ctx, const struct km_key_meta *m)
+{
+	struct origin_count *c = ctx;
+	bool odd = m->id[KM_KEY_ID_LEN - 1] & 1;
+	if (c->origin == KM_ORIGIN_ALL || (c->origin == KM_ORIGIN_ODD) == odd)
+		c->bits += m->bits;
+	return 0;
+}
+
+/* Keys of key_size this KME could supply for the slave: its half of the shared pool. */
 static uint64_t stored_key_count(struct km_ksa *k, const struct ksa_sae *slave)
 {
-	uint64_t bytes;
 	if (slave->local && k->local_keys_from_rng)
 		return k->max_key_count;
-	if (slave->local)
-		bytes = k->src.available ? k->src.available(k->src.ctx, k->kme_id) : 0;
-	else
-		bytes = k->src.available ? k->src.available(k->src.ctx, slave->kme) : 0;
-	uint64_t n = bytes / (k->key_size / 8);
+	struct ksa_peer *p = slave->local ? NULL : ksa_peer_find(k, slave->kme);
+	km_pool_id pool = slave->local ? k->local_pool : p ? p->pool : 0;
+	struct km_pool_policy pol;
+	struct origin_count c = {KM_ORIGIN_ALL, 0};
+	if (pool == 0 || km_store_get_policy(k->store, pool, &pol) != 0)
+		return 0;
+	c.origin = pol.origin;
+	if (c.origin == KM_ORIGIN_ALL) {
+		struct km_pool_stats ps;
+		c.bits = km_store_pool_stats(k->store, pool, &ps) == 0 ? ps.available_bits : 0;
+	} else {
+		km_store_list(k->store, pool, KM_KEY_AVAILABLE, count_own, &c);
+	}
+	uint64_t n = c.bits / k->key_size;
 	return n < k->max_key_count ? n : k->max_key_count;
 }
 
@@ -243,7 +267,7 @@ static void do_enc_keys(struct km_ksa *k, struct evhttp_request *req, int master
 		ksa_reply_error(k, req, 400, msg, details);
 		return;
 	}
-	ksa_supply_start(k, req, master, kr.slaves, kr.n_slaves, kr.number, kr.size / 8);
+	ksa_supply_start(k, req, master, kr.slaves, kr.n_slaves, kr.number, kr.size);
 }
 
 /* Key IDs of a dec_keys request: GET key_ID=... (one) or POST Key IDs data format (6.4). */
@@ -270,7 +294,7 @@ static int parse_key_ids(struct km_ksa *k, struct evhttp_request *req, uint8_t (
 			} else if (*n >= 1) {
 				snprintf(msg, msglen, "GET takes one key_ID; use POST for several");
 				rc = -EINVAL;
-			} else if (ksa_uuid_parse(kv->value, ids[0]) != 0) {
+			} else if (km_uuid_parse(kv->value, ids[0]) != 0) {
 				snprintf(msg, msglen, "key_ID '%.40s' is not a UUID", kv->value);
 				rc = -EINVAL;
 			} else {
@@ -309,7 +333,7 @@ static int parse_key_ids(struct km_ksa *k, struct evhttp_request *req, uint8_t (
 			snprintf(msg, msglen, "key_IDs[%zu] has no key_ID string", i);
 			goto out;
 		}
-		if (ksa_uuid_parse(s, ids[i]) != 0) {
+		if (km_uuid_parse(s, ids[i]) != 0) {
 			snprintf(msg, msglen, "key_ID '%.40s' is not a UUID", s);
 			goto out;
 		}
@@ -326,12 +350,19 @@ out:
 	return rc;
 }
 
-static int slave_slot(const struct ksa_pending *p, int sae)
+static int party_bit(const struct km_parties *pa, const char *sae)
 {
-	for (unsigned i = 0; i < p->n_slaves; i++)
-		if (p->slaves[i] == sae)
-			return (int)i;
+	for (unsigned i = 0; i < pa->nslaves; i++)
+		if (strncmp(pa->slaves[i], sae, KM_SAE_ID_MAX) == 0)
+			return (int)i + 1;
 	return -1;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static void do_dec_keys(struct km_ksa *k, struct evhttp_request *req, int caller, int master)
@@ -339,8 +370,10 @@ static void do_dec_keys(struct km_ksa *k, struct evhttp_request *req, int caller
 	char msg[200];
 	unsigned n;
 	uint8_t (*ids)[16] = malloc(sizeof(*ids) * (k->max_key_per_request + 1));
-	struct ksa_pending **found = calloc(k->max_key_per_request + 1, sizeof(*found));
-	if (!ids || !found) {
+	struct km_key_meta *meta = calloc(k->max_key_per_request + 1, sizeof(*meta));
+	uint8_t *mat = NULL;
+	uint64_t total = 0;
+	if (!ids || !meta) {
 		ksa_reply_error(k, req, 503, "out of memory", NULL);
 		goto out;
 	}
@@ -348,20 +381,27 @@ static void do_dec_keys(struct km_ksa *k, struct evhttp_request *req, int caller
 		ksa_reply_error(k, req, 400, msg, NULL);
 		goto out;
 	}
-	/* All or nothing: every key must be deliverable before any is handed out. */
+	/* Check the whole request before any key is handed out. */
 	json_t *missing = json_array();
 	bool unauthorized = false;
+	uint64_t now = now_ns();
 	for (unsigned i = 0; i < n; i++) {
-		struct ksa_pending *p = ksa_pending_find(&k->pending, ids[i]);
-		int s = p ? slave_slot(p, caller) : -1;
-		if (p && s < 0)
+		struct km_key_meta *m = &meta[i];
+		bool ok = km_store_get(k->store, ids[i], m) == 0 &&
+			  (m->state == KM_KEY_RESERVED || m->state == KM_KEY_SUPPLIED) &&
+			  !(m->expire_ns && m->expire_ns <= now);
+		int bit = ok ? party_bit(&m->parties, k->saes[caller].id) : -1;
+		if (ok && (bit < 0 || !(m->parties.local_mask >> bit & 1))) {
 			unauthorized = true;
-		if (!p || (s >= 0 && (p->master != master || (p->delivered >> s & 1)))) {
+			continue;
+		}
+		if (!ok || strncmp(m->parties.master, k->saes[master].id, KM_SAE_ID_MAX) != 0 ||
+		    (m->fetched_mask >> bit & 1)) {
 			char u[KSA_UUID_STR];
-			ksa_uuid_format(ids[i], u);
+			km_uuid_format(ids[i], u);
 			json_array_append_new(missing, json_pack("{s:s}", "key_ID", u));
 		}
-		found[i] = p;
+		total += m->bits / 8;
 	}
 	if (unauthorized) {
 		json_decref(missing);
@@ -377,24 +417,36 @@ static void do_dec_keys(struct km_ksa *k, struct evhttp_request *req, int caller
 		goto out;
 	}
 	json_decref(missing);
+	mat = km_key_material_alloc((uint32_t)total);
+	if (!mat) {
+		ksa_reply_error(k, req, 503, "out of memory", NULL);
+		goto out;
+	}
 	json_t *keys = json_array();
-	uint64_t bits = 0;
-	for (unsigned i = 0; i < n; i++)
-		json_array_append_new(keys, ksa_key_entry(found[i]->id, found[i]->material,
-							  found[i]->bytes));
+	uint64_t off = 0;
 	for (unsigned i = 0; i < n; i++) {
-		struct ksa_pending *p = found[i];
-		bits += 8ull * p->bytes;
-		p->delivered |= 1ull << slave_slot(p, caller);
-		if (p->delivered == (p->n_slaves == 64 ? ~0ull : (1ull << p->n_slaves) - 1))
-			ksa_pending_remove(&k->pending, p);
+		uint32_t bytes = meta[i].bits / 8;
+		int rc = km_store_fetch(k->store, ids[i], k->saes[caller].id, k->saes[master].id,
+					mat + off, bytes, NULL);
+		if (rc != 0) {
+			/* expired or failed since the check: the keys fetched so far are spent */
+			json_decref(keys);
+			char u[KSA_UUID_STR];
+			km_uuid_format(ids[i], u);
+			snprintf(msg, sizeof(msg), "key_ID %s is no longer available", u);
+			ksa_reply_error(k, req, 400, msg, NULL);
+			goto out;
+		}
+		json_array_append_new(keys, ksa_key_entry(ids[i], mat + off, bytes));
+		off += bytes;
 	}
 	KSA_COUNT(k, keys_supplied, n);
-	KSA_COUNT(k, bits_supplied, bits);
+	KSA_COUNT(k, bits_supplied, 8 * total);
 	ksa_reply(req, 200, json_pack("{s:o}", "keys", keys));
 out:
+	km_key_material_free(mat, (uint32_t)total);
 	free(ids);
-	free(found);
+	free(meta);
 }
 
 void ksa_ak_handler(struct evhttp_request *req, void *arg)

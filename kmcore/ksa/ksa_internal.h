@@ -13,10 +13,10 @@
 
 #include "km_ksa.h"
 
-#define KSA_MAX_SLAVES 64           /* slave SAEs per key (bitmask of deliveries) */
-#define KSA_UUID_STR 37             /* 36 characters and NUL */
+#define KSA_MAX_SLAVES KM_SAE_SLAVES_MAX /* slave SAEs per key */
+#define KSA_UUID_STR 37
 #define KSA_MAX_BODY (256 * 1024)   /* request bodies (key ID lists, Kx-2 messages) */
-#define KSA_KX_MAX_KEYS 1024        /* keys per Kx-2 supply message */
+#define KSA_KX_MAX_TAKES 4096       /* takes per Kx-2 supply message */
 
 struct ksa_sae {
 	char id[KM_KSA_ID_MAX + 1];
@@ -30,30 +30,13 @@ struct ksa_peer {
 	char id[KM_KSA_ID_MAX + 1];
 	char host[256];
 	uint16_t port;
+	km_pool_id pool;
 	struct kx_conn *conns;          /* keep-alive Kx-2 connections (ksa_kx.c) */
 	struct km_ksa *k;
 };
 
-/* A supplied key waiting for its slave SAEs on this KME. */
-struct ksa_pending {
-	uint8_t id[KM_KEY_ID_LEN];
-	uint16_t master;                  /* SAE index */
-	uint8_t n_slaves;
-	uint16_t slaves[KSA_MAX_SLAVES];  /* SAE indexes, all attached to this KME */
-	uint64_t delivered;               /* bit i: slaves[i] has it */
-	uint32_t bytes;
-	uint8_t *material;                /* ksa_secret_alloc */
-	struct ksa_pending *next;         /* hash chain */
-};
-
-struct ksa_pending_table {
-	struct ksa_pending **buckets;
-	size_t mask;
-	size_t count;
-};
-
 struct ksa_stats_atomic {
-	uint64_t requests, keys_supplied, bits_supplied;
+	uint64_t requests, keys_supplied, bits_supplied, keys_discarded;
 	uint64_t rejected_400, rejected_401, rejected_503;
 	uint64_t kx_sent, kx_failed, kx_received;
 };
@@ -68,9 +51,9 @@ struct km_ksa {
 	unsigned n_peers;
 	uint32_t key_size, min_key_size, max_key_size, max_key_per_request, max_sae_id_count;
 	uint64_t max_key_count;
-	uint32_t max_pending;
+	struct km_store *store;
+	km_pool_id local_pool;
 	bool local_keys_from_rng;
-	struct km_ksa_source src;
 
 	struct event_base *base;
 	struct event *stop_ev;
@@ -80,7 +63,6 @@ struct km_ksa {
 	pthread_t thread;
 	bool thread_running;
 
-	struct ksa_pending_table pending;
 	struct ksa_job *jobs; /* Get key requests waiting for Kx-2 answers */
 	struct ksa_stats_atomic st;
 };
@@ -88,14 +70,8 @@ struct km_ksa {
 #define KSA_COUNT(k, field, n) __atomic_fetch_add(&(k)->st.field, (n), __ATOMIC_RELAXED)
 
 /* ksa_util.c */
-void ksa_uuid_format(const uint8_t id[KM_KEY_ID_LEN], char out[KSA_UUID_STR]);
-int ksa_uuid_parse(const char *s, uint8_t id[KM_KEY_ID_LEN]);
-int ksa_uuid_random(uint8_t id[KM_KEY_ID_LEN]);
 size_t ksa_b64_len(size_t bytes);                    /* characters without NUL */
 void ksa_b64_encode(const uint8_t *in, size_t len, char *out); /* writes NUL too */
-int ksa_b64_decode(const char *in, size_t inlen, uint8_t *out, size_t outlen); /* exact length */
-uint8_t *ksa_secret_alloc(size_t bytes);
-void ksa_secret_free(uint8_t *p, size_t bytes);
 void ksa_json_zeroizing_alloc(void);
 /* Reply with a JSON body (stolen); the serialized body is zeroized once sent. */
 void ksa_reply(struct evhttp_request *req, int code, json_t *body);
@@ -123,14 +99,6 @@ struct bufferevent *ksa_tls_connect_bev(struct event_base *base, SSL_CTX *ctx, c
 					const char *expected_cn);
 int ksa_tls_cn(X509 *cert, char *out, size_t outlen);
 
-/* ksa_pending.c */
-int ksa_pending_init(struct ksa_pending_table *t);
-struct ksa_pending *ksa_pending_find(struct ksa_pending_table *t, const uint8_t id[KM_KEY_ID_LEN]);
-void ksa_pending_insert(struct ksa_pending_table *t, struct ksa_pending *p);
-void ksa_pending_remove(struct ksa_pending_table *t, struct ksa_pending *p); /* and frees it */
-void ksa_pending_clear(struct ksa_pending_table *t);
-struct ksa_pending *ksa_pending_new(uint32_t bytes);
-
 /* {"key_ID": uuid, "key": base64} of a key container (6.3). */
 json_t *ksa_key_entry(const uint8_t id[KM_KEY_ID_LEN], const uint8_t *material, uint32_t bytes);
 
@@ -139,7 +107,11 @@ void ksa_ak_handler(struct evhttp_request *req, void *arg);
 
 /* ksa_supply.c: Get key after validation; slaves are SAE indexes (first = URL slave). */
 void ksa_supply_start(struct km_ksa *k, struct evhttp_request *req, int master,
-		      const uint16_t *slaves, unsigned n_slaves, uint32_t number, uint32_t bytes);
+		      const uint16_t *slaves, unsigned n_slaves, uint32_t number, uint32_t bits);
+/* Parties of a key as the store records them; local_mask marks the SAEs attached to this KME
+ * (the master too when master_here). */
+void ksa_parties(const struct km_ksa *k, int master, const uint16_t *slaves, unsigned n_slaves,
+		 bool master_here, struct km_parties *pa);
 void ksa_supply_free_all(struct km_ksa *k); /* at shutdown, without replying */
 
 /* ksa_kx.c */

@@ -1,13 +1,13 @@
 /* Kx-2: KSA-to-KSA key synchronisation between KMEs over mutual TLS.
  *
- *   POST /kx2/v1/supply {"source_KME_ID", "master_SAE_ID", "slave_SAE_IDs": [...],
- *                        "keys": [{"key_ID", "size", "segments": [{"key_ID", "offset", "length"}],
- *                                  "masked_key"?}]}
- *     The receiver takes the named segments of the keys it shares with the sender (the key
- *     itself, or with "masked_key" a one-time pad: key = masked_key XOR pad) and parks the keys
- *     for its slave SAEs. All keys or none; 200 {"key_count": n}.
+ *   POST /kx2/v1/supply {"source_KME_ID", "master_SAE_ID", "slave_SAE_IDs": [every slave],
+ *                        "takes": [{"bytes", "src": [source key ids], "count", "size",
+ *                                   "key_IDs": [...]}]}
+ *     The receiver derives each take from the keys it shares with the sender (km_store_derive:
+ *     same source keys, same cut, same derived ids, checked against key_IDs) and keeps the keys
+ *     for its slave SAEs. No key bytes cross Kx-2. All takes or none; 200 {"key_count": n}.
  *   POST /kx2/v1/void {"source_KME_ID", "key_IDs": [...]}
- *     Drop parked keys of a supply the sender could not complete; 200 {"voided": n}.
+ *     Discard derived keys of a supply the sender could not complete; 200 {"voided": n}.
  *
  * The sender keeps a few keep-alive connections per peer, each carrying one request at a time. */
 #include <errno.h>
@@ -20,7 +20,6 @@
 #include <event2/http.h>
 #include <openssl/crypto.h>
 
-#include "km_xor.h"
 #include "ksa_internal.h"
 
 #define KX_TIMEOUT_S 10
@@ -46,87 +45,69 @@ static int json_u32(const json_t *v, uint32_t *out)
 	return 0;
 }
 
-struct kx_key {
-	uint8_t id[KM_KEY_ID_LEN];
-	uint32_t bytes;
-	struct km_ksa_seg segs[KM_KSA_MAX_SEGS];
-	unsigned nsegs;
-	const char *masked; /* base64 or NULL */
-	size_t masked_len;
+struct kx_take {
+	struct km_take t;
+	uint32_t count, bits;
+	uint8_t (*ids)[KM_KEY_ID_LEN]; /* the ids the sender derived */
 };
 
-static int parse_kx_key(struct km_ksa *k, json_t *e, struct kx_key *kk, char *msg, size_t msglen)
+static int parse_take(struct km_ksa *k, json_t *e, km_pool_id pool, struct kx_take *kt)
 {
-	uint32_t size;
-	json_t *segs = json_object_get(e, "segments");
-	if (ksa_uuid_parse(json_string_value(json_object_get(e, "key_ID")), kk->id) != 0 ||
-	    json_u32(json_object_get(e, "size"), &size) != 0 || size == 0 || size % 8 ||
-	    size > KM_KSA_MAX_KEY_BITS || !json_is_array(segs) || json_array_size(segs) == 0 ||
-	    json_array_size(segs) > KM_KSA_MAX_SEGS) {
-		snprintf(msg, msglen, "malformed key entry");
+	json_t *src = json_object_get(e, "src"), *kid = json_object_get(e, "key_IDs");
+	memset(kt, 0, sizeof(*kt));
+	kt->t.pool = pool;
+	if (json_u32(json_object_get(e, "bytes"), &kt->t.bytes) ||
+	    json_u32(json_object_get(e, "count"), &kt->count) ||
+	    json_u32(json_object_get(e, "size"), &kt->bits) || kt->count == 0 ||
+	    kt->count > k->max_key_per_request || kt->bits == 0 || kt->bits % 8 ||
+	    kt->bits > KM_KSA_MAX_KEY_BITS || (uint64_t)kt->count * kt->bits / 8 != kt->t.bytes ||
+	    !json_is_array(src) || json_array_size(src) == 0 ||
+	    json_array_size(src) > KM_TAKE_MAX_SRC || !json_is_array(kid) ||
+	    json_array_size(kid) != kt->count)
 		return -EINVAL;
-	}
-	kk->bytes = size / 8;
-	kk->nsegs = 0;
-	uint64_t sum = 0;
+	kt->t.nsrc = (uint32_t)json_array_size(src);
 	size_t i;
-	json_t *s;
-	json_array_foreach(segs, i, s)
-	{
-		struct km_ksa_seg *g = &kk->segs[kk->nsegs++];
-		if (ksa_uuid_parse(json_string_value(json_object_get(s, "key_ID")), g->key_id) != 0 ||
-		    json_u32(json_object_get(s, "offset"), &g->offset) != 0 ||
-		    json_u32(json_object_get(s, "length"), &g->len) != 0 || g->len == 0) {
-			snprintf(msg, msglen, "malformed segment");
-			return -EINVAL;
-		}
-		sum += g->len;
-	}
-	if (sum != kk->bytes) {
-		snprintf(msg, msglen, "segments do not add up to the key size");
+	json_t *v;
+	json_array_foreach(src, i, v) if (km_uuid_parse(json_string_value(v), kt->t.src[i]) != 0)
 		return -EINVAL;
-	}
-	json_t *m = json_object_get(e, "masked_key");
-	kk->masked = json_string_value(m);
-	kk->masked_len = json_string_length(m);
-	if (m && (!kk->masked || kk->masked_len != ksa_b64_len(kk->bytes))) {
-		snprintf(msg, msglen, "malformed masked_key");
+	kt->ids = malloc(sizeof(*kt->ids) * kt->count);
+	if (!kt->ids)
+		return -ENOMEM;
+	json_array_foreach(kid, i, v) if (km_uuid_parse(json_string_value(v), kt->ids[i]) != 0)
 		return -EINVAL;
-	}
-	if (ksa_pending_find(&k->pending, kk->id)) {
-		snprintf(msg, msglen, "key_ID already known");
-		return -EEXIST;
-	}
 	return 0;
 }
 
-static void kx_supply(struct km_ksa *k, struct evhttp_request *req, const char *src)
+/* Derive the takes the sender cut, keep the keys for the slaves here; all takes or none. */
+static void kx_supply(struct km_ksa *k, struct evhttp_request *req, struct ksa_peer *p)
 {
 	char msg[200];
 	json_t *body = ksa_body_json(req, msg, sizeof(msg));
-	struct kx_key *kk = NULL;
-	struct ksa_pending **p = NULL;
-	size_t n = 0, got = 0;
+	struct kx_take *kt = NULL;
+	uint8_t (*got)[KM_KEY_ID_LEN] = NULL;
+	size_t n = 0, nkeys = 0, derived = 0;
+	int code = 400;
 	if (!body)
 		goto bad;
 	const char *from = json_string_value(json_object_get(body, "source_KME_ID"));
 	const char *mid = json_string_value(json_object_get(body, "master_SAE_ID"));
 	json_t *slaves = json_object_get(body, "slave_SAE_IDs");
-	json_t *keys = json_object_get(body, "keys");
-	if (!from || strcmp(from, src) != 0) {
+	json_t *takes = json_object_get(body, "takes");
+	if (!from || strcmp(from, p->id) != 0) {
 		snprintf(msg, sizeof(msg), "source_KME_ID does not match the client certificate");
 		goto bad;
 	}
 	int master = mid ? ksa_sae_find(k, mid) : -ENOENT;
-	if (master < 0 || strcmp(k->saes[master].kme, src) != 0) {
-		snprintf(msg, sizeof(msg), "master SAE is not an SAE of KME '%s'", src);
+	if (master < 0 || strcmp(k->saes[master].kme, p->id) != 0) {
+		snprintf(msg, sizeof(msg), "master SAE is not an SAE of KME '%s'", p->id);
 		goto bad;
 	}
 	uint16_t sl[KSA_MAX_SLAVES];
 	unsigned ns = 0;
+	bool here = false;
 	if (!json_is_array(slaves) || json_array_size(slaves) == 0 ||
 	    json_array_size(slaves) > KSA_MAX_SLAVES) {
-		snprintf(msg, sizeof(msg), "slave_SAE_IDs must be a non-empty array");
+		snprintf(msg, sizeof(msg), "slave_SAE_IDs must hold 1 to %d SAE IDs", KSA_MAX_SLAVES);
 		goto bad;
 	}
 	size_t i;
@@ -135,9 +116,8 @@ static void kx_supply(struct km_ksa *k, struct evhttp_request *req, const char *
 	{
 		const char *id = json_string_value(e);
 		int s = id ? ksa_sae_find(k, id) : -ENOENT;
-		if (s < 0 || !k->saes[s].local) {
-			snprintf(msg, sizeof(msg), "slave SAE '%.64s' is not an SAE of this KME",
-				 id ? id : "");
+		if (s < 0 || s == master) {
+			snprintf(msg, sizeof(msg), "unknown slave SAE '%.64s'", id ? id : "");
 			goto bad;
 		}
 		for (unsigned j = 0; j < ns; j++)
@@ -145,96 +125,71 @@ static void kx_supply(struct km_ksa *k, struct evhttp_request *req, const char *
 				snprintf(msg, sizeof(msg), "slave SAE listed twice");
 				goto bad;
 			}
+		here |= k->saes[s].local;
 		sl[ns++] = (uint16_t)s;
 	}
-	n = json_array_size(keys);
-	if (!json_is_array(keys) || n == 0 || n > KSA_KX_MAX_KEYS) {
-		snprintf(msg, sizeof(msg), "keys must be a non-empty array of at most %d",
-			 KSA_KX_MAX_KEYS);
+	if (!here) {
+		snprintf(msg, sizeof(msg), "no slave SAE of this KME");
 		goto bad;
 	}
-	if (k->pending.count + n > k->max_pending) {
-		json_decref(body);
-		ksa_reply_error(k, req, 503, "too many keys waiting for slave SAEs", NULL);
-		return;
+	n = json_array_size(takes);
+	if (!json_is_array(takes) || n == 0 || n > KSA_KX_MAX_TAKES) {
+		snprintf(msg, sizeof(msg), "takes must be a non-empty array");
+		goto bad;
 	}
-	kk = calloc(n, sizeof(*kk));
-	p = calloc(n, sizeof(*p));
-	if (!kk || !p) {
+	kt = calloc(n, sizeof(*kt));
+	if (!kt) {
 		snprintf(msg, sizeof(msg), "out of memory");
 		goto bad;
 	}
-	json_array_foreach(keys, i, e)
+	json_array_foreach(takes, i, e)
 	{
-		if (parse_kx_key(k, e, &kk[i], msg, sizeof(msg)) != 0)
-			goto bad;
-		for (size_t j = 0; j < i; j++)
-			if (memcmp(kk[j].id, kk[i].id, KM_KEY_ID_LEN) == 0) {
-				snprintf(msg, sizeof(msg), "key_ID listed twice");
-				goto bad;
-			}
-	}
-	/* Take the material; a key whose segments are unavailable fails the whole message, and
-	 * what was taken before it is zeroized with the rest (never handed out). */
-	for (got = 0; got < n; got++) {
-		p[got] = ksa_pending_new(kk[got].bytes);
-		if (!p[got]) {
-			snprintf(msg, sizeof(msg), "out of memory");
+		if (parse_take(k, e, p->pool, &kt[i]) != 0) {
+			snprintf(msg, sizeof(msg), "malformed take %zu", i);
 			goto bad;
 		}
-		uint8_t *mat = p[got]->material;
-		int rc = k->src.take_segs ? k->src.take_segs(k->src.ctx, src, kk[got].segs,
-							      kk[got].nsegs, mat)
-					  : -ENOENT;
+		nkeys += kt[i].count;
+	}
+	got = malloc(sizeof(*got) * nkeys);
+	if (!got) {
+		snprintf(msg, sizeof(msg), "out of memory");
+		goto bad;
+	}
+	struct km_parties pa;
+	ksa_parties(k, master, sl, ns, false, &pa);
+	for (i = 0; i < n; i++) {
+		int rc = km_store_derive(k->store, &kt[i].t, &pa, kt[i].count, kt[i].bits,
+					 got + derived);
 		if (rc != 0) {
-			char u[KSA_UUID_STR];
-			ksa_uuid_format(kk[got].id, u);
-			snprintf(msg, sizeof(msg), "shared key segments of key %s are %s", u,
-				 rc == -EALREADY ? "already used" : "unknown");
-			got++;
+			snprintf(msg, sizeof(msg), "cannot derive take %zu: %s", i,
+				 rc == -ENOENT ? "source keys unknown or already used"
+					       : strerror(-rc));
+			code = rc == -ENOENT || rc == -EPROTO || rc == -EINVAL ? 400 : 503;
 			goto bad;
 		}
-		if (kk[got].masked) {
-			uint8_t *m = ksa_secret_alloc(kk[got].bytes);
-			int drc = m ? ksa_b64_decode(kk[got].masked, kk[got].masked_len, m,
-						     kk[got].bytes)
-				    : -ENOMEM;
-			if (drc == 0)
-				km_xor(mat, mat, m, kk[got].bytes);
-			ksa_secret_free(m, kk[got].bytes);
-			if (drc != 0) {
-				snprintf(msg, sizeof(msg), "malformed masked_key");
-				got++;
-				goto bad;
-			}
+		derived += kt[i].count;
+		if (memcmp(got + derived - kt[i].count, kt[i].ids, sizeof(*got) * kt[i].count)) {
+			snprintf(msg, sizeof(msg), "derived key IDs differ from the sender's");
+			goto bad;
 		}
-		memcpy(p[got]->id, kk[got].id, KM_KEY_ID_LEN);
-		p[got]->master = (uint16_t)master;
-		p[got]->n_slaves = (uint8_t)ns;
-		memcpy(p[got]->slaves, sl, ns * sizeof(sl[0]));
 	}
-	for (size_t j = 0; j < n; j++)
-		ksa_pending_insert(&k->pending, p[j]);
 	KSA_COUNT(k, kx_received, 1);
-	ksa_reply(req, 200, json_pack("{s:I}", "key_count", (json_int_t)n));
-	free(kk);
-	free(p);
-	json_decref(body);
-	return;
+	ksa_reply(req, 200, json_pack("{s:I}", "key_count", (json_int_t)nkeys));
+	goto out;
 bad:
-	for (size_t j = 0; p && j < got; j++) {
-		if (p[j]) {
-			ksa_secret_free(p[j]->material, p[j]->bytes);
-			free(p[j]);
-		}
-	}
-	free(kk);
-	free(p);
+	if (derived)
+		km_store_discard(k->store, (const uint8_t(*)[KM_KEY_ID_LEN])got, (unsigned)derived);
+	ksa_reply_error(k, req, code, msg, NULL);
+out:
+	for (size_t t = 0; kt && t < n; t++)
+		free(kt[t].ids);
+	free(kt);
+	free(got);
 	json_decref(body);
-	ksa_reply_error(k, req, 400, msg, NULL);
 }
 
-static void kx_void(struct km_ksa *k, struct evhttp_request *req, const char *src)
+/* Drop keys of a supply the sender could not complete (only keys of its pool and SAEs). */
+static void kx_void(struct km_ksa *k, struct evhttp_request *req, struct ksa_peer *p)
 {
 	char msg[200];
 	json_t *body = ksa_body_json(req, msg, sizeof(msg));
@@ -244,7 +199,7 @@ static void kx_void(struct km_ksa *k, struct evhttp_request *req, const char *sr
 	}
 	json_t *ids = json_object_get(body, "key_IDs");
 	const char *from = json_string_value(json_object_get(body, "source_KME_ID"));
-	if (!from || strcmp(from, src) != 0 || !json_is_array(ids)) {
+	if (!from || strcmp(from, p->id) != 0 || !json_is_array(ids)) {
 		json_decref(body);
 		ksa_reply_error(k, req, 400, "malformed void message", NULL);
 		return;
@@ -255,13 +210,14 @@ static void kx_void(struct km_ksa *k, struct evhttp_request *req, const char *sr
 	json_array_foreach(ids, i, e)
 	{
 		uint8_t id[KM_KEY_ID_LEN];
-		if (ksa_uuid_parse(json_string_value(e), id) != 0)
+		struct km_key_meta meta;
+		if (km_uuid_parse(json_string_value(e), id) != 0 ||
+		    km_store_get(k->store, id, &meta) != 0 || meta.pool != p->pool)
 			continue;
-		struct ksa_pending *p = ksa_pending_find(&k->pending, id);
-		if (p && strcmp(k->saes[p->master].kme, src) == 0) {
-			ksa_pending_remove(&k->pending, p);
+		int m = ksa_sae_find(k, meta.parties.master);
+		if (m >= 0 && strcmp(k->saes[m].kme, p->id) == 0 &&
+		    km_store_discard(k->store, (const uint8_t(*)[KM_KEY_ID_LEN])&id, 1) == 1)
 			voided++;
-		}
 	}
 	json_decref(body);
 	ksa_reply(req, 200, json_pack("{s:I}", "voided", voided));
@@ -271,7 +227,8 @@ void ksa_kx_handler(struct evhttp_request *req, void *arg)
 {
 	struct km_ksa *k = arg;
 	char cn[KM_KSA_ID_MAX + 1];
-	if (ksa_peer_cn(req, cn, sizeof(cn)) != 0 || !ksa_peer_find(k, cn)) {
+	struct ksa_peer *p = ksa_peer_cn(req, cn, sizeof(cn)) == 0 ? ksa_peer_find(k, cn) : NULL;
+	if (!p) {
 		ksa_reply_error(k, req, 401, "a client certificate of a peer KME is required", NULL);
 		return;
 	}
@@ -281,9 +238,9 @@ void ksa_kx_handler(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (path && strcmp(path, "/kx2/v1/supply") == 0)
-		kx_supply(k, req, cn);
+		kx_supply(k, req, p);
 	else if (path && strcmp(path, "/kx2/v1/void") == 0)
-		kx_void(k, req, cn);
+		kx_void(k, req, p);
 	else
 		ksa_reply_error(k, req, 404, "no such resource", NULL);
 }

@@ -67,11 +67,25 @@ static struct evhttp *listen_https(struct km_ksa *k, const char *addr, uint16_t 
 	return h;
 }
 
-static int set_peer(struct km_ksa *k, const char *id, const char *host, uint16_t port)
+/* Each end of a pool originates takes from its own half of the keys (km_ksa.h). */
+static int split_origin(struct km_ksa *k, struct ksa_peer *p)
 {
-	if (!host || strlen(host) >= sizeof(k->peers[0].host) || port == 0)
+	struct km_pool_policy pol;
+	int rc = km_store_get_policy(k->store, p->pool, &pol);
+	if (rc == 0 && pol.origin == KM_ORIGIN_ALL) {
+		pol.origin = strcmp(k->kme_id, p->id) < 0 ? KM_ORIGIN_ODD : KM_ORIGIN_EVEN;
+		rc = km_store_set_policy(k->store, p->pool, &pol);
+	}
+	return rc;
+}
+
+static int set_peer(struct km_ksa *k, const struct km_ksa_peer *cp)
+{
+	if (!cp || !cp->host || strlen(cp->host) >= sizeof(k->peers[0].host) || cp->port == 0 ||
+	    !cp->kme_id || strlen(cp->kme_id) > KM_KSA_ID_MAX || strcmp(cp->kme_id, k->kme_id) == 0 ||
+	    (KM_POOL_KIND(cp->pool) != 1 && KM_POOL_KIND(cp->pool) != 2))
 		return -EINVAL;
-	struct ksa_peer *p = ksa_peer_find(k, id);
+	struct ksa_peer *p = ksa_peer_find(k, cp->kme_id);
 	if (!p) {
 		struct ksa_peer *np = realloc(k->peers, (k->n_peers + 1) * sizeof(*np));
 		if (!np)
@@ -79,21 +93,21 @@ static int set_peer(struct km_ksa *k, const char *id, const char *host, uint16_t
 		k->peers = np;
 		p = &k->peers[k->n_peers];
 		memset(p, 0, sizeof(*p));
-		if (copy_id(p->id, id) != 0)
-			return -EINVAL;
+		strcpy(p->id, cp->kme_id);
 		p->k = k;
 		k->n_peers++;
 	}
-	strcpy(p->host, host);
-	p->port = port;
-	return 0;
+	strcpy(p->host, cp->host);
+	p->port = cp->port;
+	p->pool = cp->pool;
+	return split_origin(k, p);
 }
 
-int km_ksa_set_peer(struct km_ksa *k, const char *kme_id, const char *host, uint16_t port)
+int km_ksa_set_peer(struct km_ksa *k, const struct km_ksa_peer *peer)
 {
 	if (!k || k->thread_running)
 		return -EBUSY;
-	return set_peer(k, kme_id, host, port);
+	return set_peer(k, peer);
 }
 
 struct km_ksa *km_ksa_create(const struct km_ksa_config *cfg, char *err, size_t errlen)
@@ -118,20 +132,21 @@ struct km_ksa *km_ksa_create(const struct km_ksa_config *cfg, char *err, size_t 
 	k->min_key_size = cfg->min_key_size ? cfg->min_key_size : 64;
 	k->max_key_size = cfg->max_key_size ? cfg->max_key_size : 8192;
 	k->max_key_per_request = cfg->max_key_per_request ? cfg->max_key_per_request : 128;
-	k->max_sae_id_count = cfg->max_sae_id_count ? cfg->max_sae_id_count : 8;
+	k->max_sae_id_count = cfg->max_sae_id_count ? cfg->max_sae_id_count : KSA_MAX_SLAVES - 1;
 	k->max_key_count = cfg->max_key_count ? cfg->max_key_count : 100000;
-	k->max_pending = cfg->max_pending ? cfg->max_pending : 1u << 20;
 	k->local_keys_from_rng = cfg->local_keys_from_rng;
-	k->src = cfg->source;
+	k->local_pool = cfg->local_pool;
+	k->store = cfg->store;
+	if (!k->store) {
+		snprintf(err, errlen, "a key store is required");
+		goto fail;
+	}
 	if (k->min_key_size % 8 || k->max_key_size % 8 || k->key_size % 8 ||
 	    k->min_key_size > k->key_size || k->key_size > k->max_key_size ||
 	    k->max_key_size > KM_KSA_MAX_KEY_BITS || k->max_sae_id_count >= KSA_MAX_SLAVES ||
+	    (k->local_keys_from_rng && !k->local_pool) ||
 	    k->max_key_per_request > 4096) {
 		snprintf(err, errlen, "inconsistent key size or count limits");
-		goto fail;
-	}
-	if (k->src.take && (!k->src.available || !k->src.take_segs)) {
-		snprintf(err, errlen, "key source lacks available() or take_segs()");
 		goto fail;
 	}
 	k->saes = calloc(cfg->n_saes ? cfg->n_saes : 1, sizeof(*k->saes));
@@ -152,13 +167,11 @@ struct km_ksa *km_ksa_create(const struct km_ksa_config *cfg, char *err, size_t 
 		k->n_saes++;
 	}
 	for (unsigned i = 0; i < cfg->n_peers; i++) {
-		if (set_peer(k, cfg->peers[i].kme_id, cfg->peers[i].host, cfg->peers[i].port) != 0) {
-			snprintf(err, errlen, "peer %u: bad kme_id, host or port", i);
+		if (set_peer(k, &cfg->peers[i]) != 0) {
+			snprintf(err, errlen, "peer %u: bad kme_id, host, port or pool", i);
 			goto fail;
 		}
 	}
-	if (ksa_pending_init(&k->pending) != 0)
-		goto oom;
 	if (!cfg->ca_file || !cfg->cert_file || !cfg->key_file) {
 		snprintf(err, errlen, "ca_file, cert_file and key_file are required");
 		goto fail;
@@ -253,11 +266,13 @@ void km_ksa_free(struct km_ksa *k)
 		evhttp_free(k->ak_http);
 	if (k->kx_http)
 		evhttp_free(k->kx_http);
-	ksa_pending_clear(&k->pending);
 	if (k->stop_ev)
 		event_free(k->stop_ev);
-	if (k->base)
+	if (k->base) {
+		/* let libevent finish what the frees deferred before the base goes */
+		event_base_loop(k->base, EVLOOP_NONBLOCK);
 		event_base_free(k->base);
+	}
 	SSL_CTX_free(k->server_ctx);
 	SSL_CTX_free(k->client_ctx);
 	free(k->saes);
@@ -277,6 +292,6 @@ void km_ksa_get_stats(const struct km_ksa *k, struct km_ksa_stats *s)
 	s->kx_sent = LD(kx_sent);
 	s->kx_failed = LD(kx_failed);
 	s->kx_received = LD(kx_received);
-	s->pending = __atomic_load_n(&k->pending.count, __ATOMIC_RELAXED);
+	s->keys_discarded = LD(keys_discarded);
 #undef LD
 }

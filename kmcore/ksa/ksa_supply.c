@@ -1,5 +1,5 @@
-/* Get key: take key material for the master SAE, synchronise it to the slaves' KMEs over Kx-2,
- * park it for slaves on this KME, then answer the master. */
+/* Get key: cut the keys in the store, hand the cut to the slave SAEs' KME over Kx-2, then answer
+ * the master. A failure after the cut discards the keys on both ends: none is handed out. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,16 +8,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "km_xor.h"
 #include "ksa_internal.h"
-
-struct job_remote {
-	struct ksa_job *job;
-	struct ksa_peer *peer;
-	json_t *keys;     /* Kx-2 key list for this KME */
-	json_t *slaves;   /* its slave SAE IDs */
-	bool sent, ok;
-};
 
 struct ksa_job {
 	struct km_ksa *k;
@@ -25,26 +16,41 @@ struct ksa_job {
 	int master;
 	uint16_t slaves[KSA_MAX_SLAVES];
 	unsigned n_slaves;
-	uint32_t number, bytes;
+	uint32_t number, bits;
 	uint8_t (*ids)[KM_KEY_ID_LEN];
-	uint8_t *mat; /* number * bytes */
-	struct job_remote remotes[KSA_MAX_SLAVES];
-	unsigned n_remotes, outstanding;
+	uint8_t *mat; /* number * bits / 8, km_key_material_alloc */
+	json_t *takes; /* Kx-2 description of the cut */
+	struct ksa_peer *remote;
+	bool cut; /* keys exist in the store: discard them on failure */
 	struct ksa_job *prev, *next; /* k->jobs */
 };
 
 json_t *ksa_key_entry(const uint8_t id[KM_KEY_ID_LEN], const uint8_t *material, uint32_t bytes)
 {
 	char u[KSA_UUID_STR];
+	char b64[4 * ((KM_KSA_MAX_KEY_BITS / 8 + 2) / 3) + 1]; /* stack: no allocation per key */
 	size_t blen = ksa_b64_len(bytes);
-	char *b64 = (char *)ksa_secret_alloc(blen + 1);
-	if (!b64)
+	if (blen >= sizeof(b64))
 		return NULL;
-	ksa_uuid_format(id, u);
+	km_uuid_format(id, u);
 	ksa_b64_encode(material, bytes, b64);
 	json_t *o = json_pack("{s:s, s:s#}", "key_ID", u, "key", b64, (int)blen);
-	ksa_secret_free((uint8_t *)b64, blen + 1);
+	OPENSSL_cleanse(b64, blen);
 	return o;
+}
+
+void ksa_parties(const struct km_ksa *k, int master, const uint16_t *slaves, unsigned n_slaves,
+		 bool master_here, struct km_parties *pa)
+{
+	memset(pa, 0, sizeof(*pa));
+	strcpy(pa->master, k->saes[master].id);
+	pa->local_mask = master_here ? 1 : 0;
+	for (unsigned i = 0; i < n_slaves; i++) {
+		strcpy(pa->slaves[i], k->saes[slaves[i]].id);
+		if (k->saes[slaves[i]].local)
+			pa->local_mask |= (uint16_t)(1u << (i + 1));
+	}
+	pa->nslaves = (uint8_t)n_slaves;
 }
 
 static void job_free(struct ksa_job *j)
@@ -56,11 +62,8 @@ static void job_free(struct ksa_job *j)
 		k->jobs = j->next;
 	if (j->next)
 		j->next->prev = j->prev;
-	for (unsigned r = 0; r < j->n_remotes; r++) {
-		json_decref(j->remotes[r].keys);
-		json_decref(j->remotes[r].slaves);
-	}
-	ksa_secret_free(j->mat, (size_t)j->number * j->bytes);
+	json_decref(j->takes);
+	km_key_material_free(j->mat, j->number * (j->bits / 8));
 	free(j->ids);
 	free(j);
 }
@@ -71,9 +74,19 @@ void ksa_supply_free_all(struct km_ksa *k)
 		job_free(k->jobs);
 }
 
-static void fail(struct ksa_job *j, const char *msg)
+static void discard_cut(struct ksa_job *j, uint32_t n)
 {
-	ksa_reply_error(j->k, j->req, 503, msg, NULL);
+	if (n == 0)
+		return;
+	km_store_discard(j->k->store, (const uint8_t(*)[KM_KEY_ID_LEN])j->ids, n);
+	KSA_COUNT(j->k, keys_discarded, n);
+}
+
+static void fail(struct ksa_job *j, int code, const char *msg)
+{
+	if (j->cut)
+		discard_cut(j, j->number);
+	ksa_reply_error(j->k, j->req, code, msg, NULL);
 	job_free(j);
 }
 
@@ -81,152 +94,116 @@ static void void_done(bool ok, void *arg)
 {
 }
 
-/* Tell KMEs that accepted keys of a failed supply to drop them (best effort). */
-static void void_remotes(struct ksa_job *j)
-{
-	for (unsigned r = 0; r < j->n_remotes; r++) {
-		if (!j->remotes[r].ok)
-			continue;
-		json_t *ids = json_array();
-		for (uint32_t i = 0; i < j->number; i++) {
-			char u[KSA_UUID_STR];
-			ksa_uuid_format(j->ids[i], u);
-			json_array_append_new(ids, json_string(u));
-		}
-		ksa_kx_post(j->k, j->remotes[r].peer, "/kx2/v1/void",
-			    json_pack("{s:s, s:o}", "source_KME_ID", j->k->kme_id, "key_IDs", ids),
-			    void_done, NULL);
-	}
-}
-
-/* Park the keys for the slaves attached to this KME. */
-static int park_local(struct ksa_job *j)
-{
-	struct km_ksa *k = j->k;
-	struct ksa_pending *p[j->number ? j->number : 1];
-	uint16_t local[KSA_MAX_SLAVES];
-	unsigned nl = 0;
-	for (unsigned s = 0; s < j->n_slaves; s++)
-		if (k->saes[j->slaves[s]].local)
-			local[nl++] = j->slaves[s];
-	if (nl == 0)
-		return 0;
-	for (uint32_t i = 0; i < j->number; i++) {
-		p[i] = ksa_pending_new(j->bytes);
-		if (!p[i]) {
-			while (i--)
-				ksa_pending_remove(&k->pending, p[i]);
-			return -ENOMEM;
-		}
-		memcpy(p[i]->id, j->ids[i], KM_KEY_ID_LEN);
-		memcpy(p[i]->material, j->mat + (size_t)i * j->bytes, j->bytes);
-		p[i]->master = (uint16_t)j->master;
-		p[i]->n_slaves = (uint8_t)nl;
-		memcpy(p[i]->slaves, local, nl * sizeof(local[0]));
-		ksa_pending_insert(&k->pending, p[i]);
-	}
-	return 0;
-}
-
 static void finish(struct ksa_job *j)
 {
 	struct km_ksa *k = j->k;
-	for (unsigned r = 0; r < j->n_remotes; r++) {
-		if (!j->remotes[r].ok) {
-			char msg[160];
-			snprintf(msg, sizeof(msg), "key synchronisation with KME '%s' failed",
-				 j->remotes[r].peer->id);
-			void_remotes(j);
-			fail(j, msg);
-			return;
-		}
-	}
-	if (park_local(j) != 0) {
-		void_remotes(j);
-		fail(j, "no memory for keys waiting for slave SAEs");
-		return;
-	}
+	uint32_t bytes = j->bits / 8;
 	json_t *keys = json_array();
 	for (uint32_t i = 0; i < j->number; i++)
-		json_array_append_new(keys,
-				      ksa_key_entry(j->ids[i], j->mat + (size_t)i * j->bytes, j->bytes));
+		json_array_append_new(keys, ksa_key_entry(j->ids[i], j->mat + (size_t)i * bytes, bytes));
 	KSA_COUNT(k, keys_supplied, j->number);
-	KSA_COUNT(k, bits_supplied, 8ull * j->number * j->bytes);
+	KSA_COUNT(k, bits_supplied, (uint64_t)j->number * j->bits);
 	ksa_reply(j->req, 200, json_pack("{s:o}", "keys", keys));
 	job_free(j);
 }
 
 static void remote_done(bool ok, void *arg)
 {
-	struct job_remote *r = arg;
-	struct ksa_job *j = r->job;
-	r->ok = ok;
-	if (--j->outstanding == 0)
+	struct ksa_job *j = arg;
+	if (ok) {
 		finish(j);
-}
-
-static json_t *segs_json(const struct km_ksa_seg *segs, int n)
-{
-	json_t *a = json_array();
-	for (int i = 0; i < n; i++) {
-		char u[KSA_UUID_STR];
-		ksa_uuid_format(segs[i].key_id, u);
-		json_array_append_new(a, json_pack("{s:s, s:I, s:I}", "key_ID", u, "offset",
-						   (json_int_t)segs[i].offset, "length",
-						   (json_int_t)segs[i].len));
+		return;
 	}
-	return a;
+	/* the peer may have derived the keys before the answer got lost: ask it to drop them */
+	json_t *ids = json_array();
+	for (uint32_t i = 0; i < j->number; i++) {
+		char u[KSA_UUID_STR];
+		km_uuid_format(j->ids[i], u);
+		json_array_append_new(ids, json_string(u));
+	}
+	ksa_kx_post(j->k, j->remote, "/kx2/v1/void",
+		    json_pack("{s:s, s:o}", "source_KME_ID", j->k->kme_id, "key_IDs", ids),
+		    void_done, NULL);
+	char msg[160];
+	snprintf(msg, sizeof(msg), "key synchronisation with KME '%s' failed", j->remote->id);
+	fail(j, 503, msg);
 }
 
-/* Cut key i: from the first remote KME's shared keys (segments sent to it), one-time-padded for
- * every further remote KME; or locally when all slaves are here. */
-static int cut_key(struct ksa_job *j, uint32_t i, uint8_t *pad, char *msg, size_t msglen)
+static json_t *take_json(const struct km_take *t, const uint8_t (*ids)[KM_KEY_ID_LEN],
+			 uint32_t count, uint32_t bits)
+{
+	char u[KSA_UUID_STR];
+	json_t *src = json_array(), *kid = json_array();
+	for (uint32_t i = 0; i < t->nsrc; i++) {
+		km_uuid_format(t->src[i], u);
+		json_array_append_new(src, json_string(u));
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		km_uuid_format(ids[i], u);
+		json_array_append_new(kid, json_string(u));
+	}
+	return json_pack("{s:I, s:o, s:I, s:I, s:o}", "bytes", (json_int_t)t->bytes, "src", src,
+			 "count", (json_int_t)count, "size", (json_int_t)bits, "key_IDs", kid);
+}
+
+/* Fresh DRBG keys into the local pool for a local-only request. */
+static int put_rng_keys(struct km_ksa *k, uint32_t number, uint32_t bytes)
+{
+	struct km_key_in *in = calloc(number, sizeof(*in));
+	uint8_t *mat = km_key_material_alloc(number * bytes);
+	int rc = in && mat ? 0 : -ENOMEM;
+	if (rc == 0 && RAND_priv_bytes(mat, (int)(number * bytes)) != 1)
+		rc = -EIO;
+	for (uint32_t i = 0; rc == 0 && i < number; i++) {
+		rc = km_uuid_random(in[i].id);
+		in[i].pool = k->local_pool;
+		in[i].bits = bytes * 8;
+		in[i].type = KM_KEY_DERIVED;
+		in[i].material = mat + (size_t)i * bytes;
+	}
+	if (rc == 0)
+		rc = km_store_put(k->store, in, number);
+	km_key_material_free(mat, number * bytes);
+	free(in);
+	return rc;
+}
+
+/* Cut number keys, halving the batch when one take would need too many source keys. */
+static int cut_keys(struct ksa_job *j, km_pool_id pool, char *msg, size_t msglen)
 {
 	struct km_ksa *k = j->k;
-	uint8_t *key = j->mat + (size_t)i * j->bytes;
-	struct km_ksa_seg segs[KM_KSA_MAX_SEGS];
-	char u[KSA_UUID_STR];
-	ksa_uuid_format(j->ids[i], u);
-	if (j->n_remotes == 0) {
-		if (k->local_keys_from_rng)
-			return RAND_priv_bytes(key, (int)j->bytes) == 1 ? 0 : -EIO;
-		int n = k->src.take(k->src.ctx, k->kme_id, key, j->bytes, segs, KM_KSA_MAX_SEGS);
-		if (n < 0)
-			snprintf(msg, msglen, "not enough key material for SAEs of KME '%s'",
-				 k->kme_id);
-		return n < 0 ? n : 0;
-	}
-	for (unsigned r = 0; r < j->n_remotes; r++) {
-		struct job_remote *rm = &j->remotes[r];
-		uint8_t *dst = r == 0 ? key : pad;
-		int n = k->src.take(k->src.ctx, rm->peer->id, dst, j->bytes, segs, KM_KSA_MAX_SEGS);
-		if (n < 0) {
-			snprintf(msg, msglen, "not enough key material shared with KME '%s'",
-				 rm->peer->id);
-			return n;
+	uint32_t bytes = j->bits / 8, done = 0, batch = j->number;
+	struct km_parties pa;
+	ksa_parties(k, j->master, j->slaves, j->n_slaves, true, &pa);
+	j->takes = json_array();
+	while (done < j->number) {
+		uint32_t n = j->number - done < batch ? j->number - done : batch;
+		struct km_take t;
+		int rc = km_store_supply_new(k->store, pool, &pa, n, j->bits, j->ids + done,
+					     j->mat + (size_t)done * bytes, &t);
+		if (rc == -E2BIG && n > 1) {
+			batch = n / 2;
+			continue;
 		}
-		json_t *e = json_pack("{s:s, s:I, s:o}", "key_ID", u, "size",
-				      (json_int_t)(8ull * j->bytes), "segments", segs_json(segs, n));
-		if (r > 0) {
-			km_xor(pad, pad, key, j->bytes);
-			size_t blen = ksa_b64_len(j->bytes);
-			char *b64 = (char *)ksa_secret_alloc(blen + 1);
-			if (!b64) {
-				json_decref(e);
-				return -ENOMEM;
-			}
-			ksa_b64_encode(pad, j->bytes, b64);
-			json_object_set_new(e, "masked_key", json_stringn(b64, blen));
-			ksa_secret_free((uint8_t *)b64, blen + 1);
-			OPENSSL_cleanse(pad, j->bytes);
+		if (rc != 0) {
+			discard_cut(j, done);
+			if (rc == -EAGAIN || rc == -E2BIG)
+				snprintf(msg, msglen, "not enough key material%s%s%s",
+					 j->remote ? " shared with KME '" : "",
+					 j->remote ? j->remote->id : "", j->remote ? "'" : "");
+			else
+				snprintf(msg, msglen, "key store: %s", strerror(-rc));
+			return rc;
 		}
-		json_array_append_new(rm->keys, e);
+		json_array_append_new(j->takes, take_json(&t, j->ids + done, n, j->bits));
+		done += n;
 	}
+	j->cut = true;
 	return 0;
 }
 
 void ksa_supply_start(struct km_ksa *k, struct evhttp_request *req, int master,
-		      const uint16_t *slaves, unsigned n_slaves, uint32_t number, uint32_t bytes)
+		      const uint16_t *slaves, unsigned n_slaves, uint32_t number, uint32_t bits)
 {
 	char msg[200];
 	struct ksa_job *j = calloc(1, sizeof(*j));
@@ -238,7 +215,7 @@ void ksa_supply_start(struct km_ksa *k, struct evhttp_request *req, int master,
 	j->req = req;
 	j->master = master;
 	j->number = number;
-	j->bytes = bytes;
+	j->bits = bits;
 	j->n_slaves = n_slaves;
 	memcpy(j->slaves, slaves, n_slaves * sizeof(*slaves));
 	j->next = k->jobs;
@@ -246,89 +223,51 @@ void ksa_supply_start(struct km_ksa *k, struct evhttp_request *req, int master,
 		k->jobs->prev = j;
 	k->jobs = j;
 
-	bool any_local = false;
 	for (unsigned s = 0; s < n_slaves; s++) {
 		const struct ksa_sae *sae = &k->saes[slaves[s]];
-		if (sae->local) {
-			any_local = true;
+		if (sae->local)
 			continue;
+		if (j->remote && strcmp(j->remote->id, sae->kme) != 0) {
+			fail(j, 400, "slave SAEs on more than one other KME are not supported");
+			return;
 		}
-		unsigned r = 0;
-		while (r < j->n_remotes && strcmp(j->remotes[r].peer->id, sae->kme) != 0)
-			r++;
-		if (r == j->n_remotes) {
-			struct ksa_peer *p = ksa_peer_find(k, sae->kme);
-			if (!p || !k->src.take) {
-				snprintf(msg, sizeof(msg), "no Kx-2 route to KME '%s' of SAE '%s'",
-					 sae->kme, sae->id);
-				fail(j, msg);
-				return;
-			}
-			j->remotes[r] = (struct job_remote){j, p, json_array(), json_array(), 0, 0};
-			j->n_remotes++;
-		}
-		json_array_append_new(j->remotes[r].slaves, json_string(sae->id));
-	}
-	uint64_t total = (uint64_t)number * bytes;
-	if (j->n_remotes == 0 && !k->local_keys_from_rng && !k->src.take) {
-		fail(j, "no key source for SAEs of this KME");
-		return;
-	}
-	for (unsigned r = 0; r < j->n_remotes; r++) {
-		if (k->src.available(k->src.ctx, j->remotes[r].peer->id) < total) {
-			snprintf(msg, sizeof(msg), "not enough key material shared with KME '%s'",
-				 j->remotes[r].peer->id);
-			fail(j, msg);
+		if (!j->remote && !(j->remote = ksa_peer_find(k, sae->kme))) {
+			snprintf(msg, sizeof(msg), "no Kx-2 route to KME '%s' of SAE '%s'", sae->kme,
+				 sae->id);
+			fail(j, 503, msg);
 			return;
 		}
 	}
-	if (j->n_remotes == 0 && !k->local_keys_from_rng &&
-	    k->src.available(k->src.ctx, k->kme_id) < total) {
-		snprintf(msg, sizeof(msg), "not enough key material for SAEs of KME '%s'", k->kme_id);
-		fail(j, msg);
+	km_pool_id pool = j->remote ? j->remote->pool : k->local_pool;
+	if (pool == 0) {
+		fail(j, 503, "no key pool for SAEs of this KME");
 		return;
 	}
-	if (any_local && k->pending.count + number > k->max_pending) {
-		fail(j, "too many keys waiting for slave SAEs");
-		return;
-	}
+	uint32_t bytes = bits / 8;
 	j->ids = malloc(sizeof(*j->ids) * number);
-	j->mat = ksa_secret_alloc(total);
-	uint8_t *pad = ksa_secret_alloc(bytes);
-	if (!j->ids || !j->mat || !pad) {
-		ksa_secret_free(pad, bytes);
-		fail(j, "out of memory");
+	j->mat = km_key_material_alloc(number * bytes);
+	if (!j->ids || !j->mat) {
+		fail(j, 503, "out of memory");
 		return;
 	}
-	for (uint32_t i = 0; i < number; i++) {
-		do {
-			if (ksa_uuid_random(j->ids[i]) != 0) {
-				ksa_secret_free(pad, bytes);
-				fail(j, "random generator failed");
-				return;
-			}
-		} while (ksa_pending_find(&k->pending, j->ids[i]));
-		/* Keys already taken are dropped with the job: none is handed out twice. */
-		if (cut_key(j, i, pad, msg, sizeof(msg)) != 0) {
-			ksa_secret_free(pad, bytes);
-			fail(j, msg);
-			return;
-		}
+	if (!j->remote && k->local_keys_from_rng && put_rng_keys(k, number, bytes) != 0) {
+		fail(j, 503, "cannot store fresh keys");
+		return;
 	}
-	ksa_secret_free(pad, bytes);
-	if (j->n_remotes == 0) {
+	if (cut_keys(j, pool, msg, sizeof(msg)) != 0) {
+		fail(j, 503, msg);
+		return;
+	}
+	if (!j->remote) {
 		finish(j);
 		return;
 	}
-	unsigned nr = j->n_remotes; /* the last remote_done() frees j */
-	j->outstanding = nr;
-	for (unsigned r = 0; r < nr; r++) {
-		struct job_remote *rm = &j->remotes[r];
-		json_t *body = json_pack("{s:s, s:s, s:O, s:O}", "source_KME_ID", k->kme_id,
-					 "master_SAE_ID", k->saes[master].id, "slave_SAE_IDs",
-					 rm->slaves, "keys", rm->keys);
-		rm->sent = true;
-		if (ksa_kx_post(k, rm->peer, "/kx2/v1/supply", body, remote_done, rm) != 0)
-			remote_done(false, rm); /* may finish the job */
-	}
+	json_t *sl = json_array();
+	for (unsigned s = 0; s < n_slaves; s++)
+		json_array_append_new(sl, json_string(k->saes[slaves[s]].id));
+	json_t *body = json_pack("{s:s, s:s, s:o, s:O}", "source_KME_ID", k->kme_id,
+				 "master_SAE_ID", k->saes[master].id, "slave_SAE_IDs", sl, "takes",
+				 j->takes);
+	if (ksa_kx_post(k, j->remote, "/kx2/v1/supply", body, remote_done, j) != 0)
+		remote_done(false, j);
 }

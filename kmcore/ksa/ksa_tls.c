@@ -126,8 +126,7 @@ struct bufferevent *ksa_tls_connect_bev(struct event_base *base, SSL_CTX *ctx, c
 	if (host && *host && !(host[0] >= '0' && host[0] <= '9') && !strchr(host, ':'))
 		SSL_set_tlsext_host_name(ssl, host); /* SNI takes names, not addresses */
 	struct bufferevent *bev = bufferevent_openssl_socket_new(
-		base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-		BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+		base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
 	if (!bev) {
 		SSL_free(ssl);
 		return NULL;

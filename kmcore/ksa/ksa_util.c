@@ -1,5 +1,4 @@
-/* KSA helpers: UUID text, base64, key memory, zeroizing JSON allocator, JSON replies, caller
- * identity. */
+/* KSA helpers: base64, zeroizing JSON allocator, JSON replies, caller identity, lookups. */
 #include <errno.h>
 #include <malloc.h>
 #include <netinet/in.h>
@@ -15,67 +14,9 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "ksa_internal.h"
-
-static const char hexdig[] = "0123456789abcdef";
-
-void ksa_uuid_format(const uint8_t id[KM_KEY_ID_LEN], char out[KSA_UUID_STR])
-{
-	char *o = out;
-	for (int i = 0; i < KM_KEY_ID_LEN; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			*o++ = '-';
-		*o++ = hexdig[id[i] >> 4];
-		*o++ = hexdig[id[i] & 15];
-	}
-	*o = 0;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* RFC 4122 text form 8-4-4-4-12, either case. */
-int ksa_uuid_parse(const char *s, uint8_t id[KM_KEY_ID_LEN])
-{
-	if (!s || strlen(s) != 36)
-		return -EINVAL;
-	int n = 0;
-	for (int i = 0; i < 36;) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return -EINVAL;
-			i++;
-			continue;
-		}
-		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		id[n++] = (uint8_t)(hi << 4 | lo);
-		i += 2;
-	}
-	return 0;
-}
-
-/* Version 4 (random) UUID. */
-int ksa_uuid_random(uint8_t id[KM_KEY_ID_LEN])
-{
-	if (RAND_bytes(id, KM_KEY_ID_LEN) != 1)
-		return -EIO;
-	id[6] = (uint8_t)((id[6] & 0x0f) | 0x40);
-	id[8] = (uint8_t)((id[8] & 0x3f) | 0x80);
-	return 0;
-}
 
 size_t ksa_b64_len(size_t bytes)
 {
@@ -85,52 +26,6 @@ size_t ksa_b64_len(size_t bytes)
 void ksa_b64_encode(const uint8_t *in, size_t len, char *out)
 {
 	EVP_EncodeBlock((unsigned char *)out, in, (int)len);
-}
-
-/* Standard padded base64 decoding to exactly outlen bytes. */
-int ksa_b64_decode(const char *in, size_t inlen, uint8_t *out, size_t outlen)
-{
-	if (inlen != ksa_b64_len(outlen) || inlen > INT32_MAX)
-		return -EINVAL;
-	size_t pad = 0;
-	if (inlen >= 1 && in[inlen - 1] == '=')
-		pad++;
-	if (inlen >= 2 && in[inlen - 2] == '=')
-		pad++;
-	if (inlen / 4 * 3 - pad != outlen)
-		return -EINVAL;
-	uint8_t *tmp = ksa_secret_alloc(inlen / 4 * 3 + 1);
-	if (!tmp)
-		return -ENOMEM;
-	int n = EVP_DecodeBlock(tmp, (const unsigned char *)in, (int)inlen);
-	int rc = 0;
-	if (n < 0 || (size_t)n - pad != outlen)
-		rc = -EINVAL;
-	else
-		memcpy(out, tmp, outlen);
-	ksa_secret_free(tmp, inlen / 4 * 3 + 1);
-	return rc;
-}
-
-/* Key material lives in OpenSSL's secure heap (mlock'ed, guarded) when it could be set up,
- * and is always cleared before release. */
-static pthread_once_t secure_once = PTHREAD_ONCE_INIT;
-static void secure_heap_init(void)
-{
-	if (!CRYPTO_secure_malloc_initialized())
-		CRYPTO_secure_malloc_init((size_t)64 << 20, 32);
-}
-
-uint8_t *ksa_secret_alloc(size_t bytes)
-{
-	pthread_once(&secure_once, secure_heap_init);
-	return OPENSSL_secure_zalloc(bytes ? bytes : 1);
-}
-
-void ksa_secret_free(uint8_t *p, size_t bytes)
-{
-	if (p)
-		OPENSSL_secure_clear_free(p, bytes ? bytes : 1);
 }
 
 static void *json_alloc(size_t n)
