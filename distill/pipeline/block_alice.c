@@ -1,6 +1,7 @@
 /* Block pipeline, Alice's side: estimates, answers reconciliation, checks the tag, picks the
  * key length and the Toeplitz seed. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "block_internal.h"

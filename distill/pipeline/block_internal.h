@@ -26,7 +26,7 @@ enum {
 #define BLK_PE_REQ_FIXED 80
 #define BLK_PE_ANS_BODY 40
 #define BLK_PA_FIXED 48
-#define BLK_VERIFY_FIXED 40 /* u32 rec length, then rec bytes, then seed 16, u32 tag bits, u32 0, tag 16 */
+#define BLK_VERIFY_FIXED 44 /* u32 rec length, rec bytes, seed 16, u32 tag bits, u32 0, tag 16 */
 #define BLK_ABORT_BODY 8
 
 static inline void blk_put32(uint8_t *p, uint32_t v)
