@@ -13,15 +13,18 @@ static inline uint64_t soft_pext(uint64_t x, uint64_t mask)
 	return r;
 }
 
-static inline size_t skip_empty(const uint64_t *det, size_t k, size_t words)
+static inline unsigned list_nonzero(const uint64_t *det, size_t k0, size_t k1, uint32_t *idx)
 {
-	while (k < words && !det[k])
-		k++;
-	return k;
+	unsigned n = 0;
+	for (size_t k = k0; k < k1; k++) {
+		idx[n] = (uint32_t)(k - k0);
+		n += det[k] != 0;
+	}
+	return n;
 }
 
 #define SIFT_PEXT soft_pext
-#define SIFT_SKIP skip_empty
+#define SIFT_LIST list_nonzero
 #define SIFT_POPCNT __builtin_popcountll
 #define SIFT_FN(name) sift_base_##name
 #include "sift_kernel.h"

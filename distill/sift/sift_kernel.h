@@ -1,5 +1,5 @@
 /* The sifting kernels' body, included by sift_base.c and sift_avx2.c with SIFT_PEXT (bit extract),
- * SIFT_POPCNT and SIFT_SKIP (first non-zero detection word at or after k, or 'words') defined, so
+ * SIFT_POPCNT and SIFT_LIST (offsets from k0 of the non-zero detection words in [k0, k1)) defined, so
  * every variant runs the same logic and gives identical output. */
 #include <stdint.h>
 
@@ -187,27 +187,29 @@ static size_t SIFT_FN(planes)(struct dst_sift_block *b, const struct dst_planes 
 			       *restrict pbbit = pl->b_bit;
 	struct sift_state s;
 	sift_state_load(&s, b);
-	for (size_t k = from >> 6; k < words; k++) {
-		if (k > (from >> 6) && !det[k]) {
-			k = SIFT_SKIP(det, k, words);
-			if (k >= words)
-				break;
-		}
-		uint64_t valid = det[k];
-		if (k == (from >> 6))
-			valid &= ~0ULL << (from & 63);
-		if (k == words - 1 && (n & 63))
-			valid &= (1ULL << (n & 63)) - 1;
-		if (!valid)
-			continue;
-		struct sift_word w = {pab[k], pabit[k] & valid, plo[k], phi[k], pbb[k], pbbit[k] & valid};
-		if (sift_chunk(&s, &w, valid)) {
-			unsigned stop = sift_chunk_slow(&s, &w, valid);
-			if (stop < 64) {
-				size_t pos = k * 64 + stop;
-				sift_state_store(&s, b);
-				b->c.slot_end = pl->slot0 + pos;
-				return pos;
+	/* Work through the window in batches: first list the words with clicks (branch-free, so
+	 * sparse clicks cost no mispredictions), then sift those words. */
+	uint32_t idx[256 + 4]; /* spare entries for SIFT_LIST's whole-vector stores */
+	for (size_t k0 = from >> 6; k0 < words; k0 += 256) {
+		size_t k1 = k0 + 256 < words ? k0 + 256 : words;
+		unsigned cnt = SIFT_LIST(det, k0, k1, idx);
+		for (unsigned j = 0; j < cnt; j++) {
+			size_t k = k0 + idx[j];
+			uint64_t valid = det[k];
+			if (k == (from >> 6))
+				valid &= ~0ULL << (from & 63);
+			if (k == words - 1 && (n & 63))
+				valid &= (1ULL << (n & 63)) - 1;
+			struct sift_word w = {pab[k], pabit[k] & valid, plo[k], phi[k], pbb[k],
+					      pbbit[k] & valid};
+			if (sift_chunk(&s, &w, valid)) {
+				unsigned stop = sift_chunk_slow(&s, &w, valid);
+				if (stop < 64) {
+					size_t pos = k * 64 + stop;
+					sift_state_store(&s, b);
+					b->c.slot_end = pl->slot0 + pos;
+					return pos;
+				}
 			}
 		}
 	}

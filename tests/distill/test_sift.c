@@ -282,6 +282,86 @@ static void test_planes_equal_events(void)
 	dst_model_free(md);
 }
 
+/* Random dense planes with an odd window, sparse and dense clicks, resumed at every stop: every
+ * variant's planes kernel equals the per-event reference on the clicked slots. */
+static void test_random_planes(void)
+{
+	const size_t nslots = 100003;
+	struct dst_planes *pl = dst_planes_create(nslots);
+	struct dst_events *ev = dst_events_create(nslots);
+	CU_ASSERT_FATAL(pl && ev);
+	for (int round = 0; round < 4; round++) {
+		uint64_t seed = 500 + round;
+		size_t words = (nslots + 63) / 64;
+		uint64_t *planes[] = {pl->a_basis, pl->a_bit, pl->cls_lo, pl->cls_hi, pl->b_basis, pl->b_bit};
+		for (int k = 0; k < 6; k++)
+			unit_fill_random(planes[k], words * 8, seed * 10 + k);
+		for (size_t w = 0; w < words; w++) { /* density 1/2^(round+1) per slot, some empty runs */
+			uint64_t d = ~0ULL;
+			for (int r = 0; r <= round; r++)
+				d &= unit_rand(&seed);
+			pl->det[w] = (w / 300) % 3 == 1 ? 0 : d;
+			pl->cls_hi[w] &= ~pl->cls_lo[w] | (round == 3 ? ~0ULL : 0); /* class 3 in round 3 */
+		}
+		pl->slot0 = 1000;
+		pl->nslots = nslots - round;
+		/* The clicked slots as an event list, fed to the reference. */
+		ev->n = 0;
+		for (size_t i = 0; i < pl->nslots; i++) {
+			if (!getbit(pl->det, i))
+				continue;
+			size_t j = ev->n++;
+			ev->slot[j] = pl->slot0 + i;
+			setbit(ev->a_basis, j, getbit(pl->a_basis, i));
+			setbit(ev->a_bit, j, getbit(pl->a_bit, i));
+			setbit(ev->cls_lo, j, getbit(pl->cls_lo, i));
+			setbit(ev->cls_hi, j, getbit(pl->cls_hi, i));
+			setbit(ev->b_basis, j, getbit(pl->b_basis, i));
+			setbit(ev->b_bit, j, getbit(pl->b_bit, i));
+		}
+		for (const struct dst_sift_variant *v = dst_sift_variants; v->name; v++) {
+			if ((dst_cpu_detected() & v->needs) != v->needs)
+				continue;
+			size_t cap = 299 + 50 * (size_t)round;
+			struct ref_block r;
+			memset(&r, 0, sizeof(r));
+			r.cap_key = cap;
+			r.cap_test = cap;
+			r.ka = malloc(cap);
+			r.kb = malloc(cap);
+			r.ta = malloc(cap);
+			r.tb = malloc(cap);
+			struct dst_sift_block *b = dst_sift_block_create(cap, cap);
+			dst_sift_block_reset(b, pl->slot0);
+			size_t pos = 0, rpos = 0;
+			int ok = 1, blocks = 0;
+			while (pos < pl->nslots) {
+				pos = v->planes(b, pl, pos);
+				rpos = ref_sift(&r, ev, rpos);
+				ok &= pos == pl->nslots ? rpos == ev->n : (rpos < ev->n && ev->slot[rpos] == pl->slot0 + pos);
+				ok &= same_counts(&b->c, &r.c) && b->key_bits == r.key_bits &&
+				      b->test_bits == r.test_bits && block_matches(b, r.ka, r.kb, r.ta, r.tb);
+				if (pos < pl->nslots) {
+					dst_sift_block_reset(b, pl->slot0 + pos);
+					memset(&r.c, 0, sizeof(r.c));
+					r.key_bits = r.test_bits = 0;
+					blocks++;
+				}
+			}
+			CU_ASSERT(ok);
+			CU_ASSERT(blocks >= 1);
+			CU_ASSERT_EQUAL(b->c.slot_end, pl->slot0 + pl->nslots);
+			dst_sift_block_free(b);
+			free(r.ka);
+			free(r.kb);
+			free(r.ta);
+			free(r.tb);
+		}
+	}
+	dst_planes_free(pl);
+	dst_events_free(ev);
+}
+
 static void test_dispatch_follows_cpu_level(void)
 {
 	/* The dispatched entry point gives the reference's result under every level. */
@@ -309,6 +389,7 @@ static CU_TestInfo sift_tests[] = {
 	{"hand-made events: exact counts and bits", test_hand_made},
 	{"every variant equals the per-event definition", test_variants_vs_reference},
 	{"dense planes give the same blocks as event lists", test_planes_equal_events},
+	{"random dense planes equal the per-event definition", test_random_planes},
 	{"dispatch under every CPU level", test_dispatch_follows_cpu_level},
 	CU_TEST_INFO_NULL,
 };
