@@ -89,15 +89,16 @@ uint32_t cp_lsdb_graph_node(const struct cp_lsdb_graph *lg, const char *name)
 	return hit ? (uint32_t)(hit - lg->names) : CP_NODE_NONE;
 }
 
-static const struct cp_lsa_link *advertised(const struct cp_lsdb *db, const char *from,
-					    const char *to)
+/* The link to 'to' in the LSA of node 'from' (by graph index), or NULL. */
+static const struct cp_lsa_link *advertised(const struct cp_lsdb *db, const int32_t *entry_of,
+					    uint32_t from, const char *to)
 {
-	const struct cp_lsdb_entry *e = cp_lsdb_find(db, from);
-	if (!e)
+	if (from == CP_NODE_NONE || entry_of[from] < 0)
 		return NULL;
-	for (unsigned i = 0; i < e->lsa.n_links; i++)
-		if (!strcmp(e->lsa.links[i].peer, to))
-			return &e->lsa.links[i];
+	const struct cp_lsa *l = &db->v[entry_of[from]].lsa;
+	for (unsigned i = 0; i < l->n_links; i++)
+		if (!strcmp(l->links[i].peer, to))
+			return &l->links[i];
 	return NULL;
 }
 
@@ -109,8 +110,14 @@ int cp_lsdb_build_graph(const struct cp_lsdb *db, const struct cp_cost_params *p
 	for (unsigned i = 0; i < db->n; i++)
 		cap += db->v[i].lsa.n_links;
 	out->names = calloc(cap ? cap : 1, CP_NAME_MAX);
-	if (!out->names)
+	int32_t *entry_of = malloc((cap ? cap : 1) * sizeof(*entry_of));
+	uint32_t *origin_node = malloc((db->n ? db->n : 1) * sizeof(*origin_node));
+	if (!out->names || !entry_of || !origin_node) {
+		free(entry_of);
+		free(origin_node);
+		cp_lsdb_graph_release(out);
 		return -ENOMEM;
+	}
 	for (unsigned i = 0; i < db->n; i++) {
 		memcpy(out->names[out->n++], db->v[i].lsa.origin, CP_NAME_MAX);
 		for (unsigned j = 0; j < db->v[i].lsa.n_links; j++)
@@ -122,28 +129,36 @@ int cp_lsdb_build_graph(const struct cp_lsdb *db, const struct cp_cost_params *p
 		if (u == 0 || strcmp(out->names[u - 1], out->names[i]))
 			memmove(out->names[u++], out->names[i], CP_NAME_MAX);
 	out->n = u;
-	out->g = cp_graph_create(out->n, cap);
-	if (!out->g) {
-		cp_lsdb_graph_release(out);
-		return -ENOMEM;
-	}
+	for (uint32_t v = 0; v < out->n; v++)
+		entry_of[v] = -1;
 	for (unsigned i = 0; i < db->n; i++) {
+		origin_node[i] = cp_lsdb_graph_node(out, db->v[i].lsa.origin);
+		entry_of[origin_node[i]] = (int32_t)i;
+	}
+	int rc = 0;
+	out->g = cp_graph_create(out->n, cap);
+	if (!out->g)
+		rc = -ENOMEM;
+	for (unsigned i = 0; !rc && i < db->n; i++) {
 		const struct cp_lsa *l = &db->v[i].lsa;
-		uint32_t a = cp_lsdb_graph_node(out, l->origin);
+		uint32_t a = origin_node[i];
 		for (unsigned j = 0; j < l->n_links; j++) {
-			const struct cp_lsa_link *back = advertised(db, l->links[j].peer, l->origin);
+			uint32_t b = cp_lsdb_graph_node(out, l->links[j].peer);
+			const struct cp_lsa_link *back = advertised(db, entry_of, b, l->origin);
 			if (!back)
 				continue;
 			double c1 = cp_link_cost(p, &l->links[j].attr), c2 = cp_link_cost(p, &back->attr);
-			uint32_t b = cp_lsdb_graph_node(out, l->links[j].peer);
-			int rc = cp_graph_add_edge(out->g, a, b, c1 > c2 ? c1 : c2);
-			if (rc < 0 && rc != -EINVAL) {
-				cp_lsdb_graph_release(out);
-				return rc;
+			int e = cp_graph_add_edge(out->g, a, b, c1 > c2 ? c1 : c2);
+			if (e < 0 && e != -EINVAL) {
+				rc = e;
+				break;
 			}
 		}
 	}
-	int rc = cp_graph_finalize(out->g);
+	free(entry_of);
+	free(origin_node);
+	if (!rc)
+		rc = cp_graph_finalize(out->g);
 	if (rc)
 		cp_lsdb_graph_release(out);
 	return rc;
