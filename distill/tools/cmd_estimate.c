@@ -52,6 +52,42 @@ static void print_json(const struct dst_sift_block *b, const struct dst_fk_confi
 	       r->leak_ec, r->penalty, cfg->eps_sec, cfg->eps_cor);
 }
 
+/* --plan: the paper's system model at a distance, optionally optimised; no input file. */
+static int run_plan(double km, double n_key, double kappa, int optimize, int json,
+		    const struct dst_fk_config *base)
+{
+	struct dst_fk_channel ch;
+	dst_fk_channel_paper(&ch, km);
+	struct dst_link_params lp;
+	dst_link_params_default(&lp);
+	struct dst_fk_plan pl = {.p_z = lp.p_z};
+	memcpy(pl.mu, lp.mu, sizeof(pl.mu));
+	memcpy(pl.p_mu, lp.p_mu, sizeof(pl.p_mu));
+	struct dst_fk_config cfg = *base;
+	if (optimize)
+		dst_fk_optimize(&ch, &cfg, kappa, n_key, &pl);
+	else
+		dst_fk_plan_eval(&ch, &cfg, kappa, n_key, &pl);
+	const struct dst_fk_result *r = &pl.r;
+	if (json) {
+		printf("{\"km\":%.17g,\"loss_db\":%.17g,\"n_key\":%.17g,\"p_z\":%.17g,\"mu\":[%.17g,%.17g,%.17g],"
+		       "\"p_mu\":[%.17g,%.17g,%.17g],\"pulses\":%.17g,\"rate\":%.17g,\"length\":%lld,"
+		       "\"status\":\"%s\",\"phi\":%.17g,\"qber_key\":%.17g}\n",
+		       km, ch.loss_db, n_key, pl.p_z, pl.mu[0], pl.mu[1], pl.mu[2], pl.p_mu[0],
+		       pl.p_mu[1], pl.p_mu[2], pl.pulses, pl.rate, (long long)r->length,
+		       dst_fk_status_str(r->status), r->phi, r->qber_key);
+	} else {
+		printf("plan: %.1f km (%.2f dB), block of %.0f raw-key bits%s\n", km, ch.loss_db, n_key,
+		       optimize ? ", optimised" : "");
+		printf("source: p_z %.4f, mu %.4f / %.4f / %.4g, p_mu %.4f / %.4f / %.4f\n", pl.p_z,
+		       pl.mu[0], pl.mu[1], pl.mu[2], pl.p_mu[0], pl.p_mu[1], pl.p_mu[2]);
+		printf("expected: pulses %.4g, QBER %.4f, phi %.4f\n", pl.pulses, r->qber_key, r->phi);
+		printf("secret key: %lld bits, %.4g bits per pulse (%s)\n", (long long)r->length, pl.rate,
+		       dst_fk_status_str(r->status));
+	}
+	return r->status == DST_FK_OK ? QKDTOOL_OK : QKDTOOL_FAILED;
+}
+
 static int run_estimate(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -59,9 +95,13 @@ static int run_estimate(int argc, char **argv)
 		{"leak", required_argument, 0, 'l'},    {"f-ec", required_argument, 0, 'f'},
 		{"eps-sec", required_argument, 0, 's'}, {"eps-cor", required_argument, 0, 'c'},
 		{"qber-max", required_argument, 0, 'q'}, {"phi-max", required_argument, 0, 'p'},
-		{"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+		{"plan", no_argument, 0, 'P'},          {"optimize", no_argument, 0, 'O'},
+		{"km", required_argument, 0, 'k'},      {"n-key", required_argument, 0, 'n'},
+		{"kappa", required_argument, 0, 'K'},   {"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0}};
 	const char *in = NULL;
-	int json = 0, c, li = 0;
+	int json = 0, c, li = 0, plan = 0, optimize = 0;
+	double km = 50, n_key = 1e6, kappa = 0;
 	double leak = -1, f_ec = 1.16, eps_sec = 1e-10, eps_cor = 1e-15, qmax = 0.11, pmax = 0.2;
 	optind = 1;
 	opterr = 0;
@@ -76,9 +116,17 @@ static int run_estimate(int argc, char **argv)
 		case 'c': rc = qkdtool_parse_double(optarg, 1e-300, 0.5, &eps_cor); break;
 		case 'q': rc = qkdtool_parse_double(optarg, 0, 0.5, &qmax); break;
 		case 'p': rc = qkdtool_parse_double(optarg, 0, 0.5, &pmax); break;
+		case 'P': plan = 1; break;
+		case 'O': optimize = 1; break;
+		case 'k': rc = qkdtool_parse_double(optarg, 0, 2000, &km); break;
+		case 'n': rc = qkdtool_parse_double(optarg, 100, 1e15, &n_key); break;
+		case 'K': rc = qkdtool_parse_double(optarg, 1e-300, 1e-3, &kappa); break;
 		case 'h':
 			printf("usage: qkdtool estimate --in SIFTFILE [--json] [--leak BITS | --f-ec F]\n"
-			       "  [--eps-sec E] [--eps-cor E] [--qber-max Q] [--phi-max P]\n");
+			       "  [--eps-sec E] [--eps-cor E] [--qber-max Q] [--phi-max P]\n"
+			       "   or: qkdtool estimate --plan [--km L] [--n-key N] [--optimize] [--kappa K] [--json]\n"
+			       "       (Lim et al. 2014 fibre model: 0.2 dB/km, eta 0.1, p_dc 6e-7, p_ap 0.04,\n"
+			       "        e_mis 0.005, f_EC 1.16; kappa sets eps_sec = kappa * l)\n");
 			return QKDTOOL_OK;
 		default:
 			return qkdtool_bad(NAME, "unknown option or missing value (qkdtool estimate --help)");
@@ -88,6 +136,17 @@ static int run_estimate(int argc, char **argv)
 	}
 	if (optind != argc)
 		return qkdtool_bad(NAME, "unexpected argument '%s'", argv[optind]);
+	if (plan) {
+		if (in)
+			return qkdtool_bad(NAME, "--plan takes no --in file");
+		struct dst_fk_config cfg;
+		dst_fk_config_default(&cfg, NULL);
+		cfg.eps_sec = eps_sec;
+		cfg.eps_cor = eps_cor;
+		cfg.qber_max = qmax;
+		cfg.phi_max = pmax;
+		return run_plan(km, n_key, kappa, optimize, json, &cfg);
+	}
 	if (!in)
 		return qkdtool_bad(NAME, "--in SIFTFILE is required");
 	uint8_t *raw;
@@ -122,5 +181,5 @@ static int run_estimate(int argc, char **argv)
 	dst_sift_block_free(b);
 	return r.status == DST_FK_OK ? QKDTOOL_OK : QKDTOOL_FAILED;
 }
-QKDTOOL_CMD("estimate", "--in SIFTFILE [--json] [--leak BITS|--f-ec F] [--eps-sec E] [--eps-cor E]",
+QKDTOOL_CMD("estimate", "--in SIFTFILE [--json] [--leak BITS|--f-ec F] ... | --plan [--km L] [--n-key N] [--optimize]",
 	    run_estimate)

@@ -162,6 +162,26 @@ static void test_chain(void)
 	CU_ASSERT_EQUAL(run(strict, out, sizeof(out), err, sizeof(err)), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "QBER above"));
 
+	/* Planning: the tool prints the library's optimised plan (paper model, 100 km, 10^7 bits). */
+	const char *plan[] = {"estimate", "--plan", "--km", "100", "--n-key", "1e7", "--optimize",
+			      "--kappa", "1e-15", "--qber-max", "0.5", "--phi-max", "0.5", "--json", NULL};
+	CU_ASSERT_EQUAL(run(plan, out, sizeof(out), err, sizeof(err)), 0);
+	struct dst_fk_channel ch;
+	dst_fk_channel_paper(&ch, 100);
+	struct dst_fk_config pc;
+	dst_fk_config_default(&pc, NULL);
+	pc.qber_max = 0.5;
+	pc.phi_max = 0.5;
+	struct dst_link_params dl;
+	dst_link_params_default(&dl);
+	struct dst_fk_plan pl = {.p_z = dl.p_z};
+	memcpy(pl.mu, dl.mu, sizeof(pl.mu));
+	memcpy(pl.p_mu, dl.p_mu, sizeof(pl.p_mu));
+	dst_fk_optimize(&ch, &pc, 1e-15, 1e7, &pl);
+	snprintf(want, sizeof(want), "\"length\":%lld,", (long long)pl.r.length);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
+	CU_ASSERT(pl.rate > 4e-5 && pl.rate < 6e-5);
+
 	/* Verification: Alice's and Bob's sifted keys differ (QBER > 0), Alice's equals itself. */
 	uint8_t seed[16];
 	unit_fill_random(seed, 16, 5);
