@@ -101,6 +101,38 @@ static void untaylor(uint64_t *f, size_t words, unsigned k, unsigned T, size_t w
 	}
 }
 
+/* to_novel / from_novel of one 16-element row (k = 4, w = 1) written out: the same steps as the
+ * general code (Taylor at X^4 + X, rows of 4, columns), without a loop per one-word run. */
+static inline void conv16(uint64_t *a)
+{
+	a[8] ^= a[14], a[9] ^= a[15];
+	for (int i = 2; i < 8; i++)
+		a[i] ^= a[i + 6];
+	a[4] ^= a[7], a[1] ^= a[4], a[2] ^= a[5], a[3] ^= a[6];
+	a[12] ^= a[15], a[9] ^= a[12], a[10] ^= a[13], a[11] ^= a[14];
+	for (int r = 0; r < 16; r += 4)
+		a[r + 2] ^= a[r + 3], a[r + 1] ^= a[r + 2];
+	for (int i = 8; i < 12; i++)
+		a[i] ^= a[i + 4];
+	for (int i = 4; i < 8; i++)
+		a[i] ^= a[i + 4];
+}
+
+static inline void unconv16(uint64_t *a)
+{
+	for (int i = 4; i < 8; i++)
+		a[i] ^= a[i + 4];
+	for (int i = 8; i < 12; i++)
+		a[i] ^= a[i + 4];
+	for (int r = 0; r < 16; r += 4)
+		a[r + 1] ^= a[r + 2], a[r + 2] ^= a[r + 3];
+	a[9] ^= a[12], a[10] ^= a[13], a[11] ^= a[14], a[12] ^= a[15];
+	a[1] ^= a[4], a[2] ^= a[5], a[3] ^= a[6], a[4] ^= a[7];
+	for (int i = 2; i < 8; i++)
+		a[i] ^= a[i + 6];
+	a[8] ^= a[14], a[9] ^= a[15];
+}
+
 /* Monomial -> novel basis X_j = prod_i s_i(X)^(bit i of j), natural order, for every row of 2^k
  * elements of w words in f[0..words). With T a power of two, s_(T+i) = s_i(s_T) and
  * s_T = X^(2^T) + X, so after the Taylor expansion at s_T the low T basis bits are conversions of
@@ -118,6 +150,11 @@ static void to_novel(uint64_t *f, size_t words, unsigned k, size_t w)
 			to_novel(f + off, step, k, w);
 		return;
 	}
+	if (k == 4 && w == 1) {
+		for (size_t off = 0; off < words; off += 16)
+			conv16(f + off);
+		return;
+	}
 	unsigned T = split_of(k);
 	taylor(f, words, k, T, w);
 	to_novel(f, words, T, w);
@@ -133,6 +170,11 @@ static void from_novel(uint64_t *f, size_t words, unsigned k, size_t w)
 		size_t step = row > PA_CONV_CHUNK ? row : PA_CONV_CHUNK;
 		for (size_t off = 0; off < words; off += step)
 			from_novel(f + off, step, k, w);
+		return;
+	}
+	if (k == 4 && w == 1) {
+		for (size_t off = 0; off < words; off += 16)
+			unconv16(f + off);
 		return;
 	}
 	unsigned T = split_of(k);

@@ -8,7 +8,7 @@
 #include "qkdtool.h"
 
 static const char pa_usage[] =
-	"--seed FILE --in FILE --in-bits N --out-bits M --out FILE [--alg auto|karatsuba]";
+	"--seed FILE --in FILE --in-bits N --out-bits M --out FILE [--alg auto|karatsuba|fft]";
 
 /* Raw bits -> zero-padded word buffer (DST_PA_WORDS(bits) words). */
 static uint64_t *to_words(const uint8_t *bytes, size_t bits)
@@ -65,8 +65,10 @@ static int run_pa(int argc, char **argv)
 		alg = DST_PA_ALG_AUTO;
 	else if (!strcmp(alg_name, "karatsuba"))
 		alg = DST_PA_ALG_KARATSUBA;
+	else if (!strcmp(alg_name, "fft"))
+		alg = DST_PA_ALG_FFT;
 	else
-		return qkdtool_bad("pa", "--alg '%s': need auto or karatsuba", alg_name);
+		return qkdtool_bad("pa", "--alg '%s': need auto, karatsuba or fft", alg_name);
 
 	uint8_t *seed_raw = NULL, *in_raw = NULL;
 	size_t seed_len = 0, in_len = 0;

@@ -96,10 +96,13 @@ static void test_known_answer_through_files(void)
 	char err[4096], nb[32], mb[32];
 	snprintf(nb, sizeof(nb), "%zu", kat_n);
 	snprintf(mb, sizeof(mb), "%zu", kat_m);
-	for (int cpu = 0; cpu < 2; cpu++) {
+	static const char *const algs[] = {"auto", "karatsuba", "fft"};
+	for (int run_no = 0; run_no < 6; run_no++) {
+		int cpu = run_no & 1;
 		unlink(path_out);
 		const char *args[] = {cpu ? "--cpu=generic" : "--cpu=native", "pa", "--seed", path_s, "--in",
-				      path_x, "--in-bits", nb, "--out-bits", mb, "--out", path_out, NULL};
+				      path_x, "--in-bits", nb, "--out-bits", mb, "--out", path_out,
+				      "--alg", algs[run_no / 2], NULL};
 		CU_ASSERT_EQUAL(run(args, err, sizeof(err)), 0);
 		CU_ASSERT_STRING_EQUAL(err, "");
 		FILE *a = fopen(path_out, "rb"), *b = fopen(path_y, "rb");
@@ -154,11 +157,12 @@ static void test_bad_input_exit_2(void)
 	expect_bad("10000", "3333", "/nonexistent/pa_seed", path_x, NULL);
 	expect_bad("10000", "3333", path_s, dir, NULL);       /* a directory */
 	expect_bad("10000", "3333", path_s, path_x, "--bogus");
+	expect_bad("10000", "3333", path_s, path_x, "--alg"); /* option without its value */
 	unlink(truncated);
 }
 
 static CU_TestInfo tool_tests[] = {
-	{"known answer through files, both CPU levels", test_known_answer_through_files},
+	{"known answer through files, every algorithm, both CPU levels", test_known_answer_through_files},
 	{"bad files and sizes: one line, exit 2", test_bad_input_exit_2},
 	CU_TEST_INFO_NULL,
 };
