@@ -185,30 +185,64 @@ static void from_novel(uint64_t *f, size_t words, unsigned k, size_t w)
 
 /* ---- transforms, cache-blocked: big levels one pass each, then sub-blocks depth-first ---- */
 
+/* Levels hi down to lo on f[off, off + len), two at a time where the kernel has a fused pass. */
+static void fwd_levels(const struct pa_kernels *kern, const struct pa_tw *tw, uint64_t *f, size_t off,
+		       size_t len, unsigned hi, unsigned lo)
+{
+	unsigned l = hi;
+	while (l >= lo && l >= 1) {
+		if (kern->fft_level2 && l >= 4 && l - 1 >= lo) {
+			kern->fft_level2(f + off, len, l, off, tw);
+			l -= 2;
+		} else {
+			kern->fft_level(f + off, len, l, off, tw);
+			l--;
+		}
+	}
+}
+
+static void inv_levels(const struct pa_kernels *kern, const struct pa_tw *tw, uint64_t *f, size_t off,
+		       size_t len, unsigned lo, unsigned hi)
+{
+	unsigned l = lo;
+	while (l <= hi) {
+		if (kern->ifft_level2 && l + 1 >= 4 && l + 1 <= hi) {
+			kern->ifft_level2(f + off, len, l + 1, off, tw);
+			l += 2;
+		} else {
+			kern->ifft_level(f + off, len, l, off, tw);
+			l++;
+		}
+	}
+}
+
 static void fwd(const struct pa_kernels *kern, const struct pa_tw *tw, uint64_t *f, size_t off, unsigned i)
 {
 	size_t len = (size_t)1 << i;
 	if (i <= PA_FFT_BLOCK) {
-		for (unsigned l = i; l >= 1; l--)
-			kern->fft_level(f + off, len, l, off, tw);
+		fwd_levels(kern, tw, f, off, len, i, 1);
 		return;
 	}
-	kern->fft_level(f + off, len, i, off, tw);
-	fwd(kern, tw, f, off, i - 1);
-	fwd(kern, tw, f, off + len / 2, i - 1);
+	/* the big levels go through memory; two per pass, then the parts recurse */
+	unsigned lo = i - 1 > PA_FFT_BLOCK ? i - 1 : i;
+	fwd_levels(kern, tw, f, off, len, i, lo);
+	size_t part = (size_t)1 << (lo - 1);
+	for (size_t p = 0; p < len; p += part)
+		fwd(kern, tw, f, off + p, lo - 1);
 }
 
 static void inv(const struct pa_kernels *kern, const struct pa_tw *tw, uint64_t *f, size_t off, unsigned i)
 {
 	size_t len = (size_t)1 << i;
 	if (i <= PA_FFT_BLOCK) {
-		for (unsigned l = 1; l <= i; l++)
-			kern->ifft_level(f + off, len, l, off, tw);
+		inv_levels(kern, tw, f, off, len, 1, i);
 		return;
 	}
-	inv(kern, tw, f, off, i - 1);
-	inv(kern, tw, f, off + len / 2, i - 1);
-	kern->ifft_level(f + off, len, i, off, tw);
+	unsigned lo = i - 1 > PA_FFT_BLOCK ? i - 1 : i;
+	size_t part = (size_t)1 << (lo - 1);
+	for (size_t p = 0; p < len; p += part)
+		inv(kern, tw, f, off + p, lo - 1);
+	inv_levels(kern, tw, f, off, len, lo, i);
 }
 
 /* ---- sizes ---- */

@@ -36,6 +36,10 @@ struct pa_kernels {
 	void (*fft_level)(uint64_t *f, size_t len, unsigned i, size_t off, const struct pa_tw *tw);
 	/* The inverse level: b += a; a += c·b. */
 	void (*ifft_level)(uint64_t *f, size_t len, unsigned i, size_t off, const struct pa_tw *tw);
+	/* Levels i and i-1 (i >= 4) in one pass over the quarters of each 2^i block; the inverse does
+	 * inverse level i-1 then i. NULL: the driver runs the two levels one by one. */
+	void (*fft_level2)(uint64_t *f, size_t len, unsigned i, size_t off, const struct pa_tw *tw);
+	void (*ifft_level2)(uint64_t *f, size_t len, unsigned i, size_t off, const struct pa_tw *tw);
 	/* d[t] = a[t]·b[t] in GF(2^64), t < len (d may alias a). */
 	void (*gf_mul)(uint64_t *d, const uint64_t *a, const uint64_t *b, size_t len);
 };

@@ -139,6 +139,60 @@ static void ifft_level_vpclmul(uint64_t *f, size_t len, unsigned i, size_t off, 
 	}
 }
 
+static void fft_level2_vpclmul(uint64_t *f, size_t len, unsigned i, size_t off, const struct pa_tw *tw)
+{
+	size_t q = (size_t)1 << (i - 2);
+	for (size_t o = 0; o < len; o += 4 * q) {
+		size_t g = off + o;
+		__m256i c = _mm256_set1_epi64x((long long)pa_tw(tw, g >> i));
+		__m256i c0 = _mm256_set1_epi64x((long long)pa_tw(tw, g >> (i - 1)));
+		__m256i c1 = _mm256_set1_epi64x((long long)pa_tw(tw, (g >> (i - 1)) + 1));
+		uint64_t *p0 = f + o, *p1 = p0 + q, *p2 = p1 + q, *p3 = p2 + q;
+		for (size_t t = 0; t < q; t += 4) {
+			__m256i x0 = LOAD(p0 + t), x1 = LOAD(p1 + t), x2 = LOAD(p2 + t), x3 = LOAD(p3 + t);
+			x0 = _mm256_xor_si256(x0, mul4(x2, c));
+			x2 = _mm256_xor_si256(x2, x0);
+			x1 = _mm256_xor_si256(x1, mul4(x3, c));
+			x3 = _mm256_xor_si256(x3, x1);
+			x0 = _mm256_xor_si256(x0, mul4(x1, c0));
+			x1 = _mm256_xor_si256(x1, x0);
+			x2 = _mm256_xor_si256(x2, mul4(x3, c1));
+			x3 = _mm256_xor_si256(x3, x2);
+			STORE(p0 + t, x0);
+			STORE(p1 + t, x1);
+			STORE(p2 + t, x2);
+			STORE(p3 + t, x3);
+		}
+	}
+}
+
+static void ifft_level2_vpclmul(uint64_t *f, size_t len, unsigned i, size_t off, const struct pa_tw *tw)
+{
+	size_t q = (size_t)1 << (i - 2);
+	for (size_t o = 0; o < len; o += 4 * q) {
+		size_t g = off + o;
+		__m256i c = _mm256_set1_epi64x((long long)pa_tw(tw, g >> i));
+		__m256i c0 = _mm256_set1_epi64x((long long)pa_tw(tw, g >> (i - 1)));
+		__m256i c1 = _mm256_set1_epi64x((long long)pa_tw(tw, (g >> (i - 1)) + 1));
+		uint64_t *p0 = f + o, *p1 = p0 + q, *p2 = p1 + q, *p3 = p2 + q;
+		for (size_t t = 0; t < q; t += 4) {
+			__m256i x0 = LOAD(p0 + t), x1 = LOAD(p1 + t), x2 = LOAD(p2 + t), x3 = LOAD(p3 + t);
+			x1 = _mm256_xor_si256(x1, x0);
+			x0 = _mm256_xor_si256(x0, mul4(x1, c0));
+			x3 = _mm256_xor_si256(x3, x2);
+			x2 = _mm256_xor_si256(x2, mul4(x3, c1));
+			x2 = _mm256_xor_si256(x2, x0);
+			x0 = _mm256_xor_si256(x0, mul4(x2, c));
+			x3 = _mm256_xor_si256(x3, x1);
+			x1 = _mm256_xor_si256(x1, mul4(x3, c));
+			STORE(p0 + t, x0);
+			STORE(p1 + t, x1);
+			STORE(p2 + t, x2);
+			STORE(p3 + t, x3);
+		}
+	}
+}
+
 static void gf_mul_vpclmul(uint64_t *d, const uint64_t *a, const uint64_t *b, size_t len)
 {
 	size_t t = 0;
@@ -155,4 +209,6 @@ const struct pa_kernels pa_kernels_vpclmul = {
 	.fft_level = fft_level_vpclmul,
 	.ifft_level = ifft_level_vpclmul,
 	.gf_mul = gf_mul_vpclmul,
+	.fft_level2 = fft_level2_vpclmul,
+	.ifft_level2 = ifft_level2_vpclmul,
 };
