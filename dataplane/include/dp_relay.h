@@ -62,6 +62,7 @@ struct dp_relay_stats {
 	uint64_t rx_replayed;  /* -EALREADY */
 	uint64_t rx_other;     /* unknown relay, wrong hop, store errors */
 	uint64_t events_dropped;
+	uint64_t commit_failed; /* bursts whose group commit failed (their output was dropped) */
 };
 
 struct dp_relay_config {
@@ -79,8 +80,9 @@ struct dp_relay_worker;
 
 int dp_relay_worker_create(const struct dp_relay_config *cfg, struct dp_relay_worker **out);
 void dp_relay_worker_free(struct dp_relay_worker *w);
-/* One loop iteration: requests, then an rx burst from every port, then tx flush. Returns the
- * number of messages handled (0: idle). */
+/* One loop iteration: up to 8 requests and an rx burst from every port, handled inside one
+ * group commit of the key store (one fsync per burst), then the frames and events they produced
+ * go out. Returns the number of requests and frames handled (0: idle). */
 unsigned dp_relay_poll(struct dp_relay_worker *w);
 /* lcore entry (rte_eal_remote_launch): polls until *cfg.quit. */
 int dp_relay_lcore_main(void *worker);

@@ -10,9 +10,12 @@
 
 #include "dp_relay.h"
 
+/* Everything one poll can produce: one message per request or received frame. */
+#define MAX_OUT (8 + DP_RELAY_BURST * DP_RELAY_MAX_PORTS)
+
 struct tx_queue {
 	unsigned n;
-	struct rte_mbuf *m[DP_RELAY_BURST];
+	struct rte_mbuf *m[MAX_OUT];
 };
 
 struct dp_relay_worker {
@@ -26,6 +29,8 @@ struct dp_relay_worker {
 	uint64_t next_expiry_tsc, expiry_period_tsc;
 	volatile bool *quit;
 	struct dp_relay_stats stats;
+	unsigned nev;
+	struct dp_relay_event ev[MAX_OUT]; /* held until the burst's group commit */
 	struct km_relay_out out;            /* one message being produced */
 	uint8_t rx[DP_RELAY_HDR_LEN + KM_RELAY_MSG_MAX]; /* linearised multi-segment frames */
 };
@@ -78,15 +83,29 @@ static int port_of(const struct dp_relay_worker *w, uint32_t neighbor)
 static void tx_flush(struct dp_relay_worker *w, unsigned p)
 {
 	struct tx_queue *q = &w->tx[p];
-	if (!q->n)
-		return;
-	uint16_t sent = rte_eth_tx_burst(w->ports[p].port_id, w->ports[p].queue, q->m, (uint16_t)q->n);
-	w->stats.tx_frames += sent;
-	if (sent < q->n) {
-		w->stats.tx_dropped += q->n - sent;
-		rte_pktmbuf_free_bulk(q->m + sent, q->n - sent);
+	for (unsigned off = 0; off < q->n;) {
+		uint16_t want = (uint16_t)(q->n - off < DP_RELAY_BURST ? q->n - off : DP_RELAY_BURST);
+		uint16_t sent = rte_eth_tx_burst(w->ports[p].port_id, w->ports[p].queue, q->m + off, want);
+		w->stats.tx_frames += sent;
+		if (sent < want) {
+			w->stats.tx_dropped += want - sent;
+			rte_pktmbuf_free_bulk(q->m + off + sent, want - sent);
+		}
+		off += want;
 	}
 	q->n = 0;
+}
+
+/* The burst's group commit failed: nothing it produced may leave (its pads were not spent). */
+static void drop_outputs(struct dp_relay_worker *w)
+{
+	for (unsigned p = 0; p < w->nports; p++) {
+		w->stats.tx_dropped += w->tx[p].n;
+		rte_pktmbuf_free_bulk(w->tx[p].m, w->tx[p].n);
+		w->tx[p].n = 0;
+	}
+	w->stats.events_dropped += w->nev;
+	w->nev = 0;
 }
 
 /* Copy header + message into a (chained if needed) mbuf and queue it on the next hop's port. */
@@ -135,28 +154,37 @@ static void send_out(struct dp_relay_worker *w)
 		}
 	}
 	struct tx_queue *q = &w->tx[p];
+	if (q->n == MAX_OUT) {
+		rte_pktmbuf_free(head);
+		w->stats.tx_dropped++;
+		return;
+	}
 	q->m[q->n++] = head;
-	if (q->n == DP_RELAY_BURST)
-		tx_flush(w, (unsigned)p);
 }
 
 static void emit(struct dp_relay_worker *w, uint64_t cookie, int32_t kind, const uint8_t id[KM_KEY_ID_LEN])
 {
-	if (!w->events)
+	if (!w->events || w->nev == MAX_OUT)
 		return;
-	struct dp_relay_event ev = {.cookie = cookie, .kind = kind};
+	struct dp_relay_event *ev = &w->ev[w->nev++];
+	memset(ev, 0, sizeof(*ev));
+	ev->cookie = cookie;
+	ev->kind = kind;
 	if (id)
-		memcpy(ev.relay_id, id, KM_KEY_ID_LEN);
-	if (rte_ring_enqueue_elem(w->events, &ev, sizeof(ev)) != 0)
-		w->stats.events_dropped++;
+		memcpy(ev->relay_id, id, KM_KEY_ID_LEN);
 }
 
-static unsigned do_requests(struct dp_relay_worker *w)
+static void flush_events(struct dp_relay_worker *w)
 {
-	if (!w->requests)
-		return 0;
-	struct dp_relay_request req[8];
-	unsigned n = rte_ring_dequeue_burst_elem(w->requests, req, sizeof(req[0]), 8, NULL);
+	if (!w->nev)
+		return;
+	unsigned n = rte_ring_enqueue_burst_elem(w->events, w->ev, sizeof(w->ev[0]), w->nev, NULL);
+	w->stats.events_dropped += w->nev - n;
+	w->nev = 0;
+}
+
+static void do_requests(struct dp_relay_worker *w, const struct dp_relay_request *req, unsigned n)
+{
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t id[KM_KEY_ID_LEN];
 		int rc = km_relay_start(w->relay, req[i].route, req[i].nroute, req[i].bytes, id, &w->out);
@@ -168,7 +196,6 @@ static unsigned do_requests(struct dp_relay_worker *w)
 			emit(w, req[i].cookie, rc, NULL);
 		}
 	}
-	return n;
 }
 
 static void count_result(struct dp_relay_worker *w, int rc)
@@ -228,22 +255,42 @@ static void do_expiry(struct dp_relay_worker *w)
 	}
 }
 
+/* Gather a burst, handle it inside one group commit of the key store, and only then let its
+ * frames and events out: a crash before the commit leaves no pad spent on the wire. */
 unsigned dp_relay_poll(struct dp_relay_worker *w)
 {
-	unsigned work = do_requests(w);
+	struct dp_relay_request req[8];
+	struct rte_mbuf *m[DP_RELAY_MAX_PORTS][DP_RELAY_BURST];
+	uint16_t n[DP_RELAY_MAX_PORTS];
+	unsigned nreq = 0, work = 0;
+	if (w->requests)
+		nreq = rte_ring_dequeue_burst_elem(w->requests, req, sizeof(req[0]), 8, NULL);
+	work = nreq;
 	for (unsigned p = 0; p < w->nports; p++) {
-		struct rte_mbuf *m[DP_RELAY_BURST];
-		uint16_t n = rte_eth_rx_burst(w->ports[p].port_id, w->ports[p].queue, m, DP_RELAY_BURST);
-		w->stats.rx_frames += n;
-		for (uint16_t i = 0; i < n; i++) {
-			handle_frame(w, p, m[i]);
-			rte_pktmbuf_free(m[i]);
-		}
-		work += n;
+		n[p] = rte_eth_rx_burst(w->ports[p].port_id, w->ports[p].queue, m[p], DP_RELAY_BURST);
+		w->stats.rx_frames += n[p];
+		work += n[p];
 	}
-	for (unsigned p = 0; p < w->nports; p++)
-		tx_flush(w, p);
+	if (work) {
+		struct km_store *st = km_relay_store(w->relay);
+		bool batch = km_store_batch_begin(st) == 0;
+		do_requests(w, req, nreq);
+		for (unsigned p = 0; p < w->nports; p++) {
+			for (uint16_t i = 0; i < n[p]; i++) {
+				handle_frame(w, p, m[p][i]);
+				rte_pktmbuf_free(m[p][i]);
+			}
+		}
+		if (batch && km_store_batch_end(st) != 0) {
+			w->stats.commit_failed++;
+			drop_outputs(w);
+		}
+		for (unsigned p = 0; p < w->nports; p++)
+			tx_flush(w, p);
+		flush_events(w);
+	}
 	do_expiry(w);
+	flush_events(w);
 	return work;
 }
 

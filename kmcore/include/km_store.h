@@ -251,6 +251,16 @@ void km_store_set_alarm(struct km_store *st, km_alarm_fn fn, void *ctx);
 /* Every fetch/supply is counted in the meter (per SAE and per pool). NULL detaches. */
 void km_store_set_meter(struct km_store *st, struct km_meter *m);
 
+/* ---- group commit ----
+ * From km_store_batch_begin to km_store_batch_end, this thread's write operations share one
+ * transaction and one fsync; other threads' calls wait. Each operation still succeeds or fails
+ * on its own (LMDB nested transactions), and reads in this thread see the batch's changes. None
+ * of it is durable before km_store_batch_end returns 0: expose nothing (send no message that
+ * spends a pad, acknowledge no key) before then. When it fails, the whole batch is undone.
+ * A relay lcore wraps each burst in a batch: one fsync per burst instead of one per message. */
+int km_store_batch_begin(struct km_store *st); /* -EBUSY when a batch is already open */
+int km_store_batch_end(struct km_store *st);
+
 /* ---- per-link sequence numbers (durable, for Kx-1 relay messages) ---- */
 /* Next sequence number to send on a pool's link (starts at 1, never repeats across restarts). */
 int km_store_seq_next(struct km_store *st, km_pool_id pool, uint64_t *seq);

@@ -99,6 +99,11 @@ void km_relay_free(struct km_relay *r)
 	free(r);
 }
 
+struct km_store *km_relay_store(const struct km_relay *r)
+{
+	return r ? r->store : NULL;
+}
+
 unsigned km_relay_pending(const struct km_relay *r)
 {
 	return r ? r->npending : 0;

@@ -62,9 +62,49 @@ uint8_t *ct_scratch(struct km_store *st, size_t len)
 	return b;
 }
 
+uint8_t *plain_get(struct km_store *st, uint32_t len)
+{
+	return len <= KM_CHUNK_BYTES ? st->chunk_buf : km_key_material_alloc(len);
+}
+
+void plain_put(struct km_store *st, uint8_t *p, uint32_t len)
+{
+	if (!p)
+		return;
+	if (p == st->chunk_buf)
+		OPENSSL_cleanse(p, len);
+	else
+		km_key_material_free(p, len);
+}
+
+uint8_t *supply_buf(struct km_store *st, size_t len)
+{
+	if (len <= st->plain_cap)
+		return st->plain_buf;
+	if (len > KM_KEY_MAX_BYTES)
+		return NULL;
+	uint8_t *b = km_key_material_alloc((uint32_t)len);
+	if (!b)
+		return NULL;
+	km_key_material_free(st->plain_buf, (uint32_t)st->plain_cap);
+	st->plain_buf = b;
+	st->plain_cap = len;
+	return b;
+}
+
 /* ---- transactions ---- */
+static bool in_batch(const struct km_store *st)
+{
+	return __atomic_load_n(&st->batch_active, __ATOMIC_ACQUIRE) &&
+	       pthread_equal(st->batch_owner, pthread_self());
+}
+
+/* Inside this thread's group commit, reads must see the batch's own changes: they run in a
+ * nested transaction that the caller aborts like a read transaction. */
 int rtxn_begin(struct km_store *st, MDB_txn **txn)
 {
+	if (in_batch(st))
+		return mdb_err(mdb_txn_begin(st->env, st->batch_txn, 0, txn));
 	return mdb_err(mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn));
 }
 
@@ -80,7 +120,7 @@ int wtxn_begin(struct km_store *st, MDB_txn **txn)
 	st->saved_npools = st->npools;
 	st->saved_seq = st->next_seq;
 	st->saved_nevents = st->nevents;
-	return mdb_err(mdb_txn_begin(st->env, NULL, 0, txn));
+	return mdb_err(mdb_txn_begin(st->env, st->batch_active ? st->batch_txn : NULL, 0, txn));
 }
 
 static void wtxn_restore(struct km_store *st)
@@ -179,6 +219,10 @@ void pool_check_alarms(struct km_store *st, struct pool_state *p)
 
 void store_unlock(struct km_store *st)
 {
+	if (st->batch_active) { /* alarms wait for the group commit */
+		pthread_mutex_unlock(&st->lock);
+		return;
+	}
 	struct alarm_event ev[MAX_ALARM_EVENTS];
 	unsigned n = st->nevents;
 	km_alarm_fn fn = st->alarm_fn;
@@ -478,11 +522,16 @@ int km_store_open(const struct km_store_config *cfg, struct km_store **out)
 	struct km_store *st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	pthread_mutex_init(&st->lock, NULL);
+	pthread_mutexattr_t ma;
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&st->lock, &ma);
+	pthread_mutexattr_destroy(&ma);
 	st->sync = cfg->sync;
 	st->default_policy = cfg->default_policy;
 	int rc = -ENOMEM;
-	if (!(st->kek = km_key_material_alloc(KEK_LEN)))
+	if (!(st->kek = km_key_material_alloc(KEK_LEN)) ||
+	    !(st->chunk_buf = km_key_material_alloc(KM_CHUNK_BYTES)))
 		goto fail;
 	if ((rc = kek_load(cfg, st->kek)))
 		goto fail;
@@ -520,12 +569,16 @@ void km_store_close(struct km_store *st)
 {
 	if (!st)
 		return;
+	if (st->batch_active)
+		mdb_txn_abort(st->batch_txn);
 	if (st->env)
 		mdb_env_close(st->env);
 	EVP_CIPHER_CTX_free(st->enc);
 	EVP_CIPHER_CTX_free(st->dec);
 	if (st->kek)
 		km_key_material_free(st->kek, KEK_LEN);
+	km_key_material_free(st->chunk_buf, KM_CHUNK_BYTES);
+	km_key_material_free(st->plain_buf, (uint32_t)st->plain_cap);
 	while (st->takes) {
 		struct open_take *t = st->takes;
 		st->takes = t->next;
@@ -552,4 +605,61 @@ void km_store_set_meter(struct km_store *st, struct km_meter *m)
 	pthread_mutex_lock(&st->lock);
 	st->meter = m;
 	pthread_mutex_unlock(&st->lock);
+}
+
+/* ---- group commit ---- */
+int km_store_batch_begin(struct km_store *st)
+{
+	if (!st)
+		return -EINVAL;
+	pthread_mutex_lock(&st->lock);
+	if (st->batch_active) {
+		pthread_mutex_unlock(&st->lock);
+		return -EBUSY;
+	}
+	int rc = mdb_err(mdb_txn_begin(st->env, NULL, 0, &st->batch_txn));
+	if (rc) {
+		pthread_mutex_unlock(&st->lock);
+		return rc;
+	}
+	st->batch_owner = pthread_self();
+	__atomic_store_n(&st->batch_active, true, __ATOMIC_RELEASE);
+	return 0; /* the lock stays held until km_store_batch_end */
+}
+
+/* After a failed group commit the counters describe changes that never reached the disk:
+ * rebuild them from the database. */
+static void reload_counters(struct km_store *st)
+{
+	for (size_t i = 0; i < st->npools; i++) {
+		struct pool_state *p = &st->pools[i];
+		memset(p->keys, 0, sizeof(p->keys));
+		p->avail_bits = 0;
+	}
+	MDB_txn *txn;
+	if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) == 0) {
+		load_pools(st, txn);
+		mdb_txn_abort(txn);
+	}
+}
+
+int km_store_batch_end(struct km_store *st)
+{
+	if (!st)
+		return -EINVAL;
+	pthread_mutex_lock(&st->lock);
+	if (!st->batch_active || !pthread_equal(st->batch_owner, pthread_self())) {
+		pthread_mutex_unlock(&st->lock);
+		return -EINVAL;
+	}
+	__atomic_store_n(&st->batch_active, false, __ATOMIC_RELEASE);
+	int rc = mdb_err(mdb_txn_commit(st->batch_txn));
+	st->batch_txn = NULL;
+	if (rc) {
+		st->nevents = 0;
+		reload_counters(st);
+	}
+	pthread_mutex_unlock(&st->lock); /* the hold taken by km_store_batch_begin */
+	store_unlock(st);                /* this call's lock; reports the batch's alarms */
+	return rc;
 }

@@ -50,7 +50,10 @@ struct km_store {
 	MDB_dbi db_tomb;   /* id -> deletion time: ids that must never come back */
 	MDB_dbi db_pools;  /* pool -> struct pool_rec */
 	MDB_dbi db_meta;   /* "kek_check", "seq" */
-	pthread_mutex_t lock;
+	pthread_mutex_t lock; /* recursive: a group commit holds it across calls */
+	MDB_txn *batch_txn;   /* open group commit (km_store_batch_begin), owned by batch_owner */
+	pthread_t batch_owner;
+	bool batch_active;
 	uint8_t *kek; /* KEK_LEN bytes of locked memory */
 	EVP_CIPHER_CTX *enc, *dec; /* AES-256-GCM keyed with the KEK */
 	enum km_sync sync;
@@ -60,6 +63,9 @@ struct km_store {
 	uint64_t saved_seq;
 	uint8_t *ct_buf;
 	size_t ct_cap;
+	uint8_t *chunk_buf;  /* locked, KM_CHUNK_BYTES: one record's plaintext (used under lock) */
+	uint8_t *plain_buf;  /* locked, grows: a supply's plaintext (used under lock) */
+	size_t plain_cap;
 	struct open_take *takes;
 	uint64_t next_txid;
 	uint64_t next_seq;
@@ -139,6 +145,12 @@ void wtxn_abort(struct km_store *st, MDB_txn *txn);
 int rtxn_begin(struct km_store *st, MDB_txn **txn);
 /* Insert a new record (and its index entries); -EEXIST when the id exists or was deleted. */
 int rec_insert(struct km_store *st, MDB_txn *txn, struct rec *r);
+/* Locked plaintext scratch for one record (the chunk buffer when it fits, else a fresh
+ * allocation); release with plain_put, which zeroizes it. Caller holds st->lock. */
+uint8_t *plain_get(struct km_store *st, uint32_t len);
+void plain_put(struct km_store *st, uint8_t *p, uint32_t len);
+/* Locked plaintext buffer for a whole supply (grows, kept); zeroize after use. */
+uint8_t *supply_buf(struct km_store *st, size_t len);
 /* Grow the ciphertext scratch buffer. */
 uint8_t *ct_scratch(struct km_store *st, size_t len);
 int mdb_err(int rc);

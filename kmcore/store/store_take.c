@@ -172,13 +172,13 @@ static int sel_read(struct km_store *st, const struct sel *s, uint8_t *out)
 			if (rc)
 				return rc;
 		} else {
-			uint8_t *tmp = km_key_material_alloc(r->ct_len);
+			uint8_t *tmp = plain_get(st, r->ct_len);
 			if (!tmp)
 				return -ENOMEM;
 			int rc = rec_open(st, r, tmp);
 			if (rc == 0)
 				memcpy(out + off, tmp, use);
-			km_key_material_free(tmp, r->ct_len);
+			plain_put(st, tmp, r->ct_len);
 			if (rc)
 				return rc;
 		}
@@ -201,7 +201,7 @@ static int sel_consume(struct km_store *st, MDB_txn *txn, const struct sel *s)
 		uint8_t *plain = NULL;
 		bool rest = i + 1 == s->n && s->last_used < usable;
 		if (rest) {
-			if (!(plain = km_key_material_alloc(r.ct_len)))
+			if (!(plain = plain_get(st, r.ct_len)))
 				return -ENOMEM;
 			rc = rec_open(st, &r, plain);
 		}
@@ -223,8 +223,7 @@ static int sel_consume(struct km_store *st, MDB_txn *txn, const struct sel *s)
 			if (rc == 0)
 				rc = rec_insert(st, txn, &n);
 		}
-		if (plain)
-			km_key_material_free(plain, r.ct_len);
+		plain_put(st, plain, r.ct_len);
 		if (rc)
 			return rc;
 	}
@@ -470,16 +469,13 @@ static int supply(struct km_store *st, km_pool_id pool, const struct km_take *na
 	if (named && named->bytes != total)
 		return -EPROTO;
 	struct sel *s = malloc(sizeof(*s));
-	uint8_t *plain = km_key_material_alloc(total);
-	if (!s || !plain) {
-		free(s);
-		km_key_material_free(plain, total);
+	if (!s)
 		return -ENOMEM;
-	}
 	struct km_take tk;
 	pthread_mutex_lock(&st->lock);
+	uint8_t *plain = supply_buf(st, total);
 	MDB_txn *txn;
-	int rc = wtxn_begin(st, &txn);
+	int rc = plain ? wtxn_begin(st, &txn) : -ENOMEM;
 	if (rc == 0) {
 		if (named) {
 			tk = *named;
@@ -504,8 +500,9 @@ static int supply(struct km_store *st, km_pool_id pool, const struct km_take *na
 		if (st->meter)
 			km_meter_add(st->meter, pa->master, pool, count, (uint64_t)count * bits);
 	}
+	if (plain)
+		OPENSSL_cleanse(plain, total);
 	store_unlock(st);
-	km_key_material_free(plain, total);
 	free(s);
 	return rc;
 }

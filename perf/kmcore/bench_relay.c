@@ -117,7 +117,9 @@ static int fill_link(struct km_store *a, struct km_store *b, km_pool_id pool, un
 	return rc;
 }
 
-static void relay_pair(struct qp_run *r, enum km_sync sync, const char *variant)
+/* 'group' relays per group commit on each store (1: every operation commits on its own), the way
+ * the relay lcore handles a burst. */
+static void relay_pair(struct qp_run *r, enum km_sync sync, unsigned group, const char *variant)
 {
 	char da[128], db[128], cmd[300];
 	snprintf(da, sizeof(da), "/tmp/qkdperf-kmrelay-%d-a", (int)getpid());
@@ -127,12 +129,12 @@ static void relay_pair(struct qp_run *r, enum km_sync sync, const char *variant)
 		return;
 	struct km_store *sa = open_store(da, sync), *sb = open_store(db, sync);
 	const uint32_t key = 256; /* bytes relayed per message (2 kbit) */
-	unsigned relays = qp_quick(r) ? 200 : 2000;
+	unsigned relays = (qp_quick(r) ? 64 : 640) * (sync == KM_SYNC_FULL && group == 1 ? 1 : 4);
 	km_pool_id pool = KM_POOL_LINK(1);
 	struct km_relay *ra = NULL, *rb = NULL;
-	struct km_relay_out *o1 = malloc(sizeof(*o1)), *o2 = malloc(sizeof(*o2));
+	struct km_relay_out *o1 = malloc(group * sizeof(*o1)), *o2 = malloc(group * sizeof(*o2));
 	if (!sa || !sb || !o1 || !o2 ||
-	    fill_link(sa, sb, pool, relays / 16 + 2, 16 * (key + 64)) != 0)
+	    fill_link(sa, sb, pool, relays / 12 + 2, 12 * (key + 64)) != 0)
 		goto out;
 	struct km_relay_neighbor na = {2, pool}, nb = {1, pool};
 	struct km_relay_config ca = {1, sa, &na, 1}, cb = {2, sb, &nb, 1};
@@ -141,19 +143,41 @@ static void relay_pair(struct qp_run *r, enum km_sync sync, const char *variant)
 	uint32_t route[2] = {1, 2};
 	uint8_t id[16];
 	unsigned ok = 0;
+	bool batch = group > 1;
 	double t0 = now_s();
-	for (unsigned i = 0; i < relays; i++) {
-		if (km_relay_start(ra, route, 2, key, id, o1) ||
-		    km_relay_receive(rb, 1, o1->msg, o1->len, o2, id) != KM_RELAY_DELIVERED ||
-		    km_relay_receive(ra, 2, o2->msg, o2->len, o1, id) != KM_RELAY_CONFIRMED)
+	for (unsigned done = 0; done < relays; done += group) {
+		unsigned g = 0, d = 0, c = 0;
+		if (batch && km_store_batch_begin(sa))
 			break;
-		ok++;
+		for (; g < group; g++)
+			if (km_relay_start(ra, route, 2, key, id, &o1[g]))
+				break;
+		if (batch && km_store_batch_end(sa))
+			break;
+		if (batch && km_store_batch_begin(sb))
+			break;
+		for (; d < g; d++)
+			if (km_relay_receive(rb, 1, o1[d].msg, o1[d].len, &o2[d], id) != KM_RELAY_DELIVERED)
+				break;
+		if (batch && km_store_batch_end(sb))
+			break;
+		if (batch && km_store_batch_begin(sa))
+			break;
+		for (; c < d; c++)
+			if (km_relay_receive(ra, 2, o2[c].msg, o2[c].len, &o1[c], id) != KM_RELAY_CONFIRMED)
+				break;
+		if (batch && km_store_batch_end(sa))
+			break;
+		ok += c;
+		if (c < group)
+			break;
 	}
 	double t = now_s() - t0;
 	if (ok == relays) {
-		json_t *extra = json_pack("{s:s,s:i,s:i,s:f}", "fsync",
-					  sync == KM_SYNC_FULL ? "every commit" : "none", "key_bytes", (int)key,
-					  "relays", (int)relays, "relays_per_s", relays / t);
+		json_t *extra = json_pack("{s:s,s:i,s:i,s:i,s:f}", "fsync",
+					  sync == KM_SYNC_FULL ? "every commit" : "none", "relays_per_commit",
+					  (int)group, "key_bytes", (int)key, "relays", (int)relays, "relays_per_s",
+					  relays / t);
 		qp_report(r, "relay_hop", variant, key * 8, 8.0 * key * relays / t / 1e6, "Mbit/s", extra);
 	}
 out:
@@ -169,7 +193,9 @@ out:
 
 static void bench_relay_hop(struct qp_run *r)
 {
-	relay_pair(r, KM_SYNC_NONE, "store-nosync");
-	relay_pair(r, KM_SYNC_FULL, "store-fsync");
+	relay_pair(r, KM_SYNC_NONE, 1, "nosync");
+	relay_pair(r, KM_SYNC_FULL, 1, "fsync");
+	relay_pair(r, KM_SYNC_FULL, 32, "fsync-group32");
+	relay_pair(r, KM_SYNC_NONE, 32, "nosync-group32");
 }
 QP_BENCH("relay_hop", "whole one-hop relays through two key stores (take, tag, deliver, ACK)", bench_relay_hop)

@@ -664,6 +664,46 @@ static void test_resync_agrees(void)
 	su_rmdir(db);
 }
 
+static void test_group_commit(void)
+{
+	char d[256];
+	su_tmpdir(d, sizeof(d), "batch");
+	struct km_store *st = su_open(d, KM_SYNC_FULL, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT_EQUAL(su_put_stream(st, POOL, 13, 0, 2, 64), 0);
+	uint8_t *ref = stream_bytes(13, 0, 4, 64);
+	CU_ASSERT_EQUAL_FATAL(km_store_batch_begin(st), 0);
+	CU_ASSERT_EQUAL(km_store_batch_begin(st), -EBUSY);
+	CU_ASSERT_EQUAL(su_put_stream(st, POOL, 13, 2, 2, 64), 0);
+	CU_ASSERT_EQUAL(su_put_stream(st, POOL, 13, 0, 1, 64), -EEXIST); /* fails alone */
+	/* reads and takes inside the batch see its own changes */
+	uint8_t id[16], mat[64], out[200];
+	su_key(13, 3, id, mat, 64);
+	struct km_key_meta m;
+	CU_ASSERT_EQUAL(km_store_get(st, id, &m), 0);
+	struct km_take_handle h1, h2;
+	CU_ASSERT_EQUAL_FATAL(km_store_take_begin(st, POOL, 100, out, &h1), 0);
+	CU_ASSERT(memcmp(out, ref, 100) == 0);
+	CU_ASSERT_EQUAL(km_store_take_commit(st, &h1), 0);
+	CU_ASSERT_EQUAL_FATAL(km_store_take_begin(st, POOL, 100, out, &h2), 0);
+	CU_ASSERT(memcmp(out, ref + 100, 100) == 0); /* starts in the rest key made above */
+	CU_ASSERT_EQUAL(km_store_take_commit(st, &h2), 0);
+	CU_ASSERT_EQUAL(km_store_batch_end(st), 0);
+	CU_ASSERT_EQUAL(km_store_batch_end(st), -EINVAL);
+	km_store_close(st);
+	st = su_open(d, KM_SYNC_FULL, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	struct km_pool_stats s;
+	km_store_pool_stats(st, POOL, &s);
+	CU_ASSERT_EQUAL(s.available_bits, (4 * 64 - 200) * 8);
+	CU_ASSERT_EQUAL_FATAL(km_store_take_begin(st, POOL, 56, out, &h1), 0);
+	CU_ASSERT(memcmp(out, ref + 200, 56) == 0);
+	km_store_take_abort(st, &h1, false);
+	free(ref);
+	km_store_close(st);
+	su_rmdir(d);
+}
+
 static void test_seq_numbers_never_repeat(void)
 {
 	char d[256];
@@ -701,6 +741,7 @@ static CU_TestInfo store_tests[] = {
 	{"concurrent consumers never share a key", test_concurrent_consumers_never_share},
 	{"resync: both ends keep the common ids", test_resync_agrees},
 	{"relay sequence numbers never repeat", test_seq_numbers_never_repeat},
+	{"group commit: one transaction, operations fail alone", test_group_commit},
 	CU_TEST_INFO_NULL,
 };
 

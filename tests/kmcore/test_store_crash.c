@@ -34,8 +34,19 @@ static void child(int wfd, uint32_t first)
 						  .material = mat[j], .block_seq = i + j};
 			su_key(SEED, i + j, k[j].id, mat[j], KEY_BYTES);
 		}
-		if (km_store_put(st, k, n) != 0)
+		/* every other batch goes through a group commit of one put per key */
+		bool group = (i / 4) % 2 == 1;
+		if (group) {
+			if (km_store_batch_begin(st) != 0)
+				_exit(4);
+			for (uint32_t j = 0; j < n; j++)
+				if (km_store_put(st, &k[j], 1) != 0)
+					_exit(4);
+			if (km_store_batch_end(st) != 0)
+				_exit(4);
+		} else if (km_store_put(st, k, n) != 0) {
 			_exit(4);
+		}
 		struct ack a = {i, n};
 		if (write(wfd, &a, sizeof(a)) != sizeof(a))
 			_exit(5);
@@ -79,8 +90,8 @@ static void test_kill9_loses_no_acknowledged_key(void)
 			child(fds[1], first);
 		}
 		close(fds[1]);
-		/* anywhere from during open to ~60 ms of writing */
-		usleep((useconds_t)(unit_rand(&rnd) % 60000));
+		/* anywhere from during open to ~100 ms of writing */
+		usleep((useconds_t)(unit_rand(&rnd) % 100000));
 		kill(pid, SIGKILL);
 		int status;
 		waitpid(pid, &status, 0);
