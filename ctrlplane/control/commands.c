@@ -350,7 +350,8 @@ static int cmd_key(struct cp_ctrl *c, const struct args *a, json_t **res, char *
 	if (!c->ops.key_flush)
 		return fail(err, el, -EOPNOTSUPP, "this node has no key store attached");
 	uint64_t bits = 0;
-	int rc = c->ops.key_flush(c->ops_ctx, link, &bits);
+	const struct cp_cfg_qkd_link *qkd = km ? cp_config_qkd_link(c->cfg, km->qkd_link) : NULL;
+	int rc = c->ops.key_flush(c->ops_ctx, km, qkd, &bits);
 	if (rc < 0)
 		return fail(err, el, rc, "key flush failed: %s", strerror(-rc));
 	/* the workers wipe what they hold for the affected links too */

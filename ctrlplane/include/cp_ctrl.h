@@ -34,8 +34,10 @@ struct cp_link_stats {
 struct cp_node_ops {
 	int (*link_stats)(void *ctx, const struct cp_cfg_km_link *km,
 			  const struct cp_cfg_qkd_link *qkd, struct cp_link_stats *out);
-	/* Zeroize and drop a KM link's stored keys (km_link NULL = all); bits dropped into *bits. */
-	int (*key_flush)(void *ctx, const char *km_link, uint64_t *bits);
+	/* Zeroize and drop a KM link's available keys (km and qkd NULL = every link); the bits
+	 * dropped go to *bits. */
+	int (*key_flush)(void *ctx, const struct cp_cfg_km_link *km,
+			 const struct cp_cfg_qkd_link *qkd, uint64_t *bits);
 	/* Establish / move (new epoch, make-before-break) / tear down a relay session. */
 	void (*relay)(void *ctx, const struct cp_relay_cmd *cmd);
 };

@@ -110,8 +110,10 @@ static int op_link_stats(void *ctx, const struct cp_cfg_km_link *km,
 	return 0;
 }
 
-static int op_key_flush(void *ctx, const char *km, uint64_t *bits)
+static int op_key_flush(void *ctx, const struct cp_cfg_km_link *kl,
+			const struct cp_cfg_qkd_link *qkd, uint64_t *bits)
 {
+	const char *km = kl ? kl->name : NULL;
 	struct cp_sim *s = ctx;
 	*bits = 0;
 	pthread_mutex_lock(&s->lock);
