@@ -5,7 +5,7 @@
  * mother code and adapts its rate: 'punctured' positions carry Alice's random filler bits (never
  * sent; Bob decodes them from LLR 0), 'shortened' positions are fixed to zero (known to both; nothing
  * is sent), the remaining key_bits positions carry the key. Alice sends the m-bit syndrome of her
- * frame; Bob runs a layered offset-min-sum decoder (8-bit fixed point) on LLRs from the QBER and
+ * frame; Bob runs a layered sum-product decoder (table box-plus in 8-bit fixed point) on LLRs from the QBER and
  * the syndrome. Adaptation works in 64-bit granules, so key_bits is a multiple of 64.
  *
  * Leak (bits of information about the key given to Eve, for the key-length formula):
@@ -32,7 +32,7 @@ struct dst_ldpc_ws;     /* per-thread decoder/encoder workspace */
 #define DST_LDPC_MAX_BASE 1024    /* base matrix rows/columns limit */
 #define DST_LDPC_MAX_ITER_DEFAULT 60
 #define DST_LDPC_ERRLEN 160       /* size of the error-message buffers below */
-#define DST_LDPC_LLR_ONE 4        /* fixed-point LLR scale: int8 value = LLR * DST_LDPC_LLR_ONE */
+#define DST_LDPC_LLR_ONE 3        /* fixed-point LLR scale: int8 value = LLR * DST_LDPC_LLR_ONE */
 
 /* ---- codes ------------------------------------------------------------------------------- */
 
@@ -127,7 +127,6 @@ struct dst_ldpc_plan {
 	double rate;             /* effective rate (n - m - shortened) / (n - punctured - shortened) */
 	unsigned max_iter;
 	int8_t llr;              /* quantised channel LLR magnitude, units of 1/DST_LDPC_LLR_ONE */
-	uint8_t offset;          /* min-sum offset, same units */
 };
 
 /* Pick the mother code and puncturing/shortening for a QBER estimate (0 < qber < 0.5) and target

@@ -1,0 +1,258 @@
+/* Code families and rate adaptation (which mother code, how many punctured/shortened bits). */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ldpc/ldpc_config.h"
+#include "ldpc_internal.h"
+
+
+static double h2(double p)
+{
+	if (p <= 0 || p >= 1)
+		return 0;
+	return -p * log2(p) - (1 - p) * log2(1 - p);
+}
+
+const char *dst_ldpc_default_dir(void)
+{
+	const char *env = getenv("QKD_LDPC_CODES");
+	return env && *env ? env : DST_LDPC_CODE_DIR;
+}
+
+static int cmp_rate(const void *a, const void *b)
+{
+	const struct dst_ldpc_code *x = *(struct dst_ldpc_code *const *)a;
+	const struct dst_ldpc_code *y = *(struct dst_ldpc_code *const *)b;
+	/* rate 1 - m/n ascending, n equal: m descending */
+	return (x->m < y->m) - (x->m > y->m);
+}
+
+int dst_ldpc_family_create(struct dst_ldpc_code **codes, size_t count, struct dst_ldpc_family **out,
+			   char *err)
+{
+	struct dst_ldpc_family *f = calloc(1, sizeof(*f));
+	struct dst_ldpc_code **v = malloc((count ? count : 1) * sizeof(*v));
+	if (!f || !v || !count || !out) {
+		ldpc_err(err, count ? "out of memory" : "no codes");
+		free(f);
+		free(v);
+		for (size_t i = 0; i < count; i++)
+			dst_ldpc_code_free(codes[i]);
+		return count ? -ENOMEM : -EINVAL;
+	}
+	memcpy(v, codes, count * sizeof(*v));
+	qsort(v, count, sizeof(*v), cmp_rate);
+	f->codes = v;
+	f->count = count;
+	f->n = v[0]->n;
+	for (size_t i = 0; i < count; i++) {
+		const struct dst_ldpc_code *c = v[i];
+		if (c->n != f->n) {
+			ldpc_err(err, "code %s has n=%u, family n=%u", c->name, c->n, f->n);
+			dst_ldpc_family_free(f);
+			return -EINVAL;
+		}
+		f->max_m = c->m > f->max_m ? c->m : f->max_m;
+		f->max_z = c->z > f->max_z ? c->z : f->max_z;
+		f->max_nb = c->nb > f->max_nb ? c->nb : f->max_nb;
+		uint64_t eb = (uint64_t)c->ne * c->z;
+		f->max_edge_bytes = eb > f->max_edge_bytes ? eb : f->max_edge_bytes;
+		for (uint32_t r = 0; r < c->mb; r++) {
+			uint32_t dc = c->row_start[r + 1] - c->row_start[r];
+			f->max_dc = dc > f->max_dc ? dc : f->max_dc;
+		}
+	}
+	*out = f;
+	return 0;
+}
+
+void dst_ldpc_family_free(struct dst_ldpc_family *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->count; i++)
+		dst_ldpc_code_free(f->codes[i]);
+	free(f->codes);
+	free(f);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int dst_ldpc_family_load(const char *dir, struct dst_ldpc_family **out, char *err)
+{
+	if (!dir)
+		dir = dst_ldpc_default_dir();
+	DIR *dp = opendir(dir);
+	if (!dp) {
+		int rc = -errno;
+		ldpc_err(err, "%s: %s", dir, strerror(errno));
+		return rc;
+	}
+	char *names[64];
+	size_t nn = 0;
+	struct dirent *de;
+	while ((de = readdir(dp))) {
+		size_t l = strlen(de->d_name);
+		if (l > 3 && !strcmp(de->d_name + l - 3, ".qc") && nn < 64)
+			names[nn++] = strdup(de->d_name);
+	}
+	closedir(dp);
+	qsort(names, nn, sizeof(char *), cmp_str);
+	struct dst_ldpc_code *codes[64];
+	size_t nc = 0;
+	int rc = 0;
+	for (size_t i = 0; i < nn; i++) {
+		char path[4096];
+		if (!names[i]) {
+			rc = -ENOMEM;
+			ldpc_err(err, "out of memory");
+			break;
+		}
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		rc = dst_ldpc_code_load(path, &codes[nc], err);
+		if (rc)
+			break;
+		nc++;
+	}
+	for (size_t i = 0; i < nn; i++)
+		free(names[i]);
+	if (!rc && !nc) {
+		ldpc_err(err, "%s: no .qc code files", dir);
+		rc = -ENOENT;
+	}
+	if (rc) {
+		for (size_t i = 0; i < nc; i++)
+			dst_ldpc_code_free(codes[i]);
+		return rc;
+	}
+	return dst_ldpc_family_create(codes, nc, out, err);
+}
+
+size_t dst_ldpc_family_size(const struct dst_ldpc_family *f)
+{
+	return f->count;
+}
+
+const struct dst_ldpc_code *dst_ldpc_family_code(const struct dst_ldpc_family *f, size_t i)
+{
+	return i < f->count ? f->codes[i] : NULL;
+}
+
+uint32_t dst_ldpc_family_n(const struct dst_ldpc_family *f)
+{
+	return f->n;
+}
+
+double dst_ldpc_efficiency(uint64_t leak_bits, uint64_t key_bits, double qber)
+{
+	double h = h2(qber);
+	return key_bits && h > 0 ? (double)leak_bits / ((double)key_bits * h) : INFINITY;
+}
+
+/* Efficiency at which the committed family reaches FER <= 1e-2 (Monte Carlo, bench_ldpc). */
+static const struct {
+	double qber, f;
+} calibrated[] = {
+	{0.005, 1.45}, {0.01, 1.30}, {0.02, 1.18}, {0.03, 1.18},
+	{0.05, 1.15},  {0.08, 1.15}, {0.11, 1.20},
+};
+
+double dst_ldpc_default_f(double qber)
+{
+	size_t n = sizeof(calibrated) / sizeof(calibrated[0]);
+	if (qber <= calibrated[0].qber)
+		return calibrated[0].f;
+	for (size_t i = 1; i < n; i++)
+		if (qber <= calibrated[i].qber) {
+			double t = (qber - calibrated[i - 1].qber) /
+				   (calibrated[i].qber - calibrated[i - 1].qber);
+			return calibrated[i - 1].f + t * (calibrated[i].f - calibrated[i - 1].f);
+		}
+	return calibrated[n - 1].f;
+}
+
+static void plan_fill(struct dst_ldpc_plan *p, const struct dst_ldpc_code *c, uint32_t pg,
+		      uint32_t sg, double qber, double f_target)
+{
+	memset(p, 0, sizeof(*p));
+	p->code = c;
+	p->n = c->n;
+	p->punctured = pg * LDPC_GRAN;
+	p->shortened = sg * LDPC_GRAN;
+	p->key_bits = c->n - p->punctured - p->shortened;
+	p->syndrome_bits = c->m;
+	p->leak_bits = c->m - p->punctured;
+	p->qber = qber;
+	p->f_target = f_target;
+	p->f = dst_ldpc_efficiency(p->leak_bits, p->key_bits, qber);
+	p->rate = (double)(c->n - c->m - p->shortened) / p->key_bits;
+	p->max_iter = DST_LDPC_MAX_ITER_DEFAULT;
+	long q = lround(log((1 - qber) / qber) * DST_LDPC_LLR_ONE);
+	p->llr = (int8_t)(q < 1 ? 1 : q > 120 ? 120 : q);
+}
+
+int dst_ldpc_plan_make(const struct dst_ldpc_family *fam, double qber, double f_target,
+		       struct dst_ldpc_plan *plan)
+{
+	if (!fam || !plan || !(qber > 0 && qber < 0.5) || f_target < 0 || (f_target > 0 && f_target < 1))
+		return -EINVAL;
+	if (f_target == 0)
+		f_target = dst_ldpc_default_f(qber);
+	double h = h2(qber), best_score = INFINITY;
+	const struct dst_ldpc_code *best = NULL;
+	uint32_t best_p = 0, best_s = 0;
+	for (size_t i = 0; i < fam->count; i++) {
+		const struct dst_ldpc_code *c = fam->codes[i];
+		double n = c->n, m = c->m, G = LDPC_GRAN;
+		uint32_t pg = 0, sg = 0;
+		/* f(P,S) = (m - P) / ((n - P - S) h); f falls with P and rises with S. Round so that
+		 * f stays at or above the target (never less leak than asked for). */
+		if (m / (n * h) >= f_target) {
+			double P = (m - f_target * h * n) / (1 - f_target * h);
+			pg = (uint32_t)floor(P / G);
+			if (pg > c->npunct_gran)
+				pg = c->npunct_gran;
+		} else {
+			double S = n - m / (f_target * h);
+			sg = (uint32_t)ceil(S / G - 1e-9);
+			if (sg > c->nshort_gran || n - sg * G <= m + G)
+				continue; /* would need more shortening than the code allows */
+		}
+		double f = (m - pg * G) / ((n - (pg + sg) * G) * h);
+		if (f < f_target - 1e-9)
+			continue;
+		/* closest to the target; among near-equal ones the least adapted */
+		double score = (f - f_target) + 0.05 * (pg + sg) * G / n;
+		if (score < best_score) {
+			best_score = score;
+			best = c;
+			best_p = pg;
+			best_s = sg;
+		}
+	}
+	if (!best)
+		return -EINVAL;
+	plan_fill(plan, best, best_p, best_s, qber, f_target);
+	return 0;
+}
+
+int dst_ldpc_plan_reveal(struct dst_ldpc_plan *plan, uint32_t bits)
+{
+	if (!plan)
+		return -EINVAL;
+	uint32_t left = plan->punctured - plan->revealed;
+	uint32_t add = (bits + LDPC_GRAN - 1) / LDPC_GRAN * LDPC_GRAN;
+	if (add > left)
+		add = left;
+	plan->revealed += add;
+	plan->leak_bits += add;
+	plan->f = dst_ldpc_efficiency(plan->leak_bits, plan->key_bits, plan->qber);
+	return (int)add;
+}

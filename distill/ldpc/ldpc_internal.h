@@ -1,0 +1,78 @@
+/* Private structures of the QC-LDPC code, family, workspace and decoder kernels. */
+#ifndef LDPC_INTERNAL_H
+#define LDPC_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dst_ldpc.h"
+
+#define LDPC_GRAN 64 /* rate-adaptation granule: one 64-bit word of the frame */
+/* check-to-variable magnitude limit: below 127 so that a saturated LLR keeps its sign and size
+ * when the message is taken out again */
+#define LDPC_C2V_MAX 30
+
+struct dst_ldpc_code {
+	char name[32];
+	uint32_t z, mb, nb, n, m;
+	uint64_t seed;
+	uint32_t ne;            /* base edges (circulants) */
+	uint32_t *row_start;    /* mb + 1 offsets into col/shift */
+	uint16_t *col, *shift;  /* per base edge, row-major, columns ascending */
+	uint32_t npunct_cols;
+	uint16_t *punct_cols;   /* weight-2 chain columns that may be punctured, in order */
+	uint32_t npunct_gran, nshort_gran;
+	uint32_t *punct_order;  /* granule indices (word index in the frame), puncture order */
+	uint32_t *short_order;  /* granule indices, shortening order */
+};
+
+struct dst_ldpc_family {
+	size_t count;
+	struct dst_ldpc_code **codes; /* ascending rate */
+	uint32_t n, max_m, max_z, max_nb;
+	uint64_t max_edge_bytes;      /* max ne * z */
+	uint32_t max_dc;              /* max base row weight */
+};
+
+/* Everything one decoder sweep needs; identical for every variant. */
+struct ldpc_dec {
+	uint32_t z, mb;
+	const uint32_t *row_start;
+	const uint16_t *col, *shift;
+	int8_t *app;         /* block c at app + c * app_stride; valid [-32, 2z + 32), dup in [z, 2z) */
+	uint32_t app_stride;
+	int8_t *c2v;         /* edge e at c2v + e * z */
+	const int8_t *synd;  /* m bytes: 0 or -1 */
+	int8_t *tmp;         /* 2 * 256 * 32 bytes scratch (AVX2) */
+	const uint8_t *corr; /* 16 entries: box-plus correction c[d] = round(3 ln(1 + e^(-d/3))) */
+};
+
+/* One layered sweep over every row; returns true when every check was satisfied by the hard
+ * decisions seen when its layer started (the caller then verifies the full syndrome). */
+/* Box-plus correction table c[d] = round(3 ln(1 + e^(-d/3))), d < 16 (0 beyond). */
+extern const uint8_t ldpc_boxplus_corr[16];
+
+typedef bool (*ldpc_sweep_fn)(const struct ldpc_dec *d);
+bool ldpc_sweep_base(const struct ldpc_dec *d);
+bool ldpc_sweep_avx2(const struct ldpc_dec *d);
+
+struct ldpc_variant {
+	const char *name;
+	unsigned needs;
+	ldpc_sweep_fn sweep;
+};
+/* Best variant for the active CPU level / a named one (NULL if unknown or not supported). */
+const struct ldpc_variant *ldpc_variant_active(void);
+const struct ldpc_variant *ldpc_variant_named(const char *name);
+
+/* Validation shared by parse and build: checks shapes, 4-cycles, puncture chain; fills the
+ * adaptation orders. Returns 0 or -EINVAL with err. */
+int ldpc_code_finish(struct dst_ldpc_code *c, char *err);
+struct dst_ldpc_code *ldpc_code_alloc(uint32_t mb, uint32_t nb, uint32_t ne, uint32_t npunct);
+
+/* Bit rotation helper: out[i] = bit (i + s) mod z of the z-bit block in (z multiple of 64). */
+void ldpc_rotate_block(const uint64_t *in, uint32_t z, uint32_t s, uint64_t *out);
+
+void ldpc_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

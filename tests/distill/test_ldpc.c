@@ -1,0 +1,282 @@
+/* LDPC reconciliation frames: AVX2 and portable decoders agree bit for bit (decisions, iteration
+ * counts and the fixed-point state); an error-free frame decodes in one iteration; frames below
+ * capacity are corrected to Alice's key; frames far above capacity are reported failed and Bob's
+ * bits come back unchanged; leak accounting follows its definition; bad arguments change nothing. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dst_ldpc.h"
+#include "unit.h"
+
+static struct dst_ldpc_family *fam;
+static struct dst_ldpc_ws *ws;
+static uint64_t rng = 0x5eed1234abcdull;
+
+static int setup(void)
+{
+	char err[DST_LDPC_ERRLEN];
+	if (dst_ldpc_family_load(NULL, &fam, err))
+		return -1;
+	ws = dst_ldpc_ws_create(fam);
+	return ws ? 0 : -1;
+}
+
+static int teardown(void)
+{
+	dst_ldpc_ws_free(ws);
+	dst_ldpc_family_free(fam);
+	return 0;
+}
+
+static double h2(double p)
+{
+	return -p * log2(p) - (1 - p) * log2(1 - p);
+}
+
+/* Alice's key, Bob's copy through a BSC with exactly 'errors' flips, filler and syndrome */
+struct frame {
+	uint64_t *alice, *bob, *fill, *syn, *out;
+	uint32_t words;
+};
+
+static void frame_make(struct frame *f, const struct dst_ldpc_plan *p, uint32_t errors)
+{
+	f->words = p->key_bits / 64;
+	f->alice = malloc(f->words * 8);
+	f->bob = malloc(f->words * 8);
+	f->out = malloc(f->words * 8);
+	f->fill = malloc(p->punctured / 8 + 8);
+	f->syn = malloc(p->syndrome_bits / 8);
+	for (uint32_t i = 0; i < f->words; i++)
+		f->alice[i] = unit_rand(&rng);
+	for (uint32_t i = 0; i < p->punctured / 64 + 1; i++)
+		f->fill[i] = unit_rand(&rng);
+	memcpy(f->bob, f->alice, f->words * 8);
+	for (uint32_t e = 0; e < errors;) {
+		uint32_t b = (uint32_t)(unit_rand(&rng) % p->key_bits);
+		if ((f->bob[b / 64] ^ f->alice[b / 64]) >> (b % 64) & 1)
+			continue;
+		f->bob[b / 64] ^= 1ull << (b % 64);
+		e++;
+	}
+	CU_ASSERT_EQUAL(dst_ldpc_alice(ws, p, f->alice, f->fill, f->syn), 0);
+}
+
+static void frame_free(struct frame *f)
+{
+	free(f->alice);
+	free(f->bob);
+	free(f->out);
+	free(f->fill);
+	free(f->syn);
+}
+
+static void test_zero_errors_one_iteration(void)
+{
+	const double qs[] = {0.005, 0.01, 0.02, 0.05, 0.08, 0.11};
+	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		struct dst_ldpc_plan p;
+		CU_ASSERT_EQUAL_FATAL(dst_ldpc_plan_make(fam, qs[i], 0, &p), 0);
+		struct frame f;
+		frame_make(&f, &p, 0);
+		struct dst_ldpc_result r;
+		if (p.punctured) {
+			/* punctured filler is unknown to Bob: reveal all of it so nothing is to be found */
+			dst_ldpc_plan_reveal(&p, p.punctured);
+		}
+		CU_ASSERT_EQUAL(dst_ldpc_bob(ws, &p, f.bob, f.syn, f.fill, f.out, &r), 0);
+		CU_ASSERT_EQUAL(r.status, DST_LDPC_OK);
+		CU_ASSERT_EQUAL(r.iterations, 1);
+		CU_ASSERT_EQUAL(r.flipped, 0);
+		CU_ASSERT_EQUAL(memcmp(f.out, f.alice, f.words * 8), 0);
+		frame_free(&f);
+	}
+}
+
+static void test_corrects_below_capacity(void)
+{
+	/* generous efficiency: every frame must come back equal to Alice's key */
+	const double qs[] = {0.01, 0.03, 0.06};
+	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		struct dst_ldpc_plan p;
+		CU_ASSERT_EQUAL_FATAL(dst_ldpc_plan_make(fam, qs[i], 1.5, &p), 0);
+		CU_ASSERT(p.f >= 1.5 - 1e-9);
+		struct frame f;
+		uint32_t errors = (uint32_t)(qs[i] * p.key_bits);
+		frame_make(&f, &p, errors);
+		struct dst_ldpc_result r;
+		CU_ASSERT_EQUAL(dst_ldpc_bob(ws, &p, f.bob, f.syn, NULL, f.out, &r), 0);
+		CU_ASSERT_EQUAL(r.status, DST_LDPC_OK);
+		CU_ASSERT_EQUAL(r.flipped, errors);
+		CU_ASSERT_EQUAL(memcmp(f.out, f.alice, f.words * 8), 0);
+		CU_ASSERT(r.iterations > 1);
+		frame_free(&f);
+	}
+}
+
+static void test_above_capacity_fails_cleanly(void)
+{
+	/* a plan for 1% QBER fed 6% errors: far beyond what the syndrome can resolve */
+	struct dst_ldpc_plan p;
+	CU_ASSERT_EQUAL_FATAL(dst_ldpc_plan_make(fam, 0.01, 0, &p), 0);
+	p.max_iter = 20;
+	for (int k = 0; k < 3; k++) {
+		struct frame f;
+		frame_make(&f, &p, (uint32_t)(0.06 * p.key_bits));
+		memset(f.out, 0xa5, f.words * 8);
+		struct dst_ldpc_result r;
+		CU_ASSERT_EQUAL(dst_ldpc_bob(ws, &p, f.bob, f.syn, NULL, f.out, &r), 0);
+		CU_ASSERT_EQUAL(r.status, DST_LDPC_FAILED);
+		CU_ASSERT_EQUAL(r.iterations, 20);
+		CU_ASSERT_EQUAL(memcmp(f.out, f.bob, f.words * 8), 0); /* Bob's bits unchanged */
+		frame_free(&f);
+	}
+}
+
+/* Run both variants on the same frame with the same iteration cap; compare everything. */
+static void compare_variants(const struct dst_ldpc_plan *p, uint32_t errors)
+{
+	struct dst_ldpc_ws *w2 = dst_ldpc_ws_create(fam);
+	CU_ASSERT_EQUAL_FATAL(dst_ldpc_ws_force_variant(ws, "generic"), 0);
+	CU_ASSERT_EQUAL_FATAL(dst_ldpc_ws_force_variant(w2, "avx2"), 0);
+	struct frame f;
+	frame_make(&f, p, errors);
+	uint64_t *out2 = malloc(f.words * 8);
+	struct dst_ldpc_result r1, r2;
+	CU_ASSERT_EQUAL(dst_ldpc_bob(ws, p, f.bob, f.syn, NULL, f.out, &r1), 0);
+	CU_ASSERT_EQUAL(dst_ldpc_bob(w2, p, f.bob, f.syn, NULL, out2, &r2), 0);
+	CU_ASSERT_STRING_EQUAL(dst_ldpc_ws_variant(ws), "generic");
+	CU_ASSERT_STRING_EQUAL(dst_ldpc_ws_variant(w2), "avx2");
+	CU_ASSERT_EQUAL(r1.status, r2.status);
+	CU_ASSERT_EQUAL(r1.iterations, r2.iterations);
+	CU_ASSERT_EQUAL(r1.flipped, r2.flipped);
+	CU_ASSERT_EQUAL(memcmp(f.out, out2, f.words * 8), 0);
+	size_t l1, l2;
+	const int8_t *a1 = dst_ldpc_ws_app(ws, &l1), *a2 = dst_ldpc_ws_app(w2, &l2);
+	CU_ASSERT_EQUAL(l1, l2);
+	CU_ASSERT_EQUAL(memcmp(a1, a2, l1), 0);
+	const int8_t *c1 = dst_ldpc_ws_c2v(ws, &l1), *c2 = dst_ldpc_ws_c2v(w2, &l2);
+	CU_ASSERT_EQUAL(l1, l2);
+	CU_ASSERT_EQUAL(memcmp(c1, c2, l1), 0);
+	dst_ldpc_ws_force_variant(ws, NULL);
+	free(out2);
+	frame_free(&f);
+	dst_ldpc_ws_free(w2);
+}
+
+static void test_avx2_matches_portable(void)
+{
+	if (dst_ldpc_ws_force_variant(ws, "avx2") == -ENOTSUP)
+		return; /* nothing to compare on this CPU */
+	dst_ldpc_ws_force_variant(ws, NULL);
+	/* mid-decoding state after a few iterations (near the threshold, so messages are busy),
+	 * for low, middle and high rate codes with puncturing or shortening */
+	const double qs[] = {0.012, 0.03, 0.09};
+	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		struct dst_ldpc_plan p;
+		CU_ASSERT_EQUAL_FATAL(dst_ldpc_plan_make(fam, qs[i], 0, &p), 0);
+		p.max_iter = 3;
+		compare_variants(&p, (uint32_t)(qs[i] * p.key_bits * 1.1));
+	}
+	/* a full decode to the end, and a failing one */
+	struct dst_ldpc_plan p;
+	CU_ASSERT_EQUAL_FATAL(dst_ldpc_plan_make(fam, 0.02, 1.25, &p), 0);
+	p.max_iter = 40;
+	compare_variants(&p, (uint32_t)(0.02 * p.key_bits));
+	p.max_iter = 4;
+	compare_variants(&p, (uint32_t)(0.05 * p.key_bits));
+}
+
+static void test_leak_accounting(void)
+{
+	const double qs[] = {0.01, 0.02, 0.035, 0.05, 0.08, 0.11}; /* reachable at f = 1.12 */
+	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		struct dst_ldpc_plan p;
+		double target = 1.12;
+		CU_ASSERT_EQUAL_FATAL(dst_ldpc_plan_make(fam, qs[i], target, &p), 0);
+		struct dst_ldpc_code_info in;
+		dst_ldpc_code_get_info(p.code, &in);
+		CU_ASSERT_EQUAL(p.n, 65536);
+		CU_ASSERT_EQUAL(p.syndrome_bits, in.m);
+		CU_ASSERT_EQUAL(p.key_bits, p.n - p.punctured - p.shortened);
+		CU_ASSERT_EQUAL(p.key_bits % 64, 0);
+		CU_ASSERT_EQUAL(p.leak_bits, in.m - p.punctured);
+		double f = p.leak_bits / (p.key_bits * h2(qs[i]));
+		CU_ASSERT_DOUBLE_EQUAL(p.f, f, 1e-12);
+		CU_ASSERT_DOUBLE_EQUAL(dst_ldpc_efficiency(p.leak_bits, p.key_bits, qs[i]), f, 1e-12);
+		/* at or above the target, by less than one 64-bit granule's worth */
+		CU_ASSERT(p.f >= target - 1e-9);
+		CU_ASSERT(p.f <= target + 64.0 / (p.key_bits * h2(qs[i])) + 1e-9);
+		/* a blind round adds what it reveals */
+		if (p.punctured >= 128) {
+			uint32_t leak = p.leak_bits;
+			CU_ASSERT_EQUAL(dst_ldpc_plan_reveal(&p, 100), 128);
+			CU_ASSERT_EQUAL(p.revealed, 128);
+			CU_ASSERT_EQUAL(p.leak_bits, leak + 128);
+		}
+	}
+}
+
+static void test_blind_round_recovers(void)
+{
+	/* a frame that fails at its plan decodes once Alice reveals punctured filler */
+	struct dst_ldpc_plan p;
+	CU_ASSERT_EQUAL_FATAL(dst_ldpc_plan_make(fam, 0.02, 1.05, &p), 0);
+	if (p.punctured < 1024)
+		return;
+	struct frame f;
+	frame_make(&f, &p, (uint32_t)(0.0225 * p.key_bits));
+	struct dst_ldpc_result r;
+	p.max_iter = 60;
+	CU_ASSERT_EQUAL(dst_ldpc_bob(ws, &p, f.bob, f.syn, NULL, f.out, &r), 0);
+	while (r.status != DST_LDPC_OK && dst_ldpc_plan_reveal(&p, p.punctured / 4) > 0)
+		CU_ASSERT_EQUAL(dst_ldpc_bob(ws, &p, f.bob, f.syn, f.fill, f.out, &r), 0);
+	CU_ASSERT_EQUAL(r.status, DST_LDPC_OK);
+	CU_ASSERT_EQUAL(memcmp(f.out, f.alice, f.words * 8), 0);
+	frame_free(&f);
+}
+
+static void test_bad_arguments(void)
+{
+	struct dst_ldpc_plan p;
+	CU_ASSERT_EQUAL(dst_ldpc_plan_make(fam, 0, 1.1, &p), -EINVAL);
+	CU_ASSERT_EQUAL(dst_ldpc_plan_make(fam, 0.5, 1.1, &p), -EINVAL);
+	CU_ASSERT_EQUAL(dst_ldpc_plan_make(fam, 0.02, 0.9, &p), -EINVAL);
+	CU_ASSERT_EQUAL(dst_ldpc_plan_make(fam, NAN, 1.1, &p), -EINVAL);
+	CU_ASSERT_EQUAL(dst_ldpc_plan_make(fam, 0.02, 1.1, &p), 0);
+	uint64_t *buf = calloc(p.n / 64, 8), *syn = calloc(p.syndrome_bits / 64, 8);
+	struct dst_ldpc_result r;
+	struct dst_ldpc_plan bad = p;
+	bad.key_bits += 64; /* inconsistent plan */
+	CU_ASSERT_EQUAL(dst_ldpc_bob(ws, &bad, buf, syn, NULL, buf, &r), -EINVAL);
+	CU_ASSERT_EQUAL(dst_ldpc_alice(ws, &bad, buf, buf, syn), -EINVAL);
+	bad = p;
+	bad.revealed = 64; /* revealed bits but no values */
+	CU_ASSERT_EQUAL(dst_ldpc_bob(ws, &bad, buf, syn, NULL, buf, &r), -EINVAL);
+	CU_ASSERT_EQUAL(dst_ldpc_bob(ws, &p, NULL, syn, NULL, buf, &r), -EINVAL);
+	CU_ASSERT_EQUAL(dst_ldpc_ws_force_variant(ws, "sse9"), -EINVAL);
+	CU_ASSERT_EQUAL(dst_ldpc_ws_force_variant(ws, NULL), 0);
+	free(buf);
+	free(syn);
+}
+
+int main(void)
+{
+	CU_TestInfo frames[] = {
+		{"zero errors: one iteration", test_zero_errors_one_iteration},
+		{"corrects below capacity", test_corrects_below_capacity},
+		{"above capacity fails cleanly", test_above_capacity_fails_cleanly},
+		{"avx2 bit-exact with portable", test_avx2_matches_portable},
+		{"leak accounting", test_leak_accounting},
+		{"blind round recovers", test_blind_round_recovers},
+		{"bad arguments", test_bad_arguments},
+		CU_TEST_INFO_NULL,
+	};
+	CU_SuiteInfo suites[] = {
+		{"ldpc_frames", setup, teardown, NULL, NULL, frames},
+		CU_SUITE_INFO_NULL,
+	};
+	return unit_run(suites);
+}
