@@ -6,16 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dst_estimate.h"
 #include "ldpc/ldpc_config.h"
 #include "ldpc_internal.h"
 
-
-static double h2(double p)
-{
-	if (p <= 0 || p >= 1)
-		return 0;
-	return -p * log2(p) - (1 - p) * log2(1 - p);
-}
 
 const char *dst_ldpc_default_dir(void)
 {
@@ -152,7 +146,7 @@ uint32_t dst_ldpc_family_n(const struct dst_ldpc_family *f)
 
 double dst_ldpc_efficiency(uint64_t leak_bits, uint64_t key_bits, double qber)
 {
-	double h = h2(qber);
+	double h = dst_h2(qber);
 	return key_bits && h > 0 ? (double)leak_bits / ((double)key_bits * h) : INFINITY;
 }
 
@@ -205,7 +199,7 @@ int dst_ldpc_plan_make(const struct dst_ldpc_family *fam, double qber, double f_
 		return -EINVAL;
 	if (f_target == 0)
 		f_target = dst_ldpc_default_f(qber);
-	double h = h2(qber), best_score = INFINITY;
+	double h = dst_h2(qber), best_score = INFINITY;
 	const struct dst_ldpc_code *best = NULL;
 	uint32_t best_p = 0, best_s = 0;
 	for (size_t i = 0; i < fam->count; i++) {

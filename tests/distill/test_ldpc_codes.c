@@ -49,16 +49,24 @@ static void expand(const struct dst_ldpc_code *c, struct expanded *x)
 	x->start = calloc(in.m + 1, sizeof(uint32_t));
 	x->bits = malloc(in.edges * sizeof(uint32_t));
 	uint32_t ne = dst_ldpc_code_base_edges(c), k = 0;
-	for (uint32_t chk = 0; chk < in.m; chk++) {
-		uint32_t r = chk / in.z, i = chk % in.z;
-		x->start[chk] = k;
-		for (uint32_t e = 0; e < ne; e++) {
-			uint32_t er, col, s;
-			dst_ldpc_code_base_edge(c, e, &er, &col, &s);
-			if (er == r)
-				x->bits[k++] = col * in.z + (i + s) % in.z;
+	uint32_t *er = malloc(ne * 4), *ec = malloc(ne * 4), *es = malloc(ne * 4);
+	for (uint32_t e = 0; e < ne; e++)
+		dst_ldpc_code_base_edge(c, e, &er[e], &ec[e], &es[e]);
+	uint32_t e0 = 0;
+	for (uint32_t r = 0; r < in.base_rows; r++) {
+		uint32_t e1 = e0;
+		while (e1 < ne && er[e1] == r)
+			e1++;
+		for (uint32_t i = 0; i < in.z; i++) {
+			x->start[r * in.z + i] = k;
+			for (uint32_t e = e0; e < e1; e++)
+				x->bits[k++] = ec[e] * in.z + (i + es[e]) % in.z;
 		}
+		e0 = e1;
 	}
+	free(er);
+	free(ec);
+	free(es);
 	x->start[in.m] = k;
 }
 
