@@ -311,11 +311,59 @@ static void test_failed_hop_never_half_delivers(void)
 	net_down(&w);
 }
 
+/* Thousands of corrupted variants of a genuine message (bit flips, byte overwrites, truncation,
+ * extension): every one is refused and B's key pool never changes; the genuine one still works. */
+static void test_mutated_messages_refused(void)
+{
+	struct net w;
+	net_up(&w, 3, -1);
+	uint32_t route[3] = {node_id(0), node_id(1), node_id(2)};
+	struct km_relay_out *out = malloc(sizeof(*out)), *fwd = malloc(sizeof(*fwd));
+	uint8_t *bad = malloc(KM_RELAY_MSG_MAX + 64), id[16], rid[16];
+	CU_ASSERT_EQUAL_FATAL(km_relay_start(w.r[0], route, 3, 48, id, out), 0);
+	struct km_pool_stats before, after;
+	km_store_pool_stats(w.st[1], link_pool(0), &before);
+	uint64_t rnd = 12345;
+	int accepted = 0;
+	for (int i = 0; i < 3000; i++) {
+		size_t len = out->len;
+		memcpy(bad, out->msg, len);
+		uint64_t r = unit_rand(&rnd);
+		switch (r % 4) {
+		case 0: /* flip one bit */
+			bad[(r >> 8) % len] ^= (uint8_t)(1u << ((r >> 40) & 7));
+			break;
+		case 1: /* overwrite a byte with a different value */
+			bad[(r >> 8) % len] ^= (uint8_t)(1 + (r >> 40) % 255);
+			break;
+		case 2: /* truncate */
+			len = (r >> 8) % len;
+			break;
+		default: /* extend with garbage */
+			for (size_t k = 0; k < 1 + (r >> 8) % 60; k++)
+				bad[len++] = (uint8_t)unit_rand(&rnd);
+			break;
+		}
+		int rc = km_relay_receive(w.r[1], node_id(0), bad, len, fwd, rid);
+		accepted += rc >= 0;
+	}
+	CU_ASSERT_EQUAL(accepted, 0);
+	km_store_pool_stats(w.st[1], link_pool(0), &after);
+	CU_ASSERT_EQUAL(after.available_bits, before.available_bits);
+	CU_ASSERT_EQUAL(after.keys[KM_KEY_AVAILABLE], before.keys[KM_KEY_AVAILABLE]);
+	CU_ASSERT_EQUAL(km_relay_receive(w.r[1], node_id(0), out->msg, out->len, fwd, rid), KM_RELAY_FORWARDED);
+	free(bad);
+	free(out);
+	free(fwd);
+	net_down(&w);
+}
+
 static CU_TestInfo relay_tests[] = {
 	{"A -> B -> C: C recovers exactly A's key", test_three_hops},
 	{"5-hop chain: every hop's pad and tag key used once", test_five_hops},
 	{"tampered, misrouted and replayed messages rejected", test_tampered_and_replayed_rejected},
 	{"failed hop aborts, nothing half-delivered", test_failed_hop_never_half_delivers},
+	{"3000 mutated messages refused, pool unchanged", test_mutated_messages_refused},
 	CU_TEST_INFO_NULL,
 };
 

@@ -619,6 +619,13 @@ static void test_resync_agrees(void)
 	CU_ASSERT_EQUAL(su_put_stream(a, POOL, 11, 0, 2500, 8), 0);
 	CU_ASSERT_EQUAL(su_put_stream(b, POOL, 11, 100, 400, 8), 0);
 	CU_ASSERT_EQUAL(su_put_stream(b, POOL, 11, 510, 2090, 8), 0);
+	/* both nodes restart, then reconcile */
+	km_store_close(a);
+	km_store_close(b);
+	a = su_open(da, KM_SYNC_NONE, NULL);
+	b = su_open(db, KM_SYNC_NONE, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	struct km_resync *ra, *rb;
 	CU_ASSERT_EQUAL_FATAL(km_resync_start(a, POOL, 0, &ra), 0);
 	CU_ASSERT_EQUAL_FATAL(km_resync_start(b, POOL, 0, &rb), 0);
@@ -726,6 +733,83 @@ static void test_seq_numbers_never_repeat(void)
 	su_rmdir(d);
 }
 
+static int count_sae(void *ctx, const char *sae, const struct km_meter_count *c)
+{
+	uint64_t *sum = ctx;
+	sum[0] += c->keys;
+	sum[1] += c->bits;
+	return 0;
+}
+
+static void test_meter(void)
+{
+	struct km_meter *m = km_meter_create();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL(km_meter_add(m, "A", KM_POOL_LINK(1), 2, 512), 0);
+	CU_ASSERT_EQUAL(km_meter_add(m, "B", KM_POOL_LINK(1), 1, 256), 0);
+	CU_ASSERT_EQUAL(km_meter_add(m, "A", KM_POOL_PEER(9), 3, 3000), 0);
+	CU_ASSERT_EQUAL(km_meter_add(m, "", KM_POOL_LINK(1), 1, 1), -EINVAL);
+	char longid[KM_SAE_ID_MAX + 1];
+	memset(longid, 'x', KM_SAE_ID_MAX);
+	longid[KM_SAE_ID_MAX] = 0;
+	CU_ASSERT_EQUAL(km_meter_add(m, longid, KM_POOL_LINK(1), 1, 1), -EINVAL);
+	struct km_meter_count c;
+	CU_ASSERT_EQUAL(km_meter_sae(m, "A", &c), 0);
+	CU_ASSERT_EQUAL(c.keys, 5);
+	CU_ASSERT_EQUAL(c.bits, 3512);
+	CU_ASSERT_EQUAL(km_meter_pool(m, KM_POOL_LINK(1), &c), 0);
+	CU_ASSERT_EQUAL(c.keys, 3);
+	CU_ASSERT_EQUAL(c.bits, 768);
+	CU_ASSERT_EQUAL(km_meter_sae(m, "C", &c), -ENOENT);
+	CU_ASSERT_EQUAL(c.keys, 0);
+	uint64_t sum[2] = {0, 0};
+	CU_ASSERT_EQUAL(km_meter_foreach_sae(m, count_sae, sum), 2);
+	CU_ASSERT_EQUAL(sum[0], 6);
+	CU_ASSERT_EQUAL(sum[1], 3768);
+	json_t *j = km_meter_json(m);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(json_object_get(j, "sae"), "B"), "keys")), 1);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(json_object_get(j, "peers"), "9"), "bits")), 3000);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(json_object_get(j, "links"), "1"), "bits")), 768);
+	json_decref(j);
+	km_meter_reset(m);
+	CU_ASSERT_EQUAL(km_meter_sae(m, "A", &c), 0);
+	CU_ASSERT_EQUAL(c.keys, 0);
+	km_meter_free(m);
+	km_meter_free(NULL);
+}
+
+static long vm_locked_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+static void test_key_memory_locked(void)
+{
+	long before = vm_locked_kb();
+	uint8_t *p = km_key_material_alloc(3 * 4096);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	int zero = 1;
+	for (int i = 0; i < 3 * 4096; i++)
+		zero &= p[i] == 0;
+	CU_ASSERT(zero);
+	long during = vm_locked_kb();
+	if (km_key_material_unlocked() == 0)
+		CU_ASSERT(during - before >= 12); /* the three pages are locked */
+	memset(p, 0xAB, 3 * 4096);
+	km_key_material_free(p, 3 * 4096);
+	CU_ASSERT(vm_locked_kb() <= during - 12 || km_key_material_unlocked() > 0);
+	CU_ASSERT_PTR_NULL(km_key_material_alloc(0));
+	km_key_material_free(NULL, 10);
+}
+
 static CU_TestInfo store_tests[] = {
 	{"UUID text form", test_uuid_text},
 	{"KEK file permissions and wrong KEK", test_kek_rules},
@@ -739,9 +823,11 @@ static CU_TestInfo store_tests[] = {
 	{"no plaintext key bytes on disk", test_no_plaintext_on_disk},
 	{"dataplane descriptors drained into the store", test_dataplane_descriptors},
 	{"concurrent consumers never share a key", test_concurrent_consumers_never_share},
-	{"resync: both ends keep the common ids", test_resync_agrees},
+	{"resync after restart: both ends keep the common ids", test_resync_agrees},
 	{"relay sequence numbers never repeat", test_seq_numbers_never_repeat},
 	{"group commit: one transaction, operations fail alone", test_group_commit},
+	{"metering per SAE and per pool", test_meter},
+	{"key memory is locked and zeroed", test_key_memory_locked},
 	CU_TEST_INFO_NULL,
 };
 
