@@ -778,6 +778,17 @@ static void test_meter(void)
 	km_meter_free(NULL);
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
 static long vm_locked_kb(void)
 {
 	FILE *f = fopen("/proc/self/status", "r");
@@ -801,11 +812,14 @@ static void test_key_memory_locked(void)
 		zero &= p[i] == 0;
 	CU_ASSERT(zero);
 	long during = vm_locked_kb();
-	if (km_key_material_unlocked() == 0)
+	/* AddressSanitizer turns mlock into a no-op, so VmLck only moves in normal builds */
+	bool lock_visible = km_key_material_unlocked() == 0 && !SANITIZED;
+	if (lock_visible)
 		CU_ASSERT(during - before >= 12); /* the three pages are locked */
 	memset(p, 0xAB, 3 * 4096);
 	km_key_material_free(p, 3 * 4096);
-	CU_ASSERT(vm_locked_kb() <= during - 12 || km_key_material_unlocked() > 0);
+	if (lock_visible)
+		CU_ASSERT(vm_locked_kb() <= during - 12);
 	CU_ASSERT_PTR_NULL(km_key_material_alloc(0));
 	km_key_material_free(NULL, 10);
 }
