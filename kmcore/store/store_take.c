@@ -110,14 +110,14 @@ static int select_oldest(struct km_store *st, MDB_txn *txn, km_pool_id pool, uin
 		const uint8_t *id = v.mv_data;
 		if (!may_originate(p->policy.origin, id) || id_reserved(st, id))
 			continue;
+		if (s->n == KM_TAKE_MAX_SRC) { /* before rec_get writes s->r[s->n] */
+			mdb_cursor_close(c);
+			return -E2BIG;
+		}
 		struct rec *r = &s->r[s->n];
 		if (rec_get(st, txn, id, r) || r->meta.state != KM_KEY_AVAILABLE ||
 		    expired(&r->meta, now) || r->meta.bits < 8)
 			continue;
-		if (s->n == KM_TAKE_MAX_SRC) {
-			mdb_cursor_close(c);
-			return -E2BIG;
-		}
 		got += r->meta.bits / 8;
 		s->n++;
 	}
