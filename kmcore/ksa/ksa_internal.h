@@ -25,6 +25,7 @@ struct ksa_sae {
 };
 
 struct kx_conn;
+struct ksa_job;
 
 struct ksa_peer {
 	char id[KM_KSA_ID_MAX + 1];
@@ -32,6 +33,9 @@ struct ksa_peer {
 	uint16_t port;
 	km_pool_id pool;
 	struct kx_conn *conns;          /* keep-alive Kx-2 connections (ksa_kx.c) */
+	/* Supplies go out in the order they were cut, one message in flight (ksa_supply.c) */
+	struct ksa_job *wait_head, *wait_tail; /* cut, not sent yet */
+	struct ksa_job *inflight;              /* in the message the peer is deriving */
 	struct km_ksa *k;
 };
 

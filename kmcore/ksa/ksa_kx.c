@@ -1,11 +1,15 @@
 /* Kx-2: KSA-to-KSA key synchronisation between KMEs over mutual TLS.
  *
- *   POST /kx2/v1/supply {"source_KME_ID", "master_SAE_ID", "slave_SAE_IDs": [every slave],
- *                        "takes": [{"bytes", "src": [source key ids], "count", "size",
- *                                   "key_IDs": [...]}]}
+ *   POST /kx2/v1/supply {"source_KME_ID",
+ *                        "supplies": [{"master_SAE_ID", "slave_SAE_IDs": [every slave],
+ *                                      "takes": [{"bytes", "src": [source key ids], "count",
+ *                                                 "size", "key_IDs": [...]}]}]}
  *     The receiver derives each take from the keys it shares with the sender (km_store_derive:
  *     same source keys, same cut, same derived ids, checked against key_IDs) and keeps the keys
- *     for its slave SAEs. No key bytes cross Kx-2. All takes or none; 200 {"key_count": n}.
+ *     for its slave SAEs. No key bytes cross Kx-2. Takes are derived in the order the sender cut
+ *     them (one may start from the leftover of the one before), so the sender keeps one supply
+ *     message in flight per peer and batches the supplies that wait. All or nothing;
+ *     200 {"key_count": n}.
  *   POST /kx2/v1/void {"source_KME_ID", "key_IDs": [...]}
  *     Discard derived keys of a supply the sender could not complete; 200 {"voided": n}.
  *
@@ -51,6 +55,7 @@ struct kx_take {
 	uint8_t (*ids)[KM_KEY_ID_LEN]; /* the ids the sender derived */
 };
 
+/* kt->ids is allocated (free it) whatever the result. */
 static int parse_take(struct km_ksa *k, json_t *e, km_pool_id pool, struct kx_take *kt)
 {
 	json_t *src = json_object_get(e, "src"), *kid = json_object_get(e, "key_IDs");
@@ -78,37 +83,25 @@ static int parse_take(struct km_ksa *k, json_t *e, km_pool_id pool, struct kx_ta
 	return 0;
 }
 
-/* Derive the takes the sender cut, keep the keys for the slaves here; all takes or none. */
-static void kx_supply(struct km_ksa *k, struct evhttp_request *req, struct ksa_peer *p)
+/* Derive one supply's takes, appending the derived ids to *got. */
+static int derive_supply(struct km_ksa *k, struct ksa_peer *p, json_t *sup, uint8_t (**got)[16],
+			 size_t *ngot, size_t *capgot, char *msg, size_t msglen)
 {
-	char msg[200];
-	json_t *body = ksa_body_json(req, msg, sizeof(msg));
-	struct kx_take *kt = NULL;
-	uint8_t (*got)[KM_KEY_ID_LEN] = NULL;
-	size_t n = 0, nkeys = 0, derived = 0;
-	int code = 400;
-	if (!body)
-		goto bad;
-	const char *from = json_string_value(json_object_get(body, "source_KME_ID"));
-	const char *mid = json_string_value(json_object_get(body, "master_SAE_ID"));
-	json_t *slaves = json_object_get(body, "slave_SAE_IDs");
-	json_t *takes = json_object_get(body, "takes");
-	if (!from || strcmp(from, p->id) != 0) {
-		snprintf(msg, sizeof(msg), "source_KME_ID does not match the client certificate");
-		goto bad;
-	}
+	const char *mid = json_string_value(json_object_get(sup, "master_SAE_ID"));
+	json_t *slaves = json_object_get(sup, "slave_SAE_IDs");
+	json_t *takes = json_object_get(sup, "takes");
 	int master = mid ? ksa_sae_find(k, mid) : -ENOENT;
 	if (master < 0 || strcmp(k->saes[master].kme, p->id) != 0) {
-		snprintf(msg, sizeof(msg), "master SAE is not an SAE of KME '%s'", p->id);
-		goto bad;
+		snprintf(msg, msglen, "master SAE is not an SAE of KME '%s'", p->id);
+		return 400;
 	}
 	uint16_t sl[KSA_MAX_SLAVES];
 	unsigned ns = 0;
 	bool here = false;
 	if (!json_is_array(slaves) || json_array_size(slaves) == 0 ||
 	    json_array_size(slaves) > KSA_MAX_SLAVES) {
-		snprintf(msg, sizeof(msg), "slave_SAE_IDs must hold 1 to %d SAE IDs", KSA_MAX_SLAVES);
-		goto bad;
+		snprintf(msg, msglen, "slave_SAE_IDs must hold 1 to %d SAE IDs", KSA_MAX_SLAVES);
+		return 400;
 	}
 	size_t i;
 	json_t *e;
@@ -117,73 +110,103 @@ static void kx_supply(struct km_ksa *k, struct evhttp_request *req, struct ksa_p
 		const char *id = json_string_value(e);
 		int s = id ? ksa_sae_find(k, id) : -ENOENT;
 		if (s < 0 || s == master) {
-			snprintf(msg, sizeof(msg), "unknown slave SAE '%.64s'", id ? id : "");
-			goto bad;
+			snprintf(msg, msglen, "unknown slave SAE '%.64s'", id ? id : "");
+			return 400;
 		}
 		for (unsigned j = 0; j < ns; j++)
 			if (sl[j] == s) {
-				snprintf(msg, sizeof(msg), "slave SAE listed twice");
-				goto bad;
+				snprintf(msg, msglen, "slave SAE listed twice");
+				return 400;
 			}
 		here |= k->saes[s].local;
 		sl[ns++] = (uint16_t)s;
 	}
 	if (!here) {
-		snprintf(msg, sizeof(msg), "no slave SAE of this KME");
-		goto bad;
+		snprintf(msg, msglen, "no slave SAE of this KME");
+		return 400;
 	}
-	n = json_array_size(takes);
-	if (!json_is_array(takes) || n == 0 || n > KSA_KX_MAX_TAKES) {
-		snprintf(msg, sizeof(msg), "takes must be a non-empty array");
-		goto bad;
-	}
-	kt = calloc(n, sizeof(*kt));
-	if (!kt) {
-		snprintf(msg, sizeof(msg), "out of memory");
-		goto bad;
-	}
-	json_array_foreach(takes, i, e)
-	{
-		if (parse_take(k, e, p->pool, &kt[i]) != 0) {
-			snprintf(msg, sizeof(msg), "malformed take %zu", i);
-			goto bad;
-		}
-		nkeys += kt[i].count;
-	}
-	got = malloc(sizeof(*got) * nkeys);
-	if (!got) {
-		snprintf(msg, sizeof(msg), "out of memory");
-		goto bad;
+	if (!json_is_array(takes) || json_array_size(takes) == 0 ||
+	    json_array_size(takes) > KSA_KX_MAX_TAKES) {
+		snprintf(msg, msglen, "takes must be a non-empty array");
+		return 400;
 	}
 	struct km_parties pa;
 	ksa_parties(k, master, sl, ns, false, &pa);
-	for (i = 0; i < n; i++) {
-		int rc = km_store_derive(k->store, &kt[i].t, &pa, kt[i].count, kt[i].bits,
-					 got + derived);
-		if (rc != 0) {
-			snprintf(msg, sizeof(msg), "cannot derive take %zu: %s", i,
-				 rc == -ENOENT ? "source keys unknown or already used"
-					       : strerror(-rc));
-			code = rc == -ENOENT || rc == -EPROTO || rc == -EINVAL ? 400 : 503;
-			goto bad;
+	json_array_foreach(takes, i, e)
+	{
+		struct kx_take kt;
+		int rc = parse_take(k, e, p->pool, &kt);
+		if (rc == 0 && *ngot + kt.count > *capgot) {
+			size_t cap = (*capgot ? *capgot * 2 : 256) + kt.count;
+			uint8_t (*ng)[16] = realloc(*got, cap * sizeof(**got));
+			if (ng) {
+				*got = ng;
+				*capgot = cap;
+			} else {
+				rc = -ENOMEM;
+			}
 		}
-		derived += kt[i].count;
-		if (memcmp(got + derived - kt[i].count, kt[i].ids, sizeof(*got) * kt[i].count)) {
-			snprintf(msg, sizeof(msg), "derived key IDs differ from the sender's");
-			goto bad;
+		if (rc != 0) {
+			free(kt.ids);
+			snprintf(msg, msglen, "malformed take %zu", i);
+			return rc == -ENOMEM ? 503 : 400;
+		}
+		rc = km_store_derive(k->store, &kt.t, &pa, kt.count, kt.bits, *got + *ngot);
+		if (rc == 0) {
+			*ngot += kt.count;
+			if (memcmp(*got + *ngot - kt.count, kt.ids, sizeof(**got) * kt.count) != 0)
+				rc = -EBADMSG;
+		}
+		free(kt.ids);
+		if (rc != 0) {
+			snprintf(msg, msglen, "cannot derive take %zu: %s", i,
+				 rc == -ENOENT	  ? "source keys unknown or already used"
+				 : rc == -EBADMSG ? "derived key IDs differ from the sender's"
+						  : strerror(-rc));
+			return rc == -ENOENT || rc == -EPROTO || rc == -EINVAL || rc == -EBADMSG ? 400
+												 : 503;
 		}
 	}
+	return 0;
+}
+
+/* Derive every supply in order (a take may start from the leftover of the previous one) and keep
+ * the keys for the slaves here; all supplies or none. */
+static void kx_supply(struct km_ksa *k, struct evhttp_request *req, struct ksa_peer *p)
+{
+	char msg[200];
+	json_t *body = ksa_body_json(req, msg, sizeof(msg));
+	uint8_t (*got)[KM_KEY_ID_LEN] = NULL;
+	size_t ngot = 0, capgot = 0;
+	int code = 400;
+	if (!body)
+		goto bad;
+	const char *from = json_string_value(json_object_get(body, "source_KME_ID"));
+	json_t *sups = json_object_get(body, "supplies");
+	if (!from || strcmp(from, p->id) != 0) {
+		snprintf(msg, sizeof(msg), "source_KME_ID does not match the client certificate");
+		goto bad;
+	}
+	if (!json_is_array(sups) || json_array_size(sups) == 0) {
+		snprintf(msg, sizeof(msg), "supplies must be a non-empty array");
+		goto bad;
+	}
+	size_t i;
+	json_t *e;
+	json_array_foreach(sups, i, e)
+	{
+		code = derive_supply(k, p, e, &got, &ngot, &capgot, msg, sizeof(msg));
+		if (code)
+			goto bad;
+	}
 	KSA_COUNT(k, kx_received, 1);
-	ksa_reply(req, 200, json_pack("{s:I}", "key_count", (json_int_t)nkeys));
+	ksa_reply(req, 200, json_pack("{s:I}", "key_count", (json_int_t)ngot));
 	goto out;
 bad:
-	if (derived)
-		km_store_discard(k->store, (const uint8_t(*)[KM_KEY_ID_LEN])got, (unsigned)derived);
+	if (ngot)
+		km_store_discard(k->store, (const uint8_t(*)[KM_KEY_ID_LEN])got, (unsigned)ngot);
 	ksa_reply_error(k, req, code, msg, NULL);
 out:
-	for (size_t t = 0; kt && t < n; t++)
-		free(kt[t].ids);
-	free(kt);
 	free(got);
 	json_decref(body);
 }

@@ -19,10 +19,11 @@ struct ksa_job {
 	uint32_t number, bits;
 	uint8_t (*ids)[KM_KEY_ID_LEN];
 	uint8_t *mat; /* number * bits / 8, km_key_material_alloc */
-	json_t *takes; /* Kx-2 description of the cut */
+	json_t *supply; /* Kx-2 description of the cut */
 	struct ksa_peer *remote;
 	bool cut; /* keys exist in the store: discard them on failure */
 	struct ksa_job *prev, *next; /* k->jobs */
+	struct ksa_job *qnext;       /* peer's wait or in-flight list */
 };
 
 json_t *ksa_key_entry(const uint8_t id[KM_KEY_ID_LEN], const uint8_t *material, uint32_t bytes)
@@ -62,7 +63,7 @@ static void job_free(struct ksa_job *j)
 		k->jobs = j->next;
 	if (j->next)
 		j->next->prev = j->prev;
-	json_decref(j->takes);
+	json_decref(j->supply);
 	km_key_material_free(j->mat, j->number * (j->bits / 8));
 	free(j->ids);
 	free(j);
@@ -70,6 +71,8 @@ static void job_free(struct ksa_job *j)
 
 void ksa_supply_free_all(struct km_ksa *k)
 {
+	for (unsigned i = 0; i < k->n_peers; i++)
+		k->peers[i].wait_head = k->peers[i].wait_tail = k->peers[i].inflight = NULL;
 	while (k->jobs)
 		job_free(k->jobs);
 }
@@ -107,13 +110,8 @@ static void finish(struct ksa_job *j)
 	job_free(j);
 }
 
-static void remote_done(bool ok, void *arg)
+static void job_remote_failed(struct ksa_job *j)
 {
-	struct ksa_job *j = arg;
-	if (ok) {
-		finish(j);
-		return;
-	}
 	/* the peer may have derived the keys before the answer got lost: ask it to drop them */
 	json_t *ids = json_array();
 	for (uint32_t i = 0; i < j->number; i++) {
@@ -127,6 +125,58 @@ static void remote_done(bool ok, void *arg)
 	char msg[160];
 	snprintf(msg, sizeof(msg), "key synchronisation with KME '%s' failed", j->remote->id);
 	fail(j, 503, msg);
+}
+
+static void send_batch(struct ksa_peer *p);
+
+static void batch_done(bool ok, void *arg)
+{
+	struct ksa_peer *p = arg;
+	struct ksa_job *j = p->inflight;
+	p->inflight = NULL;
+	while (j) {
+		struct ksa_job *next = j->qnext;
+		if (ok)
+			finish(j);
+		else
+			job_remote_failed(j);
+		j = next;
+	}
+	send_batch(p);
+}
+
+#define KX_BATCH_MAX 256
+
+/* Send the waiting supplies (up to KX_BATCH_MAX) as one message, if none is in flight. */
+static void send_batch(struct ksa_peer *p)
+{
+	if (p->inflight || !p->wait_head)
+		return;
+	struct km_ksa *k = p->k;
+	json_t *sups = json_array();
+	struct ksa_job *j = p->wait_head, *last = NULL;
+	for (unsigned n = 0; j && n < KX_BATCH_MAX; n++, last = j, j = j->qnext)
+		json_array_append(sups, j->supply);
+	p->inflight = p->wait_head;
+	last->qnext = NULL;
+	p->wait_head = j;
+	if (!j)
+		p->wait_tail = NULL;
+	json_t *body = json_pack("{s:s, s:o}", "source_KME_ID", k->kme_id, "supplies", sups);
+	if (ksa_kx_post(k, p, "/kx2/v1/supply", body, batch_done, p) != 0)
+		batch_done(false, p); /* sends what waits next, or nothing when all fail */
+}
+
+static void enqueue_remote(struct ksa_job *j)
+{
+	struct ksa_peer *p = j->remote;
+	j->qnext = NULL;
+	if (p->wait_tail)
+		p->wait_tail->qnext = j;
+	else
+		p->wait_head = j;
+	p->wait_tail = j;
+	send_batch(p);
 }
 
 static json_t *take_json(const struct km_take *t, const uint8_t (*ids)[KM_KEY_ID_LEN],
@@ -146,24 +196,34 @@ static json_t *take_json(const struct km_take *t, const uint8_t (*ids)[KM_KEY_ID
 			 "count", (json_int_t)count, "size", (json_int_t)bits, "key_IDs", kid);
 }
 
-/* Fresh DRBG keys into the local pool for a local-only request. */
-static int put_rng_keys(struct km_ksa *k, uint32_t number, uint32_t bytes)
+#define RNG_KEY_BYTES 4096           /* DRBG keys are stored this big... */
+#define RNG_RESERVE (64 * RNG_KEY_BYTES) /* ...and topped up this far ahead: one commit per refill */
+
+/* Make sure the local pool holds at least need bytes, topping it up from the DRBG. */
+static int rng_reserve(struct km_ksa *k, uint64_t need)
 {
-	struct km_key_in *in = calloc(number, sizeof(*in));
-	uint8_t *mat = km_key_material_alloc(number * bytes);
+	struct km_pool_stats ps;
+	uint64_t have = km_store_pool_stats(k->store, k->local_pool, &ps) == 0
+				? ps.available_bits / 8
+				: 0;
+	if (have >= need)
+		return 0;
+	uint32_t n = (uint32_t)((need - have + RNG_RESERVE + RNG_KEY_BYTES - 1) / RNG_KEY_BYTES);
+	struct km_key_in *in = calloc(n, sizeof(*in));
+	uint8_t *mat = km_key_material_alloc(n * RNG_KEY_BYTES);
 	int rc = in && mat ? 0 : -ENOMEM;
-	if (rc == 0 && RAND_priv_bytes(mat, (int)(number * bytes)) != 1)
+	if (rc == 0 && RAND_priv_bytes(mat, (int)(n * RNG_KEY_BYTES)) != 1)
 		rc = -EIO;
-	for (uint32_t i = 0; rc == 0 && i < number; i++) {
+	for (uint32_t i = 0; rc == 0 && i < n; i++) {
 		rc = km_uuid_random(in[i].id);
 		in[i].pool = k->local_pool;
-		in[i].bits = bytes * 8;
+		in[i].bits = RNG_KEY_BYTES * 8;
 		in[i].type = KM_KEY_DERIVED;
-		in[i].material = mat + (size_t)i * bytes;
+		in[i].material = mat + (size_t)i * RNG_KEY_BYTES;
 	}
 	if (rc == 0)
-		rc = km_store_put(k->store, in, number);
-	km_key_material_free(mat, number * bytes);
+		rc = km_store_put(k->store, in, n);
+	km_key_material_free(mat, n * RNG_KEY_BYTES);
 	free(in);
 	return rc;
 }
@@ -175,7 +235,7 @@ static int cut_keys(struct ksa_job *j, km_pool_id pool, char *msg, size_t msglen
 	uint32_t bytes = j->bits / 8, done = 0, batch = j->number;
 	struct km_parties pa;
 	ksa_parties(k, j->master, j->slaves, j->n_slaves, true, &pa);
-	j->takes = json_array();
+	json_t *takes = json_array();
 	while (done < j->number) {
 		uint32_t n = j->number - done < batch ? j->number - done : batch;
 		struct km_take t;
@@ -186,6 +246,7 @@ static int cut_keys(struct ksa_job *j, km_pool_id pool, char *msg, size_t msglen
 			continue;
 		}
 		if (rc != 0) {
+			json_decref(takes);
 			discard_cut(j, done);
 			if (rc == -EAGAIN || rc == -E2BIG)
 				snprintf(msg, msglen, "not enough key material%s%s%s",
@@ -195,10 +256,15 @@ static int cut_keys(struct ksa_job *j, km_pool_id pool, char *msg, size_t msglen
 				snprintf(msg, msglen, "key store: %s", strerror(-rc));
 			return rc;
 		}
-		json_array_append_new(j->takes, take_json(&t, j->ids + done, n, j->bits));
+		json_array_append_new(takes, take_json(&t, j->ids + done, n, j->bits));
 		done += n;
 	}
 	j->cut = true;
+	json_t *sl = json_array();
+	for (unsigned s = 0; s < j->n_slaves; s++)
+		json_array_append_new(sl, json_string(k->saes[j->slaves[s]].id));
+	j->supply = json_pack("{s:s, s:o, s:o}", "master_SAE_ID", k->saes[j->master].id,
+			      "slave_SAE_IDs", sl, "takes", takes);
 	return 0;
 }
 
@@ -250,7 +316,8 @@ void ksa_supply_start(struct km_ksa *k, struct evhttp_request *req, int master,
 		fail(j, 503, "out of memory");
 		return;
 	}
-	if (!j->remote && k->local_keys_from_rng && put_rng_keys(k, number, bytes) != 0) {
+	if (!j->remote && k->local_keys_from_rng &&
+	    rng_reserve(k, (uint64_t)number * bytes) != 0) {
 		fail(j, 503, "cannot store fresh keys");
 		return;
 	}
@@ -262,12 +329,5 @@ void ksa_supply_start(struct km_ksa *k, struct evhttp_request *req, int master,
 		finish(j);
 		return;
 	}
-	json_t *sl = json_array();
-	for (unsigned s = 0; s < n_slaves; s++)
-		json_array_append_new(sl, json_string(k->saes[slaves[s]].id));
-	json_t *body = json_pack("{s:s, s:s, s:o, s:O}", "source_KME_ID", k->kme_id,
-				 "master_SAE_ID", k->saes[master].id, "slave_SAE_IDs", sl, "takes",
-				 j->takes);
-	if (ksa_kx_post(k, j->remote, "/kx2/v1/supply", body, remote_done, j) != 0)
-		remote_done(false, j);
+	enqueue_remote(j);
 }

@@ -617,9 +617,10 @@ static void test_two_kmes(void)
 		 ab.ids[0][6], ab.ids[0][7], ab.ids[0][8], ab.ids[0][9], ab.ids[0][10], ab.ids[0][11],
 		 ab.ids[0][12], ab.ids[0][13], ab.ids[0][14], ab.ids[0][15]);
 	char msg[600];
-	const char *fmt = "{\"source_KME_ID\":\"%s\",\"master_SAE_ID\":\"sae-a1\",\"slave_SAE_IDs\":"
-			  "[\"sae-b1\"],\"takes\":[{\"bytes\":32,\"src\":[\"%s\"],\"count\":1,"
-			  "\"size\":256,\"key_IDs\":[\"11111111-2222-4333-8444-555555555555\"]}]}";
+	const char *fmt = "{\"source_KME_ID\":\"%s\",\"supplies\":[{\"master_SAE_ID\":\"sae-a1\","
+			  "\"slave_SAE_IDs\":[\"sae-b1\"],\"takes\":[{\"bytes\":32,\"src\":[\"%s\"],"
+			  "\"count\":1,\"size\":256,"
+			  "\"key_IDs\":[\"11111111-2222-4333-8444-555555555555\"]}]}]}";
 	snprintf(msg, sizeof(msg), fmt, "kme-a", sid);
 	expect_status(kx, "POST", "/kx2/v1/supply", msg, 400);
 	/* claiming to be another KME than the certificate says */
@@ -701,6 +702,21 @@ static void test_keys_short(void)
 	/* 128 keys of 8192 bits: far more than kme-a shares with kme-b */
 	expect_status(m, "GET", "/api/v1/keys/sae-b1/enc_keys?number=128&size=8192", NULL, 503);
 	CU_ASSERT_EQUAL(ref_left(&ab), before);
+	/* 100 keys of 256 bits span 67 link keys of 48 bytes, more than one store take may combine:
+	 * the KSA cuts them in smaller takes, kme-b derives them all */
+	struct km_ksa_client *s = client_of("sae-b1", kme_b, "kme-b");
+	struct got_key *many = calloc(100, sizeof(*many)), *dk = calloc(100, sizeof(*dk));
+	CU_ASSERT_EQUAL_FATAL(get_keys(m, "GET", "/api/v1/keys/sae-b1/enc_keys?number=100", NULL,
+				       many, 100), 100);
+	assert_ref(&ab, many, 100, 32);
+	char *body = ids_body(many, 100);
+	CU_ASSERT_EQUAL(get_keys(s, "POST", "/api/v1/keys/sae-a1/dec_keys", body, dk, 100), 100);
+	for (int i = 0; i < 100; i++)
+		CU_ASSERT(strcmp(dk[i].id, many[i].id) == 0 && memcmp(dk[i].mat, many[i].mat, 32) == 0);
+	free(body);
+	free(many);
+	free(dk);
+	km_ksa_client_free(s);
 	/* kme-d's Kx-2 endpoint does not answer: 503, and the slave can never get the keys */
 	expect_status(m, "GET", "/api/v1/keys/sae-d1/enc_keys", NULL, 503);
 	struct km_ksa_stats st;
