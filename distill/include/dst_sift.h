@@ -32,6 +32,7 @@ struct dst_sift_block {
 	size_t key_bits, test_bits; /* bits appended so far */
 	uint64_t *key_a, *key_b;    /* raw key, Alice's and Bob's bits, PA bit order */
 	uint64_t *test_a, *test_b;  /* X-basis bits, Alice's and Bob's */
+	uint64_t *test_cls_lo, *test_cls_hi; /* intensity class of each test bit (two bit-planes) */
 	struct dst_sift_counts c;
 };
 
@@ -47,6 +48,11 @@ static inline int dst_sift_block_full(const struct dst_sift_block *b)
 	return b->key_bits >= b->cap_key || b->test_bits >= b->cap_test;
 }
 
+/* A node that holds one party's bits only passes them as a_bit and sets b_bit = NULL (in
+ * dst_events or dst_planes): Bob's bits are then taken equal to Alice's, so key_b/test_b repeat
+ * key_a/test_a and no errors are counted; dst_sift_test_errors() counts the test-basis errors once
+ * the peer has disclosed its test bits. */
+
 /* Sift events [from, ev->n) of ev into b. Returns the index of the first event not consumed:
  * ev->n when all fit, less when the block filled up (then c.slot_end is that event's slot).
  * Otherwise c.slot_end becomes the last consumed event's slot + 1 when that is larger; a caller
@@ -56,6 +62,10 @@ size_t dst_sift_events(struct dst_sift_block *b, const struct dst_events *ev, si
 /* Sift slots [from, pl->nslots) of dense planes (only where det is set). Returns the first slot
  * (relative to pl->slot0) not consumed; c.slot_end becomes pl->slot0 + that position. */
 size_t dst_sift_planes(struct dst_sift_block *b, const struct dst_planes *pl, size_t from);
+
+/* Test-basis errors per class between the block's test_a and the peer's disclosed test bits
+ * (the same order, b->test_bits bits): sets b->c.m_test[] and returns their sum. */
+uint64_t dst_sift_test_errors(struct dst_sift_block *b, const uint64_t *peer_test);
 
 /* Sift file (docs/formats.md, "sift file"): the link parameters, the block's counts and its four
  * bit strings. encode: 0, -EINVAL, -ENOMEM. decode: 0 with *b a new block sized to the file

@@ -51,7 +51,9 @@ struct dst_sift_block *dst_sift_block_create(size_t cap_key, size_t cap_test)
 	b->key_b = bits_alloc(cap_key);
 	b->test_a = bits_alloc(cap_test);
 	b->test_b = bits_alloc(cap_test);
-	if (!b->key_a || !b->key_b || !b->test_a || !b->test_b) {
+	b->test_cls_lo = bits_alloc(cap_test);
+	b->test_cls_hi = bits_alloc(cap_test);
+	if (!b->key_a || !b->key_b || !b->test_a || !b->test_b || !b->test_cls_lo || !b->test_cls_hi) {
 		dst_sift_block_free(b);
 		return NULL;
 	}
@@ -71,6 +73,8 @@ void dst_sift_block_free(struct dst_sift_block *b)
 	free(b->key_b);
 	free(b->test_a);
 	free(b->test_b);
+	free(b->test_cls_lo);
+	free(b->test_cls_hi);
 	free(b);
 }
 
@@ -81,9 +85,29 @@ void dst_sift_block_reset(struct dst_sift_block *b, uint64_t slot_begin)
 	explicit_bzero(b->key_b, kw * sizeof(uint64_t));
 	memset(b->test_a, 0, tw * sizeof(uint64_t));
 	memset(b->test_b, 0, tw * sizeof(uint64_t));
+	memset(b->test_cls_lo, 0, tw * sizeof(uint64_t));
+	memset(b->test_cls_hi, 0, tw * sizeof(uint64_t));
 	b->key_bits = 0;
 	b->test_bits = 0;
 	memset(&b->c, 0, sizeof(b->c));
 	b->c.slot_begin = slot_begin;
 	b->c.slot_end = slot_begin;
+}
+
+uint64_t dst_sift_test_errors(struct dst_sift_block *b, const uint64_t *peer_test)
+{
+	uint64_t m[DST_MAX_CLASSES] = {0, 0, 0};
+	size_t words = (b->test_bits + 63) / 64;
+	for (size_t w = 0; w < words; w++) {
+		uint64_t e = b->test_a[w] ^ peer_test[w];
+		if (w == words - 1 && (b->test_bits & 63))
+			e &= (1ULL << (b->test_bits & 63)) - 1;
+		uint64_t lo = b->test_cls_lo[w], hi = b->test_cls_hi[w];
+		m[1] += (uint64_t)__builtin_popcountll(e & lo & ~hi);
+		m[2] += (uint64_t)__builtin_popcountll(e & hi & ~lo);
+		m[0] += (uint64_t)__builtin_popcountll(e & ~(lo | hi));
+	}
+	for (int k = 0; k < DST_MAX_CLASSES; k++)
+		b->c.m_test[k] = m[k];
+	return m[0] + m[1] + m[2];
 }

@@ -38,7 +38,7 @@ int dst_sift_file_encode(const struct dst_link_params *p, const struct dst_sift_
 	if (!p || !b || !buf || !len || dst_link_params_check(p, NULL))
 		return -EINVAL;
 	size_t kw = (b->key_bits + 63) / 64, tw = (b->test_bits + 63) / 64;
-	size_t total = SFT_HEADER + 16 * (kw + tw);
+	size_t total = SFT_HEADER + 16 * kw + 32 * tw;
 	uint8_t *o = calloc(1, total);
 	if (!o)
 		return -ENOMEM;
@@ -58,8 +58,9 @@ int dst_sift_file_encode(const struct dst_link_params *p, const struct dst_sift_
 	for (unsigned i = 0; i < SFT_NPARAMS; i++)
 		memcpy(o + 160 + 8 * i, param(&q, i), 8);
 	uint8_t *d = o + SFT_HEADER;
-	const uint64_t *planes[] = {b->key_a, b->key_b, b->test_a, b->test_b};
-	for (int k = 0; k < 4; k++) {
+	const uint64_t *planes[] = {b->key_a, b->key_b, b->test_a, b->test_b, b->test_cls_lo,
+				    b->test_cls_hi};
+	for (int k = 0; k < 6; k++) {
 		size_t w = k < 2 ? kw : tw;
 		memcpy(d, planes[k], 8 * w);
 		d += 8 * w;
@@ -94,7 +95,7 @@ int dst_sift_file_decode(const uint8_t *in, size_t len, struct dst_link_params *
 	if (kb > ((uint64_t)1 << 40) || tb > ((uint64_t)1 << 40))
 		return bad(why, "bit counts out of range");
 	uint64_t kw = (kb + 63) / 64, tw = (tb + 63) / 64;
-	if ((uint64_t)len != SFT_HEADER + 16 * (kw + tw))
+	if ((uint64_t)len != SFT_HEADER + 16 * kw + 32 * tw)
 		return bad(why, "file size does not match the bit counts (truncated or trailing data)");
 	struct dst_link_params q;
 	memset(&q, 0, sizeof(q));
@@ -129,18 +130,32 @@ int dst_sift_file_decode(const uint8_t *in, size_t len, struct dst_link_params *
 	if (c.events < kb + tb || c.slot_end < c.slot_begin || c.slot_end - c.slot_begin < c.events)
 		return bad(why, "event count or slot window inconsistent with the bits");
 	const uint8_t *d = in + SFT_HEADER;
-	for (int k = 0; k < 4; k++) {
+	for (int k = 0; k < 6; k++) {
 		uint64_t bits = k < 2 ? kb : tb, w = k < 2 ? kw : tw;
 		if ((bits & 63) && (get64(d + 8 * (w - 1)) >> (bits & 63)))
 			return bad(why, "padding bits after the last bit are not zero");
 		d += 8 * w;
 	}
+	/* The class planes of the test bits must agree with the per-class test counts. */
+	const uint8_t *lo = in + SFT_HEADER + 16 * kw + 16 * tw, *hi = lo + 8 * tw;
+	uint64_t per[4] = {0, 0, 0, 0};
+	for (uint64_t w = 0; w < tw; w++) {
+		uint64_t l = get64(lo + 8 * w), h = get64(hi + 8 * w);
+		uint64_t valid = (w == tw - 1 && (tb & 63)) ? (1ULL << (tb & 63)) - 1 : ~0ULL;
+		per[1] += (uint64_t)__builtin_popcountll(l & ~h);
+		per[2] += (uint64_t)__builtin_popcountll(h & ~l);
+		per[3] += (uint64_t)__builtin_popcountll(h & l);
+		per[0] += (uint64_t)__builtin_popcountll(~(l | h) & valid);
+	}
+	if (per[3] || per[0] != c.n_test[0] || per[1] != c.n_test[1] || per[2] != c.n_test[2])
+		return bad(why, "test-bit classes do not match the per-class test counts");
 	struct dst_sift_block *b = dst_sift_block_create(kb ? kb : 1, tb ? tb : 1);
 	if (!b)
 		return -ENOMEM;
 	d = in + SFT_HEADER;
-	uint64_t *planes[] = {b->key_a, b->key_b, b->test_a, b->test_b};
-	for (int k = 0; k < 4; k++) {
+	uint64_t *planes[] = {b->key_a, b->key_b, b->test_a, b->test_b, b->test_cls_lo,
+			      b->test_cls_hi};
+	for (int k = 0; k < 6; k++) {
 		size_t w = k < 2 ? kw : tw;
 		memcpy(planes[k], d, 8 * w);
 		d += 8 * w;

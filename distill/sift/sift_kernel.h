@@ -6,14 +6,14 @@
 #include "dst_sift.h"
 
 /* OR the low n bits of v (clean above n) into plane at bit position *pos; planes are zeroed on
- * reset and have one spare word. */
+ * reset and have one spare word, so the spill into the next word is written unconditionally
+ * (it is zero when nothing spills): no branch to mispredict. */
 static inline void sift_append(uint64_t *plane, size_t *pos, uint64_t v, unsigned n)
 {
 	size_t p = *pos;
 	unsigned s = (unsigned)(p & 63);
 	plane[p >> 6] |= v << s;
-	if (s + n > 64)
-		plane[(p >> 6) + 1] |= v >> (64 - s);
+	plane[(p >> 6) + 1] |= (v >> 1) >> (63 - s);
 	*pos = p + n;
 }
 
@@ -34,7 +34,7 @@ struct sift_word {
 /* The block's write positions and counters, copied into locals for the duration of a call so
  * they live in registers rather than behind the block pointer. */
 struct sift_state {
-	uint64_t *ka, *kb, *ta, *tb;
+	uint64_t *ka, *kb, *ta, *tb, *tlo, *thi;
 	size_t kpos, tpos, cap_key, cap_test;
 	uint64_t n_key[3], n_test[3], m_key[3], m_test[3], events;
 };
@@ -45,6 +45,8 @@ static inline void sift_state_load(struct sift_state *s, const struct dst_sift_b
 	s->kb = b->key_b;
 	s->ta = b->test_a;
 	s->tb = b->test_b;
+	s->tlo = b->test_cls_lo;
+	s->thi = b->test_cls_hi;
 	s->kpos = b->key_bits;
 	s->tpos = b->test_bits;
 	s->cap_key = b->cap_key;
@@ -80,11 +82,16 @@ static inline int sift_chunk(struct sift_state *s, const struct sift_word *w, ui
 	unsigned nz = (unsigned)SIFT_POPCNT(z), nx = (unsigned)SIFT_POPCNT(x);
 	if (s->kpos + nz > s->cap_key || s->tpos + nx > s->cap_test)
 		return 1;
-	size_t kp = s->kpos, tp = s->tpos;
+	size_t kp = s->kpos;
 	sift_append(s->ka, &kp, SIFT_PEXT(w->abit, z), nz);
 	sift_append(s->kb, &s->kpos, SIFT_PEXT(w->bbit, z), nz);
-	sift_append(s->ta, &tp, SIFT_PEXT(w->abit, x), nx);
-	sift_append(s->tb, &s->tpos, SIFT_PEXT(w->bbit, x), nx);
+	if (x) { /* test matches are the rare case on sparse dense planes */
+		size_t tp = s->tpos, tp2 = s->tpos, tp3 = s->tpos;
+		sift_append(s->ta, &tp, SIFT_PEXT(w->abit, x), nx);
+		sift_append(s->tlo, &tp2, SIFT_PEXT(w->lo, x), nx);
+		sift_append(s->thi, &tp3, SIFT_PEXT(w->hi, x), nx);
+		sift_append(s->tb, &s->tpos, SIFT_PEXT(w->bbit, x), nx);
+	}
 	uint64_t e = w->abit ^ w->bbit;
 	uint64_t c1 = w->lo & ~w->hi, c2 = w->hi & ~w->lo;
 	unsigned z1 = (unsigned)SIFT_POPCNT(z & c1), z2 = (unsigned)SIFT_POPCNT(z & c2);
@@ -129,7 +136,8 @@ static size_t SIFT_FN(events)(struct dst_sift_block *b, const struct dst_events 
 	size_t n = ev->n, i = from, words = (n + 63) / 64;
 	const uint64_t *restrict pab = ev->a_basis, *restrict pabit = ev->a_bit,
 			       *restrict plo = ev->cls_lo, *restrict phi = ev->cls_hi,
-			       *restrict pbb = ev->b_basis, *restrict pbbit = ev->b_bit;
+			       *restrict pbb = ev->b_basis,
+			       *restrict pbbit = ev->b_bit ? ev->b_bit : ev->a_bit;
 	struct sift_state s;
 	sift_state_load(&s, b);
 	while (i < n) {
@@ -184,7 +192,7 @@ static size_t SIFT_FN(planes)(struct dst_sift_block *b, const struct dst_planes 
 	const uint64_t *restrict det = pl->det, *restrict pab = pl->a_basis,
 			       *restrict pabit = pl->a_bit, *restrict plo = pl->cls_lo,
 			       *restrict phi = pl->cls_hi, *restrict pbb = pl->b_basis,
-			       *restrict pbbit = pl->b_bit;
+			       *restrict pbbit = pl->b_bit ? pl->b_bit : pl->a_bit;
 	struct sift_state s;
 	sift_state_load(&s, b);
 	/* Work through the window in batches: first list the words with clicks (branch-free, so

@@ -17,7 +17,7 @@ static void setbit(uint64_t *p, size_t i, unsigned v)
 /* The definition, one event at a time (independent of the kernels' word logic). */
 struct ref_block {
 	size_t cap_key, cap_test, key_bits, test_bits;
-	unsigned char *ka, *kb, *ta, *tb;
+	unsigned char *ka, *kb, *ta, *tb, *tc; /* tc: class of each test bit */
 	struct dst_sift_counts c;
 };
 
@@ -41,6 +41,7 @@ static size_t ref_sift(struct ref_block *r, const struct dst_events *ev, size_t 
 			r->c.n_key[k]++;
 			r->c.m_key[k] += x != y;
 		} else {
+			r->tc[r->test_bits] = (unsigned char)k;
 			r->ta[r->test_bits] = (unsigned char)x;
 			r->tb[r->test_bits++] = (unsigned char)y;
 			r->c.n_test[k]++;
@@ -60,6 +61,14 @@ static int same_counts(const struct dst_sift_counts *a, const struct dst_sift_co
 }
 
 /* Block content (from bit 'off' of the reference arrays) equals the reference. */
+static int block_matches_tc(const struct dst_sift_block *b, const unsigned char *tc)
+{
+	for (size_t i = 0; i < b->test_bits; i++)
+		if ((getbit(b->test_cls_lo, i) | getbit(b->test_cls_hi, i) << 1) != tc[i])
+			return 0;
+	return 1;
+}
+
 static int block_matches(const struct dst_sift_block *b, const unsigned char *ka,
 			 const unsigned char *kb, const unsigned char *ta, const unsigned char *tb)
 {
@@ -167,6 +176,7 @@ static void run_against_reference(const struct dst_sift_variant *v, const struct
 	r.kb = malloc(cap_key);
 	r.ta = malloc(cap_test);
 	r.tb = malloc(cap_test);
+	r.tc = malloc(cap_test);
 	struct dst_sift_block *b = dst_sift_block_create(cap_key, cap_test);
 	CU_ASSERT_FATAL(b && r.ka && r.kb && r.ta && r.tb);
 	dst_sift_block_reset(b, 0);
@@ -186,7 +196,8 @@ static void run_against_reference(const struct dst_sift_variant *v, const struct
 		rpos = rnext;
 		if (next < frame_end || dst_sift_block_full(b)) {
 			ok &= same_counts(&b->c, &r.c) && b->key_bits == r.key_bits &&
-			      b->test_bits == r.test_bits && block_matches(b, r.ka, r.kb, r.ta, r.tb);
+			      b->test_bits == r.test_bits && block_matches(b, r.ka, r.kb, r.ta, r.tb) &&
+			      block_matches_tc(b, r.tc);
 			dst_sift_block_reset(b, 0);
 			memset(&r.c, 0, sizeof(r.c));
 			r.key_bits = r.test_bits = 0;
@@ -201,6 +212,7 @@ static void run_against_reference(const struct dst_sift_variant *v, const struct
 	free(r.kb);
 	free(r.ta);
 	free(r.tb);
+	free(r.tc);
 }
 
 static void test_variants_vs_reference(void)
@@ -331,6 +343,7 @@ static void test_random_planes(void)
 			r.kb = malloc(cap);
 			r.ta = malloc(cap);
 			r.tb = malloc(cap);
+			r.tc = malloc(cap);
 			struct dst_sift_block *b = dst_sift_block_create(cap, cap);
 			dst_sift_block_reset(b, pl->slot0);
 			size_t pos = 0, rpos = 0;
@@ -340,7 +353,8 @@ static void test_random_planes(void)
 				rpos = ref_sift(&r, ev, rpos);
 				ok &= pos == pl->nslots ? rpos == ev->n : (rpos < ev->n && ev->slot[rpos] == pl->slot0 + pos);
 				ok &= same_counts(&b->c, &r.c) && b->key_bits == r.key_bits &&
-				      b->test_bits == r.test_bits && block_matches(b, r.ka, r.kb, r.ta, r.tb);
+				      b->test_bits == r.test_bits && block_matches(b, r.ka, r.kb, r.ta, r.tb) &&
+				      block_matches_tc(b, r.tc);
 				if (pos < pl->nslots) {
 					dst_sift_block_reset(b, pl->slot0 + pos);
 					memset(&r.c, 0, sizeof(r.c));
@@ -356,9 +370,51 @@ static void test_random_planes(void)
 			free(r.kb);
 			free(r.ta);
 			free(r.tb);
+			free(r.tc);
 		}
 	}
 	dst_planes_free(pl);
+	dst_events_free(ev);
+}
+
+/* One party's bits only (b_bit NULL): the same key and test bits for that party, key_b = key_a,
+ * no errors; dst_sift_test_errors() with the peer's test bits restores the per-class test errors. */
+static void test_one_sided(void)
+{
+	struct dst_events *ev = dst_events_create(30000);
+	CU_ASSERT_FATAL(ev != NULL);
+	random_events(ev, 30000, 77, 1);
+	for (const struct dst_sift_variant *v = dst_sift_variants; v->name; v++) {
+		if ((dst_cpu_detected() & v->needs) != v->needs)
+			continue;
+		struct dst_sift_block *both = dst_sift_block_create(1 << 15, 1 << 15),
+				      *one = dst_sift_block_create(1 << 15, 1 << 15);
+		dst_sift_block_reset(both, 0);
+		dst_sift_block_reset(one, 0);
+		CU_ASSERT_EQUAL(v->events(both, ev, 0), ev->n);
+		struct dst_events alone = *ev;
+		alone.b_bit = NULL;
+		CU_ASSERT_EQUAL(v->events(one, &alone, 0), ev->n);
+		CU_ASSERT_EQUAL(one->key_bits, both->key_bits);
+		CU_ASSERT_EQUAL(one->test_bits, both->test_bits);
+		size_t kw = (both->key_bits + 63) / 64 * 8, tw = (both->test_bits + 63) / 64 * 8;
+		CU_ASSERT_EQUAL(memcmp(one->key_a, both->key_a, kw), 0);
+		CU_ASSERT_EQUAL(memcmp(one->key_b, both->key_a, kw), 0);
+		CU_ASSERT_EQUAL(memcmp(one->test_a, both->test_a, tw), 0);
+		CU_ASSERT_EQUAL(memcmp(one->test_cls_lo, both->test_cls_lo, tw), 0);
+		uint64_t errs = 0;
+		for (int k = 0; k < 3; k++) {
+			CU_ASSERT_EQUAL(one->c.n_key[k], both->c.n_key[k]);
+			CU_ASSERT_EQUAL(one->c.n_test[k], both->c.n_test[k]);
+			CU_ASSERT_EQUAL(one->c.m_key[k] + one->c.m_test[k], 0);
+			errs += both->c.m_test[k];
+		}
+		CU_ASSERT(errs > 10);
+		CU_ASSERT_EQUAL(dst_sift_test_errors(one, both->test_b), errs);
+		CU_ASSERT_EQUAL(memcmp(one->c.m_test, both->c.m_test, sizeof(one->c.m_test)), 0);
+		dst_sift_block_free(both);
+		dst_sift_block_free(one);
+	}
 	dst_events_free(ev);
 }
 
@@ -390,6 +446,7 @@ static CU_TestInfo sift_tests[] = {
 	{"every variant equals the per-event definition", test_variants_vs_reference},
 	{"dense planes give the same blocks as event lists", test_planes_equal_events},
 	{"random dense planes equal the per-event definition", test_random_planes},
+	{"one party's bits only, test errors from the peer's bits", test_one_sided},
 	{"dispatch under every CPU level", test_dispatch_follows_cpu_level},
 	CU_TEST_INFO_NULL,
 };

@@ -260,6 +260,13 @@ static void test_bad_files(void)
 	s[64] ^= 4; /* n_key[0] no longer adds up */
 	expect_bad(s, slen, "estimate", "add up");
 	s[64] ^= 4;
+	uint64_t K, T;
+	memcpy(&K, s + 16, 8);
+	memcpy(&T, s + 24, 8);
+	size_t lo_at = 264 + 16 * ((K + 63) / 64) + 16 * ((T + 63) / 64);
+	s[lo_at] ^= 1; /* the first test bit changes class */
+	expect_bad(s, slen, "estimate", "classes");
+	s[lo_at] ^= 1;
 	expect_bad(e, elen, "estimate", "magic"); /* an event file is not a sift file */
 	free(e);
 	free(s);
