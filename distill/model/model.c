@@ -11,7 +11,7 @@
 #include "geometric.h"
 #include "rng.h"
 
-#define FILL_ONE (1u << 21)
+#define FILL_ONE (1u << 16)
 
 struct click {
 	uint64_t slot;
@@ -30,8 +30,9 @@ struct dst_model {
 	uint64_t cls_empty_cum[DST_MAX_CLASSES]; /* class given no own click, cumulative */
 	uint64_t t_right[DST_MAX_CLASSES];       /* only the right detector | click, bases match */
 	uint64_t t_wrong[DST_MAX_CLASSES];       /* right + only the wrong detector */
-	uint32_t fill_cls[DST_MAX_CLASSES];      /* cls_empty_cum scaled to 2^21 */
-	uint32_t fill_z;                         /* p_z scaled to 2^21 */
+	uint32_t fill_x;          /* empty slots: P(X basis), 2^16 scale */
+	uint32_t fill_c0;         /* P(class 0 | no click) */
+	uint32_t fill_c2;         /* P(class 2 | no click, not class 0) */
 	uint64_t own_next;        /* slot of the next own (photon or dark) click, UINT64_MAX: none */
 	uint64_t last;            /* slot of the last generated click (after-pulse source) */
 	bool have_last;
@@ -171,6 +172,7 @@ struct dst_model *dst_model_create(const struct dst_link_params *p, uint64_t see
 	dst_rng_seed(&m->rng, seed);
 	dst_rng_seed(&m->fill, seed ^ 0x6a09e667f3bcc908ULL);
 	struct outcome o[DST_MAX_CLASSES];
+	memset(o, 0, sizeof(o));
 	double dbar = 0, empty = 0, acc_c = 0, acc_e = 0;
 	for (unsigned k = 0; k < p->n_classes; k++) {
 		o[k] = own_outcome(p, k);
@@ -186,13 +188,15 @@ struct dst_model *dst_model_create(const struct dst_link_params *p, uint64_t see
 		acc_e += p->p_mu[k] * (1.0 - o[k].click) / empty;
 		m->cls_click_cum[k] = scale32(acc_c);
 		m->cls_empty_cum[k] = scale32(acc_e);
-		m->fill_cls[k] = (uint32_t)fmin(acc_e * FILL_ONE, FILL_ONE);
 	}
 	/* Guards against rounding: the last class takes whatever is left. */
 	m->cls_click_cum[p->n_classes - 1] = UINT64_MAX;
 	m->cls_empty_cum[p->n_classes - 1] = UINT64_MAX;
-	m->fill_cls[p->n_classes - 1] = FILL_ONE + 1;
-	m->fill_z = (uint32_t)(p->p_z * FILL_ONE);
+	double e0 = p->p_mu[0] * (1.0 - o[0].click) / empty;
+	double e2 = p->n_classes > 2 ? p->p_mu[2] * (1.0 - o[2].click) / empty : 0.0;
+	m->fill_x = (uint32_t)lround((1.0 - p->p_z) * FILL_ONE);
+	m->fill_c0 = (uint32_t)lround(e0 * FILL_ONE);
+	m->fill_c2 = e0 < 1.0 ? (uint32_t)lround(fmin(e2 / (1.0 - e0), 1.0) * FILL_ONE) : 0;
 	m->t_z = scale32(p->p_z);
 	m->t_ap = scale32(p->p_ap);
 	if (dst_geom_init(&m->gap, dbar)) {
@@ -325,27 +329,32 @@ size_t dst_model_events(struct dst_model *m, struct dst_events *ev, uint64_t slo
 	return i - start;
 }
 
-/* Choices for 64 slots without a click: Alice's and Bob's bases and class from the no-click
- * distribution (21-bit resolution), bits uniform. */
+/* 64 independent bits, each 1 with probability t / 2^16: fold in one random word per bit of t
+ * from the least significant up (OR where the bit is 1, AND where it is 0). */
+static inline uint64_t biased_word(struct dst_rng *r, uint32_t t)
+{
+	if (t >= FILL_ONE)
+		return ~0ULL;
+	uint64_t w = 0;
+	for (unsigned i = 0; i < 16; i++) {
+		uint64_t x = dst_rng_next(r);
+		w = ((t >> i) & 1) ? (w | x) : (w & x);
+	}
+	return w;
+}
+
+/* Choices for 64 slots without a click: Alice's and Bob's bases and the class from the no-click
+ * distribution (16-bit resolution), bits uniform. */
 static void fill_word(struct dst_model *m, struct dst_planes *pl, size_t w)
 {
-	uint64_t ab = 0, bb = 0, lo = 0, hi = 0;
-	for (unsigned j = 0; j < 64; j++) {
-		uint64_t x = dst_rng_next(&m->fill);
-		uint32_t uc = (uint32_t)(x & (FILL_ONE - 1)), ua = (uint32_t)(x >> 21) & (FILL_ONE - 1),
-			 ub = (uint32_t)(x >> 42) & (FILL_ONE - 1);
-		unsigned k = 0;
-		while (uc >= m->fill_cls[k])
-			k++;
-		ab |= (uint64_t)(ua >= m->fill_z) << j;
-		bb |= (uint64_t)(ub >= m->fill_z) << j;
-		lo |= (uint64_t)(k & 1) << j;
-		hi |= (uint64_t)(k >> 1) << j;
-	}
-	pl->a_basis[w] = ab;
-	pl->b_basis[w] = bb;
-	pl->cls_lo[w] = lo;
-	pl->cls_hi[w] = hi;
+	uint64_t x_a = biased_word(&m->fill, m->fill_x);
+	uint64_t x_b = biased_word(&m->fill, m->fill_x);
+	uint64_t c0 = biased_word(&m->fill, m->fill_c0);   /* class 0 */
+	uint64_t c2 = biased_word(&m->fill, m->fill_c2);   /* class 2 among the others */
+	pl->a_basis[w] = x_a;
+	pl->b_basis[w] = x_b;
+	pl->cls_lo[w] = ~c0 & ~c2;
+	pl->cls_hi[w] = ~c0 & c2;
 	pl->a_bit[w] = dst_rng_next(&m->fill);
 	pl->b_bit[w] = dst_rng_next(&m->fill);
 	pl->det[w] = 0;
