@@ -45,7 +45,7 @@ typedef uint64_t km_pool_id;
 /* Keys longer than this are stored as chunks of this many bytes (the last one shorter): the first
  * chunk keeps the key's id, chunk i gets km_store_chunk_id(id, i). Both ends of a link chunk the
  * same way, and cutting a few bytes off a big key never re-encrypts more than one chunk. */
-#define KM_CHUNK_BYTES 4096u
+#define KM_CHUNK_BYTES 3840u
 
 enum km_key_state {
 	KM_KEY_AVAILABLE = 1,
