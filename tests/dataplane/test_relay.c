@@ -18,6 +18,7 @@
 #define LINK_KEY_BYTES 1024
 
 static struct rte_mempool *pool;
+static volatile bool quit_flag; /* stops workers launched with dp_relay_lcore_main */
 
 struct node {
 	char dir[256];
@@ -38,7 +39,7 @@ struct net {
 static int suite_init(void)
 {
 	struct dp_eal_args a;
-	if (dp_eal_args_init(&a, "test_relay", "test_relay_kmstore", "0", 256, true))
+	if (dp_eal_args_init(&a, "test_relay", "test_relay_kmstore", "0-1", 256, true))
 		return -1;
 	if (rte_eal_init(a.argc, a.argv) < 0)
 		return -1;
@@ -133,7 +134,8 @@ static void net_up(struct net *w, int n, int empty_link, uint64_t ack_timeout_ns
 					     RING_F_SP_ENQ | RING_F_SC_DEQ);
 		CU_ASSERT_FATAL(d->req && d->ev);
 		struct dp_relay_config cfg = {.relay = r, .requests = d->req, .events = d->ev, .pool = pool,
-					      .ports = ports[i], .nports = np[i], .ack_timeout_ns = ack_timeout_ns};
+					      .ports = ports[i], .nports = np[i], .ack_timeout_ns = ack_timeout_ns,
+					      .quit = &quit_flag};
 		CU_ASSERT_EQUAL_FATAL(dp_relay_worker_create(&cfg, &d->w), 0);
 	}
 	seq++;
@@ -292,11 +294,54 @@ static void test_failed_hop_reported(void)
 	net_down(&w);
 }
 
+/* The origin's worker runs dp_relay_lcore_main on its own lcore; the test thread feeds its request
+ * ring, polls the other KMs and collects the origin's events. */
+static void test_worker_on_own_lcore(void)
+{
+	unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+	if (lcore >= RTE_MAX_LCORE) {
+		printf("  (one lcore only: skipped)\n");
+		return;
+	}
+	struct net w;
+	net_up(&w, 3, -1, 0);
+	quit_flag = false;
+	CU_ASSERT_EQUAL_FATAL(rte_eal_remote_launch(dp_relay_lcore_main, w.nd[0].w, lcore), 0);
+	enum { N = 20 };
+	uint8_t ids[N][16];
+	int started = 0, confirmed = 0;
+	for (int i = 0; i < N; i++)
+		CU_ASSERT_EQUAL(request(&w, 64, (uint64_t)i), 0);
+	uint64_t deadline = rte_get_tsc_cycles() + 5 * rte_get_tsc_hz();
+	while (confirmed < N && rte_get_tsc_cycles() < deadline) {
+		dp_relay_poll(w.nd[1].w);
+		dp_relay_poll(w.nd[2].w);
+		struct dp_relay_event ev;
+		while (rte_ring_dequeue_elem(w.nd[0].ev, &ev, sizeof(ev)) == 0) {
+			if (ev.kind == DP_RELAY_EV_STARTED && started < N)
+				memcpy(ids[started++], ev.relay_id, 16);
+			confirmed += ev.kind == KM_RELAY_CONFIRMED;
+		}
+	}
+	quit_flag = true;
+	CU_ASSERT_EQUAL(rte_eal_wait_lcore(lcore), 0);
+	CU_ASSERT_EQUAL(started, N);
+	CU_ASSERT_EQUAL(confirmed, N);
+	for (int i = 0; i < started; i++) {
+		uint8_t a[64], c[64];
+		CU_ASSERT_EQUAL(stored_key(w.nd[0].st, KM_POOL_PEER(node_id(2)), ids[i], 64, a), 0);
+		CU_ASSERT_EQUAL(stored_key(w.nd[2].st, KM_POOL_PEER(node_id(0)), ids[i], 64, c), 0);
+		CU_ASSERT(memcmp(a, c, 64) == 0);
+	}
+	net_down(&w);
+}
+
 static CU_TestInfo relay_tests[] = {
 	{"A -> B -> C over net_ring ports", test_three_kms},
 	{"5-KM chain, keys larger than an mbuf", test_five_kms_chained_mbufs},
 	{"tampered frame rejected, origin expires", test_tampered_frame_rejected},
 	{"failed hop reported to the origin", test_failed_hop_reported},
+	{"worker on its own lcore", test_worker_on_own_lcore},
 	CU_TEST_INFO_NULL,
 };
 
