@@ -16,6 +16,8 @@
  *    dec_keys there can always return them. If it fails, the keys are discarded on both ends.
  *  - Get key with key IDs (dec_keys) hands each key to each of its slave SAEs once
  *    (km_store_fetch); a request is checked whole before any key is handed out.
+ * Group commit: the store writes of all requests handled in one event loop round share one
+ * transaction and one fsync; replies and Kx-2 messages that expose keys go out after it.
  * Slaves of one request (URL slave + additional_slave_SAE_IDs) may be on this KME and on at most
  * one other KME. Both ends of a pool draw from it, so each end originates takes only from its half
  * of the keys: km_ksa_create() sets a peer pool whose origin policy is KM_ORIGIN_ALL to
@@ -120,6 +122,7 @@ struct km_ksa_stats {
 	uint64_t bits_supplied;
 	uint64_t rejected_400, rejected_401, rejected_503;
 	uint64_t kx_sent, kx_failed, kx_received;
+	uint64_t commits;        /* store group commits (one per event loop round with writes) */
 };
 void km_ksa_get_stats(const struct km_ksa *k, struct km_ksa_stats *s);
 

@@ -365,6 +365,27 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+struct dec_reply {
+	struct evhttp_request *req;
+	json_t *body;
+	uint64_t keys, bits;
+};
+
+/* The keys are handed out only once the fetches are durable. */
+static void dec_committed(struct km_ksa *k, void *arg, bool ok)
+{
+	struct dec_reply *r = arg;
+	if (ok) {
+		KSA_COUNT(k, keys_supplied, r->keys);
+		KSA_COUNT(k, bits_supplied, r->bits);
+		ksa_reply(r->req, 200, r->body);
+	} else {
+		json_decref(r->body);
+		ksa_reply_error(k, r->req, 503, "key store commit failed", NULL);
+	}
+	free(r);
+}
+
 static void do_dec_keys(struct km_ksa *k, struct evhttp_request *req, int caller, int master)
 {
 	char msg[200];
@@ -424,6 +445,7 @@ static void do_dec_keys(struct km_ksa *k, struct evhttp_request *req, int caller
 	}
 	json_t *keys = json_array();
 	uint64_t off = 0;
+	ksa_batch_join(k);
 	for (unsigned i = 0; i < n; i++) {
 		uint32_t bytes = meta[i].bits / 8;
 		int rc = km_store_fetch(k->store, ids[i], k->saes[caller].id, k->saes[master].id,
@@ -440,9 +462,14 @@ static void do_dec_keys(struct km_ksa *k, struct evhttp_request *req, int caller
 		json_array_append_new(keys, ksa_key_entry(ids[i], mat + off, bytes));
 		off += bytes;
 	}
-	KSA_COUNT(k, keys_supplied, n);
-	KSA_COUNT(k, bits_supplied, 8 * total);
-	ksa_reply(req, 200, json_pack("{s:o}", "keys", keys));
+	struct dec_reply *r = malloc(sizeof(*r));
+	if (!r) {
+		json_decref(keys);
+		ksa_reply_error(k, req, 503, "out of memory", NULL);
+		goto out;
+	}
+	*r = (struct dec_reply){req, json_pack("{s:o}", "keys", keys), n, 8 * total};
+	ksa_batch_defer(k, dec_committed, r);
 out:
 	km_key_material_free(mat, (uint32_t)total);
 	free(ids);

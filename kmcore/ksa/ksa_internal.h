@@ -43,9 +43,11 @@ struct ksa_stats_atomic {
 	uint64_t requests, keys_supplied, bits_supplied, keys_discarded;
 	uint64_t rejected_400, rejected_401, rejected_503;
 	uint64_t kx_sent, kx_failed, kx_received;
+	uint64_t commits;
 };
 
 struct ksa_job;
+struct ksa_done;
 
 struct km_ksa {
 	char kme_id[KM_KSA_ID_MAX + 1];
@@ -68,6 +70,9 @@ struct km_ksa {
 	bool thread_running;
 
 	struct ksa_job *jobs; /* Get key requests waiting for Kx-2 answers */
+	struct event *flush_ev;
+	bool batch_open;
+	struct ksa_done *done_head, *done_tail;
 	struct ksa_stats_atomic st;
 };
 
@@ -91,6 +96,15 @@ void ksa_tcp_nodelay(int fd);
 void ksa_evcon_nodelay(struct evhttp_connection *evcon);
 int ksa_sae_find(const struct km_ksa *k, const char *id);
 struct ksa_peer *ksa_peer_find(struct km_ksa *k, const char *id);
+
+/* ksa_batch.c: group commit per event loop round */
+int ksa_batch_init(struct km_ksa *k);
+/* Open the round's store batch (if not open yet) before store writes. */
+void ksa_batch_join(struct km_ksa *k);
+/* Run fn(k, arg, committed) once the round's writes are durable (now, when no batch is open). */
+void ksa_batch_defer(struct km_ksa *k, void (*fn)(struct km_ksa *, void *, bool), void *arg);
+void ksa_batch_flush(struct km_ksa *k);
+void ksa_batch_free(struct km_ksa *k); /* flushes */
 
 /* ksa_tls.c */
 SSL_CTX *ksa_tls_server_ctx(const char *ca, const char *cert, const char *key, char *err,

@@ -170,6 +170,22 @@ static int derive_supply(struct km_ksa *k, struct ksa_peer *p, json_t *sup, uint
 	return 0;
 }
 
+struct kx_reply {
+	struct evhttp_request *req;
+	json_int_t keys;
+};
+
+/* Accept the supply only once the derived keys are durable. */
+static void kx_committed(struct km_ksa *k, void *arg, bool ok)
+{
+	struct kx_reply *r = arg;
+	if (ok)
+		ksa_reply(r->req, 200, json_pack("{s:I}", "key_count", r->keys));
+	else
+		ksa_reply_error(k, r->req, 503, "key store commit failed", NULL);
+	free(r);
+}
+
 /* Derive every supply in order (a take may start from the leftover of the previous one) and keep
  * the keys for the slaves here; all supplies or none. */
 static void kx_supply(struct km_ksa *k, struct evhttp_request *req, struct ksa_peer *p)
@@ -193,6 +209,7 @@ static void kx_supply(struct km_ksa *k, struct evhttp_request *req, struct ksa_p
 	}
 	size_t i;
 	json_t *e;
+	ksa_batch_join(k);
 	json_array_foreach(sups, i, e)
 	{
 		code = derive_supply(k, p, e, &got, &ngot, &capgot, msg, sizeof(msg));
@@ -200,7 +217,14 @@ static void kx_supply(struct km_ksa *k, struct evhttp_request *req, struct ksa_p
 			goto bad;
 	}
 	KSA_COUNT(k, kx_received, 1);
-	ksa_reply(req, 200, json_pack("{s:I}", "key_count", (json_int_t)ngot));
+	struct kx_reply *r = malloc(sizeof(*r));
+	if (!r) {
+		snprintf(msg, sizeof(msg), "out of memory");
+		code = 503;
+		goto bad;
+	}
+	*r = (struct kx_reply){req, (json_int_t)ngot};
+	ksa_batch_defer(k, kx_committed, r);
 	goto out;
 bad:
 	if (ngot)
@@ -230,6 +254,7 @@ static void kx_void(struct km_ksa *k, struct evhttp_request *req, struct ksa_pee
 	json_int_t voided = 0;
 	size_t i;
 	json_t *e;
+	ksa_batch_join(k);
 	json_array_foreach(ids, i, e)
 	{
 		uint8_t id[KM_KEY_ID_LEN];

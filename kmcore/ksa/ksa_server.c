@@ -186,7 +186,7 @@ struct km_ksa *km_ksa_create(const struct km_ksa_config *cfg, char *err, size_t 
 	if (!k->base)
 		goto oom;
 	k->stop_ev = event_new(k->base, -1, 0, stop_cb, k->base);
-	if (!k->stop_ev)
+	if (!k->stop_ev || ksa_batch_init(k) != 0)
 		goto oom;
 	k->ak_http = listen_https(k, cfg->bind_addr ? cfg->bind_addr : "127.0.0.1", cfg->port,
 				  ksa_ak_handler, &k->ak_port, err, errlen);
@@ -260,6 +260,8 @@ void km_ksa_free(struct km_ksa *k)
 	if (!k)
 		return;
 	km_ksa_stop(k);
+	if (k->base)
+		ksa_batch_free(k); /* the loop may have stopped before the round's commit */
 	ksa_kx_close_all(k);
 	ksa_supply_free_all(k);
 	if (k->ak_http)
@@ -293,5 +295,6 @@ void km_ksa_get_stats(const struct km_ksa *k, struct km_ksa_stats *s)
 	s->kx_failed = LD(kx_failed);
 	s->kx_received = LD(kx_received);
 	s->keys_discarded = LD(keys_discarded);
+	s->commits = LD(commits);
 #undef LD
 }

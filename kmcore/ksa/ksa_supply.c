@@ -268,6 +268,20 @@ static int cut_keys(struct ksa_job *j, km_pool_id pool, char *msg, size_t msglen
 	return 0;
 }
 
+/* The cut is durable: answer the master, or first hand the cut to the slaves' KME. */
+static void cut_committed(struct km_ksa *k, void *arg, bool ok)
+{
+	struct ksa_job *j = arg;
+	if (!ok) {
+		j->cut = false; /* undone with the batch */
+		fail(j, 503, "key store commit failed");
+	} else if (j->remote) {
+		enqueue_remote(j);
+	} else {
+		finish(j);
+	}
+}
+
 void ksa_supply_start(struct km_ksa *k, struct evhttp_request *req, int master,
 		      const uint16_t *slaves, unsigned n_slaves, uint32_t number, uint32_t bits)
 {
@@ -316,6 +330,7 @@ void ksa_supply_start(struct km_ksa *k, struct evhttp_request *req, int master,
 		fail(j, 503, "out of memory");
 		return;
 	}
+	ksa_batch_join(k);
 	if (!j->remote && k->local_keys_from_rng &&
 	    rng_reserve(k, (uint64_t)number * bytes) != 0) {
 		fail(j, 503, "cannot store fresh keys");
@@ -325,9 +340,5 @@ void ksa_supply_start(struct km_ksa *k, struct evhttp_request *req, int master,
 		fail(j, 503, msg);
 		return;
 	}
-	if (!j->remote) {
-		finish(j);
-		return;
-	}
-	enqueue_remote(j);
+	ksa_batch_defer(k, cut_committed, j);
 }
