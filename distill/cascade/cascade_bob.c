@@ -24,9 +24,13 @@ struct bframe {
 	uint64_t *key;   /* nw words, corrected in place */
 	uint64_t *copy;  /* passes x nw pass-order copies */
 	uint64_t *tree;  /* passes x 3 x tree_words: known, diff, queued */
-	uint32_t *cand;
-	uint32_t ncand, cap;
+	uint32_t *cand;  /* passes x pcap candidate nodes (level >= 1), one list per pass */
+	uint32_t *nc;    /* entries per pass list (stale ones included until filtered) */
+	uint32_t *leaf;  /* pending single-bit corrections (level-0 nodes) */
+	uint32_t nleaf;
+	uint8_t overflow; /* a list was full: rescan before the frame is finished */
 	uint8_t *built;  /* passes */
+	uint8_t *deep;   /* passes: copy built or nodes below the blocks known */
 	uint32_t cursor; /* highest pass whose blocks are searched */
 	uint8_t done, rescanned;
 	uint32_t wave;
@@ -49,6 +53,8 @@ struct dst_cascade_bob {
 	uint16_t *sent_frame;
 	uint32_t nsent, sent_cap;
 	uint32_t max_rounds;
+	uint32_t pcap; /* capacity of each pass list and of the leaf list */
+	uint32_t *scratch; /* pcap entries */
 	struct dst_cascade_stats st;
 };
 
@@ -84,23 +90,30 @@ struct dst_cascade_bob *dst_cascade_bob_create(const struct dst_cascade_cfg *cfg
 	}
 	size_t nw = b->pl.nw, P = b->pl.passes, F = b->pl.max_frames;
 	b->tree_words = (uint32_t)((2ull * b->pl.n + 64 * 32) / 64 + 1);
+	/* Odd frontier nodes of one pass are disjoint and each holds an error: n/8 covers QBERs far
+	 * past any abort threshold; beyond that a full list only costs a rescan. */
+	b->pcap = b->pl.n / 8 + 256;
 	b->fr = calloc(F, sizeof(*b->fr));
+	b->scratch = malloc(sizeof(uint32_t) * b->pcap);
 	b->out_key = aligned_alloc(64, (F * nw * 8 + 63) / 64 * 64);
 	b->bpar = malloc(b->pl.n / 2 + 2);
 	b->sent_cap = (uint32_t)(F * ((b->pl.n + 1) / 2));
 	b->sent = malloc(sizeof(uint32_t) * b->sent_cap);
 	b->sent_frame = malloc(sizeof(uint16_t) * b->sent_cap);
-	if (!b->fr || !b->out_key || !b->bpar || !b->sent || !b->sent_frame)
+	if (!b->fr || !b->scratch || !b->out_key || !b->bpar || !b->sent || !b->sent_frame)
 		goto fail;
 	for (size_t f = 0; f < F; f++) {
 		struct bframe *fr = &b->fr[f];
 		fr->key = aligned_alloc(64, (nw * 8 + 63) / 64 * 64);
 		fr->copy = aligned_alloc(64, (P * nw * 8 + 63) / 64 * 64);
 		fr->tree = calloc(P * 3 * b->tree_words, 8);
-		fr->cap = b->pl.n + 64;
-		fr->cand = malloc(sizeof(uint32_t) * fr->cap);
+		fr->cand = malloc(sizeof(uint32_t) * b->pcap * P);
+		fr->nc = calloc(P, sizeof(uint32_t));
+		fr->leaf = malloc(sizeof(uint32_t) * b->pcap);
 		fr->built = calloc(P, 1);
-		if (!fr->key || !fr->copy || !fr->tree || !fr->cand || !fr->built)
+		fr->deep = calloc(P, 1);
+		if (!fr->key || !fr->copy || !fr->tree || !fr->cand || !fr->nc || !fr->leaf || !fr->built ||
+		    !fr->deep)
 			goto fail;
 	}
 	return b;
@@ -125,12 +138,16 @@ void dst_cascade_bob_free(struct dst_cascade_bob *b)
 			free(fr->copy);
 			free(fr->tree);
 			free(fr->cand);
+			free(fr->nc);
+			free(fr->leaf);
 			free(fr->built);
+			free(fr->deep);
 		}
 	}
 	if (b->out_key)
 		explicit_bzero(b->out_key, F * nw * 8);
 	free(b->fr);
+	free(b->scratch);
 	free(b->out_key);
 	free(b->bpar);
 	free(b->sent);
@@ -173,7 +190,10 @@ int dst_cascade_bob_begin(struct dst_cascade_bob *b, const uint64_t *key, uint64
 				memset(t_known(b, F, j) + (size_t)t * b->tree_words, 0, used * 8);
 		}
 		memset(F->built, 0, b->pl.passes);
-		F->ncand = 0;
+		memset(F->deep, 0, b->pl.passes);
+		memset(F->nc, 0, sizeof(uint32_t) * b->pl.passes);
+		F->nleaf = 0;
+		F->overflow = 0;
 		F->cursor = 0;
 		F->wave = 0;
 		F->done = 0;
@@ -193,16 +213,22 @@ static void add_cand(struct dst_cascade_bob *b, struct bframe *F, unsigned j, un
 		if (cas_bit(queued, nodei(b, j, l, m)))
 			return;
 		uint64_t li = nodei(b, j, l - 1, 2 * m);
+		F->deep[j] = 1;
 		cas_setbit(known, li);
 		cas_putbit(diff, li, cas_bit(diff, nodei(b, j, l, m)));
 		l--;
 		m *= 2;
 	}
 	uint64_t i = nodei(b, j, l, m);
-	if (cas_bit(queued, i) || F->ncand >= F->cap)
+	if (cas_bit(queued, i))
 		return;
+	uint32_t *n = l ? &F->nc[j] : &F->nleaf;
+	if (*n >= b->pcap) {
+		F->overflow = 1;
+		return;
+	}
 	cas_setbit(queued, i);
-	F->cand[F->ncand++] = CAND(j, l, m);
+	(l ? F->cand + (size_t)j * b->pcap : F->leaf)[(*n)++] = CAND(j, l, m);
 }
 
 /* Correct frame bit p and propagate the parity change through every pass. */
@@ -211,11 +237,22 @@ static void flip(struct dst_cascade_bob *b, struct bframe *F, uint32_t p)
 	cas_flipbit(F->key, p);
 	F->corrected++;
 	for (unsigned j = 0; j < b->par.passes; j++) {
+		unsigned top = b->par.log2_block[j];
+		/* Half-split passes nobody searched yet: only the block parity changes, and the block
+		 * is one bit of the (cache-resident) half mask instead of a random shuffle lookup. */
+		if (!F->deep[j] && !F->built[j] && top == b->pl.L - 1) {
+			uint32_t blk = cas_bit(b->pl.half[j], p);
+			uint64_t bi = nodei(b, j, top, blk);
+			cas_flipbit(t_diff(b, F, j), bi);
+			if (j <= F->cursor && cas_bit(t_diff(b, F, j), bi))
+				add_cand(b, F, j, top, blk);
+			continue;
+		}
 		uint32_t pos = b->pl.inv[j][p];
 		if (F->built[j])
 			cas_flipbit(F->copy + (size_t)j * b->pl.nw, pos);
 		uint64_t *known = t_known(b, F, j), *diff = t_diff(b, F, j);
-		unsigned top = b->par.log2_block[j], l = top;
+		unsigned l = top;
 		uint32_t m = pos >> top;
 		cas_flipbit(diff, nodei(b, j, l, m));
 		while (l > 0) {
@@ -269,40 +306,52 @@ static void rescan(struct dst_cascade_bob *b, struct bframe *F)
 	}
 }
 
-/* Drop stale candidates and apply pending single-bit corrections until the list is stable;
- * returns the lowest pass among the remaining candidates (or UINT32_MAX). */
-static uint32_t settle(struct dst_cascade_bob *b, struct bframe *F)
+/* Apply the pending single-bit corrections (each may queue more). A round ends many searches
+ * at once, so the shuffle lookups of a batch are prefetched before the corrections run: they
+ * are random accesses into tables far larger than the caches. */
+static void apply_leaves(struct dst_cascade_bob *b, struct bframe *F)
 {
-	for (;;) {
-		bool flipped = false;
-		uint32_t w = 0, jmin = UINT32_MAX;
-		for (uint32_t i = 0; i < F->ncand; i++) {
-			uint32_t c = F->cand[i];
-			unsigned j = CAND_J(c), l = CAND_L(c);
-			uint32_t m = CAND_M(c);
-			uint64_t *known = t_known(b, F, j), *diff = t_diff(b, F, j);
-			uint64_t ni = nodei(b, j, l, m);
-			bool valid = cas_bit(known, ni) && cas_bit(diff, ni) &&
-				     (l == 0 || !cas_bit(known, nodei(b, j, l - 1, 2 * m)));
-			if (!valid) {
-				cas_clrbit(t_queued(b, F, j), ni);
-				continue;
-			}
-			if (l == 0) {
-				cas_clrbit(t_queued(b, F, j), ni);
-				if (F->corrected < b->pl.n)
-					flip(b, F, b->pl.perm[j][m]);
-				flipped = true;
-				continue;
-			}
-			F->cand[w++] = c;
-			if (j < jmin)
-				jmin = j;
+	uint32_t *batch = b->scratch;
+	while (F->nleaf) {
+		uint32_t cnt = F->nleaf;
+		memcpy(batch, F->leaf, cnt * sizeof(uint32_t));
+		F->nleaf = 0;
+		for (uint32_t i = 0; i < cnt; i++)
+			__builtin_prefetch(&b->pl.perm[CAND_J(batch[i])][CAND_M(batch[i])]);
+		for (uint32_t i = 0; i < cnt; i++) {
+			uint32_t p = b->pl.perm[CAND_J(batch[i])][CAND_M(batch[i])];
+			for (unsigned j = 0; j < 2 && j < b->par.passes; j++)
+				__builtin_prefetch(&b->pl.inv[j][p]);
 		}
-		F->ncand = w;
-		if (!flipped)
-			return jmin;
+		for (uint32_t i = 0; i < cnt; i++) {
+			uint32_t c = batch[i];
+			unsigned j = CAND_J(c);
+			uint32_t m = CAND_M(c);
+			uint64_t ni = nodei(b, j, 0, m);
+			cas_clrbit(t_queued(b, F, j), ni);
+			if (cas_bit(t_known(b, F, j), ni) && cas_bit(t_diff(b, F, j), ni) &&
+			    F->corrected < b->pl.n)
+				flip(b, F, b->pl.perm[j][m]);
+		}
 	}
+}
+
+/* Drop pass j's candidates that are no longer odd frontier nodes; returns how many remain. */
+static uint32_t filter_pass(struct dst_cascade_bob *b, struct bframe *F, unsigned j)
+{
+	uint32_t *list = F->cand + (size_t)j * b->pcap, w = 0;
+	uint64_t *known = t_known(b, F, j), *diff = t_diff(b, F, j);
+	for (uint32_t i = 0; i < F->nc[j]; i++) {
+		uint32_t c = list[i];
+		unsigned l = CAND_L(c);
+		uint32_t m = CAND_M(c);
+		uint64_t ni = nodei(b, j, l, m);
+		if (cas_bit(known, ni) && cas_bit(diff, ni) && !cas_bit(known, nodei(b, j, l - 1, 2 * m)))
+			list[w++] = c;
+		else
+			cas_clrbit(t_queued(b, F, j), ni);
+	}
+	return F->nc[j] = w;
 }
 
 /* Bob's block parities of every pass against Alice's INIT answer. */
@@ -385,12 +434,8 @@ static int on_parity(struct dst_cascade_bob *b, const uint8_t *in, size_t in_len
 /* Which candidates go out this round. Waves: the frame's current wave pass keeps asking until it
  * has no work (new odd nodes of that pass join), then the lowest pass with work starts the next
  * wave; searches in one pass are disjoint, so no parity is spent on an error another search is
- * about to correct. Concurrent: every candidate at once, fewer rounds, a little more leak. */
-static bool schedule_ok(const struct dst_cascade_bob *b, const struct bframe *F, unsigned j)
-{
-	return b->par.schedule == DST_CASCADE_CONCURRENT || j == F->wave;
-}
-
+ * about to correct. Concurrent: every candidate of every searched pass at once, fewer rounds, a
+ * little more leak. */
 /* Next request: every frame's candidates the schedule lets through. */
 static int build_query(struct dst_cascade_bob *b, uint8_t *out, size_t cap, size_t *out_len)
 {
@@ -400,10 +445,22 @@ static int build_query(struct dst_cascade_bob *b, uint8_t *out, size_t cap, size
 		struct bframe *F = &b->fr[f];
 		if (F->done)
 			continue;
-		uint32_t jmin;
+		/* Passes [lo, hi] go out this round; none when the frame is finished. */
+		unsigned lo = 1, hi = 0;
 		for (;;) {
-			jmin = settle(b, F);
-			if (jmin != UINT32_MAX)
+			apply_leaves(b, F);
+			if (b->par.schedule == DST_CASCADE_CONCURRENT) {
+				for (unsigned j = 0; j <= F->cursor; j++)
+					if (F->nc[j] && filter_pass(b, F, j))
+						lo = 0, hi = F->cursor;
+			} else if (F->nc[F->wave] && filter_pass(b, F, F->wave)) {
+				lo = hi = F->wave;
+			} else {
+				for (unsigned j = 0; j <= F->cursor && lo > hi; j++)
+					if (F->nc[j] && filter_pass(b, F, j))
+						lo = hi = F->wave = j;
+			}
+			if (lo <= hi || F->nleaf)
 				break;
 			if (F->cursor + 1 < b->par.passes) {
 				unsigned j = ++F->cursor, lb = b->par.log2_block[j];
@@ -413,39 +470,35 @@ static int build_query(struct dst_cascade_bob *b, uint8_t *out, size_t cap, size
 						add_cand(b, F, j, lb, m);
 				continue;
 			}
-			if (F->rescanned)
+			if (F->rescanned && !F->overflow)
 				break;
 			F->rescanned = 1;
+			F->overflow = 0;
 			rescan(b, F);
 		}
-		if (jmin == UINT32_MAX) {
+		if (lo > hi && !F->nleaf) {
 			F->done = 1;
 			continue;
 		}
 		F->rescanned = 0;
-		bool wave_busy = false;
-		for (uint32_t i = 0; i < F->ncand && !wave_busy; i++)
-			wave_busy = CAND_J(F->cand[i]) == F->wave;
-		if (!wave_busy)
-			F->wave = jmin;
-		for (uint32_t i = 0; i < F->ncand; i++) {
-			uint32_t c = F->cand[i];
-			if (!schedule_ok(b, F, CAND_J(c)))
-				continue;
-			if (!F->built[CAND_J(c)]) {
-				cas_k->gather(F->copy + (size_t)CAND_J(c) * b->pl.nw, F->key, b->pl.perm[CAND_J(c)], b->pl.n);
-				F->built[CAND_J(c)] = 1;
+		for (unsigned j = lo; j <= hi; j++) {
+			const uint32_t *list = F->cand + (size_t)j * b->pcap;
+			if (F->nc[j] && !F->built[j]) {
+				cas_k->gather(F->copy + (size_t)j * b->pl.nw, F->key, b->pl.perm[j], b->pl.n);
+				F->built[j] = 1;
 			}
-			if ((size_t)(e - out) + CAS_QUERY_ENTRY > cap || b->nsent >= b->sent_cap)
-				return -ENOSPC;
-			unsigned l = CAND_L(c);
-			cas_put16(e, (uint16_t)f);
-			e[2] = (uint8_t)CAND_J(c);
-			e[3] = (uint8_t)(l - 1);
-			cas_put32(e + 4, 2 * CAND_M(c));
-			e += CAS_QUERY_ENTRY;
-			b->sent[b->nsent] = c;
-			b->sent_frame[b->nsent++] = (uint16_t)f;
+			for (uint32_t i = 0; i < F->nc[j]; i++) {
+				uint32_t c = list[i];
+				if ((size_t)(e - out) + CAS_QUERY_ENTRY > cap || b->nsent >= b->sent_cap)
+					return -ENOSPC;
+				cas_put16(e, (uint16_t)f);
+				e[2] = (uint8_t)j;
+				e[3] = (uint8_t)(CAND_L(c) - 1);
+				cas_put32(e + 4, 2 * CAND_M(c));
+				e += CAS_QUERY_ENTRY;
+				b->sent[b->nsent] = c;
+				b->sent_frame[b->nsent++] = (uint16_t)f;
+			}
 		}
 	}
 	if (b->nsent == 0)
