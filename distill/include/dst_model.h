@@ -97,7 +97,8 @@ uint64_t dst_model_slot(const struct dst_model *m);
 
 /* Fill pl with the next pl->cap_words * 64 slots of the stream as dense planes (Alice's and Bob's
  * choices drawn for every slot, the empty ones from the no-click distribution; the clicks are the
- * same events dst_model_events() would give). Returns the number of detections. Never allocates. */
+ * same events dst_model_events() would give; empty-slot probabilities at 2^-16 resolution).
+ * Returns the number of detections. Never allocates. */
 size_t dst_model_planes(struct dst_model *m, struct dst_planes *pl);
 
 /* Event-file I/O (docs/formats.md, "event file"). Files hold the parameters, the slot window and
