@@ -12,18 +12,18 @@ static inline __m256i boxplus(__m256i x, __m256i y, __m256i tab, __m256i bias)
 {
 	__m256i mn = _mm256_min_epu8(x, y);
 	__m256i s = _mm256_adds_epu8(_mm256_adds_epu8(x, y), bias);
-	__m256i d = _mm256_adds_epu8(_mm256_or_si256(_mm256_subs_epu8(x, y), _mm256_subs_epu8(y, x)), bias);
+	__m256i d = _mm256_adds_epu8(_mm256_abs_epi8(_mm256_sub_epi8(x, y)), bias);
 	return _mm256_subs_epu8(_mm256_adds_epu8(mn, _mm256_shuffle_epi8(tab, s)),
 				_mm256_shuffle_epi8(tab, d));
 }
 
-bool ldpc_sweep_avx2(const struct ldpc_dec *d)
+uint32_t ldpc_sweep_avx2(const struct ldpc_dec *d)
 {
 	const uint32_t z = d->z;
 	const __m256i m127 = _mm256_set1_epi8(-127), one = _mm256_set1_epi8(1);
 	const __m256i cmax = _mm256_set1_epi8(LDPC_C2V_MAX), bias = _mm256_set1_epi8(0x70);
 	const __m256i tab = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)d->corr));
-	__m256i unsat = _mm256_setzero_si256();
+	uint32_t unsatisfied = 0;
 	__m256i *tt = (__m256i *)d->tmp, *fw = tt + 256;
 	for (uint32_t r = 0; r < d->mb; r++) {
 		const uint32_t e0 = d->row_start[r], dc = d->row_start[r + 1] - e0;
@@ -44,7 +44,7 @@ bool ldpc_sweep_avx2(const struct ldpc_dec *d)
 				f = j == 0 ? m : boxplus(f, m, tab, bias);
 				_mm256_store_si256(fw + j, f);
 			}
-			unsat = _mm256_or_si256(unsat, hd);
+			unsatisfied += (uint32_t)__builtin_popcount((unsigned)_mm256_movemask_epi8(hd));
 			__m256i b = _mm256_setzero_si256();
 			for (uint32_t j = dc; j-- > 0;) {
 				__m256i t = _mm256_load_si256(tt + j), m = _mm256_abs_epi8(t), mag;
@@ -72,5 +72,5 @@ bool ldpc_sweep_avx2(const struct ldpc_dec *d)
 			}
 		}
 	}
-	return !(_mm256_movemask_epi8(unsat));
+	return unsatisfied;
 }

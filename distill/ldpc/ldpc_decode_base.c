@@ -1,4 +1,4 @@
-/* Portable reference of one layered sum-product sweep in 8-bit fixed point (LLR * 3). It defines
+/* Portable reference of one layered sum-product sweep in 8-bit fixed point (LLR * 4). It defines
  * the results: every SIMD variant must reproduce its messages and LLRs bit for bit.
  *
  * Per check (row r, lane i) of a layer, with edges j = 0..dc-1 (variable block col[j], shifted):
@@ -7,14 +7,15 @@
  *           sign_j = syndrome bit ^ product of the other signs
  *   app   = clamp(t_j + c2v_j)
  * Magnitudes combine with the exact box-plus in table form,
- *   g(x, y) = max(min(x, y) + c[x + y] - c[|x - y|], 0),  c[d] = round(3 ln(1 + e^(-d/3))),
+ *   g(x, y) = max(min(x, y) + c[x + y] - c[|x - y|], 0),  c[d] = round(4 ln(1 + e^(-d/4))),
  * forward over the edges and backward again (3 dc - 6 box-plus per check, no division).
- * The hard decisions seen when the layer starts are checked against the syndrome on the way. */
+ * The hard decisions seen when a layer starts are checked against the syndrome on the way; the
+ * sweep returns how many checks were unsatisfied then. */
 #include <stdlib.h>
 
 #include "ldpc_internal.h"
 
-const uint8_t ldpc_boxplus_corr[16] = {2, 2, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+const uint8_t ldpc_boxplus_corr[16] = {3, 2, 2, 2, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0};
 
 static inline int8_t clamp127(int v)
 {
@@ -28,11 +29,11 @@ static inline int boxplus(int x, int y, const uint8_t *corr)
 	return r < 0 ? 0 : r;
 }
 
-bool ldpc_sweep_base(const struct ldpc_dec *d)
+uint32_t ldpc_sweep_base(const struct ldpc_dec *d)
 {
 	const uint32_t z = d->z;
 	const uint8_t *corr = d->corr;
-	bool satisfied = true;
+	uint32_t unsatisfied = 0;
 	int8_t t[256];
 	uint8_t fwd[256];
 	for (uint32_t r = 0; r < d->mb; r++) {
@@ -49,8 +50,7 @@ bool ldpc_sweep_base(const struct ldpc_dec *d)
 				int m = abs(t[j]);
 				fwd[j] = (uint8_t)(j == 0 ? m : boxplus(fwd[j - 1], m, corr));
 			}
-			if (hd)
-				satisfied = false;
+			unsatisfied += (uint32_t)hd;
 			int bwd = 0;
 			for (uint32_t jj = dc; jj-- > 0;) {
 				int m = abs(t[jj]), mag;
@@ -74,5 +74,5 @@ bool ldpc_sweep_base(const struct ldpc_dec *d)
 			}
 		}
 	}
-	return satisfied;
+	return unsatisfied;
 }

@@ -10,7 +10,7 @@
 #define LDPC_GRAN 64 /* rate-adaptation granule: one 64-bit word of the frame */
 /* check-to-variable magnitude limit: below 127 so that a saturated LLR keeps its sign and size
  * when the message is taken out again */
-#define LDPC_C2V_MAX 30
+#define LDPC_C2V_MAX 40
 
 struct dst_ldpc_code {
 	char name[32];
@@ -44,17 +44,17 @@ struct ldpc_dec {
 	int8_t *c2v;         /* edge e at c2v + e * z */
 	const int8_t *synd;  /* m bytes: 0 or -1 */
 	int8_t *tmp;         /* 2 * 256 * 32 bytes scratch (AVX2) */
-	const uint8_t *corr; /* 16 entries: box-plus correction c[d] = round(3 ln(1 + e^(-d/3))) */
+	const uint8_t *corr; /* 16 entries: box-plus correction c[d] = round(4 ln(1 + e^(-d/4))) */
 };
 
-/* One layered sweep over every row; returns true when every check was satisfied by the hard
- * decisions seen when its layer started (the caller then verifies the full syndrome). */
-/* Box-plus correction table c[d] = round(3 ln(1 + e^(-d/3))), d < 16 (0 beyond). */
+/* Box-plus correction table c[d] = round(4 ln(1 + e^(-d/4))), d < 16 (0 beyond). */
 extern const uint8_t ldpc_boxplus_corr[16];
 
-typedef bool (*ldpc_sweep_fn)(const struct ldpc_dec *d);
-bool ldpc_sweep_base(const struct ldpc_dec *d);
-bool ldpc_sweep_avx2(const struct ldpc_dec *d);
+/* One layered sweep over every row; returns the number of checks the hard decisions violated
+ * when their layer started (the caller verifies the full syndrome once that number is small). */
+typedef uint32_t (*ldpc_sweep_fn)(const struct ldpc_dec *d);
+uint32_t ldpc_sweep_base(const struct ldpc_dec *d);
+uint32_t ldpc_sweep_avx2(const struct ldpc_dec *d);
 
 struct ldpc_variant {
 	const char *name;

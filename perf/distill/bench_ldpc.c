@@ -1,0 +1,193 @@
+/* LDPC reconciliation: efficiency f and frame error rate by Monte Carlo over a BSC, and decoder
+ * throughput in Mbit/s of corrected key per core (portable reference = baseline, then AVX2). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dst_cpu.h"
+#include "dst_ldpc.h"
+#include "qkdperf.h"
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+	uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+/* Alice's frame, Bob's through a BSC(q) (independent flips), filler and syndrome. */
+struct frame {
+	uint64_t *alice, *bob, *fill, *syn;
+};
+
+static void frame_fill(struct frame *f, struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *p, double q)
+{
+	uint64_t thr = (uint64_t)(q * 18446744073709551616.0);
+	for (uint32_t i = 0; i < p->key_bits / 64; i++) {
+		uint64_t e = 0;
+		for (int b = 0; b < 64; b++)
+			e |= (uint64_t)(rnd() < thr) << b;
+		f->alice[i] = rnd();
+		f->bob[i] = f->alice[i] ^ e;
+	}
+	for (uint32_t i = 0; i < p->punctured / 64; i++)
+		f->fill[i] = rnd();
+	dst_ldpc_alice(ws, p, f->alice, f->fill, f->syn);
+}
+
+static void frame_alloc(struct frame *f, uint32_t n)
+{
+	f->alice = malloc(n / 8);
+	f->bob = malloc(n / 8);
+	f->fill = malloc(n / 8);
+	f->syn = malloc(n / 8);
+}
+
+static void frame_free(struct frame *f)
+{
+	free(f->alice);
+	free(f->bob);
+	free(f->fill);
+	free(f->syn);
+}
+
+/* Run frames until 'frames' are done or more than 'max_fail' failed. */
+static void mc_point(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *p, double q, unsigned frames,
+		     unsigned max_fail, unsigned *done, unsigned *failed, double *iters)
+{
+	struct frame f;
+	frame_alloc(&f, p->n);
+	uint64_t *out = malloc(p->n / 8);
+	*done = *failed = 0;
+	*iters = 0;
+	while (*done < frames && *failed <= max_fail) {
+		frame_fill(&f, ws, p, q);
+		struct dst_ldpc_result r;
+		dst_ldpc_bob(ws, p, f.bob, f.syn, NULL, out, &r);
+		/* a frame counts as failed unless decoded AND equal to Alice's key */
+		if (r.status != DST_LDPC_OK || memcmp(out, f.alice, p->key_bits / 8))
+			(*failed)++;
+		*iters += r.iterations;
+		(*done)++;
+	}
+	*iters /= *done;
+	free(out);
+	frame_free(&f);
+}
+
+static void bench_ldpc_mc(struct qp_run *r)
+{
+	struct dst_ldpc_family *fam;
+	char err[DST_LDPC_ERRLEN];
+	if (dst_ldpc_family_load(NULL, &fam, err)) {
+		fprintf(stderr, "ldpc_mc: %s\n", err);
+		return;
+	}
+	struct dst_ldpc_ws *ws = dst_ldpc_ws_create(fam);
+	const double qs[] = {0.01, 0.02, 0.03, 0.05, 0.08};
+	const double fs[] = {1.04, 1.06, 1.08, 1.10, 1.12, 1.14, 1.16, 1.18, 1.20, 1.23, 1.26, 1.30, 1.35, 1.40};
+	unsigned frames = qp_quick(r) ? 100 : 400;
+	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		/* smallest target efficiency whose FER stays <= 1e-2 */
+		for (size_t k = 0; k < sizeof(fs) / sizeof(fs[0]); k++) {
+			struct dst_ldpc_plan p;
+			if (dst_ldpc_plan_make(fam, qs[i], fs[k], &p))
+				continue;
+			unsigned done, failed;
+			double it;
+			mc_point(ws, &p, qs[i], frames, frames / 100, &done, &failed, &it);
+			struct dst_ldpc_code_info in;
+			dst_ldpc_code_get_info(p.code, &in);
+			double fer = (double)failed / done;
+			char variant[48];
+			snprintf(variant, sizeof(variant), "q%.3f", qs[i]);
+			json_t *x = json_pack("{s:f, s:f, s:f, s:i, s:i, s:f, s:s, s:i, s:i, s:i, s:b}", "qber",
+					      qs[i], "f", p.f, "fer", fer, "frames", (int)done, "failed",
+					      (int)failed, "iterations", it, "code", in.name, "punctured",
+					      (int)p.punctured, "shortened", (int)p.shortened, "key_bits",
+					      (int)p.key_bits, "meets_fer", fer <= 0.01);
+			qp_report(r, "ldpc_mc", variant, p.key_bits, p.f, "f", x);
+			if (fer <= 0.01)
+				break;
+		}
+	}
+	dst_ldpc_ws_free(ws);
+	dst_ldpc_family_free(fam);
+}
+QP_BENCH("ldpc_mc", "LDPC Monte Carlo: smallest f with FER <= 1e-2 at QBER 1-8% (BSC)", bench_ldpc_mc)
+
+#define POOL 8
+
+struct dec_arg {
+	struct dst_ldpc_ws *ws;
+	struct dst_ldpc_plan plan;
+	struct frame f[POOL];
+	uint64_t *out;
+	unsigned next;
+};
+
+static void run_decode(void *p)
+{
+	struct dec_arg *a = p;
+	struct frame *f = &a->f[a->next++ % POOL];
+	struct dst_ldpc_result r;
+	dst_ldpc_bob(a->ws, &a->plan, f->bob, f->syn, NULL, a->out, &r);
+	QP_KEEP(r.iterations);
+}
+
+static void bench_ldpc_decode(struct qp_run *r)
+{
+	struct dst_ldpc_family *fam;
+	char err[DST_LDPC_ERRLEN];
+	if (dst_ldpc_family_load(NULL, &fam, err)) {
+		fprintf(stderr, "ldpc_decode: %s\n", err);
+		return;
+	}
+	const double q = 0.02, targets[] = {1.10, dst_ldpc_default_f(0.02)};
+	for (size_t t = 0; t < 2; t++) {
+		if (t == 1 && fabs(targets[1] - targets[0]) < 1e-9)
+			break;
+		struct dec_arg a = {.ws = dst_ldpc_ws_create(fam)};
+		if (dst_ldpc_plan_make(fam, q, targets[t], &a.plan))
+			continue;
+		a.out = malloc(a.plan.n / 8);
+		for (int i = 0; i < POOL; i++) {
+			frame_alloc(&a.f[i], a.plan.n);
+			frame_fill(&a.f[i], a.ws, &a.plan, q);
+		}
+		/* FER and iterations of this pool, for reading the throughput right */
+		unsigned ok = 0;
+		double it = 0;
+		for (int i = 0; i < POOL; i++) {
+			struct dst_ldpc_result res;
+			dst_ldpc_bob(a.ws, &a.plan, a.f[i].bob, a.f[i].syn, NULL, a.out, &res);
+			ok += res.status == DST_LDPC_OK && !memcmp(a.out, a.f[i].alice, a.plan.key_bits / 8);
+			it += res.iterations;
+		}
+		char name[48], variant[48];
+		snprintf(name, sizeof(name), "ldpc_decode_f%.2f", a.plan.f);
+		const char *vars[] = {"generic", "avx2"};
+		for (int v = 0; v < 2; v++) {
+			if (dst_ldpc_ws_force_variant(a.ws, vars[v]))
+				continue;
+			snprintf(variant, sizeof(variant), "%s", vars[v]);
+			struct qp_case c = {name, variant, a.plan.key_bits, "Mbit/s", (double)a.plan.key_bits,
+					    run_decode, &a, v == 0};
+			qp_measure(r, &c);
+		}
+		json_t *x = json_pack("{s:f, s:f, s:i, s:i, s:f}", "qber", q, "f", a.plan.f, "frames", POOL,
+				      "ok", (int)ok, "iterations", it / POOL);
+		qp_report(r, "ldpc_decode_pool", name, a.plan.key_bits, (double)ok / POOL, "ok", x);
+		for (int i = 0; i < POOL; i++)
+			frame_free(&a.f[i]);
+		free(a.out);
+		dst_ldpc_ws_free(a.ws);
+	}
+	dst_ldpc_family_free(fam);
+}
+QP_BENCH("ldpc_decode", "LDPC decoder throughput at QBER 2%, Mbit/s of corrected key per core",
+	 bench_ldpc_decode)
