@@ -44,6 +44,7 @@
 	X(BLOCK_TIMEOUT, "block aborted: peer silent")                                           \
 	X(NO_BLOCK, "sifted bits dropped: no free block buffer")                                 \
 	X(KEY_RING_FULL, "key dropped (zeroized): key ring full")                                \
+	X(AUTH_EMPTY, "authentication pads exhausted: sending waits for a refill")                 \
 	X(NO_MBUF, "mbuf pool exhausted")                                                        \
 	X(TX_DROP, "TX queue full, frame dropped")
 

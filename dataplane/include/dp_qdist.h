@@ -20,7 +20,8 @@ enum dp_qd_type {
 	DP_QD_SIFT_REPLY = 2,    /* transmitter node -> receiver node: basis matches, decoy classes */
 	DP_QD_BLOCK = 3,         /* a block pipeline message (opaque to the dataplane) */
 	DP_QD_ABORT = 4,         /* abandon block block_seq (payload: u32 reason) */
-	DP_QD_TYPE_MAX = DP_QD_ABORT,
+	DP_QD_COMMIT = 5,        /* the sender holds block block_seq's key (payload: key digest) */
+	DP_QD_TYPE_MAX = DP_QD_COMMIT,
 };
 
 enum dp_qd_channel {
@@ -58,9 +59,10 @@ void dp_qd_write_hdr(uint8_t *p, const struct dp_qd_hdr *h);
 enum dp_err dp_qd_parse(const uint8_t *p, size_t len, struct dp_qd_hdr *h);
 
 /* Sift announcement payload: the receiver node's detections since the previous announcement
- * (slots and bases, sparse-coded like event frames with bit and class zero). */
+ * (slots and bases, sparse-coded like event frames with bit and class zero). Every message costs
+ * 16 bytes of authentication pad, so announcements should be as large as the MTU allows. */
 #define DP_QD_ANNOUNCE_HDR 12 /* u64 base slot, u16 count, u16 words */
-#define DP_QD_ANNOUNCE_MAX 1024 /* detections per announcement */
+#define DP_QD_ANNOUNCE_MAX 4096 /* detections per announcement (a jumbo frame's worth) */
 int dp_qd_announce_build(uint8_t *p, size_t cap, uint64_t base, const uint64_t *slots,
 			 const uint8_t *bases, unsigned n);
 /* Decode into slots/bases (room for DP_QD_ANNOUNCE_MAX). Returns the count or -EPROTO. */
@@ -68,13 +70,15 @@ int dp_qd_announce_parse(const uint8_t *p, size_t len, uint64_t *slots, uint8_t 
 
 /* Sift reply payload: for each announced detection, whether the bases matched and the
  * transmitter's class for that slot (3 = slot unknown to the transmitter: never matched). */
-#define DP_QD_REPLY_HDR 12 /* u64 answered announcement msg_seq, u16 count, u16 zero */
+#define DP_QD_REPLY_HDR 16 /* u64 answered announcement msg_seq, u32 key_pos, u16 count, u16 0 */
 static inline size_t dp_qd_reply_len(unsigned n) { return DP_QD_REPLY_HDR + (n + 7) / 8 + (n + 3) / 4; }
-int dp_qd_reply_build(uint8_t *p, size_t cap, uint64_t announce_seq, const uint8_t *match,
-		      const uint8_t *cls, unsigned n);
+/* key_pos: raw-key bits already in block block_seq (the header's) before this reply's bits, so the
+ * receiver node can check that its block is aligned with the transmitter node's. */
+int dp_qd_reply_build(uint8_t *p, size_t cap, uint64_t announce_seq, uint32_t key_pos,
+		      const uint8_t *match, const uint8_t *cls, unsigned n);
 /* Decode into match/cls (one byte per detection, room for DP_QD_ANNOUNCE_MAX). Returns the
  * count or -EPROTO (nonzero padding, lengths, match with class 3). */
-int dp_qd_reply_parse(const uint8_t *p, size_t len, uint64_t *announce_seq, uint8_t *match,
-		      uint8_t *cls);
+int dp_qd_reply_parse(const uint8_t *p, size_t len, uint64_t *announce_seq, uint32_t *key_pos,
+		      uint8_t *match, uint8_t *cls);
 
 #endif

@@ -77,8 +77,8 @@ int dp_qd_announce_parse(const uint8_t *p, size_t len, uint64_t *slots, uint8_t 
 	return (int)n;
 }
 
-int dp_qd_reply_build(uint8_t *p, size_t cap, uint64_t announce_seq, const uint8_t *match,
-		      const uint8_t *cls, unsigned n)
+int dp_qd_reply_build(uint8_t *p, size_t cap, uint64_t announce_seq, uint32_t key_pos,
+		      const uint8_t *match, const uint8_t *cls, unsigned n)
 {
 	if (n == 0 || n > DP_QD_ANNOUNCE_MAX)
 		return -EINVAL;
@@ -86,8 +86,9 @@ int dp_qd_reply_build(uint8_t *p, size_t cap, uint64_t announce_seq, const uint8
 	if (cap < len)
 		return -ENOSPC;
 	put_le64(p, announce_seq);
-	put_le16(p + 8, (uint16_t)n);
-	put_le16(p + 10, 0);
+	put_le32(p + 8, key_pos);
+	put_le16(p + 12, (uint16_t)n);
+	put_le16(p + 14, 0);
 	uint8_t *m = p + DP_QD_REPLY_HDR, *c = m + (n + 7) / 8;
 	memset(m, 0, len - DP_QD_REPLY_HDR);
 	for (unsigned i = 0; i < n; i++) {
@@ -99,15 +100,16 @@ int dp_qd_reply_build(uint8_t *p, size_t cap, uint64_t announce_seq, const uint8
 	return (int)len;
 }
 
-int dp_qd_reply_parse(const uint8_t *p, size_t len, uint64_t *announce_seq, uint8_t *match,
-		      uint8_t *cls)
+int dp_qd_reply_parse(const uint8_t *p, size_t len, uint64_t *announce_seq, uint32_t *key_pos,
+		      uint8_t *match, uint8_t *cls)
 {
 	if (len < DP_QD_REPLY_HDR)
 		return -EPROTO;
-	unsigned n = get_le16(p + 8);
-	if (n == 0 || n > DP_QD_ANNOUNCE_MAX || get_le16(p + 10) != 0 || len != dp_qd_reply_len(n))
+	unsigned n = get_le16(p + 12);
+	if (n == 0 || n > DP_QD_ANNOUNCE_MAX || get_le16(p + 14) != 0 || len != dp_qd_reply_len(n))
 		return -EPROTO;
 	*announce_seq = get_le64(p);
+	*key_pos = get_le32(p + 8);
 	const uint8_t *m = p + DP_QD_REPLY_HDR, *c = m + (n + 7) / 8;
 	/* Padding bits past n must be zero. */
 	if ((n & 7) && (m[n >> 3] >> (n & 7)))

@@ -206,24 +206,27 @@ static void test_sift_payloads_round_trip_and_reject(void)
 		cls[i] = (uint8_t)(i % 3);
 	}
 	cls[1] = 3; /* slot unknown to the transmitter, not matched */
-	n = dp_qd_reply_build(buf, sizeof(buf), 0x1122, match, cls, 13);
-	CU_ASSERT_EQUAL_FATAL(n, 12 + 2 + 4);
+	n = dp_qd_reply_build(buf, sizeof(buf), 0x1122, 77, match, cls, 13);
+	CU_ASSERT_EQUAL_FATAL(n, 16 + 2 + 4);
 	/* Layout: bitmap LSB first, then 2-bit classes. */
-	CU_ASSERT_EQUAL(buf[12], 0x49); /* matches at 0, 3, 6 */
-	CU_ASSERT_EQUAL(buf[13], 0x12); /* 9, 12 */
-	CU_ASSERT_EQUAL(buf[14], (0 | 3 << 2 | 2 << 4 | 0 << 6));
+	CU_ASSERT_EQUAL(buf[16], 0x49); /* matches at 0, 3, 6 */
+	CU_ASSERT_EQUAL(buf[17], 0x12); /* 9, 12 */
+	CU_ASSERT_EQUAL(buf[18], (0 | 3 << 2 | 2 << 4 | 0 << 6));
 	uint64_t aseq;
-	CU_ASSERT_EQUAL(dp_qd_reply_parse(buf, (size_t)n, &aseq, gm, gc), 13);
+	uint32_t kpos;
+	CU_ASSERT_EQUAL(dp_qd_reply_parse(buf, (size_t)n, &aseq, &kpos, gm, gc), 13);
 	CU_ASSERT_EQUAL(aseq, 0x1122);
+	CU_ASSERT_EQUAL(kpos, 77);
+	CU_ASSERT_EQUAL(buf[8], 77);
 	CU_ASSERT_EQUAL(memcmp(gm, match, 13), 0);
 	CU_ASSERT_EQUAL(memcmp(gc, cls, 13), 0);
-	buf[13] |= 0x80; /* padding bit */
-	CU_ASSERT_EQUAL(dp_qd_reply_parse(buf, (size_t)n, &aseq, gm, gc), -EPROTO);
-	buf[13] &= 0x7F;
-	buf[14] |= 0x01; /* slot 0 matched, class made 1: fine; slot 1 class 3 matched: not */
-	buf[12] |= 0x02;
-	CU_ASSERT_EQUAL(dp_qd_reply_parse(buf, (size_t)n, &aseq, gm, gc), -EPROTO);
-	CU_ASSERT_EQUAL(dp_qd_reply_parse(buf, (size_t)n + 1, &aseq, gm, gc), -EPROTO);
+	buf[17] |= 0x80; /* padding bit */
+	CU_ASSERT_EQUAL(dp_qd_reply_parse(buf, (size_t)n, &aseq, &kpos, gm, gc), -EPROTO);
+	buf[17] &= 0x7F;
+	buf[18] |= 0x01; /* slot 0 matched, class made 1: fine; slot 1 class 3 matched: not */
+	buf[16] |= 0x02;
+	CU_ASSERT_EQUAL(dp_qd_reply_parse(buf, (size_t)n, &aseq, &kpos, gm, gc), -EPROTO);
+	CU_ASSERT_EQUAL(dp_qd_reply_parse(buf, (size_t)n + 1, &aseq, &kpos, gm, gc), -EPROTO);
 }
 
 static CU_TestInfo tests[] = {

@@ -1,0 +1,232 @@
+/* qkdnode: the QKD node daemon's dataplane. EAL init -> options -> ports -> node and links ->
+ * lcores -> main-lcore loop (key rings, reports, stop conditions) -> shutdown (stop lcores, stop
+ * ports, wipe key memory, rte_eal_cleanup). The control plane (ctrlplane) plugs in as the main
+ * lcore's loop body through the dp_node API. */
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_ring.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dp_node.h"
+#include "dst_cpu.h"
+#include "options.h"
+
+static struct dp_node *g_node;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (g_node)
+		dp_node_request_stop(g_node); /* a flag only: async-signal-safe */
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+struct key_sink {
+	FILE *digest;
+	uint64_t keys[DP_MAX_LINKS];
+};
+
+/* Consume every worker's key ring: until the key store is attached, keys are digested (never
+ * printed) and wiped. Returns the keys taken. */
+static unsigned drain_keys(struct dp_node *n, const struct qn_options *o, struct key_sink *ks)
+{
+	unsigned got = 0;
+	for (unsigned w = 0; w < dp_node_workers(n); w++) {
+		struct km_key_desc d;
+		while (rte_ring_dequeue_elem(dp_node_key_ring(n, w), &d, sizeof(d)) == 0) {
+			uint32_t bytes = (d.bits + 7) / 8;
+			if (ks->digest) {
+				uint8_t md[SHA256_DIGEST_LENGTH];
+				SHA256(d.material, bytes, md);
+				fprintf(ks->digest, "%u %lu ", d.link_id, (unsigned long)d.block_seq);
+				for (int i = 0; i < KM_KEY_ID_LEN; i++)
+					fprintf(ks->digest, "%02x", d.key_id[i]);
+				fprintf(ks->digest, " %u ", d.bits);
+				for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+					fprintf(ks->digest, "%02x", md[i]);
+				fputc('\n', ks->digest);
+			}
+			km_key_material_free(d.material, bytes);
+			for (unsigned i = 0; i < o->n_links; i++)
+				if (o->links[i].cfg.link_id == d.link_id)
+					ks->keys[i]++;
+			got++;
+		}
+	}
+	if (got && ks->digest)
+		fflush(ks->digest);
+	return got;
+}
+
+static json_t *link_json(struct dp_node *n, uint16_t id)
+{
+	struct dp_link_report r;
+	if (dp_node_link_report(n, id, &r))
+		return json_null();
+	double secs = r.last_ns > r.first_ns ? (double)(r.last_ns - r.first_ns) * 1e-9 : 0;
+	double per = secs > 0 ? 1.0 / secs : 0;
+	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I,"
+			 " s:I, s:I}",
+			 "link", id, "frames", (json_int_t)r.frames, "events", (json_int_t)r.events,
+			 "sifted_bits", (json_int_t)r.sifted_bits, "secret_bits", (json_int_t)r.secret_bits,
+			 "events_per_s", (double)r.events * per, "sifted_bits_per_s",
+			 (double)r.sifted_bits * per, "secret_bits_per_s", (double)r.secret_bits * per,
+			 "qber", r.qber_bits ? (double)r.qber_errors / (double)r.qber_bits : 0.0,
+			 "leak_bits", (json_int_t)r.leak_bits, "blocks_filled", (json_int_t)r.blocks_filled,
+			 "blocks_done", (json_int_t)r.blocks_done, "blocks_failed",
+			 (json_int_t)r.blocks_failed, "blocks_aborted", (json_int_t)r.blocks_aborted,
+			 "auth_failures", (json_int_t)r.auth_failures, "auth_bytes_used",
+			 (json_int_t)r.auth_bytes_used, "keys_dropped", (json_int_t)r.keys_dropped);
+}
+
+static json_t *report_json(struct dp_node *n, const struct qn_options *o)
+{
+	json_t *links = json_array();
+	for (unsigned i = 0; i < o->n_links; i++)
+		json_array_append_new(links, link_json(n, o->links[i].cfg.link_id));
+	struct dp_lcore_stats s;
+	dp_node_lcore_stats(n, -1, &s);
+	json_t *errors = json_object();
+	for (unsigned e = 1; e < DP_ERR__COUNT; e++)
+		if (s.errors[e])
+			json_object_set_new(errors, dp_err_name((enum dp_err)e), json_integer((json_int_t)s.errors[e]));
+	json_t *cycles = json_pack("{s:I, s:I, s:I, s:I}", "rx", (json_int_t)s.cycles_rx, "sift",
+				   (json_int_t)s.cycles_sift, "distill", (json_int_t)s.cycles_distill,
+				   "tx", (json_int_t)s.cycles_tx);
+	return json_pack("{s:o, s:o, s:o, s:I, s:I}", "links", links, "errors", errors, "cycles", cycles,
+			 "rx_pkts", (json_int_t)s.rx_pkts, "tx_pkts", (json_int_t)s.tx_pkts);
+}
+
+static void progress(struct dp_node *n, const struct qn_options *o)
+{
+	for (unsigned i = 0; i < o->n_links; i++) {
+		struct dp_link_report r;
+		if (dp_node_link_report(n, o->links[i].cfg.link_id, &r))
+			continue;
+		fprintf(stderr, "qkdnode: link %u: events %lu sifted %lu blocks %lu done %lu failed %lu "
+				"aborted %lu secret %lu auth-fail %lu\n",
+			r.link_id, (unsigned long)r.events, (unsigned long)r.sifted_bits,
+			(unsigned long)r.blocks_filled, (unsigned long)r.blocks_done,
+			(unsigned long)r.blocks_failed, (unsigned long)r.blocks_aborted,
+			(unsigned long)r.secret_bits, (unsigned long)r.auth_failures);
+	}
+}
+
+static int eal_init(const struct qn_options *o, const char *prog)
+{
+	struct dp_eal_args a;
+	int rc = dp_eal_args_init(&a, prog, o->file_prefix, o->lcores, o->mem_mb, false);
+	for (unsigned i = 0; i < o->n_vdevs && !rc; i++) {
+		char buf[300];
+		snprintf(buf, sizeof(buf), "--vdev=%s", o->vdevs[i]);
+		rc = dp_eal_args_add(&a, buf);
+	}
+	if (rc)
+		return rc;
+	return rte_eal_init(a.argc, a.argv) < 0 ? -rte_errno : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (dst_cpu_parse_args(&argc, argv))
+		return 2;
+	static struct qn_options o;
+	if (qn_options_parse(&o, argc, argv)) {
+		qn_options_clear(&o);
+		return 2;
+	}
+	if (eal_init(&o, argv[0])) {
+		fprintf(stderr, "qkdnode: EAL: %s\n", rte_strerror(rte_errno));
+		qn_options_clear(&o);
+		return 1;
+	}
+	int status = 0;
+	unsigned ports = 0;
+	uint16_t pid;
+	RTE_ETH_FOREACH_DEV(pid)
+	{
+		if (ports < DP_MAX_PORTS)
+			o.node.port_ids[ports++] = pid;
+	}
+	o.node.n_ports = ports;
+	const char *why = "";
+	struct dp_node *n = dp_node_create(&o.node, &why);
+	if (!n) {
+		fprintf(stderr, "qkdnode: node: %s\n", why);
+		status = 2;
+		goto out;
+	}
+	for (unsigned i = 0; i < o.n_links; i++) {
+		if (dp_node_link_add(n, &o.links[i].cfg, &why)) {
+			fprintf(stderr, "qkdnode: link %u: %s\n", o.links[i].cfg.link_id, why);
+			status = 2;
+			goto out;
+		}
+	}
+	qn_options_clear(&o); /* the links hold their own copies of the secrets */
+	g_node = n;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (dp_node_start(n)) {
+		fprintf(stderr, "qkdnode: cannot start ports or lcores\n");
+		status = 1;
+		goto out;
+	}
+	struct key_sink ks = {0};
+	if (o.key_digest_file[0] && !(ks.digest = fopen(o.key_digest_file, "w"))) {
+		fprintf(stderr, "qkdnode: %s: %s\n", o.key_digest_file, strerror(errno));
+		status = 1;
+		dp_node_request_stop(n);
+	}
+	double next_report = now_s() + o.report_interval;
+	while (!dp_node_stopping(n)) {
+		if (!drain_keys(n, &o, &ks))
+			usleep(1000);
+		if (o.stop_after_keys) {
+			bool all = true;
+			for (unsigned i = 0; i < o.n_links; i++)
+				all &= ks.keys[i] >= o.stop_after_keys;
+			if (all)
+				dp_node_request_stop(n);
+		}
+		if (o.report_interval > 0 && now_s() >= next_report) {
+			progress(n, &o);
+			next_report += o.report_interval;
+		}
+	}
+	dp_node_stop(n);
+	drain_keys(n, &o, &ks);
+	if (ks.digest)
+		fclose(ks.digest);
+	if (o.report_file[0]) {
+		json_t *j = report_json(n, &o);
+		int flags = JSON_INDENT(2) | JSON_SORT_KEYS;
+		int rc = strcmp(o.report_file, "-") ? json_dump_file(j, o.report_file, flags)
+						     : json_dumpf(j, stdout, flags);
+		if (rc) {
+			fprintf(stderr, "qkdnode: %s: cannot write report\n", o.report_file);
+			status = 1;
+		}
+		json_decref(j);
+	}
+out:
+	qn_options_clear(&o);
+	g_node = NULL;
+	dp_node_free(n); /* wipes blocks, auth pads, windows and unconsumed keys */
+	rte_eal_cleanup();
+	return status;
+}

@@ -1,0 +1,196 @@
+/* Link state: allocated by the control thread when a link is added, freed after a grace period
+ * when it is removed (no lcore can reach it any more). */
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "node_internal.h"
+
+static struct rte_ring *link_ring(struct dp_node *n, const char *what, unsigned size)
+{
+	char name[RTE_RING_NAMESIZE];
+	snprintf(name, sizeof(name), "dp%p%s%u", (void *)n, what, n->ring_serial++);
+	/* Names only need to be unique inside this process. */
+	return rte_ring_create(name, size, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+}
+
+static int check_cfg(const struct dp_node *n, const struct dp_link_cfg *lc, const char **why)
+{
+	if (lc->role != DP_ROLE_ALICE && lc->role != DP_ROLE_BOB)
+		return *why = "role must be alice or bob", -EINVAL;
+	if (lc->module_port >= n->cfg.n_ports || lc->peer_port >= n->cfg.n_ports)
+		return *why = "port index out of range", -EINVAL;
+	if (lc->worker >= n->cfg.n_workers)
+		return *why = "worker index out of range", -EINVAL;
+	if (lc->block_bits < 1024 || lc->block_bits > (1u << 26))
+		return *why = "block_bits must be 1024 .. 2^26", -EINVAL;
+	if (lc->window_log2 && (lc->window_log2 < 12 || lc->window_log2 > 30))
+		return *why = "window_log2 must be 12 .. 30", -EINVAL;
+	if (lc->announce_max > DP_QD_ANNOUNCE_MAX)
+		return *why = "announce_max above 4096", -EINVAL;
+	if (lc->auth_refill > DP_AUTH_STREAMS * DP_REFILL_PART_MAX)
+		return *why = "auth_refill above 16384 bytes", -EINVAL;
+	if (!lc->psk || lc->psk_len < DP_AUTH_PSK_MIN)
+		return *why = "pre-shared authentication secret too short", -EINVAL;
+	return 0;
+}
+
+struct dp_link *dp_link_create(struct dp_node *n, const struct dp_link_cfg *lc, const char **why)
+{
+	const char *dummy;
+	if (!why)
+		why = &dummy;
+	if (check_cfg(n, lc, why))
+		return NULL;
+	struct dp_link *l = rte_zmalloc("dp_link", sizeof(*l), RTE_CACHE_LINE_SIZE);
+	if (!l)
+		return *why = "out of memory", NULL;
+	l->cfg = *lc;
+	if (!l->cfg.test_bits)
+		l->cfg.test_bits = l->cfg.block_bits;
+	if (!l->cfg.window_log2)
+		l->cfg.window_log2 = 22;
+	if (!l->cfg.announce_max)
+		l->cfg.announce_max = DP_QD_ANNOUNCE_MAX;
+	if (!l->cfg.block_timeout_ms)
+		l->cfg.block_timeout_ms = 2000;
+	if (l->cfg.qber_max <= 0)
+		l->cfg.qber_max = 0.11;
+	l->module_port_id = n->cfg.port_ids[lc->module_port];
+	l->peer_port_id = n->cfg.port_ids[lc->peer_port];
+	l->src_mac = n->port_mac[lc->peer_port];
+	l->cfg.psk = NULL;
+	l->psk_copy = NULL;
+	l->refill_part = lc->auth_refill / DP_AUTH_STREAMS / DP_AUTH_PAD_LEN * DP_AUTH_PAD_LEN;
+
+	struct dp_link_rx *rx = &l->rx;
+	struct dp_link_wk *wk = &l->wk;
+	/* Auth streams: the sift pair belongs to the RX lcore, the distill pair to the worker. */
+	struct dp_auth_stream *st[DP_AUTH_STREAMS];
+	enum dp_role peer = lc->role == DP_ROLE_ALICE ? DP_ROLE_BOB : DP_ROLE_ALICE;
+	st[dp_auth_stream_index(DP_QD_CH_SIFT, lc->role)] = &rx->tx;
+	st[dp_auth_stream_index(DP_QD_CH_SIFT, peer)] = &rx->rx;
+	st[dp_auth_stream_index(DP_QD_CH_DISTILL, lc->role)] = &wk->tx;
+	st[dp_auth_stream_index(DP_QD_CH_DISTILL, peer)] = &wk->rx;
+	if (dp_auth_split(st, lc->psk, lc->psk_len, 1, (size_t)lc->psk_len + (1u << 16))) {
+		*why = "cannot set up authentication streams";
+		goto fail;
+	}
+
+	l->blk_full = link_ring(n, "bf", DP_LINK_BLOCKS * 2);
+	l->blk_free = link_ring(n, "bx", DP_LINK_BLOCKS * 2);
+	l->msg_in = link_ring(n, "mi", DP_MSG_RING);
+	rx->ev = dst_events_create(DP_QD_ANNOUNCE_MAX);
+	if (!l->blk_full || !l->blk_free || !l->msg_in || !rx->ev) {
+		*why = "out of memory (rings)";
+		goto fail;
+	}
+	for (unsigned i = 0; i < DP_LINK_BLOCKS; i++) {
+		l->blocks[i].sb = dst_sift_block_create(l->cfg.block_bits, l->cfg.test_bits);
+		if (!l->blocks[i].sb) {
+			*why = "out of memory (blocks)";
+			goto fail;
+		}
+		struct dp_block *b = &l->blocks[i];
+		if (lc->role == DP_ROLE_ALICE && !(b->test_cls = calloc(1, l->cfg.test_bits))) {
+			*why = "out of memory (blocks)";
+			goto fail;
+		}
+		rte_ring_enqueue(l->blk_free, b);
+	}
+	if (lc->role == DP_ROLE_ALICE) {
+		size_t slots = (size_t)1 << l->cfg.window_log2;
+		rx->win = malloc(slots);
+		rx->pend = calloc(DP_PEND_MAX, sizeof(*rx->pend));
+		if (!rx->win || !rx->pend) {
+			*why = "out of memory (slot window)";
+			goto fail;
+		}
+		memset(rx->win, 0xFF, slots);
+		rx->win_mask = slots - 1;
+	} else {
+		rx->ann = calloc(1, sizeof(*rx->ann));
+		rx->await = calloc(DP_AWAIT_MAX, sizeof(*rx->await));
+		if (!rx->ann || !rx->await) {
+			*why = "out of memory (announce buffers)";
+			goto fail;
+		}
+	}
+	wk->eng = dp_engine_create(&l->cfg, why);
+	if (!wk->eng)
+		goto fail;
+	wk->max_msg = dp_engine_max_msg(wk->eng);
+	wk->asm_buf = malloc(wk->max_msg);
+	wk->out_buf = malloc(wk->max_msg);
+	if (!wk->asm_buf || !wk->out_buf) {
+		*why = "out of memory (message buffers)";
+		goto fail;
+	}
+	return l;
+fail:
+	dp_link_free(l);
+	return NULL;
+}
+
+static void drain_mbufs(struct rte_ring *r)
+{
+	void *m;
+	while (r && rte_ring_dequeue(r, &m) == 0)
+		rte_pktmbuf_free(m);
+}
+
+void dp_link_free(struct dp_link *l)
+{
+	if (!l)
+		return;
+	struct dp_link_rx *rx = &l->rx;
+	struct dp_link_wk *wk = &l->wk;
+	dp_engine_free(wk->eng);
+	if (wk->key_pending)
+		km_key_material_free(wk->pending.material, (wk->pending.bits + 7) / 8);
+	if (wk->asm_buf)
+		OPENSSL_cleanse(wk->asm_buf, wk->max_msg);
+	if (wk->out_buf)
+		OPENSSL_cleanse(wk->out_buf, wk->max_msg);
+	free(wk->asm_buf);
+	free(wk->out_buf);
+	drain_mbufs(l->msg_in);
+	for (unsigned i = 0; i < rx->hold_n; i++)
+		rte_pktmbuf_free(rx->hold[(rx->hold_head + i) % DP_HOLD_MAX]);
+	for (unsigned i = 0; i < wk->early_n; i++)
+		rte_pktmbuf_free(wk->early[i]);
+	rte_ring_free(l->blk_full);
+	rte_ring_free(l->blk_free);
+	rte_ring_free(l->msg_in);
+	for (unsigned i = 0; i < DP_LINK_BLOCKS; i++) {
+		/* Sifted bits are key material: wipe before freeing. */
+		if (l->blocks[i].sb)
+			dst_sift_block_reset(l->blocks[i].sb, 0);
+		dst_sift_block_free(l->blocks[i].sb);
+		free(l->blocks[i].test_cls);
+		OPENSSL_cleanse(l->blocks[i].refill, sizeof(l->blocks[i].refill));
+	}
+	dst_events_free(rx->ev);
+	if (rx->win) {
+		OPENSSL_cleanse(rx->win, (size_t)rx->win_mask + 1);
+		free(rx->win);
+	}
+	/* Announcement buffers hold raw bits: wipe them too. */
+	if (rx->pend)
+		OPENSSL_cleanse(rx->pend, DP_PEND_MAX * sizeof(*rx->pend));
+	if (rx->ann)
+		OPENSSL_cleanse(rx->ann, sizeof(*rx->ann));
+	if (rx->await)
+		OPENSSL_cleanse(rx->await, DP_AWAIT_MAX * sizeof(*rx->await));
+	free(rx->pend);
+	free(rx->ann);
+	free(rx->await);
+	dp_auth_stream_free(&rx->tx);
+	dp_auth_stream_free(&rx->rx);
+	dp_auth_stream_free(&wk->tx);
+	dp_auth_stream_free(&wk->rx);
+	rte_free(l);
+}

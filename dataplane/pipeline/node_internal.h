@@ -1,0 +1,207 @@
+/* qkdnode internals shared by the node's files: link state split by owning lcore, the RCU
+ * snapshot, rings. Nothing here is locked: every field has exactly one writer (noted per part). */
+#ifndef DP_NODE_INTERNAL_H
+#define DP_NODE_INTERNAL_H
+
+#include <rte_common.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <stdatomic.h>
+
+#include "dp_auth.h"
+#include "dp_evframe.h"
+#include "dp_node.h"
+#include "dst_model.h"
+#include "dst_sift.h"
+#include "engine.h"
+
+#define DP_LINK_BLOCKS 4       /* block buffers per link (filling, queued, distilling) */
+#define DP_HOLD_MAX 64         /* sift messages held per link (pad not yet refilled, no block) */
+#define DP_PEND_MAX 8          /* announcements Alice holds until her event stream covers them */
+#define DP_AWAIT_MAX 16        /* announcements Bob has sent and awaits replies for */
+#define DP_REFILL_PART_MAX 4096 /* bytes per auth stream per finished key */
+#define DP_MSG_RING 512        /* distill messages queued from the RX lcore to a worker */
+#define DP_TX_RING 2048
+
+/* Per-link counters: the RX part is written by the RX lcore, the worker part by the worker. */
+struct dp_link_rx_stats {
+	uint64_t frames, events, sifted_bits, test_bits, blocks_filled, auth_failures, auth_bytes;
+	uint64_t first_ns, last_ns;
+};
+struct dp_link_wk_stats {
+	uint64_t blocks_done, blocks_failed, blocks_aborted, secret_bits, leak_bits;
+	uint64_t qber_errors, qber_bits, auth_failures, auth_bytes, keys_dropped;
+};
+
+/* A block buffer travelling RX -> worker (filled) -> RX (free, with auth refill for the sift
+ * streams of the key it produced). */
+struct dp_block {
+	struct dst_sift_block *sb;
+	uint8_t *test_cls;  /* Alice: decoy class of every test-basis bit (for per-class errors) */
+	uint64_t block_seq;
+	bool broken;        /* Bob: misaligned with Alice's block (sift message lost); abort it */
+	uint32_t refill_len; /* bytes per sift stream in refill[] (stream order: A->B, B->A) */
+	uint8_t refill[2][DP_REFILL_PART_MAX];
+};
+
+/* One announcement: Bob's detections, then (once decided) Alice's answer; both nodes sift it
+ * into blocks from 'pos' on, resuming when a block buffer was not available. */
+struct dp_announce {
+	uint64_t msg_seq;
+	unsigned n, pos;
+	bool decided;
+	uint64_t slots[DP_QD_ANNOUNCE_MAX];
+	uint8_t syms[DP_QD_ANNOUNCE_MAX];  /* Alice: Bob's bases; Bob: his own symbols */
+	uint8_t mine[DP_QD_ANNOUNCE_MAX];  /* Alice: her symbols (0xFF unknown) */
+	uint8_t match[DP_QD_ANNOUNCE_MAX];
+	uint8_t cls[DP_QD_ANNOUNCE_MAX];   /* Alice's class, 3 = unknown */
+};
+
+/* RX-lcore-owned state of a link. */
+struct dp_link_rx {
+	bool seen;          /* an event frame arrived */
+	uint32_t next_seq;  /* expected event frame seq */
+	uint64_t next_slot; /* first slot not yet covered by event frames */
+	/* Alice: Bob's announcements waiting for her events, and her slot window (one byte per slot:
+	 * the symbol, 0xFF = unknown). */
+	uint8_t *win;
+	uint64_t win_mask;
+	uint64_t win_lo;    /* slots below are gone */
+	struct dp_announce *pend;
+	unsigned pend_head, pend_n;
+	/* Bob: detections not yet announced, and announcements awaiting their replies. */
+	struct dp_announce *ann;
+	uint64_t ann_tsc;
+	unsigned ann_words; /* sparse words the pending announcement needs */
+	struct dp_announce *await;
+	unsigned await_head, await_n;
+	uint32_t skip_bits; /* Bob realigned mid-block: the next block starts this far in (broken) */
+	/* Both: the block being filled, free buffers, the sift auth streams, held sift messages. */
+	struct dp_block *cur;
+	struct dp_block *free_blk[DP_LINK_BLOCKS];
+	unsigned free_n;
+	uint64_t next_block_seq; /* the block being filled (or to be filled next) */
+	struct dp_auth_stream tx, rx;
+	struct rte_mbuf *hold[DP_HOLD_MAX];
+	unsigned hold_head, hold_n;
+	struct dst_events *ev; /* scratch for dst_sift_events */
+	struct dp_link_rx_stats st;
+};
+
+/* Worker-owned state of a link. */
+struct dp_link_wk {
+	struct dp_engine *eng;
+	struct dp_block *blk;        /* block in progress (NULL: waiting for one) */
+	uint64_t blk_seq;
+	uint64_t next_seq;           /* blocks below were started (and finished or abandoned) */
+	bool done_local, commit_peer;
+	uint8_t key_id[KM_KEY_ID_LEN]; /* Alice's choice, sent in her COMMIT */
+	uint64_t deadline_tsc;       /* abort the block when the peer is silent until then */
+	uint8_t *asm_buf, *out_buf;  /* reassembled peer message, our next message */
+	size_t asm_len, asm_total, max_msg;
+	struct km_key_desc pending;  /* finished key waiting for room on the key ring */
+	bool key_pending;
+	struct dp_auth_stream tx, rx;
+	struct rte_mbuf *early[DP_HOLD_MAX]; /* messages for the next block (not started here) */
+	unsigned early_n;
+	unsigned corrupt_left, corrupt_bit;  /* test hook */
+	struct dp_link_wk_stats st;
+};
+
+struct dp_link {
+	struct dp_link_cfg cfg;
+	uint8_t *psk_copy;
+	uint16_t module_port_id, peer_port_id;
+	struct rte_ether_addr src_mac;
+	uint32_t refill_part;    /* bytes per auth stream taken from every finished key */
+	struct rte_ring *blk_full, *blk_free, *msg_in;
+	struct dp_block blocks[DP_LINK_BLOCKS];
+	struct dp_link_rx rx __rte_cache_aligned;
+	struct dp_link_wk wk __rte_cache_aligned;
+};
+
+/* Published with rcu_xchg_pointer; immutable once published. */
+struct dp_snap {
+	unsigned n;
+	struct dp_link *links[DP_MAX_LINKS];
+	struct {
+		uint16_t id;
+		struct dp_link *l;
+	} hash[2 * DP_MAX_LINKS];
+};
+
+static inline struct dp_link *dp_snap_find(const struct dp_snap *s, uint16_t id)
+{
+	unsigned i = id & (2 * DP_MAX_LINKS - 1);
+	for (;; i = (i + 1) & (2 * DP_MAX_LINKS - 1)) {
+		if (!s->hash[i].l)
+			return NULL;
+		if (s->hash[i].id == id)
+			return s->hash[i].l;
+	}
+}
+
+struct dp_lcore_ctx {
+	struct dp_lcore_stats st;
+	struct rte_ring *tx;   /* this lcore's mbufs for the TX lcore (RX lcore and workers) */
+	struct rte_ring *cmd, *resp;
+	unsigned idle;
+} __rte_cache_aligned;
+
+/* TX lcore's pending burst per port. */
+struct dp_tx_buf {
+	uint16_t n;
+	struct rte_mbuf *pkts[DP_BURST];
+	uint64_t since; /* TSC of the oldest packet waiting */
+};
+
+struct dp_node {
+	struct dp_node_cfg cfg;
+	struct rte_mempool *pool;
+	struct dp_snap *snap; /* RCU-protected */
+	atomic_bool stop;
+	bool started, stopped;
+	uint64_t tsc_hz, drain_tsc;
+	struct dp_lcore_ctx rx, txc;
+	struct dp_lcore_ctx wk[DP_MAX_WORKERS];
+	struct rte_ring *key_ring[DP_MAX_WORKERS];
+	struct dp_tx_buf txb[DP_MAX_PORTS];
+	struct rte_ether_addr port_mac[DP_MAX_PORTS];
+	unsigned ring_serial;
+	unsigned frag_max; /* largest BLOCK fragment that fits the MTU */
+};
+
+/* link.c */
+struct dp_link *dp_link_create(struct dp_node *n, const struct dp_link_cfg *lc, const char **why);
+void dp_link_free(struct dp_link *l);
+
+/* rx.c / sift.c (RX lcore) */
+unsigned dp_rx_iteration(struct dp_node *n, const struct dp_snap *s);
+void dp_sift_event_frame(struct dp_node *n, struct dp_link *l, const struct dp_evf_hdr *h,
+			 const uint8_t *payload);
+void dp_sift_qdist(struct dp_node *n, struct dp_link *l, struct rte_mbuf *m);
+unsigned dp_sift_service(struct dp_node *n, struct dp_link *l);
+
+/* worker.c */
+unsigned dp_worker_iteration(struct dp_node *n, unsigned w, const struct dp_snap *s);
+
+/* tx.c */
+unsigned dp_tx_iteration(struct dp_node *n);
+void dp_tx_discard(struct dp_node *n);
+
+/* Build and seal a Qdist message in a fresh mbuf and queue it on ctx's TX ring. Returns 0,
+ * -EAGAIN (no pad / ring full: retry later, nothing consumed), -ENOMEM. */
+int dp_qdist_send(struct dp_node *n, struct dp_lcore_ctx *ctx, struct dp_link *l,
+		  struct dp_auth_stream *stream, uint8_t type, uint64_t block_seq,
+		  const uint8_t *payload, uint16_t len);
+
+static inline void dp_count(struct dp_lcore_ctx *c, enum dp_err e)
+{
+	c->st.errors[e]++;
+}
+
+/* Relaxed single-writer counter update readable from other threads. */
+#define DP_STAT_ADD(field, v) __atomic_store_n(&(field), (field) + (v), __ATOMIC_RELAXED)
+
+#endif

@@ -1,0 +1,383 @@
+/* Distill worker: owns its links' block pipelines. For the block at the head of a link's queue it
+ * runs the engine, carrying the engine's messages as Qdist BLOCK messages (fragmented to the MTU),
+ * then both nodes exchange COMMIT (Alice's carries the key id) and only then does the key go to the
+ * key ring: a block that fails, times out or is aborted by the peer never reaches it. */
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <rte_cycles.h>
+#include <string.h>
+#include <time.h>
+
+#include "../wire/le.h"
+#include "node_internal.h"
+
+enum { ABORT_TIMEOUT = 1, ABORT_FAILED = 2, ABORT_SHUTDOWN = 3, ABORT_BROKEN = 4 };
+
+static void send_ctl(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l, uint8_t type,
+		     const uint8_t *payload, uint16_t len)
+{
+	/* Control messages are rare; if the TX ring is full the peer's timeout covers the loss. */
+	if (dp_qdist_send(n, c, l, &l->wk.tx, type, l->wk.blk_seq, payload, len) == 0)
+		DP_STAT_ADD(l->wk.st.auth_bytes, DP_AUTH_PAD_LEN);
+}
+
+/* Return the block buffer to the RX lcore (with the sift-stream refill when the key was kept). */
+static void release_block(struct dp_link *l)
+{
+	struct dp_link_wk *wk = &l->wk;
+	dp_engine_abort(wk->eng);
+	rte_ring_enqueue(l->blk_free, wk->blk);
+	wk->blk = NULL;
+	wk->asm_len = wk->asm_total = 0;
+	wk->done_local = wk->commit_peer = false;
+}
+
+static void abort_block(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l,
+			uint32_t reason, bool tell_peer)
+{
+	if (tell_peer) {
+		uint8_t p[4];
+		put_le32(p, reason);
+		send_ctl(n, c, l, DP_QD_ABORT, p, 4);
+	}
+	if (reason == ABORT_FAILED)
+		DP_STAT_ADD(l->wk.st.blocks_failed, 1);
+	else
+		DP_STAT_ADD(l->wk.st.blocks_aborted, 1);
+	dp_count(c, reason == ABORT_FAILED ? DP_ERR_BLOCK_FAILED :
+		    reason == ABORT_TIMEOUT ? DP_ERR_BLOCK_TIMEOUT : DP_ERR_BLOCK_ABORTED);
+	release_block(l);
+}
+
+static int send_engine_msg(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l,
+			   size_t len)
+{
+	struct dp_link_wk *wk = &l->wk;
+	uint8_t frag[16384];
+	size_t off = 0;
+	do {
+		size_t k = len - off < n->frag_max ? len - off : n->frag_max;
+		put_le32(frag, (uint32_t)len);
+		put_le32(frag + 4, (uint32_t)off);
+		memcpy(frag + 8, wk->out_buf + off, k);
+		int rc = dp_qdist_send(n, c, l, &wk->tx, DP_QD_BLOCK, wk->blk_seq, frag,
+				       (uint16_t)(k + 8));
+		OPENSSL_cleanse(frag, k + 8);
+		if (rc)
+			return rc;
+		DP_STAT_ADD(wk->st.auth_bytes, DP_AUTH_PAD_LEN);
+		off += k;
+	} while (off < len);
+	return 0;
+}
+
+static void deliver_key(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l);
+
+/* Both sides hold the key and the peer said so: split off the auth refill, queue the rest. */
+static void finish_block(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l)
+{
+	struct dp_link_wk *wk = &l->wk;
+	struct dp_engine_result r;
+	dp_engine_result(wk->eng, &r);
+	const uint8_t *key = (const uint8_t *)r.key;
+	uint64_t bytes = r.secret_bits / 8;
+	uint32_t part = l->refill_part;
+	if ((uint64_t)part * DP_AUTH_STREAMS > bytes)
+		part = (uint32_t)(bytes / DP_AUTH_STREAMS / DP_AUTH_PAD_LEN * DP_AUTH_PAD_LEN);
+	/* Stream order: sift A->B, sift B->A, distill A->B, distill B->A. */
+	struct dp_block *b = wk->blk;
+	memcpy(b->refill[0], key, part);
+	memcpy(b->refill[1], key + part, part);
+	b->refill_len = part;
+	bool alice = l->cfg.role == DP_ROLE_ALICE;
+	dp_auth_stream_append(alice ? &wk->tx : &wk->rx, key + 2 * part, part);
+	dp_auth_stream_append(alice ? &wk->rx : &wk->tx, key + 3 * part, part);
+
+	uint64_t rest_bits = r.secret_bits - (uint64_t)DP_AUTH_STREAMS * part * 8;
+	DP_STAT_ADD(wk->st.blocks_done, 1);
+	DP_STAT_ADD(wk->st.secret_bits, r.secret_bits);
+	DP_STAT_ADD(wk->st.leak_bits, r.leak_bits);
+	DP_STAT_ADD(wk->st.qber_errors, r.qber_errors);
+	DP_STAT_ADD(wk->st.qber_bits, r.qber_bits);
+	if (rest_bits) {
+		uint32_t rest_bytes = (uint32_t)((rest_bits + 7) / 8);
+		uint8_t *mat = km_key_material_alloc(rest_bytes);
+		if (!mat) {
+			dp_count(c, DP_ERR_KEY_RING_FULL);
+			DP_STAT_ADD(wk->st.keys_dropped, 1);
+		} else {
+			/* Bits past rest_bits in the last byte are zero (PA order, LSB first). */
+			const uint8_t *src = key + (size_t)DP_AUTH_STREAMS * part;
+			memcpy(mat, src, rest_bytes);
+			if (rest_bits & 7)
+				mat[rest_bytes - 1] &= (uint8_t)((1u << (rest_bits & 7)) - 1);
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			wk->pending = (struct km_key_desc){
+				.link_id = l->cfg.link_id,
+				.bits = (uint32_t)rest_bits,
+				.block_seq = wk->blk_seq,
+				.gen_time_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
+				.material = mat,
+			};
+			memcpy(wk->pending.key_id, wk->key_id, KM_KEY_ID_LEN);
+			wk->key_pending = true;
+		}
+	}
+	release_block(l);
+	deliver_key(n, c, l);
+}
+
+static void deliver_key(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l)
+{
+	struct dp_link_wk *wk = &l->wk;
+	if (!wk->key_pending)
+		return;
+	if (rte_ring_enqueue_elem(n->key_ring[l->cfg.worker], &wk->pending, sizeof(wk->pending)) == 0) {
+		OPENSSL_cleanse(&wk->pending, sizeof(wk->pending));
+		wk->key_pending = false;
+	}
+	(void)c;
+}
+
+/* The engine produced a result: on success tell the peer we hold the key (COMMIT). */
+static void engine_done(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l)
+{
+	struct dp_link_wk *wk = &l->wk;
+	struct dp_engine_result r;
+	dp_engine_result(wk->eng, &r);
+	if (!r.ok) {
+		abort_block(n, c, l, ABORT_FAILED, true);
+		return;
+	}
+	wk->done_local = true;
+	if (l->cfg.role == DP_ROLE_ALICE) {
+		/* A fresh random UUID (version 4) per key: ids are never reused, even across restarts. */
+		if (RAND_bytes(wk->key_id, KM_KEY_ID_LEN) != 1) {
+			abort_block(n, c, l, ABORT_FAILED, true);
+			return;
+		}
+		wk->key_id[6] = (uint8_t)((wk->key_id[6] & 0x0F) | 0x40);
+		wk->key_id[8] = (uint8_t)((wk->key_id[8] & 0x3F) | 0x80);
+	}
+	send_ctl(n, c, l, DP_QD_COMMIT, wk->key_id, KM_KEY_ID_LEN);
+	if (wk->commit_peer)
+		finish_block(n, c, l);
+}
+
+static void engine_result(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l, int rc,
+			  size_t out_len)
+{
+	if (rc < 0) {
+		abort_block(n, c, l, ABORT_FAILED, true);
+		return;
+	}
+	if (out_len && send_engine_msg(n, c, l, out_len)) {
+		abort_block(n, c, l, ABORT_FAILED, true);
+		return;
+	}
+	if (rc == DP_ENG_DONE)
+		engine_done(n, c, l);
+}
+
+/* An authenticated message for the block in progress. */
+static void block_msg(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l,
+		      const struct dp_qd_hdr *h, const uint8_t *pl)
+{
+	struct dp_link_wk *wk = &l->wk;
+	wk->deadline_tsc = rte_rdtsc() + n->tsc_hz / 1000 * l->cfg.block_timeout_ms;
+	if (h->type == DP_QD_ABORT) {
+		abort_block(n, c, l, h->payload_len >= 4 ? get_le32(pl) : 0, false);
+		return;
+	}
+	if (h->type == DP_QD_COMMIT) {
+		if (h->payload_len != KM_KEY_ID_LEN) {
+			dp_count(c, DP_ERR_QD_PAYLOAD);
+			return;
+		}
+		if (l->cfg.role == DP_ROLE_BOB)
+			memcpy(wk->key_id, pl, KM_KEY_ID_LEN);
+		wk->commit_peer = true;
+		if (wk->done_local)
+			finish_block(n, c, l);
+		return;
+	}
+	/* BLOCK fragment: u32 total, u32 offset, bytes; fragments arrive in order. */
+	if (h->payload_len < 8 || wk->done_local) {
+		dp_count(c, DP_ERR_QD_PAYLOAD);
+		return;
+	}
+	uint32_t total = get_le32(pl), off = get_le32(pl + 4);
+	size_t k = h->payload_len - 8u;
+	if (off == 0) {
+		wk->asm_len = 0;
+		wk->asm_total = total;
+	}
+	if (total == 0 || total > wk->max_msg || total != wk->asm_total || off != wk->asm_len ||
+	    off + k > total) {
+		dp_count(c, DP_ERR_QD_PAYLOAD);
+		abort_block(n, c, l, ABORT_FAILED, true);
+		return;
+	}
+	memcpy(wk->asm_buf + off, pl + 8, k);
+	wk->asm_len += k;
+	if (wk->asm_len < total)
+		return;
+	size_t out_len = 0;
+	uint64_t t0 = rte_rdtsc();
+	int rc = dp_engine_step(wk->eng, wk->asm_buf, total, wk->out_buf, wk->max_msg, &out_len);
+	c->st.cycles_distill += rte_rdtsc() - t0;
+	wk->asm_len = wk->asm_total = 0;
+	engine_result(n, c, l, rc, out_len);
+}
+
+/* Returns true when m was kept (queued for a later block). */
+static bool handle_msg(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l,
+		       struct rte_mbuf *m, bool authenticated)
+{
+	struct dp_link_wk *wk = &l->wk;
+	const uint8_t *p = rte_pktmbuf_mtod_offset(m, const uint8_t *, DP_ETH_HDR_LEN);
+	size_t len = rte_pktmbuf_data_len(m) - DP_ETH_HDR_LEN;
+	struct dp_qd_hdr h;
+	enum dp_err e = dp_qd_parse(p, len, &h);
+	if (e) {
+		dp_count(c, e);
+		return false;
+	}
+	if (!authenticated) {
+		uint64_t skipped = h.msg_seq > wk->rx.next_seq ? h.msg_seq - wk->rx.next_seq : 0;
+		e = dp_auth_open(&wk->rx, p, DP_QD_HDR_LEN + h.payload_len, h.msg_seq);
+		if (e) {
+			dp_count(c, e);
+			if (e == DP_ERR_QD_AUTH)
+				DP_STAT_ADD(wk->st.auth_failures, 1);
+			return false;
+		}
+		c->st.errors[DP_ERR_QD_GAP] += skipped;
+		DP_STAT_ADD(wk->st.auth_bytes, DP_AUTH_PAD_LEN);
+	}
+	if (wk->blk && h.block_seq == wk->blk_seq) {
+		block_msg(n, c, l, &h, p + DP_QD_HDR_LEN);
+		return false;
+	}
+	uint64_t next = wk->blk ? wk->blk_seq + 1 : wk->next_seq;
+	if (h.block_seq < next) {
+		dp_count(c, DP_ERR_QD_BLOCK); /* a block we finished or gave up */
+		return false;
+	}
+	/* The peer is on a later block: it has left ours (its ABORT was lost), so do we. */
+	if (wk->blk)
+		abort_block(n, c, l, ABORT_BROKEN, false);
+	if (wk->early_n == DP_HOLD_MAX) {
+		dp_count(c, DP_ERR_QD_HOLD_FULL);
+		return false;
+	}
+	wk->early[wk->early_n++] = m;
+	return true;
+}
+
+static void replay_early(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l)
+{
+	struct dp_link_wk *wk = &l->wk;
+	unsigned k = wk->early_n, kept = 0;
+	struct rte_mbuf *list[DP_HOLD_MAX];
+	memcpy(list, wk->early, k * sizeof(list[0]));
+	wk->early_n = 0;
+	for (unsigned i = 0; i < k; i++) {
+		if (handle_msg(n, c, l, list[i], true))
+			kept++;
+		else
+			rte_pktmbuf_free(list[i]);
+	}
+	(void)kept;
+}
+
+static void start_block(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l)
+{
+	struct dp_link_wk *wk = &l->wk;
+	void *obj;
+	if (rte_ring_dequeue(l->blk_full, &obj) != 0)
+		return;
+	struct dp_block *b = obj;
+	wk->blk = b;
+	wk->blk_seq = b->block_seq;
+	wk->next_seq = b->block_seq + 1;
+	wk->done_local = wk->commit_peer = false;
+	wk->asm_len = wk->asm_total = 0;
+	wk->deadline_tsc = rte_rdtsc() + n->tsc_hz / 1000 * l->cfg.block_timeout_ms;
+	if (b->broken) {
+		abort_block(n, c, l, ABORT_BROKEN, true);
+		return;
+	}
+	size_t out_len = 0;
+	uint64_t t0 = rte_rdtsc();
+	int rc = dp_engine_begin(wk->eng, b->sb, b->test_cls, b->block_seq, wk->out_buf, wk->max_msg,
+				 &out_len);
+	c->st.cycles_distill += rte_rdtsc() - t0;
+	engine_result(n, c, l, rc, out_len);
+	if (wk->early_n)
+		replay_early(n, c, l);
+}
+
+static unsigned link_work(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l)
+{
+	struct dp_link_wk *wk = &l->wk;
+	unsigned work = 0;
+	if (wk->key_pending) {
+		deliver_key(n, c, l);
+		if (wk->key_pending)
+			return 0; /* key ring full: hold the link until the key manager catches up */
+	}
+	void *ms[DP_BURST];
+	unsigned k = rte_ring_dequeue_burst(l->msg_in, ms, DP_BURST, NULL);
+	for (unsigned i = 0; i < k; i++)
+		if (!handle_msg(n, c, l, ms[i], false))
+			rte_pktmbuf_free(ms[i]);
+	work += k;
+	if (!wk->blk && !wk->key_pending) {
+		start_block(n, c, l);
+		work += wk->blk != NULL;
+	}
+	if (wk->blk && rte_rdtsc() > wk->deadline_tsc)
+		abort_block(n, c, l, ABORT_TIMEOUT, true);
+	return work;
+}
+
+static void worker_commands(struct dp_node *n, unsigned w, const struct dp_snap *s)
+{
+	struct dp_lcore_ctx *c = &n->wk[w];
+	struct dp_cmd cmd;
+	if (rte_ring_dequeue_elem(c->cmd, &cmd, sizeof(cmd)) != 0)
+		return;
+	struct dp_cmd_resp r = {0};
+	switch (cmd.op) {
+	case DP_CMD_PING:
+		r.value = c->st.polls;
+		break;
+	case DP_CMD_ZEROIZE:
+		for (unsigned i = 0; i < s->n; i++) {
+			struct dp_link *l = s->links[i];
+			if (l->cfg.worker == w && l->wk.blk) {
+				abort_block(n, c, l, ABORT_SHUTDOWN, true);
+				r.value++;
+			}
+		}
+		break;
+	default:
+		r.rc = -EINVAL;
+	}
+	rte_ring_enqueue_elem(c->resp, &r, sizeof(r));
+}
+
+unsigned dp_worker_iteration(struct dp_node *n, unsigned w, const struct dp_snap *s)
+{
+	struct dp_lcore_ctx *c = &n->wk[w];
+	unsigned work = 0;
+	if ((c->st.polls & 63) == 0)
+		worker_commands(n, w, s);
+	for (unsigned i = 0; i < s->n; i++)
+		if (s->links[i]->cfg.worker == w)
+			work += link_work(n, c, s->links[i]);
+	return work;
+}

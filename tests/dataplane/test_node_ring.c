@@ -1,0 +1,519 @@
+/* Two qkdnode dataplanes in one process, connected by net_ring port pairs and fed by the link
+ * model: N blocks distilled with identical keys on both ends, block counts equal to a reference
+ * sifting of the same events, zero authentication failures; a tampered Qdist message is rejected
+ * and its block aborted on both ends; malformed, replayed and out-of-order input is counted; a
+ * peer that goes silent mid-block makes the block time out with nothing reaching the key ring.
+ * The nodes run in manual mode: this thread polls every role, so the run is deterministic. */
+#include <math.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_eth_ring.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dp_eal.h"
+#include "dp_evframe.h"
+#include "dp_node.h"
+#include "dp_simgen.h"
+#include "dst_sift.h"
+#include "unit.h"
+
+#define LINK 7
+#define SLOTS_PER_FRAME 2048
+
+static struct rte_mempool *tpool;
+static unsigned serial;
+
+struct pair {
+	struct dp_node *node[2];   /* 0 Alice, 1 Bob */
+	struct rte_ring *module[2]; /* what each node's module port receives */
+	struct rte_ring *qd[2];     /* qd[0]: Alice -> Bob, qd[1]: Bob -> Alice */
+	struct rte_ring *sink[2];
+	uint16_t ports[4];
+	struct dp_simgen *gen;
+	struct dst_sift_block *ref; /* reference sifting of the same events */
+	uint64_t ref_blocks;
+	uint32_t block_bits;
+	uint8_t psk[1 << 20];
+};
+
+static struct rte_ring *ring(const char *what)
+{
+	char name[32];
+	snprintf(name, sizeof(name), "t%s%u", what, serial++);
+	return rte_ring_create(name, 4096, SOCKET_ID_ANY, 0);
+}
+
+static uint16_t port(const char *what, struct rte_ring *rx, struct rte_ring *tx)
+{
+	char name[32];
+	snprintf(name, sizeof(name), "t%s%u", what, serial++);
+	int p = rte_eth_from_rings(name, &rx, 1, &tx, 1, SOCKET_ID_ANY);
+	CU_ASSERT_FATAL(p >= 0);
+	return (uint16_t)p;
+}
+
+static void link_params(struct dst_link_params *lp)
+{
+	dst_link_params_default(lp);
+	/* A short, bright link: many detections per frame, so blocks big enough for a positive
+	 * finite-key length fill quickly. */
+	lp->loss_db = 0;
+	lp->eta_det = 1.0;
+}
+
+static void pair_setup(struct pair *p, uint32_t block_bits, uint32_t timeout_ms)
+{
+	memset(p, 0, sizeof(*p));
+	p->block_bits = block_bits;
+	for (int i = 0; i < 2; i++) {
+		p->module[i] = ring("m");
+		p->qd[i] = ring("q");
+		p->sink[i] = ring("s");
+	}
+	p->ports[0] = port("am", p->module[0], p->sink[0]);
+	p->ports[1] = port("aq", p->qd[1], p->qd[0]);
+	p->ports[2] = port("bm", p->module[1], p->sink[1]);
+	p->ports[3] = port("bq", p->qd[0], p->qd[1]);
+	unit_fill_random(p->psk, sizeof(p->psk), 99);
+	for (int i = 0; i < 2; i++) {
+		struct dp_node_cfg nc = {.n_ports = 2, .port_ids = {p->ports[2 * i], p->ports[2 * i + 1]},
+					 .n_workers = 1, .manual = true, .mbufs = 4095};
+		const char *why = NULL;
+		p->node[i] = dp_node_create(&nc, &why);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p->node[i]);
+		CU_ASSERT_EQUAL_FATAL(dp_node_start(p->node[i]), 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		struct rte_ether_addr peer;
+		rte_eth_macaddr_get(p->ports[2 * (1 - i) + 1], &peer);
+		struct dp_link_cfg lc = {.link_id = LINK, .role = i ? DP_ROLE_BOB : DP_ROLE_ALICE,
+					 .module_port = 0, .peer_port = 1, .worker = 0,
+					 .block_bits = block_bits, .auth_refill = 4096,
+					 .block_timeout_ms = timeout_ms, .psk = p->psk,
+					 .psk_len = sizeof(p->psk), .seed = 1234};
+		memcpy(lc.peer_mac, peer.addr_bytes, 6);
+		const char *why = NULL;
+		CU_ASSERT_EQUAL_FATAL(dp_node_link_add(p->node[i], &lc, &why), 0);
+	}
+	struct dst_link_params lp;
+	link_params(&lp);
+	p->gen = dp_simgen_create(&lp, 42, LINK, SLOTS_PER_FRAME, true);
+	p->ref = dst_sift_block_create(block_bits, block_bits);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p->gen);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p->ref);
+}
+
+static void drain_keys(struct dp_node *n)
+{
+	struct km_key_desc d;
+	while (rte_ring_dequeue_elem(dp_node_key_ring(n, 0), &d, sizeof(d)) == 0)
+		km_key_material_free(d.material, (d.bits + 7) / 8);
+}
+
+static void pair_teardown(struct pair *p)
+{
+	for (int i = 0; i < 2; i++) {
+		drain_keys(p->node[i]);
+		dp_node_free(p->node[i]);
+	}
+	for (int i = 0; i < 2; i++) {
+		struct rte_mbuf *m;
+		while (rte_ring_dequeue(p->sink[i], (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		while (rte_ring_dequeue(p->module[i], (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		while (rte_ring_dequeue(p->qd[i], (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		rte_ring_free(p->module[i]);
+		rte_ring_free(p->qd[i]);
+		rte_ring_free(p->sink[i]);
+	}
+	dp_simgen_free(p->gen);
+	dst_sift_block_free(p->ref);
+}
+
+static unsigned poll_node(struct dp_node *n, bool *enabled)
+{
+	if (enabled && !*enabled)
+		return 0;
+	return dp_node_poll_rx(n) + dp_node_poll_worker(n, 0) + dp_node_poll_tx(n);
+}
+
+static bool bob_on = true;
+
+static unsigned poll_all(struct pair *p)
+{
+	return poll_node(p->node[0], NULL) + poll_node(p->node[1], &bob_on);
+}
+
+static void inject(struct rte_ring *r, const uint8_t *frame, size_t len, uint16_t ethertype)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(tpool);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	uint8_t *d = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(DP_ETH_HDR_LEN + len));
+	static const uint8_t mac[6] = {2, 0, 0, 0, 0, 1};
+	dp_eth_write(d, mac, mac, ethertype);
+	memcpy(d + DP_ETH_HDR_LEN, frame, len);
+	while (rte_ring_enqueue(r, m) != 0)
+		; /* the rings are drained by poll_all between frames */
+}
+
+/* Feed one window of the model to both nodes; keep the reference sifting in step. */
+static void feed_frame(struct pair *p)
+{
+	uint8_t fa[4096], fb[4096];
+	size_t la, lb;
+	CU_ASSERT_FATAL(dp_simgen_next(p->gen, fa, sizeof(fa), &la, fb, sizeof(fb), &lb) >= 0);
+	if (la)
+		inject(p->module[0], fa, la, DP_ETHERTYPE_EVENTS);
+	if (lb && bob_on)
+		inject(p->module[1], fb, lb, DP_ETHERTYPE_EVENTS);
+	const struct dst_planes *pl = dp_simgen_planes(p->gen);
+	size_t pos = 0;
+	while (pos < pl->nslots) {
+		pos = dst_sift_planes(p->ref, pl, pos);
+		if (dst_sift_block_full(p->ref)) {
+			p->ref_blocks++;
+			dst_sift_block_reset(p->ref, 0);
+		}
+	}
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Poll until nothing moves for 5 ms (Bob's partial announcements flush after 1 ms). */
+static void settle(struct pair *p)
+{
+	double quiet_since = now_s();
+	while (now_s() - quiet_since < 0.005)
+		if (poll_all(p))
+			quiet_since = now_s();
+}
+
+static unsigned keys_match(struct pair *p, unsigned *mismatch)
+{
+	struct km_key_desc a, b;
+	unsigned n = 0;
+	while (rte_ring_count(dp_node_key_ring(p->node[0], 0)) &&
+	       rte_ring_count(dp_node_key_ring(p->node[1], 0))) {
+		rte_ring_dequeue_elem(dp_node_key_ring(p->node[0], 0), &a, sizeof(a));
+		rte_ring_dequeue_elem(dp_node_key_ring(p->node[1], 0), &b, sizeof(b));
+		bool same = a.bits == b.bits && a.block_seq == b.block_seq && a.link_id == LINK &&
+			    memcmp(a.key_id, b.key_id, KM_KEY_ID_LEN) == 0 &&
+			    memcmp(a.material, b.material, (a.bits + 7) / 8) == 0;
+		*mismatch += !same;
+		km_key_material_free(a.material, (a.bits + 7) / 8);
+		km_key_material_free(b.material, (b.bits + 7) / 8);
+		n++;
+	}
+	return n;
+}
+
+static void report(struct pair *p, int i, struct dp_link_report *r)
+{
+	CU_ASSERT_EQUAL_FATAL(dp_node_link_report(p->node[i], LINK, r), 0);
+}
+
+static uint32_t g_block_bits = 262144;
+
+static void debug_dump(struct pair *p)
+{
+	for (int i = 0; i < 2; i++) {
+		struct dp_link_report r;
+		dp_node_link_report(p->node[i], LINK, &r);
+		printf("\nnode %d: frames %lu events %lu sifted %lu test %lu filled %lu done %lu failed %lu aborted %lu secret %lu authf %lu ref %lu\n",
+		       i, r.frames, r.events, r.sifted_bits, r.test_bits, r.blocks_filled, r.blocks_done,
+		       r.blocks_failed, r.blocks_aborted, r.secret_bits, r.auth_failures, p->ref_blocks);
+		struct dp_lcore_stats s;
+		dp_node_lcore_stats(p->node[i], -1, &s);
+		printf("  rx %lu tx %lu\n", s.rx_pkts, s.tx_pkts);
+		for (int e = 1; e < DP_ERR__COUNT; e++)
+			if (s.errors[e])
+				printf("  %s %lu\n", dp_err_name(e), s.errors[e]);
+	}
+}
+
+static void test_pair_distils_identical_keys(void)
+{
+	static struct pair p;
+	pair_setup(&p, g_block_bits, 2000);
+	unsigned keys = 0, mismatch = 0;
+	for (int f = 0; f < 100000 && keys < 6; f++) {
+		feed_frame(&p);
+		poll_all(&p);
+		poll_all(&p);
+		keys += keys_match(&p, &mismatch);
+	}
+	settle(&p);
+	keys += keys_match(&p, &mismatch);
+	if (getenv("DP_DEBUG"))
+		debug_dump(&p);
+	CU_ASSERT(keys >= 6);
+	CU_ASSERT_EQUAL(mismatch, 0);
+	struct dp_link_report ra, rb;
+	report(&p, 0, &ra);
+	report(&p, 1, &rb);
+	/* Block boundaries equal the reference sifting of the very same events. */
+	CU_ASSERT_EQUAL(ra.blocks_filled, p.ref_blocks);
+	CU_ASSERT_EQUAL(rb.blocks_filled, p.ref_blocks);
+	CU_ASSERT_EQUAL(ra.auth_failures, 0);
+	CU_ASSERT_EQUAL(rb.auth_failures, 0);
+	CU_ASSERT_EQUAL(ra.blocks_aborted + ra.blocks_failed, 0);
+	CU_ASSERT_EQUAL(ra.blocks_done, rb.blocks_done);
+	CU_ASSERT(ra.blocks_done >= 6);
+	struct dp_lcore_stats s;
+	dp_node_lcore_stats(p.node[1], -1, &s);
+	CU_ASSERT_EQUAL(s.errors[DP_ERR_QD_AUTH], 0);
+	CU_ASSERT_EQUAL(s.errors[DP_ERR_QD_GAP], 0);
+	/* The key-basis QBER the pipeline found matches the model's analytic value. */
+	struct dst_link_params lp;
+	struct dst_link_expect ex;
+	link_params(&lp);
+	CU_ASSERT_EQUAL_FATAL(dst_link_expect(&lp, &ex), 0);
+	double num = 0, den = 0;
+	for (unsigned k = 0; k < lp.n_classes; k++) {
+		num += lp.p_mu[k] * ex.err[k];
+		den += lp.p_mu[k] * ex.gain[k];
+	}
+	double expect = num / den, got = (double)ra.qber_errors / (double)ra.qber_bits;
+	CU_ASSERT(ra.qber_bits > 1000000);
+	CU_ASSERT(fabs(got - expect) < 0.1 * expect);
+	CU_ASSERT(ra.secret_bits > 0 && ra.secret_bits == rb.secret_bits);
+	pair_teardown(&p);
+}
+
+static void test_tampered_message_aborts_block(void)
+{
+	static struct pair p;
+	pair_setup(&p, g_block_bits, 30);
+	unsigned keys = 0, mismatch = 0;
+	/* Corrupt Alice's first distill-channel message: a payload bit after sealing. */
+	dp_node_test_corrupt_tx(p.node[0], LINK, 1, 8 * 30 + 3);
+	struct dp_link_report ra, rb;
+	for (int f = 0; f < 100000; f++) {
+		feed_frame(&p);
+		poll_all(&p);
+		poll_all(&p);
+		keys += keys_match(&p, &mismatch);
+		report(&p, 0, &ra);
+		report(&p, 1, &rb);
+		if (keys >= 3 && ra.blocks_aborted && rb.blocks_aborted)
+			break;
+	}
+	settle(&p);
+	keys += keys_match(&p, &mismatch);
+	report(&p, 0, &ra);
+	report(&p, 1, &rb);
+	CU_ASSERT_EQUAL(rb.auth_failures, 1);
+	CU_ASSERT(ra.blocks_aborted >= 1);
+	CU_ASSERT(rb.blocks_aborted >= 1);
+	CU_ASSERT(keys >= 3);
+	CU_ASSERT_EQUAL(mismatch, 0);
+	/* Every filled block either produced the same key on both ends or was abandoned by both. */
+	CU_ASSERT_EQUAL(ra.blocks_done, rb.blocks_done);
+	struct dp_lcore_stats s;
+	dp_node_lcore_stats(p.node[1], -1, &s);
+	CU_ASSERT_EQUAL(s.errors[DP_ERR_QD_AUTH], 1);
+	pair_teardown(&p);
+}
+
+static void test_bad_input_counted(void)
+{
+	static struct pair p;
+	pair_setup(&p, g_block_bits, 2000);
+	for (int f = 0; f < 20; f++) {
+		feed_frame(&p);
+		poll_all(&p);
+	}
+	uint8_t f[64];
+	struct dp_evf_hdr h = {.flags = DP_EVF_FLAG_DENSE, .link_id = LINK, .seq = 3, .first_slot = 1,
+			       .count = 8};
+	uint8_t syms[8] = {0};
+	int len = dp_evf_build_dense(f, sizeof(f), &h, syms);
+	CU_ASSERT_FATAL(len > 0);
+	inject(p.module[0], f, (size_t)len, DP_ETHERTYPE_EVENTS);        /* seq 3: old */
+	inject(p.module[0], f, 10, DP_ETHERTYPE_EVENTS);                  /* truncated */
+	f[0] = 9;
+	inject(p.module[0], f, (size_t)len, DP_ETHERTYPE_EVENTS);        /* version */
+	f[0] = 1;
+	f[2] = 99;
+	inject(p.module[0], f, (size_t)len, DP_ETHERTYPE_EVENTS);        /* unknown link */
+	f[2] = LINK;
+	f[1] = DP_EVF_FLAG_RX_SIDE | DP_EVF_FLAG_DENSE;
+	inject(p.module[0], f, (size_t)len, DP_ETHERTYPE_EVENTS);        /* Bob's side at Alice */
+	inject(p.module[0], f, (size_t)len, 0x0800);                      /* IPv4 */
+	uint8_t q[64] = {1, 3, LINK, 0, 1, 0, 0, 0};                      /* BLOCK, bad tag */
+	inject(p.qd[0], q, sizeof(q), DP_ETHERTYPE_QDIST);
+	poll_all(&p);
+	struct dp_lcore_stats s;
+	dp_node_lcore_stats(p.node[0], 0, &s);
+	CU_ASSERT_EQUAL(s.errors[DP_ERR_EVF_SEQ_OLD], 1);
+	CU_ASSERT_EQUAL(s.errors[DP_ERR_EVF_SHORT], 1);
+	CU_ASSERT_EQUAL(s.errors[DP_ERR_EVF_VERSION], 1);
+	CU_ASSERT_EQUAL(s.errors[DP_ERR_EVF_LINK], 1);
+	CU_ASSERT_EQUAL(s.errors[DP_ERR_EVF_SIDE], 1);
+	CU_ASSERT_EQUAL(s.errors[DP_ERR_ETH_TYPE], 1);
+	settle(&p);
+	dp_node_lcore_stats(p.node[1], -1, &s);
+	CU_ASSERT_EQUAL(s.errors[DP_ERR_QD_AUTH], 1);
+
+	/* Replay: copy one of Bob's sift messages on its way to Alice and deliver it twice. */
+	feed_frame(&p);
+	for (int i = 0; i < 200 && !rte_ring_count(p.qd[1]); i++) {
+		dp_node_poll_rx(p.node[1]);
+		dp_node_poll_tx(p.node[1]);
+		feed_frame(&p);
+	}
+	struct rte_mbuf *m;
+	CU_ASSERT_EQUAL_FATAL(rte_ring_dequeue(p.qd[1], (void **)&m), 0);
+	struct rte_mbuf *copy = rte_pktmbuf_copy(m, tpool, 0, UINT32_MAX);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+	rte_ring_enqueue(p.qd[1], m);
+	dp_node_poll_rx(p.node[0]);
+	rte_ring_enqueue(p.qd[1], copy);
+	settle(&p);
+	dp_node_lcore_stats(p.node[0], -1, &s);
+	if (getenv("DP_DEBUG"))
+		debug_dump(&p);
+	CU_ASSERT_EQUAL(s.errors[DP_ERR_QD_REPLAY], 1);
+
+	/* The link keeps working: keys still come out identical. */
+	unsigned keys = 0, mismatch = 0;
+	for (int f2 = 0; f2 < 100000 && keys < 2; f2++) {
+		feed_frame(&p);
+		poll_all(&p);
+		poll_all(&p);
+		keys += keys_match(&p, &mismatch);
+	}
+	CU_ASSERT(keys >= 2);
+	CU_ASSERT_EQUAL(mismatch, 0);
+	pair_teardown(&p);
+}
+
+static void test_peer_silent_mid_block(void)
+{
+	static struct pair p;
+	pair_setup(&p, g_block_bits, 20);
+	unsigned keys = 0, mismatch = 0;
+	for (int f = 0; f < 100000 && keys < 1; f++) {
+		feed_frame(&p);
+		poll_all(&p);
+		poll_all(&p);
+		keys += keys_match(&p, &mismatch);
+	}
+	CU_ASSERT_FATAL(keys >= 1);
+	/* Bob stops the moment Alice has a block in flight (filled, not yet done). */
+	struct dp_link_report ra, rb;
+	for (int f = 0; f < 100000; f++) {
+		feed_frame(&p);
+		poll_node(p.node[0], NULL);
+		report(&p, 0, &ra);
+		if (ra.blocks_filled > ra.blocks_done + ra.blocks_aborted + ra.blocks_failed)
+			break;
+		poll_node(p.node[1], NULL);
+	}
+	bob_on = false;
+	uint64_t done_before = ra.blocks_done;
+	unsigned ring_before = rte_ring_count(dp_node_key_ring(p.node[0], 0));
+	double t0 = now_s();
+	while (now_s() - t0 < 0.2)
+		poll_all(&p);
+	report(&p, 0, &ra);
+	if (getenv("DP_DEBUG"))
+		debug_dump(&p);
+	CU_ASSERT(ra.blocks_aborted >= 1);
+	CU_ASSERT_EQUAL(ra.blocks_done, done_before);
+	CU_ASSERT_EQUAL(rte_ring_count(dp_node_key_ring(p.node[0], 0)), ring_before);
+	bob_on = true;
+	/* Bob comes back: the stale block is abandoned on his side too, later keys agree. */
+	drain_keys(p.node[0]);
+	drain_keys(p.node[1]);
+	report(&p, 1, &rb);
+	keys = 0;
+	for (int f = 0; f < 200000 && keys < 2; f++) {
+		feed_frame(&p);
+		poll_all(&p);
+		poll_all(&p);
+		keys += keys_match(&p, &mismatch);
+	}
+	CU_ASSERT(keys >= 2);
+	CU_ASSERT_EQUAL(mismatch, 0);
+	pair_teardown(&p);
+}
+
+static void test_link_remove(void)
+{
+	static struct pair p;
+	pair_setup(&p, g_block_bits, 2000);
+	for (int f = 0; f < 10; f++) {
+		feed_frame(&p);
+		poll_all(&p);
+	}
+	CU_ASSERT_EQUAL(dp_node_link_remove(p.node[0], LINK), 0);
+	CU_ASSERT_EQUAL(dp_node_link_remove(p.node[0], LINK), -ENOENT);
+	struct dp_link_report r;
+	CU_ASSERT_EQUAL(dp_node_link_report(p.node[0], LINK, &r), -ENOENT);
+	feed_frame(&p);
+	poll_all(&p);
+	struct dp_lcore_stats s;
+	dp_node_lcore_stats(p.node[0], 0, &s);
+	CU_ASSERT(s.errors[DP_ERR_EVF_LINK] >= 1);
+	/* Bad link configurations are refused with a reason. */
+	struct dp_link_cfg lc = {.link_id = 9, .role = DP_ROLE_ALICE, .block_bits = 100,
+				 .psk = p.psk, .psk_len = sizeof(p.psk)};
+	const char *why = NULL;
+	CU_ASSERT_EQUAL(dp_node_link_add(p.node[0], &lc, &why), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(why);
+	lc.block_bits = 8192;
+	lc.psk_len = 10;
+	CU_ASSERT_EQUAL(dp_node_link_add(p.node[0], &lc, &why), -EINVAL);
+	pair_teardown(&p);
+}
+
+static int suite_init(void)
+{
+	struct dp_eal_args a;
+	if (dp_eal_args_init(&a, "test_node_ring", "test_node_ring", "0", 512, true))
+		return -1;
+	if (rte_eal_init(a.argc, a.argv) < 0)
+		return -1;
+	tpool = rte_pktmbuf_pool_create("t_pool", 8191, 256, 0, RTE_PKTMBUF_HEADROOM + 9216,
+					SOCKET_ID_ANY);
+	return tpool ? 0 : -1;
+}
+
+static int suite_clean(void)
+{
+	rte_mempool_free(tpool);
+	rte_eal_cleanup();
+	return 0;
+}
+
+static CU_TestInfo tests[] = {
+	{"ring pair distils identical keys", test_pair_distils_identical_keys},
+	{"tampered Qdist message aborts the block", test_tampered_message_aborts_block},
+	{"bad, replayed and stale input is counted", test_bad_input_counted},
+	{"peer silent mid-block: block times out", test_peer_silent_mid_block},
+	{"link removal through RCU", test_link_remove},
+	CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+	{"node_ring", suite_init, suite_clean, NULL, NULL, tests},
+	CU_SUITE_INFO_NULL,
+};
+
+int main(void)
+{
+	return unit_run(suites);
+}
