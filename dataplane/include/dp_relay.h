@@ -4,8 +4,14 @@
  * port of the next hop. Results go back on an event ring.
  *
  * Frame on a KM-link port: Ethernet (dst, src, EtherType 0x88B7 "OUI extended") | OUI 00-00-00 |
- * protocol 0x4B31 ("K1") | the km_relay message. Messages longer than one mbuf's room travel as
- * chained mbufs. One worker per lcore owns its km_relay; nothing it touches is locked except the
+ * protocol 0x4B31 ("K1": a km_relay message) or 0x4B32 ("K2": a km_resync message). Messages
+ * longer than one mbuf's room travel as chained mbufs.
+ *
+ * Resync: a DP_RELAY_REQ_RESYNC request makes the worker send the link pool's id set to the
+ * neighbour; the neighbour's worker answers with its own set (it starts its side when the first
+ * message arrives), and each side then discards the keys only it holds and reports
+ * DP_RELAY_EV_RESYNCED with the count discarded and the digest of the agreed set (equal at both
+ * ends). Run it after a restart, before relays and key flow resume. One worker per lcore owns its km_relay; nothing it touches is locked except the
  * key store (thread-safe). */
 #ifndef DP_RELAY_H
 #define DP_RELAY_H
@@ -20,6 +26,7 @@
 
 #define DP_RELAY_ETHERTYPE 0x88B7
 #define DP_RELAY_PROTO 0x4B31
+#define DP_RELAY_PROTO_RESYNC 0x4B32
 #define DP_RELAY_HDR_LEN (RTE_ETHER_HDR_LEN + 5)
 #define DP_RELAY_BURST 32
 #define DP_RELAY_MAX_PORTS 16
@@ -32,17 +39,24 @@ struct dp_relay_port {
 	struct rte_ether_addr own_mac, peer_mac;
 };
 
+enum dp_relay_request_kind { DP_RELAY_REQ_RELAY = 0, DP_RELAY_REQ_RESYNC = 1 };
+
 /* Control thread -> worker (by value through the request ring, rte_ring_create_elem). */
 struct dp_relay_request {
-	uint64_t cookie; /* echoed in the STARTED event */
+	uint64_t cookie; /* echoed in the STARTED / RESYNCED event */
 	uint32_t bytes;
 	uint8_t nroute;
+	uint8_t kind;     /* enum dp_relay_request_kind */
 	uint32_t route[KM_ROUTE_MAX];
+	uint32_t neighbor;  /* resync: the neighbour whose link pool is reconciled */
+	uint64_t cutoff_ns; /* resync: keys generated after this are left alone (0: all) */
 };
 
 enum dp_relay_event_kind {
 	DP_RELAY_EV_STARTED = 100, /* a request was accepted: relay_id is its key id */
 	DP_RELAY_EV_EXPIRED = 101, /* origin gave up waiting for the ACK: key discarded */
+	DP_RELAY_EV_RESYNCED = 102, /* a link's resync finished: count discarded, digest agreed */
+	DP_RELAY_EV_RESYNC_FAILED = 103, /* count holds the negative errno */
 	/* otherwise an enum km_relay_event, or a negative errno for a request that failed */
 };
 
@@ -50,7 +64,10 @@ enum dp_relay_event_kind {
 struct dp_relay_event {
 	uint64_t cookie;
 	int32_t kind;
+	int32_t count;    /* resync: keys discarded here, or the error */
+	uint32_t neighbor; /* resync: the link's neighbour */
 	uint8_t relay_id[KM_KEY_ID_LEN];
+	uint8_t digest[32]; /* resync: SHA-256 of the agreed ids */
 };
 
 struct dp_relay_stats {
@@ -63,6 +80,7 @@ struct dp_relay_stats {
 	uint64_t rx_other;     /* unknown relay, wrong hop, store errors */
 	uint64_t events_dropped;
 	uint64_t commit_failed; /* bursts whose group commit failed (their output was dropped) */
+	uint64_t resyncs, resync_errors;
 };
 
 struct dp_relay_config {

@@ -31,6 +31,12 @@ struct dp_relay_worker {
 	struct dp_relay_stats stats;
 	unsigned nev;
 	struct dp_relay_event ev[MAX_OUT]; /* held until the burst's group commit */
+	struct resync_session {
+		struct km_resync *rs;
+		uint64_t cookie;
+		bool peer_done;
+	} resync[DP_RELAY_MAX_PORTS]; /* at most one per link */
+	uint8_t rsmsg[KM_RESYNC_MSG_MAX];
 	struct km_relay_out out;            /* one message being produced */
 	uint8_t rx[DP_RELAY_HDR_LEN + KM_RELAY_MSG_MAX]; /* linearised multi-segment frames */
 };
@@ -61,6 +67,8 @@ void dp_relay_worker_free(struct dp_relay_worker *w)
 {
 	if (!w)
 		return;
+	for (unsigned p = 0; p < w->nports; p++)
+		km_resync_free(w->resync[p].rs);
 	for (unsigned p = 0; p < w->nports; p++)
 		rte_pktmbuf_free_bulk(w->tx[p].m, w->tx[p].n);
 	km_relay_free(w->relay);
@@ -108,10 +116,9 @@ static void drop_outputs(struct dp_relay_worker *w)
 	w->nev = 0;
 }
 
-/* Copy header + message into a (chained if needed) mbuf and queue it on the next hop's port. */
-static void send_out(struct dp_relay_worker *w)
+/* Copy header + message into a (chained if needed) mbuf and queue it on port p. */
+static void queue_frame(struct dp_relay_worker *w, int p, uint16_t proto, const uint8_t *msg, size_t len)
 {
-	int p = port_of(w, w->out.next_hop);
 	if (p < 0) {
 		w->stats.tx_dropped++;
 		return;
@@ -122,10 +129,10 @@ static void send_out(struct dp_relay_worker *w)
 	eh->src_addr = w->ports[p].own_mac;
 	eh->ether_type = rte_cpu_to_be_16(DP_RELAY_ETHERTYPE);
 	hdr[14] = hdr[15] = hdr[16] = 0;
-	hdr[17] = DP_RELAY_PROTO >> 8;
-	hdr[18] = DP_RELAY_PROTO & 0xff;
-	const uint8_t *parts[2] = {hdr, w->out.msg};
-	size_t lens[2] = {sizeof(hdr), w->out.len};
+	hdr[17] = (uint8_t)(proto >> 8);
+	hdr[18] = (uint8_t)proto;
+	const uint8_t *parts[2] = {hdr, msg};
+	size_t lens[2] = {sizeof(hdr), len};
 	struct rte_mbuf *head = rte_pktmbuf_alloc(w->pool), *seg = head;
 	if (!head) {
 		w->stats.tx_dropped++;
@@ -162,6 +169,11 @@ static void send_out(struct dp_relay_worker *w)
 	q->m[q->n++] = head;
 }
 
+static void send_out(struct dp_relay_worker *w)
+{
+	queue_frame(w, port_of(w, w->out.next_hop), DP_RELAY_PROTO, w->out.msg, w->out.len);
+}
+
 static void emit(struct dp_relay_worker *w, uint64_t cookie, int32_t kind, const uint8_t id[KM_KEY_ID_LEN])
 {
 	if (!w->events || w->nev == MAX_OUT)
@@ -172,6 +184,97 @@ static void emit(struct dp_relay_worker *w, uint64_t cookie, int32_t kind, const
 	ev->kind = kind;
 	if (id)
 		memcpy(ev->relay_id, id, KM_KEY_ID_LEN);
+}
+
+static void emit_resync(struct dp_relay_worker *w, unsigned p, int32_t kind, int32_t count,
+			const uint8_t digest[32])
+{
+	if (!w->events || w->nev == MAX_OUT)
+		return;
+	struct dp_relay_event *ev = &w->ev[w->nev++];
+	memset(ev, 0, sizeof(*ev));
+	ev->cookie = w->resync[p].cookie;
+	ev->kind = kind;
+	ev->count = count;
+	ev->neighbor = w->ports[p].neighbor;
+	if (digest)
+		memcpy(ev->digest, digest, 32);
+}
+
+static void resync_end(struct dp_relay_worker *w, unsigned p, int err)
+{
+	struct resync_session *r = &w->resync[p];
+	if (err) {
+		w->stats.resync_errors++;
+		emit_resync(w, p, DP_RELAY_EV_RESYNC_FAILED, err, NULL);
+	} else {
+		uint8_t digest[32];
+		int n = km_resync_finish(r->rs, digest);
+		if (n < 0) {
+			w->stats.resync_errors++;
+			emit_resync(w, p, DP_RELAY_EV_RESYNC_FAILED, n, NULL);
+		} else {
+			w->stats.resyncs++;
+			emit_resync(w, p, DP_RELAY_EV_RESYNCED, n, digest);
+		}
+	}
+	km_resync_free(r->rs);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Send up to a burst of this link's resync messages; finish once both directions are done. */
+static void resync_pump(struct dp_relay_worker *w, unsigned p)
+{
+	struct resync_session *r = &w->resync[p];
+	if (!r->rs)
+		return;
+	for (int i = 0; i < DP_RELAY_BURST && !km_resync_sent_all(r->rs); i++) {
+		int len = km_resync_next(r->rs, w->rsmsg, sizeof(w->rsmsg));
+		if (len < 0) {
+			resync_end(w, p, len);
+			return;
+		}
+		if (len > 0)
+			queue_frame(w, (int)p, DP_RELAY_PROTO_RESYNC, w->rsmsg, (size_t)len);
+	}
+	if (km_resync_sent_all(r->rs) && r->peer_done)
+		resync_end(w, p, 0);
+}
+
+static int resync_begin(struct dp_relay_worker *w, unsigned p, uint64_t cutoff, uint64_t cookie)
+{
+	km_pool_id pool;
+	int rc = km_relay_neighbor_pool(w->relay, w->ports[p].neighbor, &pool);
+	if (rc == 0)
+		rc = km_resync_start(km_relay_store(w->relay), pool, cutoff, &w->resync[p].rs);
+	if (rc == 0)
+		w->resync[p].cookie = cookie;
+	return rc;
+}
+
+static void handle_resync(struct dp_relay_worker *w, unsigned p, const uint8_t *msg, size_t len)
+{
+	struct resync_session *r = &w->resync[p];
+	if (!r->rs) { /* the neighbour started: answer with our own set */
+		km_pool_id pool, mine;
+		uint64_t cutoff;
+		int rc = km_resync_peek(msg, len, &pool, &cutoff);
+		if (rc == 0 && (km_relay_neighbor_pool(w->relay, w->ports[p].neighbor, &mine) || mine != pool))
+			rc = -EINVAL;
+		if (rc == 0)
+			rc = resync_begin(w, p, cutoff, 0);
+		if (rc) {
+			w->stats.resync_errors++;
+			return;
+		}
+	}
+	int rc = km_resync_receive(r->rs, msg, len);
+	if (rc < 0) {
+		resync_end(w, p, rc);
+		return;
+	}
+	if (rc == 1)
+		r->peer_done = true;
 }
 
 static void flush_events(struct dp_relay_worker *w)
@@ -186,6 +289,13 @@ static void flush_events(struct dp_relay_worker *w)
 static void do_requests(struct dp_relay_worker *w, const struct dp_relay_request *req, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
+		if (req[i].kind == DP_RELAY_REQ_RESYNC) {
+			int p = port_of(w, req[i].neighbor);
+			int rc = p < 0 ? -EHOSTUNREACH : w->resync[p].rs ? -EBUSY : resync_begin(w, (unsigned)p, req[i].cutoff_ns, req[i].cookie);
+			if (rc)
+				emit(w, req[i].cookie, rc, NULL);
+			continue;
+		}
 		uint8_t id[KM_KEY_ID_LEN];
 		int rc = km_relay_start(w->relay, req[i].route, req[i].nroute, req[i].bytes, id, &w->out);
 		if (rc == 0) {
@@ -224,9 +334,14 @@ static void handle_frame(struct dp_relay_worker *w, unsigned p, struct rte_mbuf 
 	}
 	const uint8_t *f = rte_pktmbuf_read(m, 0, len, w->rx);
 	const struct rte_ether_hdr *eh = (const struct rte_ether_hdr *)f;
+	uint16_t proto = (uint16_t)(f[17] << 8 | f[18]);
 	if (eh->ether_type != rte_cpu_to_be_16(DP_RELAY_ETHERTYPE) || f[14] || f[15] || f[16] ||
-	    f[17] != (DP_RELAY_PROTO >> 8) || f[18] != (DP_RELAY_PROTO & 0xff)) {
+	    (proto != DP_RELAY_PROTO && proto != DP_RELAY_PROTO_RESYNC)) {
 		w->stats.rx_not_relay++;
+		return;
+	}
+	if (proto == DP_RELAY_PROTO_RESYNC) {
+		handle_resync(w, p, f + DP_RELAY_HDR_LEN, len - DP_RELAY_HDR_LEN);
 		return;
 	}
 	uint8_t id[KM_KEY_ID_LEN];
@@ -271,6 +386,8 @@ unsigned dp_relay_poll(struct dp_relay_worker *w)
 		w->stats.rx_frames += n[p];
 		work += n[p];
 	}
+	for (unsigned p = 0; p < w->nports; p++)
+		work += w->resync[p].rs && !km_resync_sent_all(w->resync[p].rs);
 	if (work) {
 		struct km_store *st = km_relay_store(w->relay);
 		bool batch = km_store_batch_begin(st) == 0;
@@ -281,6 +398,8 @@ unsigned dp_relay_poll(struct dp_relay_worker *w)
 				rte_pktmbuf_free(m[p][i]);
 			}
 		}
+		for (unsigned p = 0; p < w->nports; p++)
+			resync_pump(w, p);
 		if (batch && km_store_batch_end(st) != 0) {
 			w->stats.commit_failed++;
 			drop_outputs(w);

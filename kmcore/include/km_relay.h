@@ -85,6 +85,8 @@ int km_relay_cancel(struct km_relay *r, const uint8_t relay_id[KM_KEY_ID_LEN]);
  * ids[max] and their keys are discarded. Returns the count. */
 int km_relay_expire(struct km_relay *r, uint64_t max_age_ns, uint8_t (*ids)[KM_KEY_ID_LEN],
 		    unsigned max);
+/* The key pool of the link to a neighbour; -ENOENT when 'node' is not a neighbour. */
+int km_relay_neighbor_pool(const struct km_relay *r, uint32_t node, km_pool_id *pool);
 /* The key store this relay takes pads from (for km_store_batch_begin around a burst). */
 struct km_store *km_relay_store(const struct km_relay *r);
 /* Relays started here and not yet confirmed or failed. */

@@ -276,7 +276,7 @@ int km_store_take_commit_seq(struct km_store *st, struct km_take_handle *h, uint
  * peer's messages to km_resync_receive until it returns 1, then km_resync_finish discards the keys
  * only this end holds. Both ends then hold the same ids and report the same digest. Run it while
  * the link's key flow and relays are paused. */
-#define KM_RESYNC_IDS_PER_MSG 1024
+#define KM_RESYNC_IDS_PER_MSG 512 /* a message fits a 9000-byte jumbo frame */
 #define KM_RESYNC_MSG_MAX (64 + KM_RESYNC_IDS_PER_MSG * KM_KEY_ID_LEN)
 struct km_resync;
 int km_resync_start(struct km_store *st, km_pool_id pool, uint64_t cutoff_ns,
@@ -291,6 +291,11 @@ int km_resync_receive(struct km_resync *rs, const uint8_t *msg, size_t len);
  * the count discarded; -EAGAIN when the peer's set is incomplete. */
 int km_resync_finish(struct km_resync *rs, uint8_t digest[32]);
 void km_resync_free(struct km_resync *rs);
+/* Pool and cutoff a resync message is about (a responder starts its side with them). -EPROTO
+ * when it is not a resync message. */
+int km_resync_peek(const uint8_t *msg, size_t len, km_pool_id *pool, uint64_t *cutoff_ns);
+/* True once every message was produced by km_resync_next. */
+bool km_resync_sent_all(const struct km_resync *rs);
 
 /* How many km_key_material_alloc() blocks could not be mlock'ed (RLIMIT_MEMLOCK exhausted). */
 unsigned long km_key_material_unlocked(void);

@@ -117,6 +117,15 @@ static const struct km_relay_neighbor *neighbor(const struct km_relay *r, uint32
 	return NULL;
 }
 
+int km_relay_neighbor_pool(const struct km_relay *r, uint32_t node, km_pool_id *pool)
+{
+	const struct km_relay_neighbor *nb = r && pool ? neighbor(r, node) : NULL;
+	if (!nb)
+		return -ENOENT;
+	*pool = nb->pool;
+	return 0;
+}
+
 static void put32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 24);

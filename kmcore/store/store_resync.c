@@ -185,3 +185,18 @@ void km_resync_free(struct km_resync *rs)
 	free(rs->peer);
 	free(rs);
 }
+
+int km_resync_peek(const uint8_t *msg, size_t len, km_pool_id *pool, uint64_t *cutoff_ns)
+{
+	if (!msg || !pool || !cutoff_ns || len < HDR_LEN || memcmp(msg, "KMRS", 4) || msg[4] != 1 ||
+	    msg[5] != 1)
+		return -EPROTO;
+	*pool = be64_get(msg + 8);
+	*cutoff_ns = be64_get(msg + 16);
+	return 0;
+}
+
+bool km_resync_sent_all(const struct km_resync *rs)
+{
+	return rs && rs->sent_all;
+}

@@ -336,12 +336,60 @@ static void test_worker_on_own_lcore(void)
 	net_down(&w);
 }
 
+/* After a restart the two ends of a link disagree: the resync over the KM link leaves both with
+ * the common keys and the same digest. */
+static void test_resync_over_km_link(void)
+{
+	struct net w;
+	net_up(&w, 2, -1, 0);
+	km_pool_id lp = link_pool(0);
+	/* 1500 common small keys (3 messages each way), 20 only at node 0, 30 only at node 1 */
+	CU_ASSERT_EQUAL(su_put_stream(w.nd[0].st, lp, 77, 0, 1500, 16), 0);
+	CU_ASSERT_EQUAL(su_put_stream(w.nd[1].st, lp, 77, 0, 1500, 16), 0);
+	CU_ASSERT_EQUAL(su_put_stream(w.nd[0].st, lp, 78, 0, 20, 16), 0);
+	CU_ASSERT_EQUAL(su_put_stream(w.nd[1].st, lp, 79, 0, 30, 16), 0);
+	struct dp_relay_request req = {.cookie = 4242, .kind = DP_RELAY_REQ_RESYNC, .neighbor = node_id(1)};
+	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue_elem(w.nd[0].req, &req, sizeof(req)), 0);
+	struct dp_relay_event ev[2];
+	int got[2] = {0, 0};
+	for (int round = 0; round < 200 && !(got[0] && got[1]); round++) {
+		for (int i = 0; i < 2; i++) {
+			dp_relay_poll(w.nd[i].w);
+			if (!got[i] && rte_ring_dequeue_elem(w.nd[i].ev, &ev[i], sizeof(ev[i])) == 0)
+				got[i] = 1;
+		}
+	}
+	CU_ASSERT_FATAL(got[0] && got[1]);
+	CU_ASSERT_EQUAL(ev[0].kind, DP_RELAY_EV_RESYNCED);
+	CU_ASSERT_EQUAL(ev[1].kind, DP_RELAY_EV_RESYNCED);
+	CU_ASSERT_EQUAL(ev[0].cookie, 4242);
+	CU_ASSERT_EQUAL(ev[0].count, 20);
+	CU_ASSERT_EQUAL(ev[1].count, 30);
+	CU_ASSERT_EQUAL(ev[0].neighbor, node_id(1));
+	CU_ASSERT_EQUAL(ev[1].neighbor, node_id(0));
+	CU_ASSERT(memcmp(ev[0].digest, ev[1].digest, 32) == 0);
+	struct km_pool_stats a, b;
+	km_store_pool_stats(w.nd[0].st, lp, &a);
+	km_store_pool_stats(w.nd[1].st, lp, &b);
+	CU_ASSERT_EQUAL(a.keys[KM_KEY_AVAILABLE], LINK_KEYS + 1500);
+	CU_ASSERT_EQUAL(b.keys[KM_KEY_AVAILABLE], LINK_KEYS + 1500);
+	CU_ASSERT_EQUAL(dp_relay_stats(w.nd[0].w)->resyncs, 1);
+	/* a resync with a node that is not a neighbour fails at once */
+	req.neighbor = 999;
+	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue_elem(w.nd[0].req, &req, sizeof(req)), 0);
+	dp_relay_poll(w.nd[0].w);
+	CU_ASSERT_EQUAL(rte_ring_dequeue_elem(w.nd[0].ev, &ev[0], sizeof(ev[0])), 0);
+	CU_ASSERT_EQUAL(ev[0].kind, -EHOSTUNREACH);
+	net_down(&w);
+}
+
 static CU_TestInfo relay_tests[] = {
 	{"A -> B -> C over net_ring ports", test_three_kms},
 	{"5-KM chain, keys larger than an mbuf", test_five_kms_chained_mbufs},
 	{"tampered frame rejected, origin expires", test_tampered_frame_rejected},
 	{"failed hop reported to the origin", test_failed_hop_reported},
 	{"worker on its own lcore", test_worker_on_own_lcore},
+	{"resync over the KM link", test_resync_over_km_link},
 	CU_TEST_INFO_NULL,
 };
 
