@@ -223,6 +223,7 @@ int km_ksa_run(struct km_ksa *k)
 
 static void *thread_main(void *arg)
 {
+	pthread_setname_np(pthread_self(), "ksa"); /* for top -H, perf */
 	km_ksa_run(arg);
 	return NULL;
 }
