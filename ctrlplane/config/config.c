@@ -194,6 +194,12 @@ static int node_key(struct parse *p, const char *key, const char *v)
 		return uns(p, &c->lsa_refresh_s, v, 1, CP_LSA_MAX_AGE / 2, "lsa_refresh_s");
 	if (KEY("lcores"))
 		return lcore_list(p, v);
+	if (KEY("tls_ca"))
+		return copy(p, c->tls_ca, sizeof(c->tls_ca), v, "tls_ca");
+	if (KEY("tls_cert"))
+		return copy(p, c->tls_cert, sizeof(c->tls_cert), v, "tls_cert");
+	if (KEY("tls_key"))
+		return copy(p, c->tls_key, sizeof(c->tls_key), v, "tls_key");
 	return fail(p, "unknown key '%s' in [node]", key);
 }
 
@@ -395,6 +401,9 @@ static int validate(struct parse *p)
 	for (unsigned i = 0; i < c->n_saes; i++)
 		if (!c->saes[i].node[0])
 			return at(p, c->saes[i].line, "[sae %s] node is missing", c->saes[i].name);
+	if ((c->tls_ca[0] || c->tls_cert[0] || c->tls_key[0]) &&
+	    !(c->tls_ca[0] && c->tls_cert[0] && c->tls_key[0]))
+		return at(p, 0, "[node] tls_ca, tls_cert and tls_key go together (mutual TLS)");
 	struct cp_cfg_manager *m = &c->manager;
 	if (m->address[0] && (!m->ca[0] || !m->cert[0] || !m->key[0]))
 		return at(p, 0, "[manager] address needs ca, cert and key (mutual TLS)");

@@ -268,6 +268,12 @@ struct cp_ctrl *cp_ctrl_create(const struct cp_ctrl_opts *o, char *err, size_t e
 
 int cp_ctrl_run(struct cp_ctrl *c)
 {
+	/* a peer closing mid-write must give EPIPE, not kill the node: block SIGPIPE here (a blocked
+	 * synchronous SIGPIPE is discarded with the write failing) */
+	sigset_t pipe_set;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
 	set_tick(c);
 	return event_base_dispatch(c->base) < 0 ? -EIO : 0;
 }
@@ -360,9 +366,10 @@ int cp_ctrl_reload(struct cp_ctrl *c, const char *path, char *err, size_t errlen
 		 memcmp(n->lcores, c->cfg->lcores, n->n_lcores * sizeof(n->lcores[0])))
 		why = "lcores cannot change on reload (restart the node)";
 	else if (strcmp(n->control_socket, c->cfg->control_socket) || strcmp(n->listen, c->cfg->listen) ||
-		 strcmp(n->metrics, c->cfg->metrics) ||
+		 strcmp(n->metrics, c->cfg->metrics) || strcmp(n->tls_ca, c->cfg->tls_ca) ||
+		 strcmp(n->tls_cert, c->cfg->tls_cert) || strcmp(n->tls_key, c->cfg->tls_key) ||
 		 memcmp(&n->manager, &c->cfg->manager, sizeof(n->manager)))
-		why = "listen, control_socket, metrics and [manager] cannot change on reload";
+		why = "listen, control_socket, metrics, tls_* and [manager] cannot change on reload";
 	if (why) {
 		snprintf(err, errlen, "%s: %s", path, why);
 		cp_config_free(n);

@@ -79,6 +79,7 @@ struct cp_ctrl {
 	struct cp_sessions sess;
 
 	struct evconnlistener *lsp_lis;
+	struct ssl_ctx_st *lsp_client_tls, *lsp_server_tls; /* NULL: plain TCP */
 	uint16_t lsp_port;
 	struct cp_nbr *nbrs;
 

@@ -1,11 +1,16 @@
 /* Link-state protocol transport between neighbouring control threads: TCP, frames of
  * type(1) length(2, big-endian) payload. HELLO carries the sender's node id (must be a configured
  * KM-link peer); LSA carries one encoded LSA. On a new adjacency each side sends its whole
- * database; afterwards newer LSAs are flooded to every neighbour except the one they came from. */
+ * database; afterwards newer LSAs are flooded to every neighbour except the one they came from.
+ * With [node] tls_* set the connections use mutual TLS and a HELLO is accepted only from the node
+ * named in the peer's certificate (CN). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
@@ -14,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "cp_addr.h"
+#include "cp_tls.h"
 #include "ctrl_internal.h"
 
 enum { FRAME_HELLO = 1, FRAME_LSA = 2 };
@@ -70,6 +76,21 @@ static bool configured_peer(const struct cp_config *cfg, const char *peer)
 	return false;
 }
 
+/* With TLS the certificate must name the node the HELLO claims to be. */
+static bool cert_names(struct cp_nbr *n, const char *peer)
+{
+	if (!n->c->lsp_client_tls)
+		return true;
+	SSL *ssl = bufferevent_openssl_get_ssl(n->bev);
+	X509 *x = ssl ? SSL_get_peer_certificate(ssl) : NULL;
+	char cn[CP_NAME_MAX] = "";
+	if (x) {
+		X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn));
+		X509_free(x);
+	}
+	return cn[0] && !strcmp(cn, peer);
+}
+
 static void on_hello(struct cp_nbr *n, const uint8_t *p, size_t len)
 {
 	struct cp_ctrl *c = n->c;
@@ -80,7 +101,7 @@ static void on_hello(struct cp_nbr *n, const uint8_t *p, size_t len)
 	}
 	memcpy(peer, p, len);
 	if (!cp_name_valid(peer) || !configured_peer(c->cfg, peer) || n->peer[0] ||
-	    (n->want[0] && strcmp(n->want, peer))) {
+	    (n->want[0] && strcmp(n->want, peer)) || !cert_names(n, peer)) {
 		c->cnt.lsa_bad++;
 		nbr_free(n);
 		return;
@@ -155,9 +176,10 @@ static void on_read(struct bufferevent *bev, void *arg)
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct cp_nbr *n = arg;
-	if (what & BEV_EVENT_CONNECTED) {
+	if (what & BEV_EVENT_CONNECTED) { /* also raised on accepted TLS: they said hello already */
 		const char *id = n->c->cfg->node_id;
-		send_frame(n, FRAME_HELLO, (const uint8_t *)id, strlen(id));
+		if (n->outgoing)
+			send_frame(n, FRAME_HELLO, (const uint8_t *)id, strlen(id));
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
@@ -171,8 +193,23 @@ static struct cp_nbr *nbr_new(struct cp_ctrl *c, evutil_socket_t fd, bool outgoi
 		return NULL;
 	n->c = c;
 	n->outgoing = outgoing;
-	n->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->lsp_client_tls) {
+		SSL *ssl = SSL_new(outgoing ? c->lsp_client_tls : c->lsp_server_tls);
+		n->bev = ssl ? bufferevent_openssl_socket_new(c->base, fd, ssl,
+							      outgoing ? BUFFEREVENT_SSL_CONNECTING
+								       : BUFFEREVENT_SSL_ACCEPTING,
+							      BEV_OPT_CLOSE_ON_FREE)
+			     : NULL;
+		if (!n->bev)
+			SSL_free(ssl);
+		else
+			bufferevent_openssl_set_allow_dirty_shutdown(n->bev, 1);
+	} else {
+		n->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	}
 	if (!n->bev) {
+		if (fd >= 0)
+			evutil_closesocket(fd);
 		free(n);
 		return NULL;
 	}
@@ -191,13 +228,21 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	if (n) {
 		const char *id = c->cfg->node_id;
 		send_frame(n, FRAME_HELLO, (const uint8_t *)id, strlen(id));
-	} else {
-		evutil_closesocket(fd);
 	}
 }
 
 int cp_lsp_start(struct cp_ctrl *c, char *err, size_t errlen)
 {
+	const struct cp_config *cfg = c->cfg;
+	if (cfg->tls_ca[0]) {
+		c->lsp_client_tls = cp_tls_ctx(false, cfg->tls_ca, cfg->tls_cert, cfg->tls_key, err, errlen);
+		c->lsp_server_tls = c->lsp_client_tls
+					    ? cp_tls_ctx(true, cfg->tls_ca, cfg->tls_cert, cfg->tls_key,
+							 err, errlen)
+					    : NULL;
+		if (!c->lsp_server_tls)
+			return -EINVAL;
+	}
 	if (!c->cfg->listen[0])
 		return 0;
 	struct sockaddr_storage ss;
@@ -248,4 +293,7 @@ void cp_lsp_stop(struct cp_ctrl *c)
 	if (c->lsp_lis)
 		evconnlistener_free(c->lsp_lis);
 	c->lsp_lis = NULL;
+	SSL_CTX_free(c->lsp_client_tls);
+	SSL_CTX_free(c->lsp_server_tls);
+	c->lsp_client_tls = c->lsp_server_tls = NULL;
 }

@@ -63,7 +63,10 @@ struct cp_config {
 	char node_id[CP_NAME_MAX];
 	char listen[CP_ADDR_MAX];          /* LSA listener host:port (empty = none) */
 	char control_socket[CP_PATH_MAX];
-	char metrics[CP_ADDR_MAX];         /* Prometheus listener (default 127.0.0.1:0 = off) */
+	char metrics[CP_ADDR_MAX];         /* Prometheus listener (empty = off) */
+	/* mutual TLS for the link-state protocol (all three or none): the peer's certificate CN
+	 * must be the node id it claims */
+	char tls_ca[CP_PATH_MAX], tls_cert[CP_PATH_MAX], tls_key[CP_PATH_MAX];
 	unsigned routing_period_ms;
 	unsigned lsa_refresh_s;
 	unsigned n_lcores;

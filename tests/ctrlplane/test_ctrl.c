@@ -14,6 +14,7 @@
 #include "cp_ctl.h"
 #include "cp_ctrl.h"
 #include "cp_sim.h"
+#include "cp_tls.h"
 #include "unit.h"
 
 static char dir[128];
@@ -399,12 +400,68 @@ static void test_three_nodes(void)
 		node_down(&tri[i]);
 }
 
+/* Mutual TLS on the link-state protocol: a node whose certificate names someone else than the id
+ * it claims is refused (no LSA accepted); the genuine node converges. */
+static struct node tls_a;
+static int a_routes_to_b(void *arg)
+{
+	char err[256];
+	json_t *r = call(tls_a.sock, "show routes", err, sizeof(err));
+	size_t n = json_array_size(json_object_get(r, "routes"));
+	json_decref(r);
+	return n == 1;
+}
+
+static void test_tls_neighbours(void)
+{
+	const char *names[] = {"A", "B", "M"};
+	CU_ASSERT_EQUAL_FATAL(cp_tls_make_test_pki(dir, names, 3), 0);
+	char text[2048];
+	const char *link = "[qkd_link qab]\nid = 1\npeer = %s\n[km_link kab]\npeer = %s\nqkd_link = qab\n"
+			   "capacity_bits = 1000000\n%s";
+	char la[512], lb[512], addr[64];
+	snprintf(la, sizeof(la), link, "B", "B", "");
+	snprintf(text, sizeof(text),
+		 "[node]\nid = A\nlcores = 1\ncontrol_socket = %s/ta.sock\nlisten = 127.0.0.1:0\n"
+		 "routing_period_ms = 50\ntls_ca = %s/ca.pem\ntls_cert = %s/A.pem\ntls_key = %s/A.key\n%s",
+		 dir, dir, dir, dir, la);
+	node_up(&tls_a, text, false);
+	snprintf(addr, sizeof(addr), "address = 127.0.0.1:%u\n", cp_ctrl_lsa_port(tls_a.ctrl));
+	snprintf(lb, sizeof(lb), link, "A", "A", addr);
+	/* the impostor: claims to be B with M's certificate */
+	struct node rogue = {0};
+	snprintf(text, sizeof(text),
+		 "[node]\nid = B\nlcores = 1\ncontrol_socket = %s/tr.sock\nrouting_period_ms = 50\n"
+		 "tls_ca = %s/ca.pem\ntls_cert = %s/M.pem\ntls_key = %s/M.key\n%s",
+		 dir, dir, dir, dir, lb);
+	node_up(&rogue, text, false);
+	usleep(300000);
+	char err[256];
+	json_t *r = call(tls_a.sock, "show stats", err, sizeof(err));
+	CU_ASSERT(json_integer_value(json_object_get(json_object_get(r, "counters"), "lsa_bad")) >= 1);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(r, "counters"), "lsa_rx")), 0);
+	json_decref(r);
+	CU_ASSERT_FALSE(a_routes_to_b(NULL));
+	node_down(&rogue);
+	struct node b = {0};
+	snprintf(text, sizeof(text),
+		 "[node]\nid = B\nlcores = 1\ncontrol_socket = %s/tb.sock\nrouting_period_ms = 50\n"
+		 "tls_ca = %s/ca.pem\ntls_cert = %s/B.pem\ntls_key = %s/B.key\n%s",
+		 dir, dir, dir, dir, lb);
+	node_up(&b, text, false);
+	wait_for(a_routes_to_b, NULL, 5000);
+	CU_ASSERT_TRUE(a_routes_to_b(NULL));
+	node_down(&b);
+	node_down(&tls_a);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/ctrl-test-%d", (int)getpid());
 	mkdir(dir, 0700);
 	CU_TestInfo tests[] = {{"single node: commands, rings, snapshot, reload", test_single_node},
 			       {"three nodes: LSA flooding and rerouting", test_three_nodes},
+			       {"mutual TLS between neighbours", test_tls_neighbours},
 			       CU_TEST_INFO_NULL};
 	CU_SuiteInfo suites[] = {{"ctrl", NULL, NULL, NULL, NULL, tests}, CU_SUITE_INFO_NULL};
 	int rc = unit_run(suites);
