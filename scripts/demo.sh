@@ -13,6 +13,9 @@ echo "=== qkdtool simulate: 25 km of 0.2 dB/km fibre, 1 GHz, 0.5 s of pulses ===
 echo
 echo "=== qkdtool distill: Cascade reconciliation, 2^20-bit blocks ==="
 "$qkdtool" distill --in "$work/events.bin" --method cascade --block-bits 1048576
+echo
+echo "=== the same events with rate-adaptive QC-LDPC reconciliation ==="
+"$qkdtool" distill --in "$work/events.bin" --method ldpc --block-bits 1048576
 if [ "${DEMO_RELAY_XOR:-0}" = 1 ]; then
   echo
   echo "=== relay XOR kernel (qkdperf) ==="

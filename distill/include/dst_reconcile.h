@@ -38,6 +38,9 @@ struct dst_rec_config {
 	/* LDPC */
 	const char *ldpc_dir; /* codes directory, NULL: dst_ldpc_default_dir() */
 	double ldpc_f;        /* target efficiency, 0: calibrated default */
+	/* Randomness (LDPC filler bits); NULL: getrandom(). Returns 0 or -errno. */
+	int (*random)(void *ctx, void *buf, size_t len);
+	void *random_ctx;
 };
 
 struct dst_rec_stats {

@@ -29,8 +29,12 @@ struct dst_block_alice *dst_block_alice_create(const struct dst_block_config *cf
 	if (!a)
 		return NULL;
 	a->cfg = *cfg;
+	if (!a->cfg.rec.random) { /* one source of randomness for the whole block */
+		a->cfg.rec.random = cfg->random;
+		a->cfg.rec.random_ctx = cfg->random_ctx;
+	}
 	uint64_t n = cfg->rec.max_bits, w = DST_PA_WORDS(n);
-	a->rec = dst_rec_alice_create(&cfg->rec);
+	a->rec = dst_rec_alice_create(&a->cfg.rec);
 	a->rkey = calloc(w, 8);
 	a->key = calloc(w, 8);
 	a->seed = calloc(blk_seed_words(n), 8);

@@ -28,8 +28,12 @@ struct dst_block_bob *dst_block_bob_create(const struct dst_block_config *cfg)
 	if (!b)
 		return NULL;
 	b->cfg = *cfg;
+	if (!b->cfg.rec.random) { /* one source of randomness for the whole block */
+		b->cfg.rec.random = cfg->random;
+		b->cfg.rec.random_ctx = cfg->random_ctx;
+	}
 	uint64_t n = cfg->rec.max_bits, w = DST_PA_WORDS(n);
-	b->rec = dst_rec_bob_create(&cfg->rec);
+	b->rec = dst_rec_bob_create(&b->cfg.rec);
 	b->rec_cap = dst_rec_max_msg(&cfg->rec);
 	b->rec_buf = malloc(b->rec_cap);
 	b->rkey = calloc(w, 8);

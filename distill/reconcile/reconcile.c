@@ -4,11 +4,14 @@
 #include <string.h>
 
 #include "dst_cascade.h"
+#include "dst_ldpc.h"
 #include "dst_reconcile.h"
+#include "rec_ldpc.h"
 
 struct dst_rec_alice {
 	enum dst_rec_method method;
 	struct dst_cascade_alice *cas;
+	struct rec_ldpc_alice *ldpc;
 	const uint64_t *key;
 	uint64_t n_bits;
 	int done;
@@ -17,9 +20,9 @@ struct dst_rec_alice {
 struct dst_rec_bob {
 	enum dst_rec_method method;
 	struct dst_cascade_cfg ccfg;
-	uint32_t max_passes;
 	uint8_t schedule;
 	struct dst_cascade_bob *cas;
+	struct rec_ldpc_bob *ldpc;
 	uint64_t n_bits;
 	int done;
 };
@@ -42,7 +45,17 @@ int dst_rec_method_parse(const char *s, enum dst_rec_method *m)
 
 int dst_rec_method_available(enum dst_rec_method m)
 {
-	return m == DST_REC_CASCADE;
+	if (m == DST_REC_CASCADE)
+		return 1;
+	if (m != DST_REC_LDPC)
+		return 0;
+	/* LDPC needs its code family (the committed codes or $QKD_LDPC_CODES). */
+	struct dst_ldpc_family *fam;
+	char err[DST_LDPC_ERRLEN];
+	if (dst_ldpc_family_load(NULL, &fam, err))
+		return 0;
+	dst_ldpc_family_free(fam);
+	return 1;
 }
 
 /* Cascade frames: one frame up to 2^18 bits, else equal frames of at most 2^18 bits. */
@@ -70,6 +83,10 @@ static int cascade_cfg(const struct dst_rec_config *cfg, struct dst_cascade_cfg 
 size_t dst_rec_max_msg(const struct dst_rec_config *cfg)
 {
 	struct dst_cascade_cfg c;
+	if (!cfg)
+		return 0;
+	if (cfg->method == DST_REC_LDPC)
+		return rec_ldpc_max_msg(cfg);
 	if (cfg->method != DST_REC_CASCADE || cascade_cfg(cfg, &c))
 		return 0;
 	return dst_cascade_max_msg(&c);
@@ -78,14 +95,18 @@ size_t dst_rec_max_msg(const struct dst_rec_config *cfg)
 struct dst_rec_alice *dst_rec_alice_create(const struct dst_rec_config *cfg)
 {
 	struct dst_cascade_cfg c;
-	if (!cfg || cfg->method != DST_REC_CASCADE || cascade_cfg(cfg, &c))
+	if (!cfg || (cfg->method != DST_REC_LDPC &&
+		     (cfg->method != DST_REC_CASCADE || cascade_cfg(cfg, &c))))
 		return NULL;
 	struct dst_rec_alice *a = calloc(1, sizeof(*a));
 	if (!a)
 		return NULL;
 	a->method = cfg->method;
-	a->cas = dst_cascade_alice_create(&c);
-	if (!a->cas) {
+	if (a->method == DST_REC_LDPC)
+		a->ldpc = rec_ldpc_alice_create(cfg);
+	else
+		a->cas = dst_cascade_alice_create(&c);
+	if (!a->cas && !a->ldpc) {
 		free(a);
 		return NULL;
 	}
@@ -97,6 +118,7 @@ void dst_rec_alice_free(struct dst_rec_alice *a)
 	if (!a)
 		return;
 	dst_cascade_alice_free(a->cas);
+	rec_ldpc_alice_free(a->ldpc);
 	free(a);
 }
 
@@ -107,16 +129,18 @@ int dst_rec_alice_begin(struct dst_rec_alice *a, const uint64_t *key, uint64_t n
 	a->done = 0;
 	a->key = key;
 	a->n_bits = n_bits;
-	return dst_cascade_alice_begin(a->cas, key, n_bits);
+	return a->ldpc ? rec_ldpc_alice_begin(a->ldpc, key, n_bits)
+		       : dst_cascade_alice_begin(a->cas, key, n_bits);
 }
 
 int dst_rec_alice_step(struct dst_rec_alice *a, const uint8_t *in, size_t in_len, uint8_t *out,
 		       size_t out_cap, size_t *out_len)
 {
-	if (!a)
+	if (!a || !out_len)
 		return -EINVAL;
-	int rc = dst_cascade_alice_step(a->cas, in, in_len, out, out_cap, out_len);
-	if (rc == DST_CASCADE_DONE)
+	int rc = a->ldpc ? rec_ldpc_alice_step(a->ldpc, in, in_len, out, out_cap, out_len)
+			 : dst_cascade_alice_step(a->cas, in, in_len, out, out_cap, out_len);
+	if (rc == DST_REC_DONE)
 		a->done = 1;
 	return rc;
 }
@@ -125,6 +149,8 @@ int dst_rec_alice_result(const struct dst_rec_alice *a, uint64_t *out, uint64_t 
 {
 	if (!a || !a->done || !out || !bits)
 		return -EINVAL;
+	if (a->ldpc)
+		return rec_ldpc_alice_result(a->ldpc, out, bits);
 	size_t nw = (a->n_bits + 63) / 64;
 	memcpy(out, a->key, nw * 8);
 	if (a->n_bits & 63)
@@ -147,6 +173,10 @@ static void from_cascade(const struct dst_cascade_stats *c, struct dst_rec_stats
 
 void dst_rec_alice_stats(const struct dst_rec_alice *a, struct dst_rec_stats *s)
 {
+	if (a->ldpc) {
+		rec_ldpc_alice_stats(a->ldpc, s);
+		return;
+	}
 	struct dst_cascade_stats c;
 	dst_cascade_alice_stats(a->cas, &c);
 	from_cascade(&c, s);
@@ -155,17 +185,22 @@ void dst_rec_alice_stats(const struct dst_rec_alice *a, struct dst_rec_stats *s)
 struct dst_rec_bob *dst_rec_bob_create(const struct dst_rec_config *cfg)
 {
 	struct dst_cascade_cfg c;
-	if (!cfg || cfg->method != DST_REC_CASCADE || cascade_cfg(cfg, &c) ||
-	    cfg->schedule > DST_CASCADE_CONCURRENT)
+	if (!cfg || (cfg->method != DST_REC_LDPC &&
+		     (cfg->method != DST_REC_CASCADE || cascade_cfg(cfg, &c) ||
+		      cfg->schedule > DST_CASCADE_CONCURRENT)))
 		return NULL;
 	struct dst_rec_bob *b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
 	b->method = cfg->method;
-	b->ccfg = c;
-	b->schedule = cfg->schedule;
-	b->cas = dst_cascade_bob_create(&c);
-	if (!b->cas) {
+	if (b->method == DST_REC_LDPC) {
+		b->ldpc = rec_ldpc_bob_create(cfg);
+	} else {
+		b->ccfg = c;
+		b->schedule = cfg->schedule;
+		b->cas = dst_cascade_bob_create(&c);
+	}
+	if (!b->cas && !b->ldpc) {
 		free(b);
 		return NULL;
 	}
@@ -177,6 +212,7 @@ void dst_rec_bob_free(struct dst_rec_bob *b)
 	if (!b)
 		return;
 	dst_cascade_bob_free(b->cas);
+	rec_ldpc_bob_free(b->ldpc);
 	free(b);
 }
 
@@ -184,21 +220,24 @@ int dst_rec_bob_begin(struct dst_rec_bob *b, const uint64_t *key, uint64_t n_bit
 {
 	if (!b || !(qber_est >= 0.0 && qber_est < 0.5))
 		return -EINVAL;
+	b->done = 0;
+	b->n_bits = n_bits;
+	if (b->ldpc)
+		return rec_ldpc_bob_begin(b->ldpc, key, n_bits, qber_est > 0.001 ? qber_est : 0.001);
 	struct dst_cascade_params p;
 	dst_cascade_params_for_qber(qber_est, b->ccfg.frame_bits, b->ccfg.max_passes, &p);
 	p.schedule = b->schedule;
-	b->done = 0;
-	b->n_bits = n_bits;
 	return dst_cascade_bob_begin(b->cas, key, n_bits, &p);
 }
 
 int dst_rec_bob_step(struct dst_rec_bob *b, const uint8_t *in, size_t in_len, uint8_t *out,
 		     size_t out_cap, size_t *out_len)
 {
-	if (!b)
+	if (!b || !out_len)
 		return -EINVAL;
-	int rc = dst_cascade_bob_step(b->cas, in, in_len, out, out_cap, out_len);
-	if (rc == DST_CASCADE_DONE)
+	int rc = b->ldpc ? rec_ldpc_bob_step(b->ldpc, in, in_len, out, out_cap, out_len)
+			 : dst_cascade_bob_step(b->cas, in, in_len, out, out_cap, out_len);
+	if (rc == DST_REC_DONE)
 		b->done = 1;
 	return rc;
 }
@@ -207,6 +246,8 @@ int dst_rec_bob_result(const struct dst_rec_bob *b, uint64_t *out, uint64_t *bit
 {
 	if (!b || !b->done || !out || !bits)
 		return -EINVAL;
+	if (b->ldpc)
+		return rec_ldpc_bob_result(b->ldpc, out, bits);
 	memcpy(out, dst_cascade_bob_key(b->cas), (b->n_bits + 63) / 64 * 8);
 	*bits = b->n_bits;
 	return 0;
@@ -214,6 +255,10 @@ int dst_rec_bob_result(const struct dst_rec_bob *b, uint64_t *out, uint64_t *bit
 
 void dst_rec_bob_stats(const struct dst_rec_bob *b, struct dst_rec_stats *s)
 {
+	if (b->ldpc) {
+		rec_ldpc_bob_stats(b->ldpc, s);
+		return;
+	}
 	struct dst_cascade_stats c;
 	dst_cascade_bob_stats(b->cas, &c);
 	from_cascade(&c, s);

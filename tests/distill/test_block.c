@@ -169,6 +169,23 @@ static void test_keys_identical_and_definition(void)
 	CU_ASSERT(o.ka && o.kb && memcmp(o.ka, o.kb, (o.ra->secret_bits + 7) / 8) == 0);
 	dst_block_alice_free(A);
 	dst_block_bob_free(B);
+
+	/* The same block through the LDPC method. */
+	if (dst_rec_method_available(DST_REC_LDPC)) {
+		ca.rec.method = cb.rec.method = DST_REC_LDPC;
+		A = dst_block_alice_create(&ca);
+		B = dst_block_bob_create(&cb);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(A);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(B);
+		o = run(A, B, dst_block_max_msg(&ca), 0, 0);
+		CU_ASSERT_EQUAL(o.ra->status, DST_BLOCK_OK);
+		CU_ASSERT_EQUAL(o.rb->status, DST_BLOCK_OK);
+		CU_ASSERT(o.ra->secret_bits > 1000);
+		CU_ASSERT(o.ka && o.kb && memcmp(o.ka, o.kb, (o.ra->secret_bits + 7) / 8) == 0);
+		CU_ASSERT_DOUBLE_EQUAL(o.rb->qber_key, (double)m_key / (double)o.rb->reconciled_bits, 1e-3);
+		dst_block_alice_free(A);
+		dst_block_bob_free(B);
+	}
 	free(ra.last);
 	free(rb.last);
 }
