@@ -762,6 +762,53 @@ static void test_stats_and_meter(void)
 	km_ksa_client_free(s);
 }
 
+/* 3000 byte-mutated Key request and Key IDs bodies (kme-b, DRBG keys, so the link key streams
+ * stay untouched): every one gets a well-formed answer, 200 or 400, and the server stays up. */
+static void test_mutated_requests(void)
+{
+	struct km_ksa_client *m = client_of("sae-b1", kme_b, "kme-b");
+	const char *valid[] = {
+		"{\"number\":2,\"size\":128,\"additional_slave_SAE_IDs\":[\"sae-b2\"],"
+		"\"extension_optional\":[{\"x\":1}]}",
+		"{\"key_IDs\":[{\"key_ID\":\"0c7b1f2e-9d1c-4d57-8f1a-2a8f0c0b9e7d\"},"
+		"{\"key_ID\":\"1c7b1f2e-9d1c-4d57-8f1a-2a8f0c0b9e7d\"}]}",
+	};
+	const char *paths[] = {"/api/v1/keys/sae-b2/enc_keys", "/api/v1/keys/sae-a1/dec_keys"};
+	uint64_t seed = 12345;
+	int odd = 0;
+	for (int i = 0; i < 3000; i++) {
+		int which = i & 1;
+		char body[256];
+		size_t len = strlen(valid[which]);
+		memcpy(body, valid[which], len + 1);
+		int flips = 1 + (int)(unit_rand(&seed) % 3);
+		for (int f = 0; f < flips && len > 0; f++) {
+			size_t pos = unit_rand(&seed) % len;
+			uint64_t r = unit_rand(&seed);
+			if (r % 4 == 0)
+				len = pos; /* truncate */
+			else
+				body[pos] = (char)(r % 4 == 1 ? (int)((r >> 8) % 95 + 32)
+							      : body[pos] ^ (1 << (r >> 8) % 7));
+			body[len] = 0;
+		}
+		if (strlen(body) != len)
+			continue; /* a NUL was written: the client sends C strings */
+		json_t *j = NULL;
+		int st = call(m, "POST", paths[which], body, &j);
+		if (st != 200 && st != 400) {
+			odd++;
+			fprintf(stderr, "  mutated %s -> %d\n", body, st);
+		}
+		if (st == 400)
+			CU_ASSERT(json_string_value(json_object_get(j, "message")) != NULL);
+		json_decref(j);
+	}
+	CU_ASSERT_EQUAL(odd, 0);
+	expect_status(m, "GET", "/api/v1/keys/sae-b2/status", NULL, 200);
+	km_ksa_client_free(m);
+}
+
 static CU_TestInfo ksa_tests[] = {
 	{"status", test_status},
 	{"authentication", test_authentication},
@@ -774,6 +821,7 @@ static CU_TestInfo ksa_tests[] = {
 	{"local keys from the DRBG", test_local_rng},
 	{"keys short and peer down", test_keys_short},
 	{"stats and metering", test_stats_and_meter},
+	{"mutated requests", test_mutated_requests},
 	CU_TEST_INFO_NULL,
 };
 
