@@ -10,7 +10,7 @@
 struct dp_eal_args {
 	int argc;
 	char *argv[DP_EAL_MAX_ARGS];
-	char store[DP_EAL_MAX_ARGS][128];
+	char store[DP_EAL_MAX_ARGS][256];
 };
 
 /* True when hugetlbfs is mounted and at least 'pages' free huge pages exist. */

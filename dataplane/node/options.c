@@ -17,6 +17,7 @@ void qn_usage(void)
 		"  --file-prefix P      DPDK runtime prefix (unique per process)\n"
 		"  --lcores LIST        EAL lcore list (default 0-1); lcore 0 is the main lcore\n"
 		"  --mem MB             memory (default 512)\n"
+		"  --no-huge            anonymous memory even when huge pages are free\n"
 		"  --vdev SPEC          a virtual device (net_memif, net_ring, net_pcap, net_af_packet);\n"
 		"                       ports are numbered in probe order (vdevs, then PCI)\n"
 		"  --rx-lcore L --tx-lcore L --worker-lcores L[,L...]   the lcore map (default: all 1)\n"
@@ -198,7 +199,7 @@ int qn_options_parse(struct qn_options *o, int argc, char **argv)
 	o->node.n_workers = 1;
 	o->node.worker_lcores[0] = 1;
 	enum { O_PREFIX = 256, O_LCORES, O_MEM, O_VDEV, O_RX, O_TX, O_WK, O_MTU, O_IDLE, O_STOP,
-	       O_DIGEST, O_REPORT, O_INTERVAL, O_LINK, O_HELP };
+	       O_DIGEST, O_REPORT, O_INTERVAL, O_LINK, O_HELP, O_NOHUGE };
 	static const struct option lopts[] = {
 		{"file-prefix", required_argument, 0, O_PREFIX}, {"lcores", required_argument, 0, O_LCORES},
 		{"mem", required_argument, 0, O_MEM}, {"vdev", required_argument, 0, O_VDEV},
@@ -208,7 +209,8 @@ int qn_options_parse(struct qn_options *o, int argc, char **argv)
 		{"stop-after-keys", required_argument, 0, O_STOP},
 		{"key-digest", required_argument, 0, O_DIGEST}, {"report", required_argument, 0, O_REPORT},
 		{"report-interval", required_argument, 0, O_INTERVAL},
-		{"link", required_argument, 0, O_LINK}, {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0},
+		{"link", required_argument, 0, O_LINK}, {"help", no_argument, 0, O_HELP},
+		{"no-huge", no_argument, 0, O_NOHUGE}, {0, 0, 0, 0},
 	};
 	optind = 1;
 	int c;
@@ -274,6 +276,9 @@ int qn_options_parse(struct qn_options *o, int argc, char **argv)
 			if (parse_link(&o->links[o->n_links], optarg))
 				return -EINVAL;
 			o->n_links++;
+			break;
+		case O_NOHUGE:
+			o->no_huge = true;
 			break;
 		case O_HELP:
 			qn_usage();

@@ -20,6 +20,7 @@ struct qn_options {
 	char file_prefix[64];
 	char lcores[64];
 	unsigned mem_mb;
+	bool no_huge;
 	unsigned n_vdevs;
 	char vdevs[QN_MAX_VDEVS][256];
 	struct dp_node_cfg node;

@@ -129,7 +129,7 @@ static void progress(struct dp_node *n, const struct qn_options *o)
 static int eal_init(const struct qn_options *o, const char *prog)
 {
 	struct dp_eal_args a;
-	int rc = dp_eal_args_init(&a, prog, o->file_prefix, o->lcores, o->mem_mb, false);
+	int rc = dp_eal_args_init(&a, prog, o->file_prefix, o->lcores, o->mem_mb, o->no_huge);
 	for (unsigned i = 0; i < o->n_vdevs && !rc; i++) {
 		char buf[300];
 		snprintf(buf, sizeof(buf), "--vdev=%s", o->vdevs[i]);
@@ -149,8 +149,10 @@ int main(int argc, char **argv)
 		qn_options_clear(&o);
 		return 2;
 	}
-	if (eal_init(&o, argv[0])) {
-		fprintf(stderr, "qkdnode: EAL: %s\n", rte_strerror(rte_errno));
+	int erc = eal_init(&o, argv[0]);
+	if (erc) {
+		fprintf(stderr, "qkdnode: EAL: %s\n",
+			erc == -E2BIG ? "too many or too long EAL arguments" : rte_strerror(rte_errno));
 		qn_options_clear(&o);
 		return 1;
 	}

@@ -24,6 +24,7 @@
 struct sim_opts {
 	char file_prefix[64], lcores[32];
 	unsigned mem_mb, n_vdevs;
+	bool no_huge;
 	char vdevs[MAX_VDEVS][300];
 	uint16_t link_id;
 	uint64_t seed, frames;
@@ -46,7 +47,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: qkdsim [options]   (port 0: to Alice's node, port 1: to Bob's node)\n"
-		"  --file-prefix P --lcores L --mem MB --vdev SPEC   EAL settings and devices\n"
+		"  --file-prefix P --lcores L --mem MB --vdev SPEC --no-huge   EAL settings, devices\n"
 		"  --pcap-alice FILE --pcap-bob FILE                 write pcap files instead\n"
 		"  --link-id N (1) --seed N (1) --frames N (0: until SIGINT)\n"
 		"  --slots-per-frame N (4096, multiple of 64) --rate FRAMES_PER_S (0: unpaced)\n"
@@ -75,7 +76,7 @@ static int parse_opts(struct sim_opts *o, int argc, char **argv)
 	o->slots_per_frame = 4096;
 	dst_link_params_default(&o->lp);
 	enum { O_PREFIX = 256, O_LCORES, O_MEM, O_VDEV, O_PA, O_PB, O_LINK, O_SEED, O_FRAMES, O_SPF,
-	       O_RATE, O_LOSS, O_ETA, O_EMIS, O_DARK, O_AP, O_PZ, O_SPARSE, O_HELP };
+	       O_RATE, O_LOSS, O_ETA, O_EMIS, O_DARK, O_AP, O_PZ, O_SPARSE, O_HELP, O_NOHUGE };
 	static const struct option lopts[] = {
 		{"file-prefix", 1, 0, O_PREFIX}, {"lcores", 1, 0, O_LCORES}, {"mem", 1, 0, O_MEM},
 		{"vdev", 1, 0, O_VDEV}, {"pcap-alice", 1, 0, O_PA}, {"pcap-bob", 1, 0, O_PB},
@@ -83,7 +84,7 @@ static int parse_opts(struct sim_opts *o, int argc, char **argv)
 		{"slots-per-frame", 1, 0, O_SPF}, {"rate", 1, 0, O_RATE}, {"loss-db", 1, 0, O_LOSS},
 		{"eta-det", 1, 0, O_ETA}, {"e-mis", 1, 0, O_EMIS}, {"p-dark", 1, 0, O_DARK},
 		{"p-ap", 1, 0, O_AP}, {"p-z", 1, 0, O_PZ}, {"alice-sparse", 0, 0, O_SPARSE},
-		{"help", 0, 0, O_HELP}, {0, 0, 0, 0},
+		{"help", 0, 0, O_HELP}, {"no-huge", 0, 0, O_NOHUGE}, {0, 0, 0, 0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
@@ -164,6 +165,9 @@ static int parse_opts(struct sim_opts *o, int argc, char **argv)
 		case O_SPARSE:
 			o->alice_sparse = true;
 			break;
+		case O_NOHUGE:
+			o->no_huge = true;
+			break;
 		case O_HELP:
 		default:
 			usage();
@@ -225,14 +229,15 @@ int main(int argc, char **argv)
 	if (parse_opts(&o, argc, argv))
 		return 2;
 	struct dp_eal_args a;
-	int rc = dp_eal_args_init(&a, argv[0], o.file_prefix, o.lcores, o.mem_mb, false);
+	int rc = dp_eal_args_init(&a, argv[0], o.file_prefix, o.lcores, o.mem_mb, o.no_huge);
 	for (unsigned i = 0; i < o.n_vdevs && !rc; i++) {
 		char buf[320];
 		snprintf(buf, sizeof(buf), "--vdev=%s", o.vdevs[i]);
 		rc = dp_eal_args_add(&a, buf);
 	}
 	if (rc || rte_eal_init(a.argc, a.argv) < 0) {
-		fprintf(stderr, "qkdsim: EAL: %s\n", rte_strerror(rte_errno));
+		fprintf(stderr, "qkdsim: EAL: %s\n",
+			rc ? "too many or too long EAL arguments" : rte_strerror(rte_errno));
 		return 1;
 	}
 	int status = 0;

@@ -37,7 +37,7 @@ static void test_args_fall_back_to_no_huge(void)
 		no_huge |= strcmp(a.argv[i], "--no-huge") == 0;
 	CU_ASSERT(no_huge);
 	CU_ASSERT_PTR_NULL(a.argv[a.argc]);
-	char big[200];
+	char big[300];
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = 0;
 	CU_ASSERT_EQUAL(dp_eal_args_add(&a, big), -E2BIG);
