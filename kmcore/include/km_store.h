@@ -175,8 +175,9 @@ struct km_take_handle {
  * (nothing changes), -E2BIG more than KM_TAKE_MAX_SRC keys would be needed. */
 int km_store_take_begin(struct km_store *st, km_pool_id pool, uint32_t bytes, uint8_t *out,
 			struct km_take_handle *h);
-/* Reserve exactly the bytes the peer described. -ENOENT a source is unknown or not available,
- * -EPROTO the description does not fit the sources (sizes). */
+/* Reserve exactly the bytes the peer described into out, which must hold t->bytes (check that
+ * size against what the message should carry first). -ENOENT a source is unknown or not
+ * available, -EPROTO the description does not fit the sources (sizes). */
 int km_store_take_named(struct km_store *st, const struct km_take *t, uint8_t *out,
 			struct km_take_handle *h);
 /* Consume the reserved sources (material zeroized; rest key created). */

@@ -261,11 +261,14 @@ static int take_begin(struct km_store *st, km_pool_id pool, uint32_t bytes, cons
 		} else {
 			rc = select_oldest(st, txn, pool, bytes, s, &h->take);
 		}
-		if (rc == 0)
+		bool wrote = false;
+		if (rc == 0) {
+			wrote = true;
 			rc = sel_read(st, s, out);
+		}
 		if (rc == 0)
 			rc = take_open(st, h, s);
-		if (rc)
+		if (rc && wrote) /* only a validated take wrote into out (its size is known good) */
 			OPENSSL_cleanse(out, named ? named->bytes : bytes);
 		mdb_txn_abort(txn);
 	}
@@ -540,6 +543,7 @@ int km_store_fetch(struct km_store *st, const uint8_t id[KM_KEY_ID_LEN], const c
 	pthread_mutex_lock(&st->lock);
 	MDB_txn *txn;
 	struct rec r;
+	memset(&r, 0, sizeof(r));
 	int rc = wtxn_begin(st, &txn);
 	if (rc) {
 		store_unlock(st);

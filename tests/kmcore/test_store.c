@@ -711,6 +711,45 @@ static void test_group_commit(void)
 	su_rmdir(d);
 }
 
+/* Random garbage for the two message parsers that take peer input: a resync message and a take
+ * description. Every one is refused and the pool does not change. */
+static void test_garbage_refused(void)
+{
+	char d[256];
+	su_tmpdir(d, sizeof(d), "garbage");
+	struct km_store *st = su_open(d, KM_SYNC_NONE, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT_EQUAL(su_put_stream(st, POOL, 14, 0, 20, 64), 0);
+	struct km_resync *rs;
+	CU_ASSERT_EQUAL_FATAL(km_resync_start(st, POOL, 0, &rs), 0);
+	uint8_t *msg = malloc(KM_RESYNC_MSG_MAX), out[256];
+	uint64_t rnd = 99;
+	int accepted = 0;
+	for (int i = 0; i < 2000; i++) {
+		size_t len = unit_rand(&rnd) % 200;
+		unit_fill_random(msg, len, unit_rand(&rnd));
+		if (i % 2 && len >= 8)
+			memcpy(msg, "KMRS\x01\x01\x00\x00", 8); /* get past the magic */
+		accepted += km_resync_receive(rs, msg, len) >= 0;
+		struct km_take t;
+		unit_fill_random(&t, sizeof(t), unit_rand(&rnd));
+		t.pool = POOL;
+		t.bytes %= sizeof(out) + 1; /* out must hold t.bytes */
+		if (i % 3 == 0)
+			t.nsrc %= 4;
+		struct km_take_handle h;
+		accepted += km_store_take_named(st, &t, out, &h) == 0;
+	}
+	CU_ASSERT_EQUAL(accepted, 0);
+	struct km_pool_stats s;
+	km_store_pool_stats(st, POOL, &s);
+	CU_ASSERT_EQUAL(s.keys[KM_KEY_AVAILABLE], 20);
+	km_resync_free(rs);
+	free(msg);
+	km_store_close(st);
+	su_rmdir(d);
+}
+
 static void test_seq_numbers_never_repeat(void)
 {
 	char d[256];
@@ -841,6 +880,7 @@ static CU_TestInfo store_tests[] = {
 	{"relay sequence numbers never repeat", test_seq_numbers_never_repeat},
 	{"group commit: one transaction, operations fail alone", test_group_commit},
 	{"metering per SAE and per pool", test_meter},
+	{"garbage resync messages and takes refused", test_garbage_refused},
 	{"key memory is locked and zeroed", test_key_memory_locked},
 	CU_TEST_INFO_NULL,
 };
