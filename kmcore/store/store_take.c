@@ -24,7 +24,9 @@ void km_store_child_id(const struct km_take *t, uint32_t index, uint32_t bits,
 {
 	uint8_t m[49];
 	memcpy(m, "km-child:", 9);
-	be64_put(m + 9, t->pool);
+	/* the pool kind, not its number: relayed-key pools are named after the other node at each
+	 * end (KM_POOL_PEER), and both ends must derive the same ids; src[0] is unique anyway */
+	be64_put(m + 9, KM_POOL_KIND(t->pool));
 	memcpy(m + 17, t->src[0], KM_KEY_ID_LEN);
 	be64_put(m + 33, t->bytes);
 	m[41] = (uint8_t)(index >> 24);
