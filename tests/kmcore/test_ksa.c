@@ -25,7 +25,9 @@
 #define LINK_KEYS 200
 #define SELF_KEYS 100
 #define POOL_AB KM_POOL_LINK(1)
-#define POOL_AC KM_POOL_LINK(2)
+/* kme-a and kme-c share relayed keys: each end names the pool after the other node */
+#define POOL_AC_AT_A KM_POOL_PEER(3)
+#define POOL_AC_AT_C KM_POOL_PEER(1)
 #define POOL_AD KM_POOL_LINK(3)
 #define POOL_LOCAL KM_POOL_PEER(1000)
 
@@ -79,13 +81,14 @@ static int put_key(struct km_store *st, km_pool_id pool, const uint8_t *id, cons
 
 /* Keys of one link into both stores, in the same order. */
 static int feed_link(struct km_store *s1, const char *n1, struct km_store *s2, const char *n2,
-		     km_pool_id pool, struct ref_stream *s12, struct ref_stream *s21, uint64_t seed)
+		     km_pool_id pool1, km_pool_id pool2, struct ref_stream *s12,
+		     struct ref_stream *s21, uint64_t seed)
 {
 	for (unsigned i = 0; i < LINK_KEYS; i++) {
 		uint8_t id[16], mat[KEYB];
 		unit_fill_random(id, 16, seed + i);
 		unit_fill_random(mat, KEYB, seed + 100000 + i);
-		if (put_key(s1, pool, id, mat) != 0 || (s2 && put_key(s2, pool, id, mat) != 0))
+		if (put_key(s1, pool1, id, mat) != 0 || (s2 && put_key(s2, pool2, id, mat) != 0))
 			return -1;
 		bool odd = id[15] & 1;
 		if (odd == (strcmp(n1, n2) < 0))
@@ -189,9 +192,10 @@ static int suite_init(void)
 		return 1;
 	km_store_set_meter(store_a, meter_a);
 	static struct ref_stream ca, ad;
-	if (feed_link(store_a, "kme-a", store_b, "kme-b", POOL_AB, &ab, &ba, 1000) ||
-	    feed_link(store_a, "kme-a", store_c, "kme-c", POOL_AC, &ac, &ca, 2000) ||
-	    feed_link(store_a, "kme-a", NULL, "kme-d", POOL_AD, &ad, NULL, 3000) ||
+	if (feed_link(store_a, "kme-a", store_b, "kme-b", POOL_AB, POOL_AB, &ab, &ba, 1000) ||
+	    feed_link(store_a, "kme-a", store_c, "kme-c", POOL_AC_AT_A, POOL_AC_AT_C, &ac, &ca,
+		      2000) ||
+	    feed_link(store_a, "kme-a", NULL, "kme-d", POOL_AD, POOL_AD, &ad, NULL, 3000) ||
 	    feed_self(store_a, &a_self, 4000))
 		return 1;
 	kme_a = start_kme("kme-a", store_a, false);
@@ -208,9 +212,9 @@ static int suite_init(void)
 	    getsockname(sfd, (struct sockaddr *)&sa, &sl))
 		return 1;
 	close(sfd);
-	if (peer(kme_a, "kme-b", pb, POOL_AB) || peer(kme_a, "kme-c", pc, POOL_AC) ||
+	if (peer(kme_a, "kme-b", pb, POOL_AB) || peer(kme_a, "kme-c", pc, POOL_AC_AT_A) ||
 	    peer(kme_a, "kme-d", ntohs(sa.sin_port), POOL_AD) || peer(kme_b, "kme-a", pa, POOL_AB) ||
-	    peer(kme_c, "kme-a", pa, POOL_AC))
+	    peer(kme_c, "kme-a", pa, POOL_AC_AT_C))
 		return 1;
 	return km_ksa_start(kme_a) || km_ksa_start(kme_b) || km_ksa_start(kme_c);
 }
@@ -659,7 +663,7 @@ static void test_multicast_remote(void)
 	expect_status(m, "POST", "/api/v1/keys/sae-b1/enc_keys",
 		      "{\"additional_slave_SAE_IDs\":[\"sae-c1\"]}", 400);
 	CU_ASSERT_EQUAL(ref_left(&ab), before);
-	/* a slave on kme-c alone: keys from the kme-a/kme-c link */
+	/* a slave on kme-c alone: keys from the relayed keys kme-a and kme-c share */
 	n = get_keys(m, "GET", "/api/v1/keys/sae-c1/enc_keys?size=64", NULL, k, 1);
 	CU_ASSERT_EQUAL_FATAL(n, 1);
 	assert_ref(&ac, k, 1, 8);
