@@ -47,6 +47,9 @@ struct km_relay_config {
 	unsigned nneighbors;
 };
 
+/* Each neighbour's link pool whose policy has origin KM_ORIGIN_ALL is given a half (stored in its
+ * policy): the node with the smaller id originates pads from odd ids, the other from even ids, so
+ * relays crossing on one link never draw the same key. */
 int km_relay_create(const struct km_relay_config *cfg, struct km_relay **out);
 /* Zeroizes keys of relays still pending at this origin. Accepts NULL. */
 void km_relay_free(struct km_relay *r);

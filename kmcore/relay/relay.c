@@ -66,6 +66,20 @@ int km_relay_create(const struct km_relay_config *cfg, struct km_relay **out)
 	}
 	if (cfg->nneighbors)
 		memcpy(r->nb, cfg->neighbors, cfg->nneighbors * sizeof(*r->nb));
+	/* Both ends of a link relay in both directions from the same keys: unless the pool already
+	 * splits them, the node with the smaller id originates from odd ids, the other from even. */
+	for (unsigned i = 0; i < r->nnb; i++) {
+		struct km_pool_policy pol;
+		int rc = km_store_get_policy(r->store, r->nb[i].pool, &pol);
+		if (rc == 0 && pol.origin == KM_ORIGIN_ALL && r->nb[i].node != r->node) {
+			pol.origin = r->node < r->nb[i].node ? KM_ORIGIN_ODD : KM_ORIGIN_EVEN;
+			rc = km_store_set_policy(r->store, r->nb[i].pool, &pol);
+		}
+		if (rc) {
+			km_relay_free(r);
+			return rc;
+		}
+	}
 	*out = r;
 	return 0;
 }

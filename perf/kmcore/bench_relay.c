@@ -134,7 +134,7 @@ static void relay_pair(struct qp_run *r, enum km_sync sync, unsigned group, cons
 	struct km_relay *ra = NULL, *rb = NULL;
 	struct km_relay_out *o1 = malloc(group * sizeof(*o1)), *o2 = malloc(group * sizeof(*o2));
 	if (!sa || !sb || !o1 || !o2 ||
-	    fill_link(sa, sb, pool, relays / 12 + 2, 12 * (key + 64)) != 0)
+	    fill_link(sa, sb, pool, relays / 4 + 16, 12 * (key + 64)) != 0) /* half are usable by A */
 		goto out;
 	struct km_relay_neighbor na = {2, pool}, nb = {1, pool};
 	struct km_relay_config ca = {1, sa, &na, 1}, cb = {2, sb, &nb, 1};
@@ -179,6 +179,8 @@ static void relay_pair(struct qp_run *r, enum km_sync sync, unsigned group, cons
 					  (int)group, "key_bytes", (int)key, "relays", (int)relays, "relays_per_s",
 					  relays / t);
 		qp_report(r, "relay_hop", variant, key * 8, 8.0 * key * relays / t / 1e6, "Mbit/s", extra);
+	} else {
+		fprintf(stderr, "relay_hop %s: stopped after %u of %u relays\n", variant, ok, relays);
 	}
 out:
 	km_relay_free(ra);

@@ -21,6 +21,7 @@ struct net {
 	struct km_relay *r[MAXN];
 	uint8_t *stream[MAXN]; /* reference bytes of link i (node i -> i+1) */
 	size_t used[MAXN];     /* bytes of link i the test has seen consumed */
+	size_t stream_len[MAXN];
 	uint8_t key[KM_RELAY_KEY_MAX]; /* k as the test decrypted it from the first hop */
 	uint32_t key_len;
 };
@@ -38,6 +39,7 @@ static uint32_t node_id(int i)
 
 static void net_up(struct net *w, int n, int empty_link)
 {
+	/* links of LINK_KEYS keys, about half of them (odd ids) usable by each end as origin */
 	memset(w, 0, sizeof(*w));
 	w->n = n;
 	for (int i = 0; i < n; i++) {
@@ -49,10 +51,19 @@ static void net_up(struct net *w, int n, int empty_link)
 		uint32_t keys = i == empty_link ? 0 : LINK_KEYS;
 		CU_ASSERT_EQUAL(su_put_stream(w->st[i], link_pool(i), 500 + (uint64_t)i, 0, keys, LINK_KEY_BYTES), 0);
 		CU_ASSERT_EQUAL(su_put_stream(w->st[i + 1], link_pool(i), 500 + (uint64_t)i, 0, keys, LINK_KEY_BYTES), 0);
+		/* km_relay_create gives the smaller node id (node i) the keys with odd ids to originate
+		 * from: its pads are those keys' bytes in order */
 		w->stream[i] = malloc((size_t)LINK_KEYS * LINK_KEY_BYTES);
-		uint8_t id[16];
-		for (uint32_t k = 0; k < LINK_KEYS; k++)
-			su_key(500 + (uint64_t)i, k, id, w->stream[i] + (size_t)k * LINK_KEY_BYTES, LINK_KEY_BYTES);
+		w->stream_len[i] = 0;
+		uint8_t id[16], *mat = malloc(LINK_KEY_BYTES);
+		for (uint32_t k = 0; k < LINK_KEYS; k++) {
+			su_key(500 + (uint64_t)i, k, id, mat, LINK_KEY_BYTES);
+			if (id[15] & 1) {
+				memcpy(w->stream[i] + w->stream_len[i], mat, LINK_KEY_BYTES);
+				w->stream_len[i] += LINK_KEY_BYTES;
+			}
+		}
+		free(mat);
 	}
 	for (int i = 0; i < n; i++) {
 		struct km_relay_neighbor nb[2];
@@ -95,7 +106,7 @@ static int check_key_msg(struct net *w, int link, const uint8_t *m, size_t len)
 	if (len != off + clen + 16)
 		return -1;
 	const uint8_t *auth = w->stream[link] + w->used[link], *pad = auth + 32;
-	if (w->used[link] + 32 + clen > (size_t)LINK_KEYS * LINK_KEY_BYTES)
+	if (w->used[link] + 32 + clen > w->stream_len[link])
 		return -2;
 	EVP_MAC *mac = EVP_MAC_fetch(NULL, "POLY1305", NULL);
 	EVP_MAC_CTX *c = EVP_MAC_CTX_new(mac);
@@ -358,12 +369,46 @@ static void test_mutated_messages_refused(void)
 	net_down(&w);
 }
 
+/* Relays started at both ends of one link at the same time draw from different halves of its
+ * keys (km_relay_create's origin split), so both go through. */
+static void test_crossing_relays(void)
+{
+	struct net w;
+	net_up(&w, 2, -1);
+	struct km_pool_policy p0, p1;
+	km_store_get_policy(w.st[0], link_pool(0), &p0);
+	km_store_get_policy(w.st[1], link_pool(0), &p1);
+	CU_ASSERT_EQUAL(p0.origin, KM_ORIGIN_ODD);
+	CU_ASSERT_EQUAL(p1.origin, KM_ORIGIN_EVEN);
+	uint32_t ab[2] = {node_id(0), node_id(1)}, ba[2] = {node_id(1), node_id(0)};
+	struct km_relay_out *m1 = malloc(sizeof(*m1)), *m2 = malloc(sizeof(*m2)), *a1 = malloc(sizeof(*a1)),
+			   *a2 = malloc(sizeof(*a2));
+	uint8_t id1[16], id2[16], rid[16];
+	CU_ASSERT_EQUAL_FATAL(km_relay_start(w.r[0], ab, 2, 200, id1, m1), 0);
+	CU_ASSERT_EQUAL_FATAL(km_relay_start(w.r[1], ba, 2, 200, id2, m2), 0);
+	CU_ASSERT_EQUAL(km_relay_receive(w.r[1], node_id(0), m1->msg, m1->len, a1, rid), KM_RELAY_DELIVERED);
+	CU_ASSERT_EQUAL(km_relay_receive(w.r[0], node_id(1), m2->msg, m2->len, a2, rid), KM_RELAY_DELIVERED);
+	CU_ASSERT_EQUAL(km_relay_receive(w.r[0], node_id(1), a1->msg, a1->len, m1, rid), KM_RELAY_CONFIRMED);
+	CU_ASSERT_EQUAL(km_relay_receive(w.r[1], node_id(0), a2->msg, a2->len, m2, rid), KM_RELAY_CONFIRMED);
+	struct km_pool_stats s0, s1;
+	km_store_pool_stats(w.st[0], link_pool(0), &s0);
+	km_store_pool_stats(w.st[1], link_pool(0), &s1);
+	CU_ASSERT_EQUAL(s0.available_bits, s1.available_bits);
+	CU_ASSERT_EQUAL(s0.available_bits, ((uint64_t)LINK_KEYS * LINK_KEY_BYTES - 2 * (32 + 200 + 32)) * 8);
+	free(m1);
+	free(m2);
+	free(a1);
+	free(a2);
+	net_down(&w);
+}
+
 static CU_TestInfo relay_tests[] = {
 	{"A -> B -> C: C recovers exactly A's key", test_three_hops},
 	{"5-hop chain: every hop's pad and tag key used once", test_five_hops},
 	{"tampered, misrouted and replayed messages rejected", test_tampered_and_replayed_rejected},
 	{"failed hop aborts, nothing half-delivered", test_failed_hop_never_half_delivers},
 	{"3000 mutated messages refused, pool unchanged", test_mutated_messages_refused},
+	{"relays crossing on one link use disjoint keys", test_crossing_relays},
 	CU_TEST_INFO_NULL,
 };
 
