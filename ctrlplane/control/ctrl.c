@@ -32,10 +32,17 @@ static void relay_cb(void *ctx, const struct cp_relay_cmd *cmd)
 
 int cp_ctrl_send_cmd(struct cp_ctrl *c, unsigned lcore, uint32_t type, uint32_t link_id)
 {
+	struct cp_worker_cmd cmd = {.type = type, .link_id = link_id, .seq = ++c->cmd_seq};
+	if (c->ops.worker_cmd) {
+		int rc = c->ops.worker_cmd(c->ops_ctx, lcore, &cmd);
+		c->cnt.cmds_sent++;
+		if (rc)
+			c->cnt.cmds_failed++;
+		return rc;
+	}
 	struct cp_worker_chan *ch = cp_ctrl_worker(c, lcore);
 	if (!ch)
 		return -ENOENT;
-	struct cp_worker_cmd cmd = {.type = type, .link_id = link_id, .seq = ++c->cmd_seq};
 	int rc = cp_spsc_push(ch->req, &cmd);
 	if (rc) {
 		c->cnt.cmds_full++;
@@ -170,6 +177,12 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(((struct cp_ctrl *)arg)->base);
 }
 
+static void on_user(evutil_socket_t fd, short what, void *arg)
+{
+	struct cp_ctrl *c = arg;
+	c->user_tick(c->user_ctx);
+}
+
 static void on_hup(evutil_socket_t fd, short what, void *arg)
 {
 	struct cp_ctrl *c = arg;
@@ -258,6 +271,12 @@ struct cp_ctrl *cp_ctrl_create(const struct cp_ctrl_opts *o, char *err, size_t e
 		event_add(c->int_ev, NULL);
 		event_add(c->term_ev, NULL);
 	}
+	if (o->tick) {
+		c->user_tick = o->tick;
+		c->user_ctx = o->tick_ctx;
+		c->user_us = o->tick_us ? o->tick_us : 1000;
+		c->user_ev = event_new(c->base, -1, EV_PERSIST, on_user, c);
+	}
 	if (start_services(c, err, errlen)) {
 		cp_ctrl_free(c);
 		return NULL;
@@ -275,6 +294,10 @@ int cp_ctrl_run(struct cp_ctrl *c)
 	sigaddset(&pipe_set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
 	set_tick(c);
+	if (c->user_ev) {
+		struct timeval tv = {c->user_us / 1000000, (int)(c->user_us % 1000000)};
+		event_add(c->user_ev, &tv);
+	}
 	return event_base_dispatch(c->base) < 0 ? -EIO : 0;
 }
 
@@ -325,6 +348,8 @@ void cp_ctrl_free(struct cp_ctrl *c)
 		event_free(c->term_ev);
 	if (c->tick_ev)
 		event_free(c->tick_ev);
+	if (c->user_ev)
+		event_free(c->user_ev);
 	if (c->stop_ev)
 		event_free(c->stop_ev);
 	if (c->base)

@@ -55,7 +55,10 @@ struct cp_ctrl {
 	void *ops_ctx;
 	bool handle_signals;
 	struct event_base *base;
-	struct event *tick_ev, *stop_ev, *hup_ev, *int_ev, *term_ev;
+	struct event *tick_ev, *stop_ev, *hup_ev, *int_ev, *term_ev, *user_ev;
+	void (*user_tick)(void *ctx);
+	void *user_ctx;
+	unsigned user_us;
 	pthread_t thread;
 	bool threaded;
 

@@ -105,7 +105,7 @@ static void op_relay(void *ctx, const struct cp_relay_cmd *cmd)
 		k->relay(k->relay_ctx, cmd);
 }
 
-static const struct cp_node_ops kmops = {op_link_stats, op_key_flush, op_relay};
+static const struct cp_node_ops kmops = {op_link_stats, op_key_flush, op_relay, NULL};
 
 const struct cp_node_ops *cp_kmops_ops(void)
 {

@@ -40,6 +40,9 @@ struct cp_node_ops {
 			 const struct cp_cfg_qkd_link *qkd, uint64_t *bits);
 	/* Establish / move (new epoch, make-before-break) / tear down a relay session. */
 	void (*relay)(void *ctx, const struct cp_relay_cmd *cmd);
+	/* A node with its own worker command rings (qkdnode's dp_node) takes the commands here;
+	 * NULL: they go on the control thread's rings (cp_ctrl_worker). 0 or -errno. */
+	int (*worker_cmd)(void *ctx, unsigned lcore, const struct cp_worker_cmd *cmd);
 };
 
 struct cp_ctrl_opts {
@@ -48,6 +51,11 @@ struct cp_ctrl_opts {
 	const struct cp_node_ops *ops;
 	void *ops_ctx;
 	bool handle_signals; /* SIGHUP reloads, SIGINT/SIGTERM stop the loop (one ctrl per process) */
+	/* Called every tick_us on the control thread (a daemon's main-loop body, e.g. draining key
+	 * rings); NULL: none. */
+	void (*tick)(void *ctx);
+	void *tick_ctx;
+	unsigned tick_us;
 };
 
 struct cp_ctrl;
