@@ -209,6 +209,12 @@ static int cmd_link(struct cp_ctrl *c, const struct args *a, json_t **res, char 
 	int rc = cp_ctrl_send_cmd(c, l->lcore, up ? CP_CMD_LINK_START : CP_CMD_LINK_STOP, l->id);
 	if (rc == -ENOSPC)
 		return fail(err, el, -EAGAIN, "lcore %u command ring is full, try again", l->lcore);
+	if (rc == -EPERM)
+		return fail(err, el, rc,
+			    "link %s cannot be restarted on this node (its authentication stream is "
+			    "not reused): restart the node", l->name);
+	if (rc < 0)
+		return fail(err, el, rc, "link %s: the worker refused: %s", l->name, strerror(-rc));
 	bool was = c->admin_up[q];
 	c->admin_up[q] = up;
 	c->topo_dirty = true;

@@ -27,6 +27,8 @@ void qn_usage(void)
 		"  --key-digest FILE    write 'link block key_id bits sha256' per key consumed\n"
 		"  --report FILE        JSON report at exit ('-': stdout)\n"
 		"  --report-interval S  progress line on stderr every S seconds\n"
+		"  --control FILE       run the control plane (routing, sessions, control socket,\n"
+		"                       manager agent, /qkd telemetry) from this node INI\n"
 		"link keys: id, role, module (port index, 0), peer (port index, 1), worker (0),\n"
 		"  psk (file, >= 320 bytes), peer-mac, block-bits (1048576), test-bits, auth-refill (8192),\n"
 		"  timeout-ms (2000), seed (1), window-log2 (22), announce-max (4096), qber-max (0.11),\n"
@@ -199,7 +201,7 @@ int qn_options_parse(struct qn_options *o, int argc, char **argv)
 	o->node.n_workers = 1;
 	o->node.worker_lcores[0] = 1;
 	enum { O_PREFIX = 256, O_LCORES, O_MEM, O_VDEV, O_RX, O_TX, O_WK, O_MTU, O_IDLE, O_STOP,
-	       O_DIGEST, O_REPORT, O_INTERVAL, O_LINK, O_HELP, O_NOHUGE };
+	       O_DIGEST, O_REPORT, O_INTERVAL, O_LINK, O_HELP, O_NOHUGE, O_CONTROL };
 	static const struct option lopts[] = {
 		{"file-prefix", required_argument, 0, O_PREFIX}, {"lcores", required_argument, 0, O_LCORES},
 		{"mem", required_argument, 0, O_MEM}, {"vdev", required_argument, 0, O_VDEV},
@@ -210,7 +212,8 @@ int qn_options_parse(struct qn_options *o, int argc, char **argv)
 		{"key-digest", required_argument, 0, O_DIGEST}, {"report", required_argument, 0, O_REPORT},
 		{"report-interval", required_argument, 0, O_INTERVAL},
 		{"link", required_argument, 0, O_LINK}, {"help", no_argument, 0, O_HELP},
-		{"no-huge", no_argument, 0, O_NOHUGE}, {0, 0, 0, 0},
+		{"no-huge", no_argument, 0, O_NOHUGE}, {"control", required_argument, 0, O_CONTROL},
+		{0, 0, 0, 0},
 	};
 	optind = 1;
 	int c;
@@ -231,6 +234,11 @@ int qn_options_parse(struct qn_options *o, int argc, char **argv)
 			strcpy(dst, optarg);
 			break;
 		}
+		case O_CONTROL:
+			if (strlen(optarg) >= sizeof(o->control_file))
+				return fail("--control", "path too long");
+			strcpy(o->control_file, optarg);
+			break;
 		case O_MEM:
 			if (parse_u64(optarg, 65536, &x) || x < 64)
 				return fail("--mem", "expected 64 .. 65536 (MB)");

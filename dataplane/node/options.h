@@ -30,6 +30,7 @@ struct qn_options {
 	double report_interval;   /* seconds between progress reports on stderr; 0: none */
 	char key_digest_file[256];
 	char report_file[256];
+	char control_file[256]; /* node INI: run the control plane on the main lcore */
 };
 
 /* Parse argv; on error print "qkdnode: what: why" and return -EINVAL. */

@@ -17,6 +17,7 @@
 
 #include "dp_node.h"
 #include "dst_cpu.h"
+#include "control.h"
 #include "options.h"
 
 static struct dp_node *g_node;
@@ -140,6 +141,36 @@ static int eal_init(const struct qn_options *o, const char *prog)
 	return rte_eal_init(a.argc, a.argv) < 0 ? -rte_errno : 0;
 }
 
+/* The main lcore's loop body: with --control it is the control thread's tick, otherwise it runs
+ * in the plain loop below. */
+struct main_loop {
+	struct dp_node *n;
+	struct qn_options *o;
+	struct key_sink *ks;
+	double next_report;
+	struct qn_control *ctl;
+	unsigned got;
+};
+
+static void loop_body(void *arg)
+{
+	struct main_loop *m = arg;
+	m->got = drain_keys(m->n, m->o, m->ks);
+	if (m->o->stop_after_keys) {
+		bool all = true;
+		for (unsigned i = 0; i < m->o->n_links; i++)
+			all &= m->ks->keys[i] >= m->o->stop_after_keys;
+		if (all)
+			dp_node_request_stop(m->n);
+	}
+	if (m->o->report_interval > 0 && now_s() >= m->next_report) {
+		progress(m->n, m->o);
+		m->next_report += m->o->report_interval;
+	}
+	if (m->ctl && dp_node_stopping(m->n))
+		qn_control_stop(m->ctl);
+}
+
 int main(int argc, char **argv)
 {
 	if (dst_cpu_parse_args(&argc, argv))
@@ -194,21 +225,24 @@ int main(int argc, char **argv)
 		status = 1;
 		dp_node_request_stop(n);
 	}
-	double next_report = now_s() + o.report_interval;
+	struct main_loop m = {n, &o, &ks, now_s() + o.report_interval, NULL, 0};
+	if (o.control_file[0] && !dp_node_stopping(n)) {
+		char err[512];
+		m.ctl = qn_control_create(n, &o, loop_body, &m, err, sizeof(err));
+		if (!m.ctl) {
+			fprintf(stderr, "qkdnode: control: %s\n", err);
+			status = 2;
+			dp_node_request_stop(n);
+		} else {
+			qn_control_run(m.ctl); /* until stopped, SIGINT or SIGTERM */
+			dp_node_request_stop(n);
+			qn_control_free(m.ctl);
+		}
+	}
 	while (!dp_node_stopping(n)) {
-		if (!drain_keys(n, &o, &ks))
+		loop_body(&m);
+		if (!m.got)
 			usleep(1000);
-		if (o.stop_after_keys) {
-			bool all = true;
-			for (unsigned i = 0; i < o.n_links; i++)
-				all &= ks.keys[i] >= o.stop_after_keys;
-			if (all)
-				dp_node_request_stop(n);
-		}
-		if (o.report_interval > 0 && now_s() >= next_report) {
-			progress(n, &o);
-			next_report += o.report_interval;
-		}
 	}
 	dp_node_stop(n);
 	drain_keys(n, &o, &ks);

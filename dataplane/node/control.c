@@ -1,0 +1,151 @@
+/* The control thread on qkdnode's main lcore: QKD-link state from dp_node_link_report, worker
+ * commands mapped onto dp_node (stop = remove the link, zeroize = the worker's DP_CMD_ZEROIZE),
+ * statistics exported as DPDK telemetry. No key store is attached to qkdnode yet, so KM-link
+ * buffers read empty (keys are consumed as they arrive). */
+#include "control.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cp_ctrl.h"
+#include "dp_telemetry.h"
+
+struct link_rate {
+	uint16_t id;
+	uint64_t secret_bits, qber_errors, qber_bits;
+	double t;
+	double skr, qber;
+};
+
+struct qn_control {
+	struct dp_node *node;
+	struct cp_ctrl *ctrl;
+	unsigned n_links;
+	struct dp_link_cfg links[DP_MAX_LINKS]; /* without their secrets: never re-added */
+	struct link_rate rate[DP_MAX_LINKS];
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int find(const struct qn_control *q, uint32_t id)
+{
+	for (unsigned i = 0; i < q->n_links; i++)
+		if (q->links[i].link_id == id)
+			return (int)i;
+	return -1;
+}
+
+static int op_link_stats(void *ctx, const struct cp_cfg_km_link *km,
+			 const struct cp_cfg_qkd_link *qkd, struct cp_link_stats *out)
+{
+	struct qn_control *q = ctx;
+	memset(out, 0, sizeof(*out));
+	int i = find(q, qkd->id);
+	struct dp_link_report r;
+	if (i < 0 || qkd->id > UINT16_MAX || dp_node_link_report(q->node, (uint16_t)qkd->id, &r))
+		return 0; /* not running here: down */
+	out->up = true;
+	out->auth_failures = r.auth_failures;
+	struct link_rate *lr = &q->rate[i];
+	double t = now_s();
+	if (lr->t > 0 && t > lr->t) { /* rates over the routing period */
+		lr->skr = (double)(r.secret_bits - lr->secret_bits) / (t - lr->t);
+		uint64_t bits = r.qber_bits - lr->qber_bits;
+		if (bits)
+			lr->qber = (double)(r.qber_errors - lr->qber_errors) / (double)bits;
+	} else if (r.qber_bits) {
+		lr->qber = (double)r.qber_errors / (double)r.qber_bits;
+	}
+	lr->t = t;
+	lr->secret_bits = r.secret_bits;
+	lr->qber_errors = r.qber_errors;
+	lr->qber_bits = r.qber_bits;
+	out->skr_bps = lr->skr;
+	out->qber = lr->qber;
+	return 0;
+}
+
+static int op_worker_cmd(void *ctx, unsigned lcore, const struct cp_worker_cmd *cmd)
+{
+	struct qn_control *q = ctx;
+	int i = find(q, cmd->link_id);
+	if (i < 0)
+		return -ENOENT;
+	struct dp_link_report r;
+	bool present = dp_node_link_report(q->node, (uint16_t)cmd->link_id, &r) == 0;
+	switch (cmd->type) {
+	case CP_CMD_LINK_STOP:
+	case CP_CMD_DRAIN:
+		return present ? dp_node_link_remove(q->node, (uint16_t)cmd->link_id) : 0;
+	case CP_CMD_LINK_START:
+		/* a removed link is not re-added: its authentication stream must not restart */
+		return present ? 0 : -EPERM;
+	case CP_CMD_ZEROIZE: {
+		struct dp_cmd c = {DP_CMD_ZEROIZE, cmd->link_id};
+		struct dp_cmd_resp resp;
+		int rc = dp_node_worker_cmd(q->node, q->links[i].worker, &c, &resp);
+		return rc ? rc : resp.rc;
+	}
+	}
+	return -EINVAL;
+}
+
+static const struct cp_node_ops ops = {op_link_stats, NULL, NULL, op_worker_cmd};
+
+static json_t *stats(void *ctx)
+{
+	return cp_ctrl_stats(ctx);
+}
+
+struct qn_control *qn_control_create(struct dp_node *n, const struct qn_options *o,
+				     void (*tick)(void *), void *tick_ctx, char *err, size_t errlen)
+{
+	struct qn_control *q = calloc(1, sizeof(*q));
+	if (!q) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	q->node = n;
+	for (unsigned i = 0; i < o->n_links; i++) {
+		q->links[q->n_links] = o->links[i].cfg;
+		q->links[q->n_links].psk = NULL;
+		q->links[q->n_links].psk_len = 0;
+		q->rate[q->n_links++].id = o->links[i].cfg.link_id;
+	}
+	struct cp_ctrl_opts co = {.config_path = o->control_file, .ops = &ops, .ops_ctx = q,
+				  .handle_signals = true, .tick = tick, .tick_ctx = tick_ctx,
+				  .tick_us = 1000};
+	q->ctrl = cp_ctrl_create(&co, err, errlen);
+	if (!q->ctrl) {
+		free(q);
+		return NULL;
+	}
+	dp_telemetry_register(stats, q->ctrl);
+	return q;
+}
+
+int qn_control_run(struct qn_control *q)
+{
+	return cp_ctrl_run(q->ctrl);
+}
+
+void qn_control_stop(struct qn_control *q)
+{
+	cp_ctrl_stop(q->ctrl);
+}
+
+void qn_control_free(struct qn_control *q)
+{
+	if (!q)
+		return;
+	dp_telemetry_register(NULL, NULL);
+	cp_ctrl_free(q->ctrl);
+	free(q);
+}

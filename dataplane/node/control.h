@@ -1,0 +1,23 @@
+/* qkdnode's control plane: the ctrlplane control thread run on the main lcore (not a poll-mode
+ * lcore) against this node's dp_node, with the daemon's own loop body as its tick. */
+#ifndef QKDNODE_CONTROL_H
+#define QKDNODE_CONTROL_H
+
+#include <stddef.h>
+
+#include "dp_node.h"
+#include "options.h"
+
+struct qn_control;
+
+/* Load the node INI (docs/config.md) and set up the control thread for node n; the links of o
+ * are the ones the dataplane runs. tick(tick_ctx) is called every millisecond. NULL with a
+ * one-line reason in err. */
+struct qn_control *qn_control_create(struct dp_node *n, const struct qn_options *o,
+				     void (*tick)(void *), void *tick_ctx, char *err, size_t errlen);
+/* Run until qn_control_stop (from the tick) or SIGINT/SIGTERM; SIGHUP reloads the INI. */
+int qn_control_run(struct qn_control *q);
+void qn_control_stop(struct qn_control *q);
+void qn_control_free(struct qn_control *q);
+
+#endif
