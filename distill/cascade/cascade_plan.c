@@ -113,12 +113,26 @@ void dst_cascade_params_for_qber(double qber, uint32_t frame_bits, uint32_t max_
 	unsigned passes = max_passes ? max_passes : 16;
 	if (passes > DST_CASCADE_MAX_PASSES)
 		passes = DST_CASCADE_MAX_PASSES;
-	/* The paper's shape with a = log2(1/Q) - 1/2: k1 = 2^ceil(a), k2 = 2^ceil((a + 12) / 2), every
-	 * later pass splits the frame in two halves. Measured on 10^5..10^6-bit frames with batched
-	 * searches, one step smaller for both (k1 = 2^round(a), k2 = 2^(ceil((a + 12) / 2) - 1))
-	 * costs under 1% of efficiency and saves half the round trips (perf/results/cascade.json). */
-	double a = log2(1.0 / qber) - 0.5;
-	int b1 = (int)lround(a), b2 = (int)ceil((a + 12.0) / 2.0) - 1;
+	/* First two passes: the paper's shape, k1 ~ 2^(log2(1/Q) - 1/2) and k2 ~ 2^(log2(1/Q) + 3),
+	 * calibrated per QBER by Monte Carlo on 10^5..10^6-bit frames with batched searches
+	 * (perf/results/cascade.json): at every point these were within 1% of the best efficiency
+	 * found and took about half the round trips. Between points the nearest one (log scale). */
+	static const struct {
+		double q;
+		int b1, b2;
+	} cal[] = {{0.01, 6, 9}, {0.02, 5, 8}, {0.03, 5, 7}, {0.05, 4, 7}, {0.08, 3, 7}, {0.11, 3, 6}};
+	int b1, b2;
+	if (qber < 0.0075) {
+		b1 = (int)lround(log2(1.0 / qber) - 0.5);
+		b2 = b1 + 3;
+	} else {
+		unsigned best = 0;
+		for (unsigned i = 1; i < sizeof(cal) / sizeof(cal[0]); i++)
+			if (fabs(log(qber / cal[i].q)) < fabs(log(qber / cal[best].q)))
+				best = i;
+		b1 = cal[best].b1;
+		b2 = cal[best].b2;
+	}
 	/* Later passes: halves of 2^(L-1) bits, unless the second half would be under a quarter
 	 * of the frame (frame just above a power of two); then quarters, which still split the
 	 * frame into two large blocks. */
