@@ -10,6 +10,7 @@
 const struct dst_verify_variant dst_verify_variants[] = {
 	{"generic", 0, dst_verify_hash_base},
 	{"pclmul", DST_CPU_PCLMUL | DST_CPU_SSE42, dst_verify_hash_pclmul},
+	{"vpclmul", DST_CPU_LEVEL_VPCLMUL, dst_verify_hash_vpclmul},
 	{NULL, 0, NULL},
 };
 
