@@ -220,6 +220,9 @@ int km_store_get(struct km_store *st, const uint8_t id[KM_KEY_ID_LEN], struct km
 int km_store_consume(struct km_store *st, const uint8_t id[KM_KEY_ID_LEN]);
 /* Delete keys (any state), zeroizing material; ids are tombstoned. Returns the count deleted. */
 int km_store_discard(struct km_store *st, const uint8_t (*ids)[KM_KEY_ID_LEN], unsigned n);
+/* Forget tombstones of ids deleted before before_ns (they keep an id from being stored again;
+ * ids are random UUIDs, so only a replayed key could come back). Returns the count removed. */
+int km_store_prune_tombstones(struct km_store *st, uint64_t before_ns);
 /* Delete every key not yet consumed whose expiry is <= now_ns (keys in an open take are left for
  * its commit or abort). Returns the count. */
 int km_store_expire(struct km_store *st, uint64_t now_ns);

@@ -112,6 +112,35 @@ int km_store_expire(struct km_store *st, uint64_t now)
 	}
 }
 
+int km_store_prune_tombstones(struct km_store *st, uint64_t before_ns)
+{
+	if (!st)
+		return -EINVAL;
+	pthread_mutex_lock(&st->lock);
+	MDB_txn *txn = NULL;
+	MDB_cursor *c = NULL;
+	int rc = wtxn_begin(st, &txn), n = 0;
+	if (rc == 0 && mdb_cursor_open(txn, st->db_tomb, &c))
+		rc = -EIO;
+	MDB_val k, v;
+	for (int g = rc ? 1 : mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0;
+	     g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (v.mv_size != 8 || be64_get(v.mv_data) >= before_ns)
+			continue;
+		if ((rc = mdb_err(mdb_cursor_del(c, 0))))
+			break;
+		n++;
+	}
+	if (c)
+		mdb_cursor_close(c);
+	if (rc == 0)
+		rc = wtxn_commit(st, txn);
+	else if (txn)
+		wtxn_abort(st, txn);
+	store_unlock(st);
+	return rc ? rc : n;
+}
+
 static void fill_stats(const struct pool_state *p, struct km_pool_stats *s)
 {
 	memset(s, 0, sizeof(*s));

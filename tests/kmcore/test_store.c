@@ -103,6 +103,10 @@ static void test_put_get_and_duplicates(void)
 	CU_ASSERT_EQUAL(km_store_put(st, k, 1), -EEXIST);
 	CU_ASSERT_EQUAL(km_store_pool_stats(st, POOL, &s), 0);
 	CU_ASSERT_EQUAL(s.keys[KM_KEY_AVAILABLE], 4);
+	/* once its tombstone is pruned the id may be stored again */
+	CU_ASSERT_EQUAL(km_store_prune_tombstones(st, 1000), 0); /* deleted after 1970 + 1 us */
+	CU_ASSERT_EQUAL(km_store_prune_tombstones(st, UINT64_MAX), 1);
+	CU_ASSERT_EQUAL(km_store_put(st, k, 1), 0);
 	km_store_close(st);
 	su_rmdir(dir);
 }
