@@ -134,6 +134,12 @@ struct dst_ldpc_plan {
  * dst_ldpc_default_f). Returns 0 or -EINVAL (no code of the family reaches that rate). */
 int dst_ldpc_plan_make(const struct dst_ldpc_family *fam, double qber, double f_target,
 		       struct dst_ldpc_plan *plan);
+/* Plan for blind reconciliation: reach f_start by puncturing alone, on the mother code whose
+ * unpunctured efficiency is closest to f_start + headroom, so that up to 'headroom' of efficiency
+ * can be added afterwards by revealing punctured filler (dst_ldpc_plan_reveal) instead of
+ * discarding a failed frame. Returns 0 or -EINVAL. */
+int dst_ldpc_plan_make_blind(const struct dst_ldpc_family *fam, double qber, double f_start,
+			     double headroom, struct dst_ldpc_plan *plan);
 /* Calibrated efficiency for FER <= 1e-2 at this QBER (from perf/results/ldpc_mc.json runs). */
 double dst_ldpc_default_f(double qber);
 /* Blind round: reveal 'bits' more punctured filler bits (rounded up to 64, capped at punctured).

@@ -27,14 +27,16 @@ uint32_t ldpc_sweep_avx2(const struct ldpc_dec *d)
 	__m256i *tt = (__m256i *)d->tmp, *fw = tt + 256;
 	for (uint32_t r = 0; r < d->mb; r++) {
 		const uint32_t e0 = d->row_start[r], dc = d->row_start[r + 1] - e0;
-		const uint16_t *col = d->col + e0, *shift = d->shift + e0;
-		const int8_t *c2v0 = d->c2v + (size_t)e0 * z;
+		const uint16_t *shift = d->shift + e0;
+		int8_t *c2v0 = d->c2v + (size_t)e0 * z;
+		int8_t *ap0[256]; /* circulant j's rotated view starts at ap0[j] */
+		for (uint32_t j = 0; j < dc; j++)
+			ap0[j] = d->app + (size_t)d->col[e0 + j] * d->app_stride + shift[j];
 		for (uint32_t k = 0; k < z; k += 32) {
 			__m256i par = _mm256_load_si256((const __m256i *)(d->synd + (size_t)r * z + k));
 			__m256i hd = par, f = _mm256_setzero_si256();
 			for (uint32_t j = 0; j < dc; j++) {
-				const int8_t *ap = d->app + (size_t)col[j] * d->app_stride + shift[j] + k;
-				__m256i a = _mm256_loadu_si256((const __m256i *)ap);
+				__m256i a = _mm256_loadu_si256((const __m256i *)(ap0[j] + k));
 				__m256i c = _mm256_load_si256((const __m256i *)(c2v0 + (size_t)j * z + k));
 				hd = _mm256_xor_si256(hd, a);
 				__m256i t = _mm256_max_epi8(_mm256_subs_epi8(a, c), m127);
@@ -62,7 +64,7 @@ uint32_t ldpc_sweep_avx2(const struct ldpc_dec *d)
 				__m256i v = _mm256_sign_epi8(mag, sgn);
 				_mm256_store_si256((__m256i *)(c2v0 + (size_t)j * z + k), v);
 				__m256i a = _mm256_max_epi8(_mm256_adds_epi8(t, v), m127);
-				int8_t *ap = d->app + (size_t)col[j] * d->app_stride + shift[j] + k;
+				int8_t *ap = ap0[j] + k;
 				uint32_t p = shift[j] + k;
 				_mm256_storeu_si256((__m256i *)ap, a);
 				if (p < z)

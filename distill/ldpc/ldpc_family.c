@@ -222,8 +222,10 @@ int dst_ldpc_plan_make(const struct dst_ldpc_family *fam, double qber, double f_
 		double f = (m - pg * G) / ((n - (pg + sg) * G) * h);
 		if (f < f_target - 1e-9)
 			continue;
-		/* closest to the target; among near-equal ones the least adapted */
-		double score = (f - f_target) + 0.05 * (pg + sg) * G / n;
+		/* closest to the target; among near-equal ones the least adapted, counting a punctured
+		 * bit (Bob knows nothing of it) as three shortened ones (Monte Carlo: shortening
+		 * costs less efficiency than puncturing at the same rate) */
+		double score = (f - f_target) + 0.05 * (3.0 * pg + sg) * G / n;
 		if (score < best_score) {
 			best_score = score;
 			best = c;
@@ -234,6 +236,36 @@ int dst_ldpc_plan_make(const struct dst_ldpc_family *fam, double qber, double f_
 	if (!best)
 		return -EINVAL;
 	plan_fill(plan, best, best_p, best_s, qber, f_target);
+	return 0;
+}
+
+int dst_ldpc_plan_make_blind(const struct dst_ldpc_family *fam, double qber, double f_start,
+			     double headroom, struct dst_ldpc_plan *plan)
+{
+	if (!fam || !plan || !(qber > 0 && qber < 0.5) || !(f_start >= 1) || !(headroom >= 0))
+		return -EINVAL;
+	double h = dst_h2(qber), best_gap = INFINITY;
+	const struct dst_ldpc_code *best = NULL;
+	uint32_t best_p = 0;
+	for (size_t i = 0; i < fam->count; i++) {
+		const struct dst_ldpc_code *c = fam->codes[i];
+		double n = c->n, m = c->m, G = LDPC_GRAN, f0 = m / (n * h);
+		if (f0 < f_start)
+			continue;
+		double P = (m - f_start * h * n) / (1 - f_start * h);
+		uint32_t pg = (uint32_t)floor(P / G);
+		if (pg > c->npunct_gran)
+			continue;
+		double gap = fabs(f0 - (f_start + headroom));
+		if (gap < best_gap) {
+			best_gap = gap;
+			best = c;
+			best_p = pg;
+		}
+	}
+	if (!best)
+		return -EINVAL;
+	plan_fill(plan, best, best_p, 0, qber, f_start);
 	return 0;
 }
 

@@ -219,6 +219,30 @@ static void test_leak_accounting(void)
 	}
 }
 
+static void test_blind_plan(void)
+{
+	const double qs[] = {0.01, 0.02, 0.05, 0.08};
+	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		struct dst_ldpc_plan p;
+		CU_ASSERT_EQUAL_FATAL(dst_ldpc_plan_make_blind(fam, qs[i], 1.05, 0.1, &p), 0);
+		struct dst_ldpc_code_info in;
+		dst_ldpc_code_get_info(p.code, &in);
+		CU_ASSERT_EQUAL(p.shortened, 0);
+		CU_ASSERT(p.punctured > 0);
+		CU_ASSERT(p.punctured <= in.max_punctured);
+		CU_ASSERT(p.f >= 1.05 - 1e-9);
+		CU_ASSERT(p.f <= 1.05 + 64.0 / (p.key_bits * h2(qs[i])) + 1e-9);
+		/* revealing everything gives back the mother code's own leak */
+		while (dst_ldpc_plan_reveal(&p, 4096) > 0)
+			;
+		CU_ASSERT_EQUAL(p.revealed, p.punctured);
+		CU_ASSERT_EQUAL(p.leak_bits, in.m);
+	}
+	struct dst_ldpc_plan p;
+	CU_ASSERT_EQUAL(dst_ldpc_plan_make_blind(fam, 0.02, 0.5, 0.1, &p), -EINVAL);
+	CU_ASSERT_EQUAL(dst_ldpc_plan_make_blind(fam, 0.6, 1.1, 0.1, &p), -EINVAL);
+}
+
 static void test_blind_round_recovers(void)
 {
 	/* a frame that fails at its plan decodes once Alice reveals punctured filler */
@@ -270,6 +294,7 @@ int main(void)
 		{"above capacity fails cleanly", test_above_capacity_fails_cleanly},
 		{"avx2 bit-exact with portable", test_avx2_matches_portable},
 		{"leak accounting", test_leak_accounting},
+		{"blind plan", test_blind_plan},
 		{"blind round recovers", test_blind_round_recovers},
 		{"bad arguments", test_bad_arguments},
 		CU_TEST_INFO_NULL,

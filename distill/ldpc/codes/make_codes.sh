@@ -4,7 +4,8 @@
 # of the BSC-optimised edge degree distributions published by Elkouss, Leverrier, Alleaume and
 # Boutros (ISIT 2009, Table I, rates 0.5-0.9), with weight-2 columns capped at rows-1 (they form a
 # cycle-free chain; the excess moves to weight 3) and weights capped at the number of rows.
-# Rate 0.45 reuses the 0.50 shape; QBER below ~1% is served by puncturing r090.
+# Rates between the published ones reuse the shape of a neighbour (0.88: 0.85, 0.83 and 0.77:
+# 0.80, 0.73: 0.75), rate 0.45 the 0.50 shape; QBER below ~1% is served by puncturing r090.
 # usage: make_codes.sh QKDTOOL OUTDIR
 set -e
 tool=${1:-qkdtool}
@@ -14,9 +15,13 @@ build() { # name rows profile seed
 		--out "$out/$1.qc"
 }
 build r090 13 2:12,3:73,5:11,9:14,12:16,13:2 90
+build r088 16 2:15,3:54,4:11,5:14,6:11,7:1,9:4,16:18 88
 build r085 19 2:17,3:52,4:11,5:14,6:11,7:1,9:4,19:18 85
+build r083 22 2:21,3:60,6:15,7:9,8:10,17:3,22:10 83
 build r080 26 2:25,3:56,6:15,7:9,8:10,17:3,26:10 80
+build r077 29 2:28,3:53,6:15,7:9,8:10,17:3,26:10 77
 build r075 32 2:31,3:39,4:3,5:22,6:15,7:6,31:12 75
+build r073 35 2:34,3:36,4:3,5:22,6:15,7:6,31:12 73
 build r070 38 2:21,3:76,6:1,9:13,12:8,25:6,38:3 70
 build r065 45 2:42,3:42,4:16,9:11,13:6,15:6,45:5 65
 build r060 51 2:42,3:52,8:13,9:12,26:4,27:3,51:2 60
