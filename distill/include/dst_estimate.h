@@ -8,7 +8,10 @@
  * bound on the single-photon phase-error rate (Eq. 5) from the test-basis single-photon errors
  * (Eq. 4). The paper keys on its X basis and tests on Z; here the key basis is Z (basis bit 0) and
  * the test basis is X, so the paper's n_X,k are our n_key[k] and its n_Z,k, m_Z,k our n_test[k],
- * m_test[k]. Two decoys are required: mu[0] > mu[1] + mu[2], mu[1] > mu[2] >= 0. */
+ * m_test[k]. Two decoys are required: mu[0] > mu[1] + mu[2], mu[1] > mu[2] >= 0.
+ * As in the paper, the error deviation term is sqrt(m/2 ln(21/eps_sec)) with m the observed test
+ * errors and gamma() vanishes at a zero error rate, so a block with no test errors at all gets
+ * phi = 0; abort thresholds and block sizes should keep m_test well above zero. */
 #ifndef DST_ESTIMATE_H
 #define DST_ESTIMATE_H
 
