@@ -13,7 +13,10 @@
  *    is on this KME. For a slave on another KME the take description (source key ids, no key
  *    bytes) goes to that KME over Kx-2, which derives the same keys (km_store_derive) and keeps
  *    them for its slaves; the master's reply is sent only after that KME accepted them, so
- *    dec_keys there can always return them. If it fails, the keys are discarded on both ends.
+ *    dec_keys there can always return them. If it fails, the keys are discarded on both ends, and
+ *    this end drops the key at the front of its half of the pool (the leftover of its last take,
+ *    which the peer may never have derived) so that the next take starts from a whole key both
+ *    ends hold.
  *  - Get key with key IDs (dec_keys) hands each key to each of its slave SAEs once
  *    (km_store_fetch); a request is checked whole before any key is handed out.
  * Group commit: the store writes of all requests handled in one event loop round share one
@@ -123,6 +126,7 @@ struct km_ksa_stats {
 	uint64_t rejected_400, rejected_401, rejected_503;
 	uint64_t kx_sent, kx_failed, kx_received;
 	uint64_t commits;        /* store group commits (one per event loop round with writes) */
+	uint64_t fronts_dropped; /* pool front keys dropped after a failed Kx-2 supply (resync) */
 };
 void km_ksa_get_stats(const struct km_ksa *k, struct km_ksa_stats *s);
 

@@ -43,7 +43,7 @@ struct ksa_stats_atomic {
 	uint64_t requests, keys_supplied, bits_supplied, keys_discarded;
 	uint64_t rejected_400, rejected_401, rejected_503;
 	uint64_t kx_sent, kx_failed, kx_received;
-	uint64_t commits;
+	uint64_t commits, fronts_dropped;
 };
 
 struct ksa_job;

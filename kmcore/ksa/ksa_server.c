@@ -297,5 +297,6 @@ void km_ksa_get_stats(const struct km_ksa *k, struct km_ksa_stats *s)
 	s->kx_received = LD(kx_received);
 	s->keys_discarded = LD(keys_discarded);
 	s->commits = LD(commits);
+	s->fronts_dropped = LD(fronts_dropped);
 #undef LD
 }

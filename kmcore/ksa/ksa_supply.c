@@ -129,6 +129,21 @@ static void job_remote_failed(struct ksa_job *j)
 
 static void send_batch(struct ksa_peer *p);
 
+/* After a failed supply the peer may lack the leftover our last take left at the front of the
+ * pool (it never derived that take), so every later take starting from it would fail too. Drop
+ * the front key: the next take starts from a key both ends hold whole. What the peer still holds
+ * alone is never named again and goes with its TTL or the next resync. */
+static void drop_front(struct km_ksa *k, struct ksa_peer *p)
+{
+	uint8_t byte;
+	struct km_take_handle h;
+	if (km_store_take_begin(k->store, p->pool, 1, &byte, &h) == 0) {
+		OPENSSL_cleanse(&byte, 1);
+		km_store_take_abort(k->store, &h, true);
+		KSA_COUNT(k, fronts_dropped, 1);
+	}
+}
+
 static void batch_done(bool ok, void *arg)
 {
 	struct ksa_peer *p = arg;
@@ -142,6 +157,8 @@ static void batch_done(bool ok, void *arg)
 			job_remote_failed(j);
 		j = next;
 	}
+	if (!ok)
+		drop_front(p->k, p);
 	send_batch(p);
 }
 

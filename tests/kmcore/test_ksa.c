@@ -735,6 +735,50 @@ static void test_keys_short(void)
 	km_ksa_client_free(m);
 }
 
+/* Fetch one key of 'bytes' for sae-b1 from kme-a and check it against the ab stream. */
+static void supply_ab(struct km_ksa_client *m, struct km_ksa_client *s, uint32_t bytes)
+{
+	char p[128];
+	struct got_key k, d;
+	snprintf(p, sizeof(p), "/api/v1/keys/sae-b1/enc_keys?size=%u", bytes * 8);
+	CU_ASSERT_EQUAL_FATAL(get_keys(m, "GET", p, NULL, &k, 1), 1);
+	assert_ref(&ab, &k, 1, bytes);
+	char *body = ids_body(&k, 1);
+	CU_ASSERT_EQUAL(get_keys(s, "POST", "/api/v1/keys/sae-a1/dec_keys", body, &d, 1), 1);
+	CU_ASSERT(memcmp(d.mat, k.mat, bytes) == 0);
+	free(body);
+}
+
+/* kme-b loses the leftover of kme-a's last take (as if it had missed that supply): the next
+ * supply fails, kme-a drops its copy of the leftover, and the one after works again, starting at
+ * the next whole key. */
+static void test_resync_after_failed_supply(void)
+{
+	struct km_ksa_client *m = client_of("sae-a1", kme_a, "kme-a");
+	struct km_ksa_client *s = client_of("sae-b1", kme_b, "kme-b");
+	/* finish the current shared key, then cut 8 bytes from the next one */
+	uint32_t left = KEYB - ab.off;
+	supply_ab(m, s, left >= 8 ? left : left + KEYB);
+	CU_ASSERT_EQUAL_FATAL(ab.off, 0);
+	unsigned idx = ab.idx;
+	supply_ab(m, s, 8);
+	uint8_t rest[1][16];
+	km_store_rest_id(ab.ids[idx], 8, rest[0]);
+	CU_ASSERT_EQUAL_FATAL(km_store_discard(store_b, (const uint8_t(*)[16])rest, 1), 1);
+	struct km_ksa_stats before, after;
+	km_ksa_get_stats(kme_a, &before);
+	expect_status(m, "GET", "/api/v1/keys/sae-b1/enc_keys?size=64", NULL, 503);
+	km_ksa_get_stats(kme_a, &after);
+	CU_ASSERT_EQUAL(after.fronts_dropped - before.fronts_dropped, 1);
+	/* the failed take used bytes 8..15 of key idx, the rest of it was dropped */
+	ab.idx = idx + 1;
+	ab.off = 0;
+	supply_ab(m, s, 8);
+	supply_ab(m, s, 64);
+	km_ksa_client_free(m);
+	km_ksa_client_free(s);
+}
+
 static void test_stats_and_meter(void)
 {
 	struct km_ksa_stats a, b;
@@ -824,6 +868,7 @@ static CU_TestInfo ksa_tests[] = {
 	{"multicast to this and another KME", test_multicast_remote},
 	{"local keys from the DRBG", test_local_rng},
 	{"keys short and peer down", test_keys_short},
+	{"resync after a failed supply", test_resync_after_failed_supply},
 	{"stats and metering", test_stats_and_meter},
 	{"mutated requests", test_mutated_requests},
 	CU_TEST_INFO_NULL,
