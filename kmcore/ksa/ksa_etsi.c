@@ -44,6 +44,13 @@ static int json_uint(const json_t *v, uint32_t *out)
 	return 0;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 struct origin_count {
 	uint8_t origin;
 	uint64_t bits;
@@ -70,11 +77,18 @@ static uint64_t stored_key_count(struct km_ksa *k, const struct ksa_sae *slave)
 	if (pool == 0 || km_store_get_policy(k->store, pool, &pol) != 0)
 		return 0;
 	c.origin = pol.origin;
+	uint64_t now = now_ns();
 	if (c.origin == KM_ORIGIN_ALL) {
 		struct km_pool_stats ps;
 		c.bits = km_store_pool_stats(k->store, pool, &ps) == 0 ? ps.available_bits : 0;
+	} else if (p && p->own_bits_at && now - p->own_bits_at < 1000000000ull) {
+		c.bits = p->own_bits; /* counting walks the pool: at most once a second */
 	} else {
 		km_store_list(k->store, pool, KM_KEY_AVAILABLE, count_own, &c);
+		if (p) {
+			p->own_bits = c.bits;
+			p->own_bits_at = now;
+		}
 	}
 	uint64_t n = c.bits / k->key_size;
 	return n < k->max_key_count ? n : k->max_key_count;
@@ -358,12 +372,6 @@ static int party_bit(const struct km_parties *pa, const char *sae)
 	return -1;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 struct dec_reply {
 	struct evhttp_request *req;

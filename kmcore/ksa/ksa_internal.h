@@ -32,6 +32,7 @@ struct ksa_peer {
 	char host[256];
 	uint16_t port;
 	km_pool_id pool;
+	uint64_t own_bits, own_bits_at; /* Get status: our half of the pool, counted at (ns) */
 	struct kx_conn *conns;          /* keep-alive Kx-2 connections (ksa_kx.c) */
 	/* Supplies go out in the order they were cut, one message in flight (ksa_supply.c) */
 	struct ksa_job *wait_head, *wait_tail; /* cut, not sent yet */

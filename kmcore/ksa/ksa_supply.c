@@ -252,6 +252,8 @@ static int cut_keys(struct ksa_job *j, km_pool_id pool, char *msg, size_t msglen
 	uint32_t bytes = j->bits / 8, done = 0, batch = j->number;
 	struct km_parties pa;
 	ksa_parties(k, j->master, j->slaves, j->n_slaves, true, &pa);
+	if (j->remote)
+		j->remote->own_bits_at = 0; /* Get status counts again */
 	json_t *takes = json_array();
 	while (done < j->number) {
 		uint32_t n = j->number - done < batch ? j->number - done : batch;

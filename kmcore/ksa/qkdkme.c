@@ -80,6 +80,10 @@ static int parse_addr(const char *s, char *host, size_t hostlen, uint16_t *port)
 	unsigned long p = strtoul(c + 1, &end, 10);
 	if (*end || end == c + 1 || p > 65535)
 		return -EINVAL;
+	if (s[0] == '[' && c - s >= 2 && c[-1] == ']') { /* [v6]:port */
+		s++;
+		c--;
+	}
 	memcpy(host, s, (size_t)(c - s));
 	host[c - s] = 0;
 	*port = (uint16_t)p;
