@@ -197,6 +197,9 @@ static int on_done(struct dst_cascade_alice *a, const uint8_t *in, size_t in_len
 		return -EPROTO;
 	a->st.bits_corrected = cas_get64(in + CAS_HDR + 8);
 	a->state = A_DONE;
+	/* The frame and pass copies are key material: wipe them now, not at the next key. */
+	explicit_bzero(a->key, (size_t)a->frames * a->pl.nw * 8);
+	explicit_bzero(a->copy, (size_t)a->frames * a->pl.passes * a->pl.nw * 8);
 	return DST_CASCADE_DONE;
 }
 

@@ -577,6 +577,11 @@ int dst_cascade_bob_step(struct dst_cascade_bob *b, const uint8_t *in, size_t in
 				f + 1 == b->frames ? b->n_bits - (uint64_t)f * b->pl.n : b->pl.n);
 	}
 	b->st.bits_corrected = corrected;
+	/* Only the corrected key stays: wipe the per-frame working copies. */
+	for (uint32_t f = 0; f < b->frames; f++) {
+		explicit_bzero(b->fr[f].key, b->pl.nw * 8);
+		explicit_bzero(b->fr[f].copy, (size_t)b->pl.passes * b->pl.nw * 8);
+	}
 	cas_put_hdr(out, CAS_MSG_DONE, b->round, 0);
 	cas_put64(out + CAS_HDR, b->st.leak_bits);
 	cas_put64(out + CAS_HDR + 8, corrected);

@@ -16,7 +16,7 @@
 static const char *NAME = "distill";
 
 struct totals {
-	uint64_t blocks, blocks_ok, pulses, events, sifted, test, reconciled, leak, tag, secret;
+	uint64_t blocks, blocks_ok, pulses, events, sifted, test, estimated, reconciled, leak, tag, secret;
 	uint64_t rounds, msg_bytes;
 	double seconds;
 };
@@ -182,9 +182,9 @@ static int run_distill(int argc, char **argv)
 		if (!sb->key_bits)
 			break;
 		struct timespec t0, t1;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
 		rc = run_block(A, B, m1, m2, cap, sb, t.blocks);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
 		if (rc) {
 			fprintf(stderr, "qkdtool %s: block %llu: pipeline error: %s\n", NAME,
 				(unsigned long long)t.blocks, strerror(-rc));
@@ -204,6 +204,8 @@ static int run_distill(int argc, char **argv)
 		t.blocks++;
 		t.sifted += ra->sifted_bits;
 		t.test += ra->test_bits;
+		if (ra->reconciled_bits) /* passed parameter estimation */
+			t.estimated += ra->sifted_bits;
 		if (ra->status == DST_BLOCK_OK) {
 			t.blocks_ok++;
 			t.reconciled += ra->reconciled_bits;
@@ -227,7 +229,7 @@ static int run_distill(int argc, char **argv)
 		       (unsigned long long)t.reconciled, (unsigned long long)t.leak,
 		       (unsigned long long)t.secret, (unsigned long long)t.blocks,
 		       (unsigned long long)t.blocks_ok, per * (double)t.events, per * (double)t.sifted,
-		       per * (double)(t.sifted), per * (double)(t.reconciled - t.leak),
+		       per * (double)t.estimated, per * (double)(t.reconciled - t.leak),
 		       per * (double)t.secret, t.pulses ? (double)t.secret / (double)t.pulses : 0,
 		       t.seconds, t.seconds > 0 ? (double)t.sifted / t.seconds / 1e6 : 0);
 	} else {
@@ -236,6 +238,7 @@ static int run_distill(int argc, char **argv)
 		printf("  %-28s %14.1f bit/s\n", "detections", per * (double)t.events);
 		printf("  %-28s %14.1f bit/s  (+ %.1f bit/s test basis disclosed)\n", "sifted key", per * (double)t.sifted,
 		       per * (double)t.test);
+		printf("  %-28s %14.1f bit/s\n", "passed estimation", per * (double)t.estimated);
 		printf("  %-28s %14.1f bit/s  (leak %llu bits)\n", "reconciled, minus leak",
 		       per * (double)(t.reconciled - t.leak), (unsigned long long)t.leak);
 		printf("  %-28s %14.1f bit/s  (%.3g bits per pulse)\n", "secret key (after PA)",
