@@ -44,9 +44,7 @@ struct dst_pa_plan {
  * for small m Karatsuba is linear in n and always wins). */
 static enum dst_pa_alg pa_auto_alg(size_t n, size_t m)
 {
-	unsigned K = pa_fft_log_size(n, m);
-	double fft = (double)((size_t)1 << K) * (K + 10);
-	return pa_kara_cost(n, m) > 1.3 * fft ? DST_PA_ALG_FFT : DST_PA_ALG_KARATSUBA;
+	return pa_kara_cost(n, m) > 1.3 * pa_fft_cost(n, m) ? DST_PA_ALG_FFT : DST_PA_ALG_KARATSUBA;
 }
 
 static int check_sizes(size_t n, size_t m)

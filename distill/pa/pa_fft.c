@@ -20,6 +20,8 @@
 
 /* Sub-blocks of 2^PA_FFT_BLOCK elements (256 KiB) run all their remaining levels in cache. */
 #define PA_FFT_BLOCK 15
+/* At most this many column blocks (each holds a seed transform). */
+#define PA_FFT_MAX_BLOCKS 4
 /* Basis conversions of many small rows go through the array in groups of this many words. */
 #define PA_CONV_CHUNK ((size_t)1 << 14)
 
@@ -253,7 +255,8 @@ static void needed_chunks(size_t n, size_t m, size_t *c_lo, size_t *c_hi)
 	*c_hi = (n + m - 2) / 32;
 }
 
-unsigned pa_fft_log_size(size_t n, size_t m)
+/* log2 of the transform size for an n x m Toeplitz product. */
+static unsigned log_size(size_t n, size_t m)
 {
 	size_t nx = (n + 31) / 32, ns = (n + m - 1 + 31) / 32, total = nx + ns - 1, c_lo, c_hi;
 	needed_chunks(n, m, &c_lo, &c_hi);
@@ -271,27 +274,72 @@ unsigned pa_fft_log_size(size_t n, size_t m)
 	}
 }
 
+static unsigned ceil_log2(size_t v)
+{
+	unsigned k = 0;
+	while (((size_t)1 << k) < v)
+		k++;
+	return k;
+}
+
+/* Work of a plan with q column blocks: per block a truncated forward transform, its basis
+ * conversion and a pointwise product; then one inverse transform and conversion. */
+struct fft_shape {
+	unsigned q, K, kx;
+	size_t nb;
+	double cost;
+};
+
+static struct fft_shape shape_for(size_t n, size_t m, unsigned q)
+{
+	struct fft_shape sh = {q, 0, 0, n, 0};
+	if (q > 1)
+		sh.nb = ((n + q - 1) / q + 63) / 64 * 64;
+	sh.K = log_size(sh.nb, m);
+	sh.kx = ceil_log2((sh.nb + 31) / 32);
+	double N = (double)((size_t)1 << sh.K), bx = (double)((size_t)1 << sh.kx);
+	sh.cost = q * (N / 2 * sh.kx + 5 * bx + N) + N / 2 * sh.K + 5 * N;
+	return sh;
+}
+
+static struct fft_shape best_shape(size_t n, size_t m)
+{
+	struct fft_shape best = shape_for(n, m, 1);
+	/* more blocks pay off when the full product just misses a smaller transform (n >~ 10^6) */
+	for (unsigned q = 2; q <= PA_FFT_MAX_BLOCKS && n >= (1u << 20); q++) {
+		struct fft_shape sh = shape_for(n, m, q);
+		if (sh.cost < best.cost)
+			best = sh;
+	}
+	return best;
+}
+
+double pa_fft_cost(size_t n, size_t m)
+{
+	return best_shape(n, m).cost;
+}
+
 int pa_fft_init(struct pa_fft *p, size_t n, size_t m)
 {
 	memset(p, 0, sizeof(*p));
+	struct fft_shape sh = best_shape(n, m);
 	p->n = n;
 	p->m = m;
-	p->nx = (n + 31) / 32;
-	p->ns = (n + m - 1 + 31) / 32;
-	p->K = pa_fft_log_size(n, m);
+	p->q = sh.q;
+	p->nb = sh.nb;
+	p->K = sh.K;
+	p->kx = sh.kx;
 	p->N = (size_t)1 << p->K;
-	p->kx = 0;
-	while (((size_t)1 << p->kx) < p->nx)
-		p->kx++;
-	needed_chunks(n, m, &p->c_lo, &p->c_hi);
+	needed_chunks(p->nb, m, &p->c_lo, &p->c_hi);
 	p->out_words = (p->c_hi - p->c_lo + 2) / 2 + 1;
 	p->tw_hi_len = (p->N >> (PA_TW_LO_BITS + 1)) + 1;
 	size_t bytes = (p->N < 8 ? 8 : p->N) * sizeof(uint64_t);
-	p->seed_hat = aligned_alloc(64, bytes);
+	p->seed_hat = aligned_alloc(64, p->q * bytes);
 	p->work = aligned_alloc(64, bytes);
+	p->acc = p->q > 1 ? aligned_alloc(64, bytes) : p->work;
 	p->out = calloc(p->out_words, sizeof(uint64_t));
 	p->tw.hi = calloc(p->tw_hi_len, sizeof(uint64_t));
-	if (!p->seed_hat || !p->work || !p->out || !p->tw.hi) {
+	if (!p->seed_hat || !p->work || !p->acc || !p->out || !p->tw.hi) {
 		pa_fft_fini(p);
 		return -ENOMEM;
 	}
@@ -315,7 +363,7 @@ int pa_fft_init(struct pa_fft *p, size_t n, size_t m)
 	return 0;
 }
 
-/* 32-bit chunks of a bit string into elements f[0..chunks), zero above. */
+/* 32-bit chunks of a word-aligned bit string into elements f[0..chunks), zero above. */
 static void load_chunks(uint64_t *f, size_t len, const uint64_t *bits, size_t nbits)
 {
 	size_t chunks = (nbits + 31) / 32;
@@ -329,31 +377,49 @@ static void load_chunks(uint64_t *f, size_t len, const uint64_t *bits, size_t nb
 
 void pa_fft_set_seed(struct pa_fft *p, const struct pa_kernels *kern, const uint64_t *seed)
 {
-	load_chunks(p->seed_hat, p->N, seed, p->n + p->m - 1);
-	to_novel(p->seed_hat, p->N, p->K, 1);
-	fwd(kern, &p->tw, p->seed_hat, 0, p->K);
+	/* block b sees the window w_k = s_(k + n - (b+1)·nb), k < nb + m - 1 (zero outside s) */
+	size_t sbits = p->n + p->m - 1, wbits = p->nb + p->m - 1, chunks = (wbits + 31) / 32;
+	for (unsigned b = 0; b < p->q; b++) {
+		uint64_t *f = p->seed_hat + b * p->N;
+		long long off = (long long)p->n - (long long)((b + 1) * p->nb);
+		for (size_t k = 0; k < chunks; k++)
+			f[k] = pa_bits_get64(seed, sbits, off + 32 * (long long)k) & 0xffffffffu;
+		if (wbits & 31)
+			f[chunks - 1] &= (1u << (wbits & 31)) - 1;
+		memset(f + chunks, 0, (p->N - chunks) * sizeof(uint64_t));
+		to_novel(f, p->N, p->K, 1);
+		fwd(kern, &p->tw, f, 0, p->K);
+	}
 }
 
 void pa_fft_apply(struct pa_fft *p, const struct pa_kernels *kern, const uint64_t *x, uint64_t *y)
 {
 	size_t bx = (size_t)1 << p->kx;
-	uint64_t *f = p->work;
-	load_chunks(f, bx, x, p->n);
-	to_novel(f, bx, p->kx, 1);
-	/* x has no novel-basis terms at or above 2^kx: the top K - kx levels only copy */
-	for (size_t r = 1; r < ((size_t)1 << (p->K - p->kx)); r++)
-		memcpy(f + r * bx, f, bx * sizeof(uint64_t));
-	for (size_t r = 0; r < ((size_t)1 << (p->K - p->kx)); r++)
-		fwd(kern, &p->tw, f, r * bx, p->kx);
-	kern->gf_mul(f, f, p->seed_hat, p->N);
-	inv(kern, &p->tw, f, 0, p->K);
-	from_novel(f, p->N, p->K, 1);
+	uint64_t *f = p->work, *acc = p->acc;
+	for (unsigned b = 0; b < p->q; b++) {
+		size_t from = b * p->nb, bits = p->n - from < p->nb ? p->n - from : p->nb;
+		load_chunks(f, bx, x + from / 64, bits);
+		to_novel(f, bx, p->kx, 1);
+		/* x has no novel-basis terms at or above 2^kx: the top K - kx levels only copy */
+		for (size_t r = 1; r < ((size_t)1 << (p->K - p->kx)); r++)
+			memcpy(f + r * bx, f, bx * sizeof(uint64_t));
+		for (size_t r = 0; r < ((size_t)1 << (p->K - p->kx)); r++)
+			fwd(kern, &p->tw, f, r * bx, p->kx);
+		if (b == 0) {
+			kern->gf_mul(acc, f, p->seed_hat, p->N);
+		} else {
+			kern->gf_mul(f, f, p->seed_hat + b * p->N, p->N);
+			xor_run(acc, f, p->N);
+		}
+	}
+	inv(kern, &p->tw, acc, 0, p->K);
+	from_novel(acc, p->N, p->K, 1);
 
 	/* product chunk c = low half of h[c] + high half of h[c-1] */
 	uint32_t *o = (uint32_t *)p->out;
 	for (size_t c = p->c_lo; c <= p->c_hi; c++)
-		o[c - p->c_lo] = (uint32_t)f[c] ^ (uint32_t)(c ? f[c - 1] >> 32 : 0);
-	size_t obits = 32 * (p->c_hi - p->c_lo + 1), first = p->n - 1 - 32 * p->c_lo;
+		o[c - p->c_lo] = (uint32_t)acc[c] ^ (uint32_t)(c ? acc[c - 1] >> 32 : 0);
+	size_t obits = 32 * (p->c_hi - p->c_lo + 1), first = p->nb - 1 - 32 * p->c_lo;
 	size_t mw = DST_PA_WORDS(p->m);
 	for (size_t t = 0; t < mw; t++)
 		y[t] = pa_bits_get64(p->out, obits, (long long)(first + 64 * t));
@@ -363,23 +429,25 @@ void pa_fft_apply(struct pa_fft *p, const struct pa_kernels *kern, const uint64_
 
 size_t pa_fft_bytes(const struct pa_fft *p)
 {
-	return (2 * p->N + p->out_words + p->tw_hi_len + (1u << PA_TW_LO_BITS)) * sizeof(uint64_t);
+	size_t arrays = p->q + 1 + (p->q > 1);
+	return (arrays * p->N + p->out_words + p->tw_hi_len + (1u << PA_TW_LO_BITS)) * sizeof(uint64_t);
+}
+
+static void wipe_free(void *ptr, size_t bytes)
+{
+	if (ptr) {
+		explicit_bzero(ptr, bytes);
+		free(ptr);
+	}
 }
 
 void pa_fft_fini(struct pa_fft *p)
 {
-	if (p->seed_hat) {
-		explicit_bzero(p->seed_hat, p->N * sizeof(uint64_t));
-		free(p->seed_hat);
-	}
-	if (p->work) {
-		explicit_bzero(p->work, p->N * sizeof(uint64_t));
-		free(p->work);
-	}
-	if (p->out) {
-		explicit_bzero(p->out, p->out_words * sizeof(uint64_t));
-		free(p->out);
-	}
+	if (p->acc != p->work)
+		wipe_free(p->acc, p->N * sizeof(uint64_t));
+	wipe_free(p->seed_hat, p->q * p->N * sizeof(uint64_t));
+	wipe_free(p->work, p->N * sizeof(uint64_t));
+	wipe_free(p->out, p->out_words * sizeof(uint64_t));
 	free(p->tw.hi);
 	memset(p, 0, sizeof(*p));
 }

@@ -75,14 +75,18 @@ double pa_kara_cost(size_t n, size_t m);
 
 /* Additive FFT product state (inside a plan): x and the seed cut into 32-bit chunks, each chunk an
  * element of GF(2^64), so chunk products never wrap; the product is evaluated on a 2^K-element
- * subspace spanned by the Cantor basis. */
+ * subspace spanned by the Cantor basis. x may be split into q column blocks of nb bits, each with
+ * its own seed window and transform; their products add up before a single inverse transform. */
 struct pa_fft {
-	size_t n, m, nx, ns; /* bits; 32-bit chunks of x and of the seed */
-	unsigned K, kx;      /* transform size N = 2^K; x fits in 2^kx chunks */
+	size_t n, m;
+	unsigned q;          /* column blocks */
+	size_t nb;           /* bits per block (a multiple of 64 when q > 1) */
+	unsigned K, kx;      /* transform size N = 2^K; a block of x fits in 2^kx chunks */
 	size_t N;
-	size_t c_lo, c_hi;   /* product chunks holding output bits n-1 .. n+m-2 */
-	uint64_t *seed_hat;  /* N: transform of the seed */
+	size_t c_lo, c_hi;   /* product chunks holding output bits nb-1 .. nb+m-2 */
+	uint64_t *seed_hat;  /* q·N: transforms of the seed windows */
 	uint64_t *work;      /* N */
+	uint64_t *acc;       /* N when q > 1: sum of the block products */
 	uint64_t *out;       /* product chunks c_lo .. c_hi as 32-bit values */
 	size_t out_words;
 	struct pa_tw tw;
@@ -94,8 +98,8 @@ void pa_fft_set_seed(struct pa_fft *p, const struct pa_kernels *kern, const uint
 void pa_fft_apply(struct pa_fft *p, const struct pa_kernels *kern, const uint64_t *x, uint64_t *y);
 void pa_fft_fini(struct pa_fft *p);
 size_t pa_fft_bytes(const struct pa_fft *p);
-/* Transform size the FFT would use for (n, m): log2 N. */
-unsigned pa_fft_log_size(size_t n, size_t m);
+/* Model cost of the FFT plan pa_fft_init() would make (same units as pa_kara_cost: see pa.c). */
+double pa_fft_cost(size_t n, size_t m);
 
 /* Bits [pos, pos + 64) of the bit string s of nbits bits; bits outside [0, nbits) read as zero and
  * pos may be negative. Reads only the words that hold s's bits. */

@@ -1,7 +1,8 @@
 /* Privacy amplification on large blocks, where the O(n·m) definition is too slow to run in full:
  * the FFT (every kernel variant) must equal the Karatsuba product, and sampled output bits must
  * equal the definition. The sizes include transforms that use the folded (half-size) product:
- * n ~ 10^6 (2^16 points, X^N = X) and n ~ 4·10^6 (2^18 points, folding onto 2^16 + overflow). */
+ * n ~ 10^6 (2^16 points, X^N = X) and n ~ 4·10^6 (2^18 points, folding onto 2^16 + overflow),
+ * and x split into two to four column blocks (n ~ 1.1-3·10^6). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,9 +87,20 @@ static void test_folded_transform(void)
 	check_large(4000037, 2000000, 44); /* 2^18 points, folding lands below 2^16 + overflow */
 }
 
+static void test_column_blocks(void)
+{
+	/* x in two column blocks, products summed before one inverse transform; the second block
+	 * is shorter than the first */
+	check_large(1500007, 749997, 45);
+	check_large(1100000, 1100000, 46);
+	check_large(3000000, 1500000, 47); /* three blocks */
+	check_large(1200000, 1, 48);	   /* four blocks */
+}
+
 static CU_TestInfo large_tests[] = {
 	{"n ~ 10^6: FFT = Karatsuba = sampled definition", test_half_size_transform},
 	{"n ~ 4·10^6 folded product", test_folded_transform},
+	{"two to four column blocks (n ~ 1.1-3·10^6)", test_column_blocks},
 	CU_TEST_INFO_NULL,
 };
 
