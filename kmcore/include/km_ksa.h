@@ -92,6 +92,11 @@ struct km_ksa;
 struct km_ksa *km_ksa_create(const struct km_ksa_config *cfg, char *err, size_t errlen);
 /* Set (or add) a peer KME's Kx-2 endpoint and pool; only before km_ksa_start(). */
 int km_ksa_set_peer(struct km_ksa *k, const struct km_ksa_peer *peer);
+/* Replace the SAE directory (a configuration reload), from any thread; requests already being
+ * handled finish with the old one. Keys already supplied keep their parties. Returns 0 or
+ * -EINVAL (bad or duplicate IDs, reason in err) and changes nothing then. */
+int km_ksa_set_saes(struct km_ksa *k, const struct km_ksa_sae *saes, unsigned n, char *err,
+		    size_t errlen);
 uint16_t km_ksa_port(const struct km_ksa *k);
 uint16_t km_ksa_kx_port(const struct km_ksa *k);
 /* Serve on a new thread / on the calling thread until km_ksa_stop(). */

@@ -487,6 +487,7 @@ out:
 void ksa_ak_handler(struct evhttp_request *req, void *arg)
 {
 	struct km_ksa *k = arg;
+	ksa_saes_refresh(k);
 	KSA_COUNT(k, requests, 1);
 	char cn[KM_KSA_ID_MAX + 1], msg[200];
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);

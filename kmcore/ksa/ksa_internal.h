@@ -54,6 +54,11 @@ struct km_ksa {
 	char kme_id[KM_KSA_ID_MAX + 1];
 	struct ksa_sae *saes;
 	unsigned n_saes;
+	/* km_ksa_set_saes() from another thread: swapped in by ksa_saes_refresh() */
+	pthread_mutex_t saes_mu;
+	struct ksa_sae *next_saes;
+	unsigned next_n_saes;
+	bool saes_pending;
 	struct ksa_peer *peers;
 	unsigned n_peers;
 	uint32_t key_size, min_key_size, max_key_size, max_key_per_request, max_sae_id_count;
@@ -96,6 +101,7 @@ void ksa_tcp_nodelay(int fd);
 /* After evhttp_make_request(): the connection's socket exists now. */
 void ksa_evcon_nodelay(struct evhttp_connection *evcon);
 int ksa_sae_find(const struct km_ksa *k, const char *id);
+void ksa_saes_refresh(struct km_ksa *k); /* ksa_server.c */
 struct ksa_peer *ksa_peer_find(struct km_ksa *k, const char *id);
 
 /* ksa_batch.c: group commit per event loop round */

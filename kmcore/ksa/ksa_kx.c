@@ -274,6 +274,7 @@ static void kx_void(struct km_ksa *k, struct evhttp_request *req, struct ksa_pee
 void ksa_kx_handler(struct evhttp_request *req, void *arg)
 {
 	struct km_ksa *k = arg;
+	ksa_saes_refresh(k);
 	char cn[KM_KSA_ID_MAX + 1];
 	struct ksa_peer *p = ksa_peer_cn(req, cn, sizeof(cn)) == 0 ? ksa_peer_find(k, cn) : NULL;
 	if (!p) {

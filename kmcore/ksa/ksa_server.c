@@ -110,6 +110,70 @@ int km_ksa_set_peer(struct km_ksa *k, const struct km_ksa_peer *peer)
 	return set_peer(k, peer);
 }
 
+/* A validated copy of an SAE table. */
+static int build_saes(const char *kme_id, const struct km_ksa_sae *in, unsigned n,
+		      struct ksa_sae **out, char *err, size_t errlen)
+{
+	struct ksa_sae *t = calloc(n ? n : 1, sizeof(*t));
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (!in || copy_id(t[i].id, in[i].sae_id) != 0 || copy_id(t[i].kme, in[i].kme_id) != 0) {
+			snprintf(err, errlen, "SAE %u: sae_id/kme_id missing or too long", i);
+			free(t);
+			return -EINVAL;
+		}
+		for (unsigned j = 0; j < i; j++)
+			if (strcmp(t[j].id, t[i].id) == 0) {
+				snprintf(err, errlen, "SAE '%s' listed twice", t[i].id);
+				free(t);
+				return -EINVAL;
+			}
+		t[i].local = strcmp(t[i].kme, kme_id) == 0;
+	}
+	*out = t;
+	return 0;
+}
+
+int km_ksa_set_saes(struct km_ksa *k, const struct km_ksa_sae *saes, unsigned n, char *err,
+		    size_t errlen)
+{
+	char dummy[8];
+	if (!err) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	struct ksa_sae *t;
+	int rc = build_saes(k->kme_id, saes, n, &t, err, errlen);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&k->saes_mu);
+	free(k->next_saes);
+	k->next_saes = t;
+	k->next_n_saes = n;
+	__atomic_store_n(&k->saes_pending, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&k->saes_mu);
+	if (!k->thread_running)
+		ksa_saes_refresh(k);
+	return 0;
+}
+
+/* On the KSA thread between requests: SAE indexes never outlive one callback. */
+void ksa_saes_refresh(struct km_ksa *k)
+{
+	if (!__atomic_load_n(&k->saes_pending, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&k->saes_mu);
+	free(k->saes);
+	k->saes = k->next_saes;
+	k->n_saes = k->next_n_saes;
+	k->next_saes = NULL;
+	__atomic_store_n(&k->saes_pending, false, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&k->saes_mu);
+}
+
 struct km_ksa *km_ksa_create(const struct km_ksa_config *cfg, char *err, size_t errlen)
 {
 	char dummy[8];
@@ -124,6 +188,7 @@ struct km_ksa *km_ksa_create(const struct km_ksa_config *cfg, char *err, size_t 
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	pthread_mutex_init(&k->saes_mu, NULL);
 	if (!cfg || copy_id(k->kme_id, cfg->kme_id) != 0) {
 		snprintf(err, errlen, "kme_id missing or longer than %d bytes", KM_KSA_ID_MAX);
 		goto fail;
@@ -149,23 +214,9 @@ struct km_ksa *km_ksa_create(const struct km_ksa_config *cfg, char *err, size_t 
 		snprintf(err, errlen, "inconsistent key size or count limits");
 		goto fail;
 	}
-	k->saes = calloc(cfg->n_saes ? cfg->n_saes : 1, sizeof(*k->saes));
-	if (!k->saes)
-		goto oom;
-	for (unsigned i = 0; i < cfg->n_saes; i++) {
-		if (copy_id(k->saes[i].id, cfg->saes[i].sae_id) != 0 ||
-		    copy_id(k->saes[i].kme, cfg->saes[i].kme_id) != 0) {
-			snprintf(err, errlen, "SAE %u: sae_id/kme_id missing or too long", i);
-			goto fail;
-		}
-		for (unsigned j = 0; j < i; j++)
-			if (strcmp(k->saes[j].id, k->saes[i].id) == 0) {
-				snprintf(err, errlen, "SAE '%s' listed twice", k->saes[i].id);
-				goto fail;
-			}
-		k->saes[i].local = strcmp(k->saes[i].kme, k->kme_id) == 0;
-		k->n_saes++;
-	}
+	if (build_saes(k->kme_id, cfg->saes, cfg->n_saes, &k->saes, err, errlen) != 0)
+		goto fail;
+	k->n_saes = cfg->n_saes;
 	for (unsigned i = 0; i < cfg->n_peers; i++) {
 		if (set_peer(k, &cfg->peers[i]) != 0) {
 			snprintf(err, errlen, "peer %u: bad kme_id, host, port or pool", i);
@@ -279,6 +330,8 @@ void km_ksa_free(struct km_ksa *k)
 	SSL_CTX_free(k->server_ctx);
 	SSL_CTX_free(k->client_ctx);
 	free(k->saes);
+	free(k->next_saes);
+	pthread_mutex_destroy(&k->saes_mu);
 	free(k->peers);
 	free(k);
 }

@@ -424,6 +424,27 @@ static void test_authentication(void)
 	km_ksa_client_free(c);
 }
 
+/* A configuration reload replaces the SAE directory of a running KME; a bad one changes nothing. */
+static void test_sae_directory_update(void)
+{
+	enum { N = sizeof(saes) / sizeof(saes[0]) };
+	struct km_ksa_sae more[N + 1];
+	memcpy(more, saes, sizeof(saes));
+	more[N] = (struct km_ksa_sae){"sae-x", "kme-a"};
+	struct km_ksa_client *c = client_of("sae-x", kme_a, "kme-a");
+	expect_status(c, "GET", "/api/v1/keys/sae-a2/status", NULL, 401);
+	char err[200] = "";
+	struct km_ksa_sae dup[2] = {{"sae-x", "kme-a"}, {"sae-x", "kme-b"}};
+	CU_ASSERT_EQUAL(km_ksa_set_saes(kme_a, dup, 2, err, sizeof(err)), -EINVAL);
+	CU_ASSERT(strstr(err, "sae-x") != NULL);
+	expect_status(c, "GET", "/api/v1/keys/sae-a2/status", NULL, 401);
+	CU_ASSERT_EQUAL(km_ksa_set_saes(kme_a, more, N + 1, err, sizeof(err)), 0);
+	expect_status(c, "GET", "/api/v1/keys/sae-a2/status", NULL, 200);
+	CU_ASSERT_EQUAL(km_ksa_set_saes(kme_a, saes, N, err, sizeof(err)), 0);
+	expect_status(c, "GET", "/api/v1/keys/sae-a2/status", NULL, 401);
+	km_ksa_client_free(c);
+}
+
 static void test_local_supply(void)
 {
 	struct km_ksa_client *m = client_of("sae-a1", kme_a, "kme-a");
@@ -860,6 +881,7 @@ static void test_mutated_requests(void)
 static CU_TestInfo ksa_tests[] = {
 	{"status", test_status},
 	{"authentication", test_authentication},
+	{"SAE directory update", test_sae_directory_update},
 	{"local supply", test_local_supply},
 	{"local multicast", test_local_multicast},
 	{"bad key requests", test_bad_key_requests},
