@@ -15,6 +15,10 @@
  * only is that last message; key managers reconcile key ids across that case (the dataplane's
  * authenticated, sequenced Qdist channel retransmits it).
  *
+ * Key length: the finite-key bound of dst_estimate.h with the reconciliation's exact leak; when
+ * reconciliation drops frames (LDPC), every dropped bit is subtracted as well (a bit carries at
+ * most one bit of min-entropy), so the bound holds for the bits that remain.
+ *
  * Both sides' inputs are what their own sifting produced: their raw-key bits (PA bit order), their
  * test-basis bits, and the per-class counts (n_key, n_test agree on both sides after sifting; Alice
  * also gives m_test per class, computed by her sifting with Bob's disclosed test bits, and the

@@ -201,6 +201,10 @@ static int on_verify(struct dst_block_alice *a, const uint8_t *b, uint32_t len, 
 	dst_fk_stats_from_counts(&s, &a->in.counts, 0);
 	s.m_key = (double)rs.bits_corrected;
 	dst_fk_estimate(&a->cfg.fk, &s, (double)rs.leak_bits, &a->rep.fk);
+	/* Frames reconciliation dropped take their bits away: each carried at most one bit of
+	 * min-entropy, so the bound for the kept bits is l minus the dropped bits. */
+	if (a->rep.fk.status == DST_FK_OK && n < a->in.key_bits)
+		a->rep.fk.length -= (int64_t)(a->in.key_bits - n);
 	if (a->rep.fk.status != DST_FK_OK || a->rep.fk.length <= 0)
 		return finish_abort(a, a->rep.fk.status == DST_FK_ABORT_LENGTH || a->rep.fk.length <= 0
 					       ? DST_BLOCK_ABORT_LENGTH : DST_BLOCK_ABORT_ESTIMATE,
