@@ -103,13 +103,13 @@ struct dp_link *dp_link_create(struct dp_node *n, const struct dp_link_cfg *lc, 
 	}
 	if (lc->role == DP_ROLE_ALICE) {
 		size_t slots = (size_t)1 << l->cfg.window_log2;
-		rx->win = malloc(slots);
+		rx->win = malloc(slots / 2);
 		rx->pend = calloc(DP_PEND_MAX, sizeof(*rx->pend));
 		if (!rx->win || !rx->pend) {
 			*why = "out of memory (slot window)";
 			goto fail;
 		}
-		memset(rx->win, 0xFF, slots);
+		memset(rx->win, 0xFF, slots / 2);
 		rx->win_mask = slots - 1;
 	} else {
 		rx->ann = calloc(1, sizeof(*rx->ann));
@@ -175,7 +175,7 @@ void dp_link_free(struct dp_link *l)
 	}
 	dst_events_free(rx->ev);
 	if (rx->win) {
-		OPENSSL_cleanse(rx->win, (size_t)rx->win_mask + 1);
+		OPENSSL_cleanse(rx->win, ((size_t)rx->win_mask + 1) / 2);
 		free(rx->win);
 	}
 	/* Announcement buffers hold raw bits: wipe them too. */

@@ -63,10 +63,10 @@ struct dp_link_rx {
 	bool seen;          /* an event frame arrived */
 	uint32_t next_seq;  /* expected event frame seq */
 	uint64_t next_slot; /* first slot not yet covered by event frames */
-	/* Alice: Bob's announcements waiting for her events, and her slot window (one byte per slot:
-	 * the symbol, 0xFF = unknown). */
-	uint8_t *win;
-	uint64_t win_mask;
+	/* Alice: Bob's announcements waiting for her events, and her slot window (window.c). */
+	uint8_t *win;       /* one nibble per slot */
+	uint64_t win_mask;  /* slots - 1 */
+	uint64_t win_base;  /* slot at nibble 0 */
 	uint64_t win_lo;    /* slots below are gone */
 	struct dp_announce *pend;
 	unsigned pend_head, pend_n;
@@ -182,6 +182,13 @@ void dp_sift_event_frame(struct dp_node *n, struct dp_link *l, const struct dp_e
 			 const uint8_t *payload);
 void dp_sift_qdist(struct dp_node *n, struct dp_link *l, struct rte_mbuf *m);
 unsigned dp_sift_service(struct dp_node *n, struct dp_link *l);
+
+/* window.c (RX lcore, Alice) */
+void dp_win_unknown(struct dp_link_rx *rx, uint64_t from, uint64_t to);
+void dp_win_dense(struct dp_link_rx *rx, uint64_t first, const uint8_t *payload, unsigned count);
+void dp_win_put(struct dp_link_rx *rx, uint64_t slot, uint8_t sym);
+/* The symbol of slot s, or 0xFF when unknown or outside the window. */
+uint8_t dp_win_get(const struct dp_link_rx *rx, uint64_t s);
 
 /* worker.c */
 unsigned dp_worker_iteration(struct dp_node *n, unsigned w, const struct dp_snap *s);

@@ -145,13 +145,6 @@ static bool sift_decided(struct dp_node *n, struct dp_link *l, struct dp_announc
 	return true;
 }
 
-static uint8_t win_sym(const struct dp_link_rx *rx, uint64_t s)
-{
-	if (s >= rx->next_slot || s < rx->win_lo)
-		return 0xFF;
-	return rx->win[s & rx->win_mask];
-}
-
 /* Alice: answer and sift the oldest announcement once her events cover it (or when the queue
  * is full: then the slots she lacks are answered unknown). */
 static unsigned alice_service(struct dp_node *n, struct dp_link *l)
@@ -165,7 +158,7 @@ static unsigned alice_service(struct dp_node *n, struct dp_link *l)
 				break;
 			unsigned late = 0;
 			for (unsigned i = 0; i < a->n; i++) {
-				uint8_t m = win_sym(rx, a->slots[i]);
+				uint8_t m = dp_win_get(rx, a->slots[i]);
 				unsigned cls = m == 0xFF ? 3 : DP_SYM_CLASS(m);
 				a->mine[i] = m;
 				a->cls[i] = (uint8_t)cls;
@@ -288,7 +281,7 @@ void dp_sift_event_frame(struct dp_node *n, struct dp_link *l, const struct dp_e
 	uint64_t t = now_ns();
 	if (!rx->seen) {
 		rx->st.first_ns = t;
-		rx->win_lo = first;
+		rx->win_lo = rx->win_base = first;
 	}
 	__atomic_store_n(&rx->st.last_ns, t, __ATOMIC_RELAXED);
 	rx->seen = true;
@@ -297,28 +290,20 @@ void dp_sift_event_frame(struct dp_node *n, struct dp_link *l, const struct dp_e
 	DP_STAT_ADD(rx->st.events, count);
 
 	if (alice) {
-		uint64_t size = rx->win_mask + 1;
-		uint64_t from = rx->next_slot > rx->win_lo ? rx->next_slot : first;
-		/* Slots the module did not report are unknown; a jump beyond the window wipes it. */
-		if (first - from >= size) {
-			memset(rx->win, 0xFF, size);
-		} else {
-			for (uint64_t s = from; s < first; s++)
-				rx->win[s & rx->win_mask] = 0xFF;
-		}
+		/* Slots the module did not report are unknown. */
+		dp_win_unknown(rx, rx->next_slot > rx->win_lo ? rx->next_slot : first, first);
 		if (h->flags & DP_EVF_FLAG_DENSE) {
-			for (unsigned i = 0; i < count; i++)
-				rx->win[(first + i) & rx->win_mask] = dp_evf_dense_sym(payload, i);
+			dp_win_dense(rx, first, payload, count);
 		} else {
 			for (unsigned i = 0; i < count; i++) {
-				for (uint64_t s = (i ? slots[i - 1] + 1 : first); s < slots[i]; s++)
-					rx->win[s & rx->win_mask] = 0xFF;
-				rx->win[slots[i] & rx->win_mask] = syms[i];
+				if (i)
+					dp_win_unknown(rx, slots[i - 1] + 1, slots[i]);
+				dp_win_put(rx, slots[i], syms[i]);
 			}
 		}
 		rx->next_slot = last + 1;
-		if (rx->next_slot - rx->win_lo > size)
-			rx->win_lo = rx->next_slot - size;
+		if (rx->next_slot - rx->win_lo > rx->win_mask + 1)
+			rx->win_lo = rx->next_slot - (rx->win_mask + 1);
 		return;
 	}
 	/* Bob: queue the detections for announcement. */
