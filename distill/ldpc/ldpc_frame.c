@@ -166,50 +166,17 @@ static void hard_decisions(const struct dst_ldpc_code *c, const int8_t *app, uin
 	}
 }
 
-int dst_ldpc_bob(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, const uint64_t *bob,
-		 const uint64_t *syndrome, const uint64_t *revealed, uint64_t *corrected,
-		 struct dst_ldpc_result *res)
+/* Sweep until the syndrome holds or max_iter; then Bob's corrected key (or his input). */
+static int iterate(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, const uint64_t *bob,
+		   const uint64_t *syndrome, uint64_t *corrected, struct dst_ldpc_result *res)
 {
-	if (!ws || !plan_fits(ws, plan) || !bob || !syndrome || !corrected || !res ||
-	    (plan->revealed && !revealed))
-		return -EINVAL;
 	const struct dst_ldpc_code *c = plan->code;
 	const struct ldpc_variant *v = ws->forced ? ws->forced : ldpc_variant_active();
-	uint32_t z = c->z, per = z / 64, stride = ws->app_stride;
+	uint32_t z = c->z, stride = ws->app_stride;
 	int8_t *app = ws->app_buf + 32;
-	mark_granules(ws, plan);
-	/* channel LLRs into the first copy of every block */
-	uint32_t k = 0;
-	for (uint32_t w = 0; w < c->n / LDPC_GRAN; w++) {
-		int8_t *dst = app + (size_t)(w / per) * stride + (w % per) * 64;
-		switch (ws->gclass[w]) {
-		case G_KEY:
-			fill_word(dst, bob[k++], (uint8_t)plan->llr);
-			break;
-		case G_PUNCT:
-			memset(dst, 0, 64);
-			break;
-		case G_SHORT:
-			memset(dst, 127, 64);
-			break;
-		}
-	}
-	for (uint32_t i = 0; i < plan->revealed / LDPC_GRAN; i++) {
-		uint32_t w = c->punct_order[i];
-		fill_word(app + (size_t)(w / per) * stride + (w % per) * 64, revealed[i], 127);
-	}
-	for (uint32_t col = 0; col < c->nb; col++)
-		memcpy(app + (size_t)col * stride + z, app + (size_t)col * stride, z);
-	for (uint32_t i = 0; i < c->m / 8; i++) {
-		uint64_t m = spread_bits((uint8_t)(syndrome[i / 8] >> (8 * (i % 8))));
-		memcpy(ws->synd + 8 * i, &m, 8);
-	}
-	memset(ws->c2v, 0, (size_t)c->ne * z);
-
 	struct ldpc_dec d = {z,	     c->mb,	  c->row_start, c->col, c->shift, app,
 			     stride, ws->c2v, ws->synd,	    ws->tmp, ldpc_boxplus_corr};
 	ws->last = v;
-	ws->last_code = c;
 	res->status = DST_LDPC_FAILED;
 	res->iterations = 0;
 	res->flipped = 0;
@@ -232,8 +199,7 @@ int dst_ldpc_bob(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, const
 			memcpy(corrected, bob, plan->key_bits / 8);
 		return 0;
 	}
-	k = 0;
-	uint32_t flipped = 0;
+	uint32_t k = 0, flipped = 0;
 	for (uint32_t w = 0; w < c->n / LDPC_GRAN; w++)
 		if (ws->gclass[w] == G_KEY) {
 			flipped += (uint32_t)__builtin_popcountll(ws->word[w] ^ bob[k]);
@@ -241,6 +207,62 @@ int dst_ldpc_bob(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, const
 		}
 	res->flipped = flipped;
 	return 0;
+}
+
+/* Revealed filler as certain LLRs (+-127) in both copies of its block. */
+static void set_revealed(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan,
+			 const uint64_t *revealed)
+{
+	const struct dst_ldpc_code *c = plan->code;
+	uint32_t per = c->z / 64;
+	int8_t *app = ws->app_buf + 32;
+	for (uint32_t i = 0; i < plan->revealed / LDPC_GRAN; i++) {
+		uint32_t w = c->punct_order[i];
+		int8_t *dst = app + (size_t)(w / per) * ws->app_stride + (w % per) * 64;
+		fill_word(dst, revealed[i], 127);
+		memcpy(dst + c->z, dst, 64);
+		ws->gclass[w] = G_REVEALED;
+	}
+}
+
+int dst_ldpc_bob(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, const uint64_t *bob,
+		 const uint64_t *syndrome, const uint64_t *revealed, uint64_t *corrected,
+		 struct dst_ldpc_result *res)
+{
+	if (!ws || !plan_fits(ws, plan) || !bob || !syndrome || !corrected || !res ||
+	    (plan->revealed && !revealed))
+		return -EINVAL;
+	const struct dst_ldpc_code *c = plan->code;
+	uint32_t z = c->z, per = z / 64, stride = ws->app_stride;
+	int8_t *app = ws->app_buf + 32;
+	mark_granules(ws, plan);
+	/* channel LLRs into the first copy of every block */
+	uint32_t k = 0;
+	for (uint32_t w = 0; w < c->n / LDPC_GRAN; w++) {
+		int8_t *dst = app + (size_t)(w / per) * stride + (w % per) * 64;
+		switch (ws->gclass[w]) {
+		case G_KEY:
+			fill_word(dst, bob[k++], (uint8_t)plan->llr);
+			break;
+		case G_PUNCT:
+		case G_REVEALED:
+			memset(dst, 0, 64);
+			break;
+		case G_SHORT:
+			memset(dst, 127, 64);
+			break;
+		}
+	}
+	for (uint32_t col = 0; col < c->nb; col++)
+		memcpy(app + (size_t)col * stride + z, app + (size_t)col * stride, z);
+	set_revealed(ws, plan, revealed);
+	for (uint32_t i = 0; i < c->m / 8; i++) {
+		uint64_t m = spread_bits((uint8_t)(syndrome[i / 8] >> (8 * (i % 8))));
+		memcpy(ws->synd + 8 * i, &m, 8);
+	}
+	memset(ws->c2v, 0, (size_t)c->ne * z);
+	ws->last_code = c;
+	return iterate(ws, plan, bob, syndrome, corrected, res);
 }
 
 int dst_ldpc_ws_force_variant(struct dst_ldpc_ws *ws, const char *name)
