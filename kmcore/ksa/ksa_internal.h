@@ -15,8 +15,9 @@
 
 #define KSA_MAX_SLAVES KM_SAE_SLAVES_MAX /* slave SAEs per key */
 #define KSA_UUID_STR 37
-#define KSA_MAX_BODY (256 * 1024)   /* request bodies (key ID lists, Kx-2 messages) */
+#define KSA_MAX_BODY (1024 * 1024)  /* request bodies (key ID lists, Kx-2 messages) */
 #define KSA_KX_MAX_TAKES 4096       /* takes per Kx-2 supply message */
+#define KSA_HARD_MAX_KEYS 4096      /* max_key_per_request can be configured up to this */
 
 struct ksa_sae {
 	char id[KM_KSA_ID_MAX + 1];

@@ -64,7 +64,7 @@ static int parse_take(struct km_ksa *k, json_t *e, km_pool_id pool, struct kx_ta
 	if (json_u32(json_object_get(e, "bytes"), &kt->t.bytes) ||
 	    json_u32(json_object_get(e, "count"), &kt->count) ||
 	    json_u32(json_object_get(e, "size"), &kt->bits) || kt->count == 0 ||
-	    kt->count > k->max_key_per_request || kt->bits == 0 || kt->bits % 8 ||
+	    kt->count > KSA_HARD_MAX_KEYS || kt->bits == 0 || kt->bits % 8 ||
 	    kt->bits > KM_KSA_MAX_KEY_BITS || (uint64_t)kt->count * kt->bits / 8 != kt->t.bytes ||
 	    !json_is_array(src) || json_array_size(src) == 0 ||
 	    json_array_size(src) > KM_TAKE_MAX_SRC || !json_is_array(kid) ||

@@ -210,7 +210,7 @@ struct km_ksa *km_ksa_create(const struct km_ksa_config *cfg, char *err, size_t 
 	    k->min_key_size > k->key_size || k->key_size > k->max_key_size ||
 	    k->max_key_size > KM_KSA_MAX_KEY_BITS || k->max_sae_id_count >= KSA_MAX_SLAVES ||
 	    (k->local_keys_from_rng && !k->local_pool) ||
-	    k->max_key_per_request > 4096) {
+	    k->max_key_per_request > KSA_HARD_MAX_KEYS) {
 		snprintf(err, errlen, "inconsistent key size or count limits");
 		goto fail;
 	}

@@ -162,9 +162,10 @@ static void batch_done(bool ok, void *arg)
 	send_batch(p);
 }
 
-#define KX_BATCH_MAX 256
+#define KX_BATCH_MAX 256        /* supplies per Kx-2 message... */
+#define KX_BATCH_MAX_KEYS 2048  /* ...and keys: ~100 KB of JSON, within KSA_MAX_BODY */
 
-/* Send the waiting supplies (up to KX_BATCH_MAX) as one message, if none is in flight. */
+/* Send the waiting supplies as one message, if none is in flight. */
 static void send_batch(struct ksa_peer *p)
 {
 	if (p->inflight || !p->wait_head)
@@ -172,8 +173,12 @@ static void send_batch(struct ksa_peer *p)
 	struct km_ksa *k = p->k;
 	json_t *sups = json_array();
 	struct ksa_job *j = p->wait_head, *last = NULL;
-	for (unsigned n = 0; j && n < KX_BATCH_MAX; n++, last = j, j = j->qnext)
+	uint32_t keys = 0;
+	for (unsigned n = 0; j && n < KX_BATCH_MAX && (n == 0 || keys + j->number <= KX_BATCH_MAX_KEYS);
+	     n++, last = j, j = j->qnext) {
 		json_array_append(sups, j->supply);
+		keys += j->number;
+	}
 	p->inflight = p->wait_head;
 	last->qnext = NULL;
 	p->wait_head = j;
