@@ -113,19 +113,23 @@ static void test_reseed_and_reuse(void)
 	size_t n = 9000, m = 4001, mw = DST_PA_WORDS(m);
 	uint64_t *s1 = rand_bits(n + m - 1, 8), *s2 = rand_bits(n + m - 1, 9), *x = rand_bits(n, 10);
 	uint64_t *want = malloc(mw * 8), *got = malloc(mw * 8);
-	struct dst_pa_plan *p;
-	CU_ASSERT_EQUAL_FATAL(dst_pa_plan_create(n, m, s1, &p), 0);
-	for (int rep = 0; rep < 2; rep++) {
-		dst_pa_naive(n, m, s1, x, want);
+	static const enum dst_pa_alg algs[] = {DST_PA_ALG_KARATSUBA, DST_PA_ALG_FFT};
+	for (size_t a = 0; a < 2; a++) {
+		struct dst_pa_plan *p;
+		CU_ASSERT_EQUAL_FATAL(dst_pa_plan_create_with(n, m, s1, algs[a], NULL, &p), 0);
+		CU_ASSERT_EQUAL(dst_pa_plan_alg(p), algs[a]);
+		for (int rep = 0; rep < 2; rep++) {
+			dst_pa_naive(n, m, s1, x, want);
+			dst_pa_apply(p, x, got);
+			CU_ASSERT(memcmp(want, got, mw * 8) == 0);
+		}
+		CU_ASSERT_EQUAL(dst_pa_plan_reseed(p, s2), 0);
+		dst_pa_naive(n, m, s2, x, want);
 		dst_pa_apply(p, x, got);
 		CU_ASSERT(memcmp(want, got, mw * 8) == 0);
+		CU_ASSERT(dst_pa_plan_bytes(p) > 0);
+		dst_pa_plan_free(p);
 	}
-	CU_ASSERT_EQUAL(dst_pa_plan_reseed(p, s2), 0);
-	dst_pa_naive(n, m, s2, x, want);
-	dst_pa_apply(p, x, got);
-	CU_ASSERT(memcmp(want, got, mw * 8) == 0);
-	CU_ASSERT(dst_pa_plan_bytes(p) > 0);
-	dst_pa_plan_free(p);
 	dst_pa_plan_free(NULL);
 	free(s1), free(s2), free(x), free(want), free(got);
 }
