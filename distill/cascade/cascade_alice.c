@@ -25,7 +25,8 @@ size_t dst_cascade_max_msg(const struct dst_cascade_cfg *cfg)
 {
 	uint64_t n = cfg->frame_bits, f = cfg->max_frames;
 	uint64_t p = cfg->max_passes ? cfg->max_passes : 16;
-	uint64_t query = CAS_HDR + CAS_QUERY_ENTRY * f * ((n + 1) / 2);
+	/* Every node of one level per frame and pass, in the worst case (at most 5 bytes each). */
+	uint64_t query = CAS_HDR + 4 + f * (p * 24 * CAS_GROUP_HDR + CAS_VARINT_MAX * ((n + 1) / 2));
 	uint64_t init_ans = CAS_HDR + (f * p * ((n + 1) / 2) + 7) / 8;
 	uint64_t init = CAS_HDR + CAS_INIT_FIXED + DST_CASCADE_MAX_PASSES;
 	uint64_t m = query > init_ans ? query : init_ans;
@@ -148,39 +149,61 @@ static int on_init(struct dst_cascade_alice *a, const uint8_t *in, size_t in_len
 	return DST_CASCADE_CONTINUE;
 }
 
+/* Walks a QUERY body; with answer set, writes the parities (validation pass first). */
+static int walk_query(struct dst_cascade_alice *a, const uint8_t *p, const uint8_t *end,
+		      uint32_t count, uint8_t *answer)
+{
+	if (end - p < 4)
+		return -EPROTO;
+	uint32_t groups = cas_get32(p), seen = 0;
+	p += 4;
+	for (uint32_t g = 0; g < groups; g++) {
+		if (end - p < CAS_GROUP_HDR)
+			return -EPROTO;
+		uint32_t f = cas_get16(p), j = p[2], l = p[3], k = cas_get32(p + 4);
+		p += CAS_GROUP_HDR;
+		if (f >= a->frames || j >= a->par.passes || l >= a->par.log2_block[j] || k == 0 ||
+		    k > count - seen)
+			return -EPROTO;
+		uint64_t *c = frame_copy(a, f, j), idx = 0;
+		uint8_t *built = &a->built[(size_t)f * a->pl.passes + j];
+		if (answer && !*built) {
+			cas_k->gather(c, frame_key(a, f), a->pl.perm[j], a->pl.n);
+			*built = 1;
+		}
+		for (uint32_t i = 0; i < k; i++) {
+			uint32_t v;
+			if (!(p = cas_get_varint(p, end, &v)))
+				return -EPROTO;
+			idx = i ? idx + 1 + v : v;
+			if ((idx << l) >= a->pl.n)
+				return -EPROTO;
+			if (answer) {
+				uint64_t s = idx << l, t = s + (1ull << l);
+				uint32_t bit = seen + i;
+				answer[bit >> 3] |= (uint8_t)(cas_parity_range(c, s, t < a->pl.n ? t : a->pl.n)
+							      << (bit & 7));
+			}
+		}
+		seen += k;
+	}
+	return p == end && seen == count ? 0 : -EPROTO;
+}
+
 static int on_query(struct dst_cascade_alice *a, const uint8_t *in, size_t in_len, uint8_t *out,
 		    size_t cap, size_t *out_len)
 {
 	uint32_t count = cas_get32(in + 8);
-	if (count == 0 || (in_len - CAS_HDR) / CAS_QUERY_ENTRY != count ||
-	    (in_len - CAS_HDR) % CAS_QUERY_ENTRY)
+	if (count == 0 || count > (uint64_t)a->frames * a->pl.n)
+		return -EPROTO;
+	/* Validate the whole request before answering any of it. */
+	if (walk_query(a, in + CAS_HDR, in + in_len, count, NULL))
 		return -EPROTO;
 	if (cap < CAS_HDR + ((uint64_t)count + 7) / 8)
 		return -ENOSPC;
-	/* Validate the whole request before answering any of it. */
-	const uint8_t *e = in + CAS_HDR;
-	for (uint32_t i = 0; i < count; i++, e += CAS_QUERY_ENTRY) {
-		uint32_t f = cas_get16(e), j = e[2], l = e[3], idx = cas_get32(e + 4);
-		if (f >= a->frames || j >= a->par.passes || l >= a->par.log2_block[j] ||
-		    ((uint64_t)idx << l) >= a->pl.n)
-			return -EPROTO;
-	}
 	uint8_t *body = out + CAS_HDR;
 	memset(body, 0, (count + 7) / 8);
-	e = in + CAS_HDR;
-	for (uint32_t i = 0; i < count; i++, e += CAS_QUERY_ENTRY) {
-		uint32_t f = cas_get16(e), j = e[2], l = e[3], idx = cas_get32(e + 4);
-		uint8_t *built = &a->built[(size_t)f * a->pl.passes + j];
-		uint64_t *c = frame_copy(a, f, j);
-		if (!*built) {
-			cas_k->gather(c, frame_key(a, f), a->pl.perm[j], a->pl.n);
-			*built = 1;
-		}
-		uint64_t s = (uint64_t)idx << l, t = s + (1ull << l);
-		if (t > a->pl.n)
-			t = a->pl.n;
-		body[i >> 3] |= (uint8_t)(cas_parity_range(c, s, t) << (i & 7));
-	}
+	walk_query(a, in + CAS_HDR, in + in_len, count, body);
 	cas_put_hdr(out, CAS_MSG_PARITY, a->round, count);
 	*out_len = CAS_HDR + (count + 7) / 8;
 	a->round++;

@@ -437,9 +437,16 @@ static int on_parity(struct dst_cascade_bob *b, const uint8_t *in, size_t in_len
  * about to correct. Concurrent: every candidate of every searched pass at once, fewer rounds, a
  * little more leak. */
 /* Next request: every frame's candidates the schedule lets through. */
+static int cmp_u32(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	return a < b ? -1 : a > b;
+}
+
 static int build_query(struct dst_cascade_bob *b, uint8_t *out, size_t cap, size_t *out_len)
 {
-	uint8_t *e = out + CAS_HDR;
+	uint8_t *e = out + CAS_HDR + 4;
+	uint32_t groups = 0;
 	b->nsent = 0;
 	for (uint32_t f = 0; f < b->frames; f++) {
 		struct bframe *F = &b->fr[f];
@@ -487,23 +494,42 @@ static int build_query(struct dst_cascade_bob *b, uint8_t *out, size_t cap, size
 				cas_k->gather(F->copy + (size_t)j * b->pl.nw, F->key, b->pl.perm[j], b->pl.n);
 				F->built[j] = 1;
 			}
+			/* Level then index order (the candidate code sorts so): one group per level,
+			 * indices as gaps. */
+			qsort(F->cand + (size_t)j * b->pcap, F->nc[j], sizeof(uint32_t), cmp_u32);
+			uint8_t *grp = NULL;
+			uint32_t glevel = 0, gk = 0, prev = 0;
 			for (uint32_t i = 0; i < F->nc[j]; i++) {
-				uint32_t c = list[i];
-				if ((size_t)(e - out) + CAS_QUERY_ENTRY > cap || b->nsent >= b->sent_cap)
+				uint32_t c = list[i], idx = 2 * CAND_M(c);
+				if ((size_t)(e - out) + CAS_GROUP_HDR + CAS_VARINT_MAX > cap ||
+				    b->nsent >= b->sent_cap)
 					return -ENOSPC;
-				cas_put16(e, (uint16_t)f);
-				e[2] = (uint8_t)j;
-				e[3] = (uint8_t)(CAND_L(c) - 1);
-				cas_put32(e + 4, 2 * CAND_M(c));
-				e += CAS_QUERY_ENTRY;
+				if (!grp || CAND_L(c) != glevel) {
+					if (grp)
+						cas_put32(grp + 4, gk);
+					grp = e;
+					glevel = CAND_L(c);
+					gk = 0;
+					cas_put16(e, (uint16_t)f);
+					e[2] = (uint8_t)j;
+					e[3] = (uint8_t)(glevel - 1);
+					e += CAS_GROUP_HDR;
+					groups++;
+				}
+				e = cas_put_varint(e, gk ? idx - prev - 1 : idx);
+				prev = idx;
+				gk++;
 				b->sent[b->nsent] = c;
 				b->sent_frame[b->nsent++] = (uint16_t)f;
 			}
+			if (grp)
+				cas_put32(grp + 4, gk);
 		}
 	}
 	if (b->nsent == 0)
 		return 0;
 	cas_put_hdr(out, CAS_MSG_QUERY, b->round, b->nsent);
+	cas_put32(out + CAS_HDR, groups);
 	*out_len = (size_t)(e - out);
 	return 1;
 }

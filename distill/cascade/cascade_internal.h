@@ -47,7 +47,10 @@ enum {
 #define CAS_VERSION 1
 #define CAS_HDR 12 /* u8 type, u8 version, u16 reserved 0, u32 round, u32 count */
 #define CAS_INIT_FIXED 32 /* u32 frame_bits, u32 frames, u64 key_bits, u64 seed, u32 passes, u32 0 */
-#define CAS_QUERY_ENTRY 8 /* u16 frame, u8 pass, u8 level, u32 index */
+/* QUERY body: u32 group count, then groups {u16 frame, u8 pass, u8 level, u32 k} each followed by
+ * k node indices, strictly increasing, as LEB128 varints: the first absolute, then gaps - 1. */
+#define CAS_GROUP_HDR 8
+#define CAS_VARINT_MAX 5
 #define CAS_DONE_BODY 16  /* u64 leak_bits, u64 bits_corrected */
 
 static inline void cas_put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
@@ -77,6 +80,32 @@ static inline void cas_put_hdr(uint8_t *p, unsigned type, uint32_t round, uint32
 	p[2] = p[3] = 0;
 	cas_put32(p + 4, round);
 	cas_put32(p + 8, count);
+}
+
+static inline uint8_t *cas_put_varint(uint8_t *p, uint32_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+/* Reads a varint of at most 5 bytes below end; NULL when truncated or too long. */
+static inline const uint8_t *cas_get_varint(const uint8_t *p, const uint8_t *end, uint32_t *v)
+{
+	uint64_t x = 0;
+	for (unsigned s = 0; s < 35 && p < end; s += 7) {
+		uint8_t c = *p++;
+		x |= (uint64_t)(c & 0x7f) << s;
+		if (!(c & 0x80)) {
+			if (x > UINT32_MAX)
+				return NULL;
+			*v = (uint32_t)x;
+			return p;
+		}
+	}
+	return NULL;
 }
 
 static inline unsigned cas_bit(const uint64_t *w, uint64_t i) { return (unsigned)(w[i >> 6] >> (i & 63)) & 1; }

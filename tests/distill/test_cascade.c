@@ -291,7 +291,7 @@ static void test_malformed_messages_refused(void)
 	memcpy(bad, m2, l2);
 	bad[8] ^= 1;
 	CU_ASSERT_EQUAL(dst_cascade_bob_step(b, bad, l2, m1, cap, &l1), -EPROTO);
-	/* A query for a node outside the frame. */
+	/* A query for a frame that does not exist (first group's frame number). */
 	CU_ASSERT_EQUAL(dst_cascade_bob_begin(b, kb, 4096, &p), 0);
 	CU_ASSERT_EQUAL(dst_cascade_bob_step(b, NULL, 0, m1, cap, &l1), DST_CASCADE_CONTINUE);
 	CU_ASSERT_EQUAL(dst_cascade_bob_step(b, m2, l2, m1, cap, &l1), DST_CASCADE_CONTINUE);
