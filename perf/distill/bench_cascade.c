@@ -212,7 +212,7 @@ static void monte_carlo(struct qp_run *r, uint32_t frame_bits, uint32_t frames, 
 		return;
 	}
 	for (unsigned qi = 0; qi < sizeof(qs) / sizeof(qs[0]); qi++) {
-		double fsum = 0, fmax = 0, rounds = 0, leak = 0;
+		double fsum = 0, fmax = 0, rounds = 0, leak = 0, bytes = 0;
 		unsigned fails = 0;
 		x.t_alice = x.t_bob = 0;
 		dst_cascade_params_for_qber(qs[qi], frame_bits, 16, &x.p);
@@ -226,6 +226,7 @@ static void monte_carlo(struct qp_run *r, uint32_t frame_bits, uint32_t frames, 
 			fmax = f > fmax ? f : fmax;
 			rounds += x.st.rounds;
 			leak += (double)x.st.leak_bits;
+			bytes += (double)x.st.msg_bytes;
 		}
 		char name[48];
 		snprintf(name, sizeof(name), "cascade_f_q%g", 100 * qs[qi]);
@@ -239,6 +240,7 @@ static void monte_carlo(struct qp_run *r, uint32_t frame_bits, uint32_t frames, 
 		json_object_set_new(extra, "round_trips_per_1e5_bits", json_real(rounds / trials * 1e5 / (double)x.n));
 		json_object_set_new(extra, "frame_failures", json_integer(fails));
 		json_object_set_new(extra, "leak_bits", json_real(leak / trials));
+		json_object_set_new(extra, "msg_bytes_per_key_bit", json_real(bytes / trials / (double)x.n));
 		double bits = (double)x.n * trials;
 		json_object_set_new(extra, "mbit_s_both_sides", json_real(bits / (x.t_alice + x.t_bob) / 1e6));
 		json_object_set_new(extra, "mbit_s_alice", json_real(bits / x.t_alice / 1e6));
