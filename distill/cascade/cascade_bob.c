@@ -49,7 +49,7 @@ struct dst_cascade_bob {
 	struct bframe *fr;
 	uint64_t *out_key;
 	uint8_t *bpar;
-	uint32_t *sent; /* frame << 32 | candidate would not fit: kept as two arrays */
+	uint32_t *sent; /* candidates asked this round, in message order (with sent_frame) */
 	uint16_t *sent_frame;
 	uint32_t nsent, sent_cap;
 	uint32_t max_rounds;

@@ -25,12 +25,12 @@
 #include <stdint.h>
 
 #define DST_CASCADE_MAX_PASSES 24
-#define DST_CASCADE_MAX_FRAME_BITS (1u << 23)
+#define DST_CASCADE_MAX_FRAME_BITS (1u << 22) /* node indices of a pass fit 22 bits */
 #define DST_CASCADE_MIN_FRAME_BITS 64u
 
 /* Fixed per link: both sides must use the same values (they define the shuffles). */
 struct dst_cascade_cfg {
-	uint32_t frame_bits; /* bits per frame, 64 .. 2^23; shuffles are built once for it */
+	uint32_t frame_bits; /* bits per frame, 64 .. 2^22; shuffles are built once for it */
 	uint32_t max_frames; /* most frames one key may span */
 	uint32_t max_passes; /* shuffles built; 0 = 16 */
 	uint64_t seed;       /* public seed of the per-pass shuffles */

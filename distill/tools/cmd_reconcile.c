@@ -44,8 +44,8 @@ static int run_reconcile(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'j': json = 1; break;
 		case 'f':
-			if (qkdtool_parse_u64(optarg, 64, 1u << 23, &v))
-				return qkdtool_bad(NAME, "--frame-bits %s: expected 64 .. 8388608", optarg);
+			if (qkdtool_parse_u64(optarg, 64, 1u << 22, &v))
+				return qkdtool_bad(NAME, "--frame-bits %s: expected 64 .. 4194304", optarg);
 			cfg.frame_bits = (uint32_t)v;
 			break;
 		case 's':

@@ -306,6 +306,8 @@ static void test_malformed_messages_refused(void)
 	CU_ASSERT_EQUAL(dst_cascade_bob_begin(b, kb, 4096, &q), -EINVAL);
 	struct dst_cascade_cfg badcfg = {10, 1, 8, 1};
 	CU_ASSERT_PTR_NULL(dst_cascade_alice_create(&badcfg));
+	badcfg.frame_bits = DST_CASCADE_MAX_FRAME_BITS + 1; /* node indices would not fit */
+	CU_ASSERT_PTR_NULL(dst_cascade_bob_create(&badcfg));
 	dst_cascade_alice_free(a);
 	dst_cascade_bob_free(b);
 	free(m1);
