@@ -10,8 +10,14 @@
 
 static const char *NAME = "estimate";
 
-static void print_text(const struct dst_sift_block *b, const struct dst_fk_config *cfg,
-		       const struct dst_fk_result *r)
+/* Acquisition time of the block at the link's pulse rate. */
+static double block_seconds(const struct dst_sift_block *b, const struct dst_link_params *p)
+{
+	return (double)(b->c.slot_end - b->c.slot_begin) / p->pulse_rate_hz;
+}
+
+static void print_text(const struct dst_sift_block *b, const struct dst_link_params *p,
+		       const struct dst_fk_config *cfg, const struct dst_fk_result *r)
 {
 	const struct dst_sift_counts *c = &b->c;
 	printf("block: raw key %zu bits, test %zu bits, %llu events, %llu pulses\n", b->key_bits,
@@ -27,11 +33,15 @@ static void print_text(const struct dst_sift_block *b, const struct dst_fk_confi
 	       r->s1_test, r->v1_test, r->phi);
 	printf("leak_ec %.1f, penalty %.2f (eps_sec %g, eps_cor %g)\n", r->leak_ec, r->penalty,
 	       cfg->eps_sec, cfg->eps_cor);
+	double t = block_seconds(b, p);
 	printf("secret key length: %lld bits (%s)\n", (long long)r->length, dst_fk_status_str(r->status));
+	printf("at %.4g Hz: %.4g s of pulses, %.4g secret bits/s, %.4g bits per pulse\n",
+	       p->pulse_rate_hz, t, t > 0 ? (double)r->length / t : 0.0,
+	       c->slot_end > c->slot_begin ? (double)r->length / (double)(c->slot_end - c->slot_begin) : 0.0);
 }
 
-static void print_json(const struct dst_sift_block *b, const struct dst_fk_config *cfg,
-		       const struct dst_fk_result *r)
+static void print_json(const struct dst_sift_block *b, const struct dst_link_params *p,
+		       const struct dst_fk_config *cfg, const struct dst_fk_result *r)
 {
 	const struct dst_sift_counts *c = &b->c;
 	printf("{\"status\":\"%s\",\"abort\":%s,\"length\":%lld,\"l_real\":%.17g,", dst_fk_status_str(r->status),
@@ -47,9 +57,11 @@ static void print_json(const struct dst_sift_block *b, const struct dst_fk_confi
 		       (unsigned long long)c->m_test[k]);
 	printf("],\"qber_key\":%.17g,\"qber_test\":%.17g,\"s0\":%.17g,\"s1\":%.17g,\"s0_test\":%.17g,"
 	       "\"s1_test\":%.17g,\"v1_test\":%.17g,\"phi\":%.17g,\"leak_ec\":%.17g,\"penalty\":%.17g,"
-	       "\"eps_sec\":%.17g,\"eps_cor\":%.17g}\n",
+	       "\"eps_sec\":%.17g,\"eps_cor\":%.17g,\"pulse_rate_hz\":%.17g,\"seconds\":%.17g,"
+	       "\"secret_bps\":%.17g}\n",
 	       r->qber_key, r->qber_test, r->s0, r->s1, r->s0_test, r->s1_test, r->v1_test, r->phi,
-	       r->leak_ec, r->penalty, cfg->eps_sec, cfg->eps_cor);
+	       r->leak_ec, r->penalty, cfg->eps_sec, cfg->eps_cor, p->pulse_rate_hz, block_seconds(b, p),
+	       block_seconds(b, p) > 0 ? (double)r->length / block_seconds(b, p) : 0.0);
 }
 
 /* --plan: the paper's system model at a distance, optionally optimised; no input file. */
@@ -175,9 +187,9 @@ static int run_estimate(int argc, char **argv)
 	struct dst_fk_result r;
 	dst_fk_estimate(&cfg, &s, leak, &r);
 	if (json)
-		print_json(b, &cfg, &r);
+		print_json(b, &p, &cfg, &r);
 	else
-		print_text(b, &cfg, &r);
+		print_text(b, &p, &cfg, &r);
 	dst_sift_block_free(b);
 	return r.status == DST_FK_OK ? QKDTOOL_OK : QKDTOOL_FAILED;
 }

@@ -157,6 +157,8 @@ static void test_chain(void)
 	CU_ASSERT(r.length > 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"status\":\"ok\""));
+	/* 4e8 pulses of the default 1 GHz source: 0.4 s of acquisition. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"pulse_rate_hz\":1000000000,\"seconds\":0.4000000000000000"));
 	/* A threshold the block's QBER exceeds: the report says why and the status is 1. */
 	const char *strict[] = {"estimate", "--in", path("sift"), "--qber-max", "0.001", NULL};
 	CU_ASSERT_EQUAL(run(strict, out, sizeof(out), err, sizeof(err)), 1);
