@@ -127,6 +127,24 @@ static json_t *show_routes(struct cp_ctrl *c)
 	return json_pack("{s:I,s:o}", "generation", (json_int_t)(s ? s->generation : 0), "routes", t);
 }
 
+/* Loop-free paths besides the current one (Yen, k = policy.alternates + 1): does the session
+ * have a backup if a link of its path fails? */
+static int alternates(struct cp_ctrl *c, const struct cp_relay_session *r)
+{
+	if (!c->lg.g || r->state != CP_RELAY_ACTIVE)
+		return 0;
+	uint32_t s = cp_lsdb_graph_node(&c->lg, r->src), d = cp_lsdb_graph_node(&c->lg, r->dst);
+	if (s == CP_NODE_NONE || d == CP_NODE_NONE)
+		return 0;
+	struct cp_path p[17];
+	unsigned k = c->cfg->policy.alternates + 1;
+	int n = cp_yen(c->lg.g, s, d, k > 17 ? 17 : k, p);
+	if (n <= 0)
+		return 0;
+	cp_paths_release(p, (unsigned)n);
+	return n - 1;
+}
+
 static json_t *show_sessions(struct cp_ctrl *c)
 {
 	json_t *relay = json_array(), *app = json_array();
@@ -135,11 +153,12 @@ static json_t *show_sessions(struct cp_ctrl *c)
 		const struct cp_relay_session *r = &c->sess.relay[i];
 		json_array_append_new(
 			relay,
-			json_pack("{s:i,s:s,s:s,s:i,s:s,s:f,s:I,s:i,s:I,s:I}", "id", (int)r->id, "dst",
+			json_pack("{s:i,s:s,s:s,s:i,s:s,s:f,s:i,s:I,s:i,s:I,s:I}", "id", (int)r->id, "dst",
 				  r->dst, "state", r->state == CP_RELAY_ACTIVE ? "active" : "unroutable",
 				  "epoch", (int)r->epoch,
 				  "path", r->state == CP_RELAY_ACTIVE ? path_str(r, buf, sizeof(buf)) : "-",
-				  "cost", r->state == CP_RELAY_ACTIVE ? r->cost : 0.0, "target_bits",
+				  "cost", r->state == CP_RELAY_ACTIVE ? r->cost : 0.0, "alternates",
+				  alternates(c, r), "target_bits",
 				  (json_int_t)r->target_bits, "users", (int)r->users, "reserved_bps",
 				  (json_int_t)r->reserved_bps, "reroutes", (json_int_t)r->reroutes));
 	}

@@ -64,11 +64,14 @@ try:
     # relay session, then a failure moves it; the CLI shows the new path and epoch
     rc, out, err = ctl("A", "relay", "add", "C", "target=65536")
     eq((rc, out), (0, "id: 1\nstate: active\n"), "relay add output")
+    s = run_json([QKDCTL, "-s", sock["A"], "show", "sessions"])["relay_sessions"][0]
+    eq((s["path"], s["alternates"]), ("A>C", 1), "relay session on A>C with A>B>C as its alternate")
     rc, out, err = ctl("A", "link", "down", "kac")
     eq((rc, out), (0, "link: qac\nstate: admin-down\nprevious: up\nlcore: 1\n"), "link down output")
     s = run_json([QKDCTL, "-s", sock["A"], "show", "sessions"])["relay_sessions"][0]
     eq((s["state"], s["path"], s["epoch"], s["reroutes"]), ("active", "A>B>C", 2, 1),
        "relay session moved to A>B>C at once (epoch 2)")
+    eq(s["alternates"], 0, "no alternate left once A-C is down")
     rc, out, err = ctl("A", "show", "sessions")
     check("A>B>C" in out and out.startswith("relay_sessions:\n"), "show sessions human output")
 
