@@ -63,7 +63,7 @@ struct dst_ldpc_ws *dst_ldpc_ws_create(const struct dst_ldpc_family *fam)
 	ws->app_buf = zalloc_aligned((size_t)ws->app_stride * fam->max_nb);
 	ws->c2v = zalloc_aligned(ws->c2v_bytes);
 	ws->synd = zalloc_aligned(fam->max_m);
-	ws->tmp = zalloc_aligned(2 * 256 * 32);
+	ws->tmp = zalloc_aligned(4 * 256 * 32);
 	ws->app_out = zalloc_aligned(fam->n);
 	ws->word = zalloc_aligned(fam->n / 8);
 	ws->syn = zalloc_aligned(fam->max_m / 8);

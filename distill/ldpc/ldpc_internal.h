@@ -43,7 +43,7 @@ struct ldpc_dec {
 	uint32_t app_stride;
 	int8_t *c2v;         /* edge e at c2v + e * z */
 	const int8_t *synd;  /* m bytes: 0 or -1 */
-	int8_t *tmp;         /* 2 * 256 * 32 bytes scratch (AVX2) */
+	int8_t *tmp;         /* 4 * 256 * 32 bytes scratch (AVX2) */
 	const uint8_t *corr; /* 16 entries: box-plus correction c[d] = round(4 ln(1 + e^(-d/4))) */
 };
 
