@@ -12,7 +12,7 @@
  *    slave SAE's KME (a QKD link pool or a relayed-key pool), or from local_pool when every slave
  *    is on this KME. For a slave on another KME the take description (source key ids, no key
  *    bytes) goes to that KME over Kx-2, which derives the same keys (km_store_derive) and keeps
- *    them for its slaves; the master's reply is sent only after that KME accepted them, so
+ *    them for its slaves; the master's reply is sent only after every KME accepted them, so
  *    dec_keys there can always return them. If it fails, the keys are discarded on both ends, and
  *    this end drops the key at the front of its half of the pool (the leftover of its last take,
  *    which the peer may never have derived) so that the next take starts from a whole key both
@@ -21,8 +21,11 @@
  *    (km_store_fetch); a request is checked whole before any key is handed out.
  * Group commit: the store writes of all requests handled in one event loop round share one
  * transaction and one fsync; replies and Kx-2 messages that expose keys go out after it.
- * Slaves of one request (URL slave + additional_slave_SAE_IDs) may be on this KME and on at most
- * one other KME. Both ends of a pool draw from it, so each end originates takes only from its half
+ * Multicast: the slaves of one request (URL slave + additional_slave_SAE_IDs) may be on any KMEs.
+ * The keys are cut from the pool shared with the first other KME; each further KME gets the cut
+ * bytes one-time-padded with keys it shares with this KME, stores them under the first source id
+ * of the cut in a scratch pool (kind of the cut's pool, number 0xFFFFFFFF) and derives the same
+ * key ids from it. Both ends of a pool draw from it, so each end originates takes only from its half
  * of the keys: km_ksa_create() sets a peer pool whose origin policy is KM_ORIGIN_ALL to
  * KM_ORIGIN_ODD on the KME with the smaller ID (strcmp) and KM_ORIGIN_EVEN on the other.
  *

@@ -27,6 +27,7 @@ struct ksa_sae {
 
 struct kx_conn;
 struct ksa_job;
+struct ksa_link;
 
 struct ksa_peer {
 	char id[KM_KSA_ID_MAX + 1];
@@ -36,8 +37,8 @@ struct ksa_peer {
 	uint64_t own_bits, own_bits_at; /* Get status: our half of the pool, counted at (ns) */
 	struct kx_conn *conns;          /* keep-alive Kx-2 connections (ksa_kx.c) */
 	/* Supplies go out in the order they were cut, one message in flight (ksa_supply.c) */
-	struct ksa_job *wait_head, *wait_tail; /* cut, not sent yet */
-	struct ksa_job *inflight;              /* in the message the peer is deriving */
+	struct ksa_link *wait_head, *wait_tail; /* cut, not sent yet */
+	struct ksa_link *inflight;              /* in the message the peer is deriving */
 	struct km_ksa *k;
 };
 

@@ -23,6 +23,7 @@
 #include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "ksa_internal.h"
 
@@ -83,6 +84,117 @@ static int parse_take(struct km_ksa *k, json_t *e, km_pool_id pool, struct kx_ta
 	return 0;
 }
 
+static int grow_ids(uint8_t (**got)[16], size_t ngot, size_t *capgot, size_t more)
+{
+	if (ngot + more <= *capgot)
+		return 0;
+	size_t cap = (*capgot ? *capgot * 2 : 256) + more;
+	uint8_t (*ng)[16] = realloc(*got, cap * sizeof(**got));
+	if (!ng)
+		return -ENOMEM;
+	*got = ng;
+	*capgot = cap;
+	return 0;
+}
+
+/* Keys another KME cut from keys it shares with a third KME, sent one-time-padded with keys it
+ * shares with us. We store the unpadded bytes under the id of that take's first source, in a
+ * scratch pool of the same kind, and derive from it: the store then gives the keys the same ids
+ * as at the other two KMEs (child ids hash the pool kind, the first source id and the sizes). */
+static int derive_import(struct km_ksa *k, struct ksa_peer *p, json_t *e,
+			 const struct km_parties *pa, uint8_t (**got)[16], size_t *ngot,
+			 size_t *capgot, char *msg, size_t msglen)
+{
+	uint32_t kind, bytes, count, bits, pad_bytes;
+	json_t *pad = json_object_get(e, "pad"), *psrc = json_object_get(pad, "src");
+	json_t *kid = json_object_get(e, "key_IDs");
+	const char *masked = json_string_value(json_object_get(e, "masked"));
+	struct km_take pt = {.pool = p->pool}, t = {.nsrc = 1};
+	if (json_u32(json_object_get(e, "kind"), &kind) || (kind != 1 && kind != 2) ||
+	    km_uuid_parse(json_string_value(json_object_get(e, "src0")), t.src[0]) ||
+	    json_u32(json_object_get(e, "bytes"), &bytes) ||
+	    json_u32(json_object_get(e, "count"), &count) ||
+	    json_u32(json_object_get(e, "size"), &bits) || count == 0 ||
+	    count > KSA_HARD_MAX_KEYS || bits == 0 || bits % 8 || bits > KM_KSA_MAX_KEY_BITS ||
+	    (uint64_t)count * bits / 8 != bytes || !json_is_array(kid) ||
+	    json_array_size(kid) != count || !masked ||
+	    json_string_length(json_object_get(e, "masked")) != ksa_b64_len(bytes) ||
+	    json_u32(json_object_get(pad, "bytes"), &pad_bytes) || pad_bytes != bytes ||
+	    !json_is_array(psrc) || json_array_size(psrc) == 0 ||
+	    json_array_size(psrc) > KM_TAKE_MAX_SRC) {
+		snprintf(msg, msglen, "malformed import");
+		return 400;
+	}
+	pt.bytes = bytes;
+	pt.nsrc = (uint32_t)json_array_size(psrc);
+	size_t i;
+	json_t *v;
+	json_array_foreach(psrc, i, v) if (km_uuid_parse(json_string_value(v), pt.src[i]))
+	{
+		snprintf(msg, msglen, "malformed import");
+		return 400;
+	}
+	if (grow_ids(got, *ngot, capgot, count)) {
+		snprintf(msg, msglen, "out of memory");
+		return 503;
+	}
+	uint8_t *key = km_key_material_alloc(bytes), *padb = km_key_material_alloc(bytes);
+	uint8_t *dec = km_key_material_alloc(bytes + 3);
+	int code = key && padb && dec ? 0 : 503;
+	struct km_take_handle h;
+	int rc = code ? -ENOMEM : km_store_take_named(k->store, &pt, padb, &h);
+	if (!code && rc) {
+		snprintf(msg, msglen, "pad of import: %s",
+			 rc == -ENOENT ? "source keys unknown or already used" : strerror(-rc));
+		code = 400;
+	}
+	if (!code && (rc = km_store_take_commit(k->store, &h)) != 0) {
+		snprintf(msg, msglen, "pad of import: %s", strerror(-rc));
+		code = 503;
+	}
+	size_t ml = code ? 0 : ksa_b64_len(bytes);
+	size_t mpad = ml ? (masked[ml - 1] == '=') + (ml > 1 && masked[ml - 2] == '=') : 0;
+	int n = code ? -1 : EVP_DecodeBlock(dec, (const unsigned char *)masked, (int)ml);
+	if (!code && (n < 0 || (size_t)n - mpad != bytes)) {
+		snprintf(msg, msglen, "malformed masked key");
+		code = 400;
+	}
+	if (!code) {
+		for (uint32_t b = 0; b < bytes; b++)
+			key[b] = dec[b] ^ padb[b];
+		t.pool = ((uint64_t)kind << 32) | 0xFFFFFFFFu; /* scratch pool for imports */
+		t.bytes = bytes;
+		struct km_key_in in = {.pool = t.pool, .bits = bytes * 8, .type = KM_KEY_DERIVED,
+				       .material = key};
+		memcpy(in.id, t.src[0], KM_KEY_ID_LEN);
+		rc = km_store_put(k->store, &in, 1);
+		if (rc == 0)
+			rc = km_store_derive(k->store, &t, pa, count, bits, *got + *ngot);
+		if (rc) {
+			km_store_discard(k->store, (const uint8_t(*)[KM_KEY_ID_LEN])t.src, 1);
+			snprintf(msg, msglen, "cannot import keys: %s", strerror(-rc));
+			code = rc == -EEXIST ? 400 : 503;
+		}
+	}
+	if (!code) {
+		*ngot += count;
+		json_array_foreach(kid, i, v)
+		{
+			uint8_t id[KM_KEY_ID_LEN];
+			if (km_uuid_parse(json_string_value(v), id) ||
+			    memcmp(id, (*got)[*ngot - count + i], KM_KEY_ID_LEN) != 0) {
+				snprintf(msg, msglen, "imported key IDs differ from the sender's");
+				code = 400;
+				break;
+			}
+		}
+	}
+	km_key_material_free(key, bytes);
+	km_key_material_free(padb, bytes);
+	km_key_material_free(dec, bytes + 3);
+	return code;
+}
+
 /* Derive one supply's takes, appending the derived ids to *got. */
 static int derive_supply(struct km_ksa *k, struct ksa_peer *p, json_t *sup, uint8_t (**got)[16],
 			 size_t *ngot, size_t *capgot, char *msg, size_t msglen)
@@ -125,27 +237,27 @@ static int derive_supply(struct km_ksa *k, struct ksa_peer *p, json_t *sup, uint
 		snprintf(msg, msglen, "no slave SAE of this KME");
 		return 400;
 	}
-	if (!json_is_array(takes) || json_array_size(takes) == 0 ||
-	    json_array_size(takes) > KSA_KX_MAX_TAKES) {
-		snprintf(msg, msglen, "takes must be a non-empty array");
+	json_t *imports = json_object_get(sup, "imports");
+	if ((takes && !json_is_array(takes)) || (imports && !json_is_array(imports)) ||
+	    json_array_size(takes) + json_array_size(imports) == 0 ||
+	    json_array_size(takes) + json_array_size(imports) > KSA_KX_MAX_TAKES) {
+		snprintf(msg, msglen, "takes or imports must be a non-empty array");
 		return 400;
 	}
 	struct km_parties pa;
 	ksa_parties(k, master, sl, ns, false, &pa);
+	json_array_foreach(imports, i, e)
+	{
+		int code = derive_import(k, p, e, &pa, got, ngot, capgot, msg, msglen);
+		if (code)
+			return code;
+	}
 	json_array_foreach(takes, i, e)
 	{
 		struct kx_take kt;
 		int rc = parse_take(k, e, p->pool, &kt);
-		if (rc == 0 && *ngot + kt.count > *capgot) {
-			size_t cap = (*capgot ? *capgot * 2 : 256) + kt.count;
-			uint8_t (*ng)[16] = realloc(*got, cap * sizeof(**got));
-			if (ng) {
-				*got = ng;
-				*capgot = cap;
-			} else {
-				rc = -ENOMEM;
-			}
-		}
+		if (rc == 0 && grow_ids(got, *ngot, capgot, kt.count))
+			rc = -ENOMEM;
 		if (rc != 0) {
 			free(kt.ids);
 			snprintf(msg, msglen, "malformed take %zu", i);

@@ -659,7 +659,7 @@ static void test_two_kmes(void)
 	km_ksa_client_free(sa);
 }
 
-/* Slaves on this KME and one other: both get the keys; slaves on two other KMEs are refused. */
+/* Multicast: slaves on this KME and on one or two other KMEs all get the same keys. */
 static void test_multicast_remote(void)
 {
 	struct km_ksa_client *m = client_of("sae-a1", kme_a, "kme-a");
@@ -680,10 +680,24 @@ static void test_multicast_remote(void)
 		expect_status(cl[c], "POST", "/api/v1/keys/sae-a1/dec_keys", body, 400);
 	}
 	free(body);
-	uint64_t before = ref_left(&ab);
-	expect_status(m, "POST", "/api/v1/keys/sae-b1/enc_keys",
-		      "{\"additional_slave_SAE_IDs\":[\"sae-c1\"]}", 400);
-	CU_ASSERT_EQUAL(ref_left(&ab), before);
+	/* slaves on kme-b, kme-c and kme-a: kme-b derives the cut, kme-c imports it one-time-padded
+	 * with the next bytes of its own shared keys with kme-a */
+	n = get_keys(m, "POST", "/api/v1/keys/sae-b1/enc_keys",
+		     "{\"number\":2,\"size\":256,\"additional_slave_SAE_IDs\":[\"sae-c1\","
+		     "\"sae-a2\"]}",
+		     k, 2);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	assert_ref(&ab, k, 2, 32);
+	uint8_t pad[64];
+	ref_take(&ac, pad, sizeof(pad)); /* the pad, used up */
+	body = ids_body(k, 2);
+	struct km_ksa_client *cl3[3] = {sb, sc, sa};
+	for (int c = 0; c < 3; c++) {
+		CU_ASSERT_EQUAL(get_keys(cl3[c], "POST", "/api/v1/keys/sae-a1/dec_keys", body, d, 2), 2);
+		CU_ASSERT(memcmp(d[0].mat, k[0].mat, 32) == 0 && memcmp(d[1].mat, k[1].mat, 32) == 0);
+		expect_status(cl3[c], "POST", "/api/v1/keys/sae-a1/dec_keys", body, 400);
+	}
+	free(body);
 	/* a slave on kme-c alone: keys from the relayed keys kme-a and kme-c share */
 	n = get_keys(m, "GET", "/api/v1/keys/sae-c1/enc_keys?size=64", NULL, k, 1);
 	CU_ASSERT_EQUAL_FATAL(n, 1);
@@ -887,7 +901,7 @@ static CU_TestInfo ksa_tests[] = {
 	{"bad key requests", test_bad_key_requests},
 	{"bad dec_keys requests", test_bad_dec_requests},
 	{"two KMEs over Kx-2", test_two_kmes},
-	{"multicast to this and another KME", test_multicast_remote},
+	{"multicast over three KMEs", test_multicast_remote},
 	{"local keys from the DRBG", test_local_rng},
 	{"keys short and peer down", test_keys_short},
 	{"resync after a failed supply", test_resync_after_failed_supply},
