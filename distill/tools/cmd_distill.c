@@ -221,7 +221,7 @@ static int run_distill(int argc, char **argv)
 	if (json) {
 		printf("],\"pulses\":%llu,\"seconds_of_link\":%.6f,\"events\":%llu,\"sifted_bits\":%llu,"
 		       "\"test_bits\":%llu,\"reconciled_bits\":%llu,\"leak_bits\":%llu,\"secret_bits\":%llu,"
-		       "\"blocks\":%llu,\"blocks_ok\":%llu,\"rate_bps\":{\"detections\":%.1f,\"sifted\":%.1f,"
+		       "\"block_count\":%llu,\"blocks_ok\":%llu,\"rate_bps\":{\"detections\":%.1f,\"sifted\":%.1f,"
 		       "\"after_estimation\":%.1f,\"after_reconciliation\":%.1f,\"secret\":%.1f},"
 		       "\"secret_bits_per_pulse\":%.6g,\"cpu_seconds\":%.4f,\"mbit_per_s_cpu\":%.2f}\n",
 		       (unsigned long long)t.pulses, secs, (unsigned long long)t.events,

@@ -182,6 +182,7 @@ static void test_distill_chain(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"status\":\"ok\""));
 	CU_ASSERT_PTR_NULL(strstr(out, "\"keys_match\":false"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"secret\":"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"block_count\":"));
 	/* A truncated event file. */
 	size_t n = 0;
 	uint8_t *ev = read_all(at("ev.bin"), &n);
