@@ -91,12 +91,14 @@ static int run_distill(int argc, char **argv)
 		{"in", required_argument, 0, 'i'},          {"method", required_argument, 0, 'm'},
 		{"block-bits", required_argument, 0, 'b'},  {"json", no_argument, 0, 'j'},
 		{"eps-sec", required_argument, 0, 's'},     {"eps-cor", required_argument, 0, 'c'},
+		{"schedule", required_argument, 0, 'S'},
 		{"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
 	const char *in = NULL;
 	enum dst_rec_method method = DST_REC_CASCADE;
 	uint64_t block_bits = 1u << 20;
 	double eps_sec = 1e-10, eps_cor = 1e-15;
 	int json = 0, c, li = 0;
+	uint8_t schedule = 0;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
@@ -111,9 +113,17 @@ static int run_distill(int argc, char **argv)
 		case 'j': json = 1; break;
 		case 's': rc = qkdtool_parse_double(optarg, 1e-300, 0.5, &eps_sec); break;
 		case 'c': rc = qkdtool_parse_double(optarg, 1e-300, 0.5, &eps_cor); break;
+		case 'S':
+			if (!strcmp(optarg, "waves"))
+				schedule = 0;
+			else if (!strcmp(optarg, "concurrent"))
+				schedule = 1;
+			else
+				return qkdtool_bad(NAME, "--schedule %s: expected waves or concurrent", optarg);
+			break;
 		case 'h':
 			printf("usage: qkdtool distill --in EVENTS [--method cascade|ldpc] [--block-bits N] "
-			       "[--json] [--eps-sec E] [--eps-cor E]\n");
+			       "[--json] [--eps-sec E] [--eps-cor E] [--schedule waves|concurrent]\n");
 			return QKDTOOL_OK;
 		default:
 			return qkdtool_bad(NAME, "unknown option or missing value (qkdtool distill --help)");
@@ -142,6 +152,7 @@ static int run_distill(int argc, char **argv)
 	struct dst_block_config cfg = {0};
 	cfg.rec.method = method;
 	cfg.rec.max_bits = block_bits;
+	cfg.rec.schedule = schedule;
 	if (getrandom(&cfg.rec.seed, sizeof(cfg.rec.seed), 0) != sizeof(cfg.rec.seed))
 		cfg.rec.seed = f.seed ^ 0x5DEECE66DULL;
 	cfg.max_test_bits = block_bits;
