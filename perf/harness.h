@@ -13,6 +13,7 @@ struct qp_run {
 	json_t *results;
 	char base_name[32];
 	double base_value;
+	double base_cpu_value;
 	size_t base_size;
 };
 

@@ -29,6 +29,9 @@ double qp_measure(struct qp_run *r, const struct qp_case *c);
 void qp_report(struct qp_run *r, const char *name, const char *variant, size_t input_size,
 	       double value, const char *unit, json_t *extra);
 
+/* CPU seconds used by the calling thread (for benchmarks that time themselves). */
+double qp_thread_cpu_seconds(void);
+
 /* Harness settings a benchmark may scale its work by. */
 bool qp_quick(const struct qp_run *r);
 
