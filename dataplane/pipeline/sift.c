@@ -73,38 +73,35 @@ static void close_block(struct dp_link *l)
 	DP_STAT_ADD(rx->st.blocks_filled, 1);
 }
 
-static inline void set_bit(uint64_t *w, unsigned i, unsigned v)
-{
-	w[i >> 6] |= (uint64_t)(v & 1) << (i & 63);
-}
-
 /* Fill the scratch event batch with announcement entries [from, from + k) as dst_sift_events
  * expects both parties' choices; the other party's bit is set equal to ours (unknown here, so
- * error counts are left to the pipeline's test-bit comparison). */
+ * error counts are left to the pipeline's test-bit comparison). Planes are built a word at a
+ * time. */
 static void build_events(struct dp_link *l, const struct dp_announce *a, unsigned from, unsigned k)
 {
 	struct dst_events *ev = l->rx.ev;
-	size_t words = (k + 63) / 64;
-	memset(ev->a_basis, 0, words * 8);
-	memset(ev->a_bit, 0, words * 8);
-	memset(ev->cls_lo, 0, words * 8);
-	memset(ev->cls_hi, 0, words * 8);
-	memset(ev->b_basis, 0, words * 8);
-	memset(ev->b_bit, 0, words * 8);
 	bool alice = l->cfg.role == DP_ROLE_ALICE;
-	for (unsigned j = 0; j < k; j++) {
-		unsigned i = from + j;
-		unsigned bbasis = alice ? a->syms[i] & 1 : DP_SYM_BASIS(a->syms[i]);
-		unsigned bit = alice ? DP_SYM_BIT(a->mine[i]) : DP_SYM_BIT(a->syms[i]);
-		unsigned cls = a->cls[i] == 3 ? 0 : a->cls[i];
-		unsigned abasis = a->match[i] ? bbasis : bbasis ^ 1;
-		ev->slot[j] = a->slots[i];
-		set_bit(ev->a_basis, j, abasis);
-		set_bit(ev->b_basis, j, bbasis);
-		set_bit(ev->a_bit, j, bit);
-		set_bit(ev->b_bit, j, bit);
-		set_bit(ev->cls_lo, j, cls);
-		set_bit(ev->cls_hi, j, cls >> 1);
+	for (unsigned w = 0; w * 64 < k; w++) {
+		uint64_t ab = 0, bb = 0, bit = 0, lo = 0, hi = 0;
+		unsigned m = k - w * 64 < 64 ? k - w * 64 : 64;
+		const uint8_t *syms = a->syms + from + w * 64, *match = a->match + from + w * 64;
+		const uint8_t *cls = a->cls + from + w * 64, *mine = a->mine + from + w * 64;
+		for (unsigned j = 0; j < m; j++) {
+			uint64_t bbasis = syms[j] & 1;
+			uint64_t b = alice ? DP_SYM_BIT(mine[j]) : DP_SYM_BIT(syms[j]);
+			uint64_t c = cls[j] == 3 ? 0 : cls[j];
+			bb |= bbasis << j;
+			ab |= (bbasis ^ (uint64_t)(match[j] ^ 1)) << j;
+			bit |= b << j;
+			lo |= (c & 1) << j;
+			hi |= (c >> 1) << j;
+		}
+		memcpy(ev->slot + w * 64, a->slots + from + w * 64, m * sizeof(uint64_t));
+		ev->a_basis[w] = ab;
+		ev->b_basis[w] = bb;
+		ev->a_bit[w] = ev->b_bit[w] = bit;
+		ev->cls_lo[w] = lo;
+		ev->cls_hi[w] = hi;
 	}
 	ev->n = k;
 }

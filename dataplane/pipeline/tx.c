@@ -15,16 +15,17 @@ static unsigned port_index(const struct dp_node *n, uint16_t port_id)
 	return 0;
 }
 
-static void flush(struct dp_node *n, unsigned p)
+static unsigned flush(struct dp_node *n, unsigned p)
 {
 	struct dp_tx_buf *b = &n->txb[p];
 	if (!b->n)
-		return;
+		return 0;
 	uint16_t k = rte_eth_tx_burst(n->cfg.port_ids[p], 0, b->pkts, b->n);
 	n->txc.st.tx_pkts += k;
 	if (k < b->n)
 		memmove(b->pkts, b->pkts + k, (b->n - k) * sizeof(b->pkts[0]));
 	b->n = (uint16_t)(b->n - k);
+	return k;
 }
 
 static unsigned drain_ring(struct dp_node *n, struct rte_ring *r, uint64_t now)
@@ -53,9 +54,11 @@ unsigned dp_tx_iteration(struct dp_node *n)
 	unsigned work = drain_ring(n, n->rx.tx, now);
 	for (unsigned w = 0; w < n->cfg.n_workers; w++)
 		work += drain_ring(n, n->wk[w].tx, now);
+	unsigned sent = 0;
 	for (unsigned p = 0; p < n->cfg.n_ports; p++)
 		if (n->txb[p].n && (n->txb[p].n == DP_BURST || now - n->txb[p].since >= n->drain_tsc || !work))
-			flush(n, p);
+			sent += flush(n, p);
+	work += sent;
 	n->txc.st.cycles_tx += rte_rdtsc() - now;
 	return work;
 }

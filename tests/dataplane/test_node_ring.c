@@ -250,7 +250,7 @@ static void test_pair_distils_identical_keys(void)
 	static struct pair p;
 	pair_setup(&p, g_block_bits, 2000);
 	unsigned keys = 0, mismatch = 0;
-	for (int f = 0; f < 100000 && keys < 6; f++) {
+	for (int f = 0; f < 100000 && keys < 4; f++) {
 		feed_frame(&p);
 		poll_all(&p);
 		poll_all(&p);
@@ -260,7 +260,7 @@ static void test_pair_distils_identical_keys(void)
 	keys += keys_match(&p, &mismatch);
 	if (getenv("DP_DEBUG"))
 		debug_dump(&p);
-	CU_ASSERT(keys >= 6);
+	CU_ASSERT(keys >= 4);
 	CU_ASSERT_EQUAL(mismatch, 0);
 	struct dp_link_report ra, rb;
 	report(&p, 0, &ra);
@@ -272,7 +272,7 @@ static void test_pair_distils_identical_keys(void)
 	CU_ASSERT_EQUAL(rb.auth_failures, 0);
 	CU_ASSERT_EQUAL(ra.blocks_aborted + ra.blocks_failed, 0);
 	CU_ASSERT_EQUAL(ra.blocks_done, rb.blocks_done);
-	CU_ASSERT(ra.blocks_done >= 6);
+	CU_ASSERT(ra.blocks_done >= 4);
 	struct dp_lcore_stats s;
 	dp_node_lcore_stats(p.node[1], -1, &s);
 	CU_ASSERT_EQUAL(s.errors[DP_ERR_QD_AUTH], 0);
@@ -288,7 +288,7 @@ static void test_pair_distils_identical_keys(void)
 		den += lp.p_mu[k] * ex.gain[k];
 	}
 	double expect = num / den, got = (double)ra.qber_errors / (double)ra.qber_bits;
-	CU_ASSERT(ra.qber_bits > 1000000);
+	CU_ASSERT(ra.qber_bits > 900000);
 	CU_ASSERT(fabs(got - expect) < 0.1 * expect);
 	CU_ASSERT(ra.secret_bits > 0 && ra.secret_bits == rb.secret_bits);
 	pair_teardown(&p);
