@@ -155,8 +155,8 @@ double dst_ldpc_efficiency(uint64_t leak_bits, uint64_t key_bits, double qber)
 static const struct {
 	double qber, f;
 } calibrated[] = {
-	{0.005, 1.75}, {0.01, 1.30}, {0.02, 1.21}, {0.03, 1.17},
-	{0.05, 1.17},  {0.08, 1.13}, {0.11, 1.17},
+	{0.005, 1.80}, {0.01, 1.35}, {0.02, 1.21}, {0.03, 1.17},
+	{0.05, 1.18},  {0.08, 1.13}, {0.11, 1.18},
 };
 
 double dst_ldpc_default_f(double qber)
