@@ -95,7 +95,7 @@ static void on_hello(struct cp_nbr *n, const uint8_t *p, size_t len)
 {
 	struct cp_ctrl *c = n->c;
 	char peer[CP_NAME_MAX] = {0};
-	if (len == 0 || len >= CP_NAME_MAX) {
+	if (len == 0 || len >= CP_NAME_MAX || memchr(p, 0, len)) {
 		nbr_free(n);
 		return;
 	}

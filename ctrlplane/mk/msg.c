@@ -118,7 +118,8 @@ int cp_mk_decode(const char *line, size_t len, struct cp_mk_msg *m, char *why, s
 	/* read what can address a reply first */
 	json_t *cid = json_object_get(o, "component_id");
 	if (cid && (!json_is_string(cid) || json_string_length(cid) == 0 ||
-		    json_string_length(cid) >= CP_MK_ID_MAX)) {
+		    json_string_length(cid) >= CP_MK_ID_MAX ||
+		    strlen(json_string_value(cid)) != json_string_length(cid))) {
 		why_set(why, whylen, "component_id must be a string of 1-%d characters",
 			CP_MK_ID_MAX - 1);
 		goto out;

@@ -109,7 +109,7 @@ static void get_name(struct rd *r, char *out)
 	memcpy(out, r->p + r->off, n);
 	out[n] = 0;
 	r->off += n;
-	if (!cp_name_valid(out))
+	if (strlen(out) != n || !cp_name_valid(out)) /* an embedded NUL would shorten the name */
 		r->bad = 1;
 }
 

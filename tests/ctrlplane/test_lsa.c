@@ -87,6 +87,10 @@ static void test_malformed(void)
 			CU_ASSERT(cp_name_valid(b.origin));
 	}
 	CU_ASSERT(rejected >= 10); /* magic, version, lengths, names, flags */
+	/* a NUL inside a name (found by fuzzing) is rejected, not silently shortened */
+	static const uint8_t nul[] = {'Q', 'L', 1, 1, 0, 23, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0,
+				      8, 'n', 'o', 'd', 'e', '2', 'x', 0, '1'};
+	CU_ASSERT_EQUAL(cp_lsa_decode(&b, nul, sizeof(nul)), -EPROTO);
 	strcpy(a.origin, "bad name");
 	CU_ASSERT_EQUAL(cp_lsa_encode(&a, buf, sizeof(buf)), -EINVAL);
 	CU_ASSERT(!cp_name_valid(""));

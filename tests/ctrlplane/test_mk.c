@@ -99,6 +99,8 @@ static void test_decode_enforces(void)
 		 "unknown"},
 		{"{\"message\":\"status_report\",\"interface\":\"Mk\",\"component_id\":7}",
 		 "component_id must be a string", CP_MK_STATUS_REPORT_RESPONSE, "unknown"},
+		{"{\"message\":\"status_report\",\"interface\":\"Mk\",\"component_id\":\"a\\u0000b\"}",
+		 "malformed JSON", CP_MK_STATUS_REPORT_RESPONSE, "unknown"}, /* no NUL in ids */
 		{"{\"message\":\"status_report\",\"interface\":\"Mk\",\"component_id\":\"\"}",
 		 "component_id must be a string", CP_MK_STATUS_REPORT_RESPONSE, "unknown"},
 		{"{\"message\":\"status_report_response\",\"interface\":\"Mk\",\"component_id\":\"a\"}",
