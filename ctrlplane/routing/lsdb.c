@@ -118,12 +118,20 @@ int cp_lsdb_build_graph(const struct cp_lsdb *db, const struct cp_cost_params *p
 		cp_lsdb_graph_release(out);
 		return -ENOMEM;
 	}
-	for (unsigned i = 0; i < db->n; i++) {
+	/* origins first (sorted once); peers that never originated an LSA are rare: add them after */
+	for (unsigned i = 0; i < db->n; i++)
 		memcpy(out->names[out->n++], db->v[i].lsa.origin, CP_NAME_MAX);
-		for (unsigned j = 0; j < db->v[i].lsa.n_links; j++)
-			memcpy(out->names[out->n++], db->v[i].lsa.links[j].peer, CP_NAME_MAX);
-	}
 	qsort(out->names, out->n, CP_NAME_MAX, name_cmp);
+	uint32_t sorted = out->n;
+	for (unsigned i = 0; i < db->n; i++)
+		for (unsigned j = 0; j < db->v[i].lsa.n_links; j++) {
+			const char *peer = db->v[i].lsa.links[j].peer;
+			struct cp_lsdb_graph probe = {NULL, out->names, sorted};
+			if (cp_lsdb_graph_node(&probe, peer) == CP_NODE_NONE)
+				memcpy(out->names[out->n++], peer, CP_NAME_MAX);
+		}
+	if (out->n > sorted)
+		qsort(out->names, out->n, CP_NAME_MAX, name_cmp);
 	uint32_t u = 0;
 	for (uint32_t i = 0; i < out->n; i++)
 		if (u == 0 || strcmp(out->names[u - 1], out->names[i]))
