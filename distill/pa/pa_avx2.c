@@ -104,6 +104,57 @@ static void ifft_level_avx2(uint64_t *f, size_t len, unsigned i, size_t off, con
 	}
 }
 
+/* Levels i and i-1 in one pass over the quarters of each 2^i block (see pa_internal.h). */
+static void fft_level2_avx2(uint64_t *f, size_t len, unsigned i, size_t off, const struct pa_tw *tw)
+{
+	size_t q = (size_t)1 << (i - 2);
+	for (size_t o = 0; o < len; o += 4 * q) {
+		size_t g = off + o;
+		__m128i c = _mm_set1_epi64x((long long)pa_tw(tw, g >> i));
+		__m128i c0 = _mm_set1_epi64x((long long)pa_tw(tw, g >> (i - 1)));
+		__m128i c1 = _mm_set1_epi64x((long long)pa_tw(tw, (g >> (i - 1)) + 1));
+		__m128i *p0 = (__m128i *)(f + o), *p1 = (__m128i *)(f + o + q);
+		__m128i *p2 = (__m128i *)(f + o + 2 * q), *p3 = (__m128i *)(f + o + 3 * q);
+		for (size_t t = 0; t < q / 2; t++) {
+			__m128i x0 = p0[t], x1 = p1[t], x2 = p2[t], x3 = p3[t];
+			x0 = _mm_xor_si128(x0, mul2(x2, c));
+			x2 = _mm_xor_si128(x2, x0);
+			x1 = _mm_xor_si128(x1, mul2(x3, c));
+			x3 = _mm_xor_si128(x3, x1);
+			x0 = _mm_xor_si128(x0, mul2(x1, c0));
+			x1 = _mm_xor_si128(x1, x0);
+			x2 = _mm_xor_si128(x2, mul2(x3, c1));
+			x3 = _mm_xor_si128(x3, x2);
+			p0[t] = x0, p1[t] = x1, p2[t] = x2, p3[t] = x3;
+		}
+	}
+}
+
+static void ifft_level2_avx2(uint64_t *f, size_t len, unsigned i, size_t off, const struct pa_tw *tw)
+{
+	size_t q = (size_t)1 << (i - 2);
+	for (size_t o = 0; o < len; o += 4 * q) {
+		size_t g = off + o;
+		__m128i c = _mm_set1_epi64x((long long)pa_tw(tw, g >> i));
+		__m128i c0 = _mm_set1_epi64x((long long)pa_tw(tw, g >> (i - 1)));
+		__m128i c1 = _mm_set1_epi64x((long long)pa_tw(tw, (g >> (i - 1)) + 1));
+		__m128i *p0 = (__m128i *)(f + o), *p1 = (__m128i *)(f + o + q);
+		__m128i *p2 = (__m128i *)(f + o + 2 * q), *p3 = (__m128i *)(f + o + 3 * q);
+		for (size_t t = 0; t < q / 2; t++) {
+			__m128i x0 = p0[t], x1 = p1[t], x2 = p2[t], x3 = p3[t];
+			x1 = _mm_xor_si128(x1, x0);
+			x0 = _mm_xor_si128(x0, mul2(x1, c0));
+			x3 = _mm_xor_si128(x3, x2);
+			x2 = _mm_xor_si128(x2, mul2(x3, c1));
+			x2 = _mm_xor_si128(x2, x0);
+			x0 = _mm_xor_si128(x0, mul2(x2, c));
+			x3 = _mm_xor_si128(x3, x1);
+			x1 = _mm_xor_si128(x1, mul2(x3, c));
+			p0[t] = x0, p1[t] = x1, p2[t] = x2, p3[t] = x3;
+		}
+	}
+}
+
 static void gf_mul_avx2(uint64_t *d, const uint64_t *a, const uint64_t *b, size_t len)
 {
 	size_t t = 0;
@@ -119,4 +170,6 @@ const struct pa_kernels pa_kernels_avx2 = {
 	.fft_level = fft_level_avx2,
 	.ifft_level = ifft_level_avx2,
 	.gf_mul = gf_mul_avx2,
+	.fft_level2 = fft_level2_avx2,
+	.ifft_level2 = ifft_level2_avx2,
 };
