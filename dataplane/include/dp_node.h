@@ -30,6 +30,7 @@
 #define DP_BURST 32
 
 struct rte_ring;
+struct rte_mempool;
 struct dp_node;
 
 /* Node-wide settings, fixed at creation. */
@@ -47,6 +48,8 @@ struct dp_node_cfg {
 	unsigned idle_sleep_us;  /* sleep after this many idle polls in a row; 0: pure busy polling */
 	unsigned tx_drain_us;    /* flush partially filled TX bursts after this long (0: 100) */
 	bool manual;             /* no lcores: the caller polls (tests, benchmarks) */
+	struct rte_mempool *pool; /* mbufs to use (caller-owned, freed after the node); NULL: own.
+				     Nodes exchanging mbufs in one process (ring ports) share one. */
 };
 
 /* One QKD link as this node sees it. Both nodes of a link use the same values except role

@@ -146,8 +146,14 @@ struct dp_node *dp_node_create(const struct dp_node_cfg *cfg, const char **why)
 	unsigned room = RTE_PKTMBUF_HEADROOM + n->cfg.mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
 	if (room < RTE_MBUF_DEFAULT_BUF_SIZE)
 		room = RTE_MBUF_DEFAULT_BUF_SIZE;
-	n->pool = rte_pktmbuf_pool_create(name, cfg->mbufs ? cfg->mbufs : 4095, 256, 0,
-					  (uint16_t)room, SOCKET_ID_ANY);
+	n->pool = cfg->pool ? cfg->pool
+			    : rte_pktmbuf_pool_create(name, cfg->mbufs ? cfg->mbufs : 4095, 256, 0,
+						      (uint16_t)room, SOCKET_ID_ANY);
+	if (cfg->pool && rte_pktmbuf_data_room_size(cfg->pool) < room) {
+		*why = "mbuf pool data room smaller than the MTU needs";
+		n->pool = NULL;
+		goto fail;
+	}
 	if (!n->pool) {
 		*why = "cannot create mbuf pool";
 		goto fail;
@@ -262,7 +268,8 @@ void dp_node_free(struct dp_node *n)
 	}
 	for (unsigned i = 0; i < n->cfg.n_ports && n->started; i++)
 		rte_eth_dev_close(n->cfg.port_ids[i]);
-	rte_mempool_free(n->pool);
+	if (!n->cfg.pool)
+		rte_mempool_free(n->pool);
 	rte_free(n);
 }
 

@@ -88,7 +88,8 @@ static int pair_create(struct pair *p, uint32_t block_bits, const uint8_t *psk, 
 	static unsigned serial;
 	char name[32];
 	snprintf(name, sizeof(name), "bench_pair_pool%u", serial++);
-	p->pool = rte_pktmbuf_pool_create(name, 4095, 256, 0, RTE_PKTMBUF_HEADROOM + 16384,
+	/* One pool for the frames and both nodes: mbufs cross between them over the ring ports. */
+	p->pool = rte_pktmbuf_pool_create(name, 8191, 256, 0, RTE_PKTMBUF_HEADROOM + 9216,
 					  SOCKET_ID_ANY);
 	int ports[4];
 	for (int i = 0; i < 2; i++) {
@@ -105,7 +106,7 @@ static int pair_create(struct pair *p, uint32_t block_bits, const uint8_t *psk, 
 	for (int i = 0; i < 2; i++) {
 		struct dp_node_cfg nc = {.n_ports = 2,
 					 .port_ids = {(uint16_t)ports[2 * i], (uint16_t)ports[2 * i + 1]},
-					 .n_workers = 1, .manual = true, .mbufs = 2047};
+					 .n_workers = 1, .manual = true, .pool = p->pool};
 		p->node[i] = dp_node_create(&nc, NULL);
 		if (!p->node[i] || dp_node_start(p->node[i]))
 			return -1;

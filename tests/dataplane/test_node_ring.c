@@ -83,8 +83,9 @@ static void pair_setup(struct pair *p, uint32_t block_bits, uint32_t timeout_ms)
 	p->ports[3] = port("bq", p->qd[0], p->qd[1]);
 	unit_fill_random(p->psk, sizeof(p->psk), 99);
 	for (int i = 0; i < 2; i++) {
+		/* One pool for both: their mbufs cross over the ring ports. */
 		struct dp_node_cfg nc = {.n_ports = 2, .port_ids = {p->ports[2 * i], p->ports[2 * i + 1]},
-					 .n_workers = 1, .manual = true, .mbufs = 4095};
+					 .n_workers = 1, .manual = true, .pool = tpool};
 		const char *why = NULL;
 		p->node[i] = dp_node_create(&nc, &why);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(p->node[i]);
@@ -519,7 +520,7 @@ static int suite_init(void)
 		return -1;
 	if (rte_eal_init(a.argc, a.argv) < 0)
 		return -1;
-	tpool = rte_pktmbuf_pool_create("t_pool", 8191, 256, 0, RTE_PKTMBUF_HEADROOM + 9216,
+	tpool = rte_pktmbuf_pool_create("t_pool", 16383, 256, 0, RTE_PKTMBUF_HEADROOM + 9216,
 					SOCKET_ID_ANY);
 	return tpool ? 0 : -1;
 }
