@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 int unit_run(CU_SuiteInfo *suites)
 {
@@ -43,4 +45,48 @@ const char *unit_src_path(const char *rel)
 	const char *dir = getenv("TESTS_SRC_DIR");
 	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "tests", rel);
 	return path;
+}
+
+static void slurp(FILE *f, char *buf, size_t len)
+{
+	if (!buf || len == 0)
+		return;
+	rewind(f);
+	size_t n = fread(buf, 1, len - 1, f);
+	buf[n] = 0;
+}
+
+int unit_run_program(const char *exe, const char *const *args, char *out, size_t outlen, char *err,
+		     size_t errlen)
+{
+	FILE *fo = tmpfile(), *fe = tmpfile();
+	if (!exe || !fo || !fe) {
+		if (fo)
+			fclose(fo);
+		if (fe)
+			fclose(fe);
+		return -1;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fileno(fo), 1);
+		dup2(fileno(fe), 2);
+		const char *argv[64] = {exe};
+		int i = 0;
+		for (; args[i] && i < 62; i++)
+			argv[i + 1] = args[i];
+		argv[i + 1] = NULL;
+		execv(exe, (char *const *)argv);
+		_exit(127);
+	}
+	int st = 0;
+	if (pid < 0 || waitpid(pid, &st, 0) < 0)
+		st = -1;
+	slurp(fo, out, outlen);
+	slurp(fe, err, errlen);
+	fclose(fo);
+	fclose(fe);
+	return (st != -1 && WIFEXITED(st)) ? WEXITSTATUS(st) : -1;
 }

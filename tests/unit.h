@@ -20,6 +20,12 @@ static inline uint64_t unit_rand(uint64_t *s)
 }
 void unit_fill_random(void *buf, size_t len, uint64_t seed);
 
+/* Run the program 'exe' with args (NULL-terminated, without argv[0]) and wait for it. Its
+ * stdout and stderr go into out / err (NUL-terminated, truncated to the buffer; either may be
+ * NULL to discard). Returns the exit status, or -1 when it could not run or died of a signal. */
+int unit_run_program(const char *exe, const char *const *args, char *out, size_t outlen, char *err,
+		     size_t errlen);
+
 /* Path of a file under tests/ in the source tree (TESTS_SRC_DIR set by meson). */
 const char *unit_src_path(const char *rel);
 

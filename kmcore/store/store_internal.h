@@ -159,4 +159,7 @@ void be64_put(uint8_t *p, uint64_t v);
 uint64_t be64_get(const uint8_t *p);
 int pool_save(struct km_store *st, MDB_txn *txn, const struct pool_state *p);
 
+/* Value of one hex digit (either case), or -1. */
+int km_hex_nibble(char c);
+
 #endif

@@ -10,17 +10,6 @@
 
 #include "store_internal.h"
 
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* 64 hex digits (surrounding whitespace allowed) or exactly 32 raw bytes. */
 static int kek_parse(const uint8_t *buf, size_t len, uint8_t kek[KEK_LEN])
 {
@@ -37,7 +26,7 @@ static int kek_parse(const uint8_t *buf, size_t len, uint8_t kek[KEK_LEN])
 	if (e - b != 2 * KEK_LEN)
 		return -EINVAL;
 	for (size_t i = 0; i < KEK_LEN; i++) {
-		int hi = hex_nibble((char)buf[b + 2 * i]), lo = hex_nibble((char)buf[b + 2 * i + 1]);
+		int hi = km_hex_nibble((char)buf[b + 2 * i]), lo = km_hex_nibble((char)buf[b + 2 * i + 1]);
 		if (hi < 0 || lo < 0) {
 			OPENSSL_cleanse(kek, KEK_LEN);
 			return -EINVAL;

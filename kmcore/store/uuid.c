@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "km_store.h"
+#include "store_internal.h"
 
 void km_uuid_format(const uint8_t id[KM_KEY_ID_LEN], char out[37])
 {
@@ -19,7 +20,7 @@ void km_uuid_format(const uint8_t id[KM_KEY_ID_LEN], char out[37])
 	*p = 0;
 }
 
-static int nib(char c)
+int km_hex_nibble(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -43,7 +44,7 @@ int km_uuid_parse(const char *s, uint8_t id[KM_KEY_ID_LEN])
 			i++;
 			continue;
 		}
-		int hi = nib(s[i]), lo = nib(s[i + 1]);
+		int hi = km_hex_nibble(s[i]), lo = km_hex_nibble(s[i + 1]);
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 		tmp[j++] = (uint8_t)(hi << 4 | lo);

@@ -25,34 +25,7 @@ static const char *at(const char *name)
 /* Run qkdtool with args; stdout/stderr into out/err. Returns the exit status. */
 static int tool(const char *const *args, char *out, size_t olen, char *err, size_t elen)
 {
-	char of[160], ef[160];
-	snprintf(of, sizeof(of), "%s/out.txt", dir);
-	snprintf(ef, sizeof(ef), "%s/err.txt", dir);
-	pid_t pid = fork();
-	if (pid == 0) {
-		if (!freopen(of, "w", stdout) || !freopen(ef, "w", stderr))
-			_exit(127);
-		const char *argv[40] = {getenv("QKDTOOL")};
-		int i = 0;
-		for (; args[i] && i < 38; i++)
-			argv[i + 1] = args[i];
-		argv[i + 1] = NULL;
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	int st = 0;
-	waitpid(pid, &st, 0);
-	const char *files[2] = {of, ef};
-	char *bufs[2] = {out, err};
-	size_t lens[2] = {olen, elen};
-	for (int k = 0; k < 2; k++) {
-		FILE *f = fopen(files[k], "r");
-		size_t n = f ? fread(bufs[k], 1, lens[k] - 1, f) : 0;
-		bufs[k][n] = 0;
-		if (f)
-			fclose(f);
-	}
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return unit_run_program(getenv("QKDTOOL"), args, out, olen, err, elen);
 }
 
 static int count_lines(const char *s)

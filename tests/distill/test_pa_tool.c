@@ -28,31 +28,7 @@ static void write_hex(const char *path, const char *hex)
 /* Run qkdtool with args; returns the exit status, stderr text in err. */
 static int run(const char *const *args, char *err, size_t errlen)
 {
-	int fds[2];
-	if (pipe(fds))
-		return -1;
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(fds[1], 2);
-		close(fds[0]);
-		const char *argv[32] = {getenv("QKDTOOL")};
-		int i = 0;
-		for (; args[i] && i < 30; i++)
-			argv[i + 1] = args[i];
-		argv[i + 1] = NULL;
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	size_t got = 0;
-	ssize_t r;
-	while ((r = read(fds[0], err + got, errlen - 1 - got)) > 0)
-		got += (size_t)r;
-	err[got] = 0;
-	close(fds[0]);
-	int st;
-	waitpid(pid, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return unit_run_program(getenv("QKDTOOL"), args, NULL, 0, err, errlen);
 }
 
 static int setup(void)

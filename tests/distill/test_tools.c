@@ -27,34 +27,7 @@ static const char *path(const char *name)
 /* Run qkdtool; stdout and stderr captured. Returns the exit status. */
 static int run(const char *const *args, char *out, size_t outlen, char *err, size_t errlen)
 {
-	char ofile[160], efile[160];
-	snprintf(ofile, sizeof(ofile), "%s/stdout", dir);
-	snprintf(efile, sizeof(efile), "%s/stderr", dir);
-	pid_t pid = fork();
-	if (pid == 0) {
-		if (!freopen(ofile, "w", stdout) || !freopen(efile, "w", stderr))
-			_exit(127);
-		const char *argv[32] = {getenv("QKDTOOL")};
-		int i = 0;
-		for (; args[i] && i < 30; i++)
-			argv[i + 1] = args[i];
-		argv[i + 1] = NULL;
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	int st;
-	waitpid(pid, &st, 0);
-	char *bufs[2] = {out, err};
-	size_t lens[2] = {outlen, errlen};
-	const char *files[2] = {ofile, efile};
-	for (int k = 0; k < 2; k++) {
-		FILE *f = fopen(files[k], "r");
-		size_t n = f ? fread(bufs[k], 1, lens[k] - 1, f) : 0;
-		bufs[k][n] = 0;
-		if (f)
-			fclose(f);
-	}
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return unit_run_program(getenv("QKDTOOL"), args, out, outlen, err, errlen);
 }
 
 static int lines(const char *s)
