@@ -76,8 +76,8 @@ static inline size_t dp_qd_reply_len(unsigned n) { return DP_QD_REPLY_HDR + (n +
  * receiver node can check that its block is aligned with the transmitter node's. */
 int dp_qd_reply_build(uint8_t *p, size_t cap, uint64_t announce_seq, uint32_t key_pos,
 		      const uint8_t *match, const uint8_t *cls, unsigned n);
-/* Decode into match/cls (one byte per detection, room for DP_QD_ANNOUNCE_MAX). Returns the
- * count or -EPROTO (nonzero padding, lengths, match with class 3). */
+/* Decode into match/cls (one byte per detection, room for DP_QD_ANNOUNCE_MAX rounded up to 8).
+ * Returns the count or -EPROTO (nonzero padding, lengths, match with class 3). */
 int dp_qd_reply_parse(const uint8_t *p, size_t len, uint64_t *announce_seq, uint32_t *key_pos,
 		      uint8_t *match, uint8_t *cls);
 

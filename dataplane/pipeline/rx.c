@@ -62,6 +62,8 @@ static void rx_one(struct dp_node *n, const struct dp_snap *s, struct rte_mbuf *
 	enum dp_err e = dp_eth_type(p, len, &et);
 	if (e) {
 		dp_count(&n->rx, e);
+	} else if (et != DP_ETHERTYPE_EVENTS && et != DP_ETHERTYPE_QDIST) {
+		dp_count(&n->rx, DP_ERR_ETH_TYPE);
 	} else if (m->nb_segs != 1) {
 		/* Both protocols fit one segment (jumbo mbufs); chained frames are not ours. */
 		dp_count(&n->rx, et == DP_ETHERTYPE_QDIST ? DP_ERR_QD_LENGTH : DP_ERR_EVF_LENGTH);
@@ -70,8 +72,6 @@ static void rx_one(struct dp_node *n, const struct dp_snap *s, struct rte_mbuf *
 	} else if (et == DP_ETHERTYPE_QDIST) {
 		if (rx_qdist(n, s, m, p + DP_ETH_HDR_LEN, len - DP_ETH_HDR_LEN))
 			return;
-	} else {
-		dp_count(&n->rx, DP_ERR_ETH_TYPE);
 	}
 	rte_pktmbuf_free(m);
 }

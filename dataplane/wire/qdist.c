@@ -77,6 +77,24 @@ int dp_qd_announce_parse(const uint8_t *p, size_t len, uint64_t *slots, uint8_t 
 	return (int)n;
 }
 
+/* Byte-at-a-time expansion tables for the reply's bitmap and 2-bit classes (built once). */
+static uint64_t match_expand[256]; /* byte -> 8 bytes of 0/1 */
+static uint32_t class_expand[256]; /* byte -> 4 bytes of 0..3 */
+
+__attribute__((constructor)) static void reply_tables(void)
+{
+	for (unsigned b = 0; b < 256; b++) {
+		uint64_t m = 0;
+		uint32_t c = 0;
+		for (unsigned i = 0; i < 8; i++)
+			m |= (uint64_t)((b >> i) & 1) << (8 * i);
+		for (unsigned i = 0; i < 4; i++)
+			c |= (uint32_t)((b >> (2 * i)) & 3) << (8 * i);
+		match_expand[b] = DP_LE64(m);
+		class_expand[b] = DP_LE32(c);
+	}
+}
+
 int dp_qd_reply_build(uint8_t *p, size_t cap, uint64_t announce_seq, uint32_t key_pos,
 		      const uint8_t *match, const uint8_t *cls, unsigned n)
 {
@@ -91,13 +109,13 @@ int dp_qd_reply_build(uint8_t *p, size_t cap, uint64_t announce_seq, uint32_t ke
 	put_le16(p + 14, 0);
 	uint8_t *m = p + DP_QD_REPLY_HDR, *c = m + (n + 7) / 8;
 	memset(m, 0, len - DP_QD_REPLY_HDR);
+	unsigned bad = 0;
 	for (unsigned i = 0; i < n; i++) {
-		if (match[i] && cls[i] == 3)
-			return -EINVAL;
+		bad |= match[i] & (cls[i] == 3);
 		m[i >> 3] |= (uint8_t)((match[i] & 1) << (i & 7));
 		c[i >> 2] |= (uint8_t)((cls[i] & 3) << ((i & 3) * 2));
 	}
-	return (int)len;
+	return bad ? -EINVAL : (int)len;
 }
 
 int dp_qd_reply_parse(const uint8_t *p, size_t len, uint64_t *announce_seq, uint32_t *key_pos,
@@ -116,11 +134,14 @@ int dp_qd_reply_parse(const uint8_t *p, size_t len, uint64_t *announce_seq, uint
 		return -EPROTO;
 	if ((n & 3) && (c[n >> 2] >> ((n & 3) * 2)))
 		return -EPROTO;
-	for (unsigned i = 0; i < n; i++) {
-		match[i] = (m[i >> 3] >> (i & 7)) & 1;
-		cls[i] = (c[i >> 2] >> ((i & 3) * 2)) & 3;
-		if (match[i] && cls[i] == 3)
-			return -EPROTO;
-	}
-	return (int)n;
+	/* Whole bytes through the tables (the output arrays have room for whole groups). */
+	for (unsigned i = 0; i < n; i += 8)
+		memcpy(match + i, &match_expand[m[i >> 3]], 8);
+	for (unsigned i = 0; i < n; i += 4)
+		memcpy(cls + i, &class_expand[c[i >> 2]], 4);
+	/* A match with class 3 (slot unknown to the transmitter) is malformed. */
+	unsigned bad = 0;
+	for (unsigned i = 0; i < n; i++)
+		bad |= match[i] & (cls[i] == 3);
+	return bad ? -EPROTO : (int)n;
 }
