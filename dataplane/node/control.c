@@ -1,7 +1,7 @@
 /* The control thread on qkdnode's main lcore: QKD-link state from dp_node_link_report, worker
  * commands mapped onto dp_node (stop = remove the link, zeroize = the worker's DP_CMD_ZEROIZE),
- * statistics exported as DPDK telemetry. No key store is attached to qkdnode yet, so KM-link
- * buffers read empty (keys are consumed as they arrive). */
+ * statistics exported as DPDK telemetry. With a key store (--store) KM-link buffers, keys
+ * supplied and key flush come from it through cp_kmops; without one, buffers read empty. */
 #include "control.h"
 
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cp_ctrl.h"
+#include "cp_kmops.h"
 #include "dp_telemetry.h"
 
 struct link_rate {
@@ -25,6 +26,7 @@ struct qn_control {
 	unsigned n_links;
 	struct dp_link_cfg links[DP_MAX_LINKS]; /* without their secrets: never re-added */
 	struct link_rate rate[DP_MAX_LINKS];
+	struct cp_kmops km; /* km.store NULL: no key store */
 };
 
 static double now_s(void)
@@ -99,12 +101,36 @@ static int op_worker_cmd(void *ctx, unsigned lcore, const struct cp_worker_cmd *
 
 static const struct cp_node_ops ops = {op_link_stats, NULL, NULL, op_worker_cmd};
 
+/* With a key store: buffers and flush from cp_kmops, the QKD-link side and worker commands as above. */
+static int km_qkd_link(void *ctx, uint32_t link_id, struct cp_link_stats *out)
+{
+	struct cp_cfg_qkd_link qkd = {.id = link_id};
+	return op_link_stats(ctx, NULL, &qkd, out);
+}
+
+static int km_link_stats(void *ctx, const struct cp_cfg_km_link *km,
+			 const struct cp_cfg_qkd_link *qkd, struct cp_link_stats *out)
+{
+	struct qn_control *q = ctx;
+	return cp_kmops_ops()->link_stats(&q->km, km, qkd, out);
+}
+
+static int km_key_flush(void *ctx, const struct cp_cfg_km_link *km,
+			const struct cp_cfg_qkd_link *qkd, uint64_t *bits)
+{
+	struct qn_control *q = ctx;
+	return cp_kmops_ops()->key_flush(&q->km, km, qkd, bits);
+}
+
+static const struct cp_node_ops km_ops = {km_link_stats, km_key_flush, NULL, op_worker_cmd};
+
 static json_t *stats(void *ctx)
 {
 	return cp_ctrl_stats(ctx);
 }
 
 struct qn_control *qn_control_create(struct dp_node *n, const struct qn_options *o,
+				     struct km_store *store, struct km_meter *meter,
 				     void (*tick)(void *), void *tick_ctx, char *err, size_t errlen)
 {
 	struct qn_control *q = calloc(1, sizeof(*q));
@@ -119,7 +145,9 @@ struct qn_control *qn_control_create(struct dp_node *n, const struct qn_options 
 		q->links[q->n_links].psk_len = 0;
 		q->rate[q->n_links++].id = o->links[i].cfg.link_id;
 	}
-	struct cp_ctrl_opts co = {.config_path = o->control_file, .ops = &ops, .ops_ctx = q,
+	q->km = (struct cp_kmops){.store = store, .meter = meter, .qkd_link = km_qkd_link, .qkd_ctx = q};
+	struct cp_ctrl_opts co = {.config_path = o->control_file, .ops = store ? &km_ops : &ops,
+				  .ops_ctx = q,
 				  .handle_signals = true, .tick = tick, .tick_ctx = tick_ctx,
 				  .tick_us = 1000};
 	q->ctrl = cp_ctrl_create(&co, err, errlen);

@@ -6,14 +6,17 @@
 #include <stddef.h>
 
 #include "dp_node.h"
+#include "km_store.h"
 #include "options.h"
 
 struct qn_control;
 
 /* Load the node INI (docs/config.md) and set up the control thread for node n; the links of o
- * are the ones the dataplane runs. tick(tick_ctx) is called every millisecond. NULL with a
- * one-line reason in err. */
+ * are the ones the dataplane runs. With a key store, KM-link buffers and key flush work on its
+ * link pools (cp_kmops); NULL: buffers read empty. tick(tick_ctx) is called every millisecond.
+ * NULL with a one-line reason in err. */
 struct qn_control *qn_control_create(struct dp_node *n, const struct qn_options *o,
+				     struct km_store *store, struct km_meter *meter,
 				     void (*tick)(void *), void *tick_ctx, char *err, size_t errlen);
 /* Run until qn_control_stop (from the tick) or SIGINT/SIGTERM; SIGHUP reloads the INI. */
 int qn_control_run(struct qn_control *q);

@@ -29,6 +29,7 @@ void qn_usage(void)
 		"  --report-interval S  progress line on stderr every S seconds\n"
 		"  --control FILE       run the control plane (routing, sessions, control socket,\n"
 		"                       manager agent, /qkd telemetry) from this node INI\n"
+		QN_KM_USAGE
 		"link keys: id, role, module (port index, 0), peer (port index, 1), worker (0),\n"
 		"  psk (file, >= 320 bytes), peer-mac, block-bits (1048576), test-bits, auth-refill (8192),\n"
 		"  timeout-ms (2000), seed (1), window-log2 (22), announce-max (4096), qber-max (0.11),\n"
@@ -201,8 +202,8 @@ int qn_options_parse(struct qn_options *o, int argc, char **argv)
 	o->node.n_workers = 1;
 	o->node.worker_lcores[0] = 1;
 	enum { O_PREFIX = 256, O_LCORES, O_MEM, O_VDEV, O_RX, O_TX, O_WK, O_MTU, O_IDLE, O_STOP,
-	       O_DIGEST, O_REPORT, O_INTERVAL, O_LINK, O_HELP, O_NOHUGE, O_CONTROL };
-	static const struct option lopts[] = {
+	       O_DIGEST, O_REPORT, O_INTERVAL, O_LINK, O_HELP, O_NOHUGE, O_CONTROL, O_KM };
+	static struct option lopts[32] = {
 		{"file-prefix", required_argument, 0, O_PREFIX}, {"lcores", required_argument, 0, O_LCORES},
 		{"mem", required_argument, 0, O_MEM}, {"vdev", required_argument, 0, O_VDEV},
 		{"rx-lcore", required_argument, 0, O_RX}, {"tx-lcore", required_argument, 0, O_TX},
@@ -213,11 +214,16 @@ int qn_options_parse(struct qn_options *o, int argc, char **argv)
 		{"report-interval", required_argument, 0, O_INTERVAL},
 		{"link", required_argument, 0, O_LINK}, {"help", no_argument, 0, O_HELP},
 		{"no-huge", no_argument, 0, O_NOHUGE}, {"control", required_argument, 0, O_CONTROL},
-		{0, 0, 0, 0},
 	};
+	unsigned nl = 0;
+	while (lopts[nl].name)
+		nl++;
+	for (unsigned i = 0; qn_km_option_names[i]; i++)
+		lopts[nl++] = (struct option){qn_km_option_names[i], required_argument, 0, O_KM};
 	optind = 1;
 	int c;
-	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
+	int li = 0;
+	while ((c = getopt_long(argc, argv, "", lopts, &li)) != -1) {
 		uint64_t x = 0;
 		char *end;
 		switch (c) {
@@ -288,6 +294,10 @@ int qn_options_parse(struct qn_options *o, int argc, char **argv)
 		case O_NOHUGE:
 			o->no_huge = true;
 			break;
+		case O_KM:
+			if (qn_km_option(&o->km, lopts[li].name, optarg))
+				return -EINVAL;
+			break;
 		case O_HELP:
 			qn_usage();
 			return -EINVAL;
@@ -299,6 +309,8 @@ int qn_options_parse(struct qn_options *o, int argc, char **argv)
 		return fail(argv[optind], "unexpected argument");
 	if (!o->n_links)
 		return fail("--link", "at least one link is required");
+	if (qn_km_check(&o->km))
+		return -EINVAL;
 	for (unsigned i = 0; i < o->n_links; i++) {
 		struct qn_link_opt *lo = &o->links[i];
 		size_t len = 0;

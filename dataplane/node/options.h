@@ -7,6 +7,7 @@
 
 #include "dp_eal.h"
 #include "dp_node.h"
+#include "keyman.h"
 
 #define QN_MAX_VDEVS 8
 
@@ -31,6 +32,7 @@ struct qn_options {
 	char key_digest_file[256];
 	char report_file[256];
 	char control_file[256]; /* node INI: run the control plane on the main lcore */
+	struct qn_km_opts km;   /* key store and KSA (keyman.h) */
 };
 
 /* Parse argv; on error print "qkdnode: what: why" and return -EINVAL. */

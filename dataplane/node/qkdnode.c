@@ -18,6 +18,7 @@
 #include "dp_node.h"
 #include "dst_cpu.h"
 #include "control.h"
+#include "keyman.h"
 #include "options.h"
 
 static struct dp_node *g_node;
@@ -38,36 +39,54 @@ static double now_s(void)
 
 struct key_sink {
 	FILE *digest;
+	struct qn_keyman *km; /* NULL: no key store, keys are wiped after the digest */
 	uint64_t keys[DP_MAX_LINKS];
 };
 
-/* Consume every worker's key ring: until the key store is attached, keys are digested (never
- * printed) and wiped. Returns the keys taken. */
+static void digest_key(FILE *f, const struct km_key_desc *d)
+{
+	uint8_t md[SHA256_DIGEST_LENGTH];
+	SHA256(d->material, (d->bits + 7) / 8, md);
+	fprintf(f, "%u %lu ", d->link_id, (unsigned long)d->block_seq);
+	for (int i = 0; i < KM_KEY_ID_LEN; i++)
+		fprintf(f, "%02x", d->key_id[i]);
+	fprintf(f, " %u ", d->bits);
+	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+		fprintf(f, "%02x", md[i]);
+	fputc('\n', f);
+}
+
+/* Consume every worker's key ring in bursts: keys are digested (never printed), then stored in
+ * the key store, all bursts of one round in one group commit, or wiped when there is no store.
+ * Returns the keys taken. */
 static unsigned drain_keys(struct dp_node *n, const struct qn_options *o, struct key_sink *ks)
 {
 	unsigned got = 0;
+	bool batch = false;
 	for (unsigned w = 0; w < dp_node_workers(n); w++) {
-		struct km_key_desc d;
-		while (rte_ring_dequeue_elem(dp_node_key_ring(n, w), &d, sizeof(d)) == 0) {
-			uint32_t bytes = (d.bits + 7) / 8;
-			if (ks->digest) {
-				uint8_t md[SHA256_DIGEST_LENGTH];
-				SHA256(d.material, bytes, md);
-				fprintf(ks->digest, "%u %lu ", d.link_id, (unsigned long)d.block_seq);
-				for (int i = 0; i < KM_KEY_ID_LEN; i++)
-					fprintf(ks->digest, "%02x", d.key_id[i]);
-				fprintf(ks->digest, " %u ", d.bits);
-				for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-					fprintf(ks->digest, "%02x", md[i]);
-				fputc('\n', ks->digest);
+		struct km_key_desc d[32];
+		unsigned k;
+		while ((k = rte_ring_dequeue_burst_elem(dp_node_key_ring(n, w), d, sizeof(d[0]), 32,
+							 NULL)) > 0) {
+			for (unsigned j = 0; j < k; j++) {
+				if (ks->digest)
+					digest_key(ks->digest, &d[j]);
+				for (unsigned i = 0; i < o->n_links; i++)
+					if (o->links[i].cfg.link_id == d[j].link_id)
+						ks->keys[i]++;
 			}
-			km_key_material_free(d.material, bytes);
-			for (unsigned i = 0; i < o->n_links; i++)
-				if (o->links[i].cfg.link_id == d.link_id)
-					ks->keys[i]++;
-			got++;
+			if (ks->km && !batch)
+				batch = qn_keyman_begin(ks->km) == 0;
+			if (ks->km)
+				qn_keyman_put(ks->km, d, k);
+			else
+				for (unsigned j = 0; j < k; j++)
+					km_key_material_free(d[j].material, (d[j].bits + 7) / 8);
+			got += k;
 		}
 	}
+	if (batch)
+		qn_keyman_commit(ks->km);
 	if (got && ks->digest)
 		fflush(ks->digest);
 	return got;
@@ -188,6 +207,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int status = 0;
+	struct key_sink ks = {0};
 	unsigned ports = 0;
 	uint16_t pid;
 	RTE_ETH_FOREACH_DEV(pid)
@@ -211,6 +231,13 @@ int main(int argc, char **argv)
 		}
 	}
 	qn_options_clear(&o); /* the links hold their own copies of the secrets */
+	char kerr[512];
+	ks.km = qn_keyman_open(&o.km, kerr, sizeof(kerr));
+	if (!ks.km && kerr[0]) {
+		fprintf(stderr, "qkdnode: %s\n", kerr);
+		status = 1;
+		goto out;
+	}
 	g_node = n;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -219,7 +246,6 @@ int main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
-	struct key_sink ks = {0};
 	if (o.key_digest_file[0] && !(ks.digest = fopen(o.key_digest_file, "w"))) {
 		fprintf(stderr, "qkdnode: %s: %s\n", o.key_digest_file, strerror(errno));
 		status = 1;
@@ -228,7 +254,8 @@ int main(int argc, char **argv)
 	struct main_loop m = {n, &o, &ks, now_s() + o.report_interval, NULL, 0};
 	if (o.control_file[0] && !dp_node_stopping(n)) {
 		char err[512];
-		m.ctl = qn_control_create(n, &o, loop_body, &m, err, sizeof(err));
+		m.ctl = qn_control_create(n, &o, qn_keyman_store(ks.km),
+					 qn_keyman_meter(ks.km), loop_body, &m, err, sizeof(err));
 		if (!m.ctl) {
 			fprintf(stderr, "qkdnode: control: %s\n", err);
 			status = 2;
@@ -248,6 +275,9 @@ int main(int argc, char **argv)
 	drain_keys(n, &o, &ks);
 	if (ks.digest)
 		fclose(ks.digest);
+	if (qn_keyman_dropped(ks.km))
+		fprintf(stderr, "qkdnode: %lu keys could not be stored\n",
+			(unsigned long)qn_keyman_dropped(ks.km));
 	if (o.report_file[0]) {
 		json_t *j = report_json(n, &o);
 		int flags = JSON_INDENT(2) | JSON_SORT_KEYS;
@@ -260,6 +290,7 @@ int main(int argc, char **argv)
 		json_decref(j);
 	}
 out:
+	qn_keyman_close(ks.km); /* stops the KSA, zeroizes the store's memory */
 	qn_options_clear(&o);
 	g_node = NULL;
 	dp_node_free(n); /* wipes blocks, auth pads, windows and unconsumed keys */
