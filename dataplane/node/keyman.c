@@ -168,7 +168,9 @@ struct qn_keyman *qn_keyman_open(const struct qn_km_opts *k, char *err, size_t e
 	int rc = km_store_open(&sc, &km->store);
 	if (rc) {
 		snprintf(err, errlen, "store %s: %s", k->store_dir,
-			 rc == -EKEYREJECTED ? "wrong key-encryption key" : strerror(-rc));
+			 rc == -EKEYREJECTED ? "wrong key-encryption key" :
+			 rc == -EPERM ? "KEK file is accessible by group or others (chmod 600)" :
+			 strerror(-rc));
 		free(km);
 		return NULL;
 	}
