@@ -21,3 +21,7 @@ if [ "${DEMO_RELAY_XOR:-0}" = 1 ]; then
   echo "=== relay XOR kernel (qkdperf) ==="
   ./build/perf/qkdperf --quick --filter relay_xor
 fi
+if [ "${DEMO_NETWORK:-0}" = 1 ]; then
+  echo
+  scripts/demo_network.sh
+fi
