@@ -66,7 +66,7 @@ struct dp_link_cfg {
 	uint32_t window_log2;    /* Alice: slot window 2^k slots (0: 24) */
 	uint32_t announce_max;   /* Bob: detections per announcement (0: DP_QD_ANNOUNCE_MAX) */
 	uint32_t auth_refill;    /* bytes of every finished key that refill the auth streams */
-	uint32_t block_timeout_ms; /* abort a block when the peer is silent this long (0: 2000) */
+	uint32_t block_timeout_ms; /* abort a block when the peer is silent this long (0: 10000) */
 	const uint8_t *psk;      /* pre-shared authentication secret (copied) */
 	uint32_t psk_len;
 	/* distillation parameters, the same on both nodes */

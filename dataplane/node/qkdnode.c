@@ -246,6 +246,7 @@ int main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
+	fprintf(stderr, "qkdnode: running: %u ports, %u links\n", o.node.n_ports, o.n_links);
 	if (o.key_digest_file[0] && !(ks.digest = fopen(o.key_digest_file, "w"))) {
 		fprintf(stderr, "qkdnode: %s: %s\n", o.key_digest_file, strerror(errno));
 		status = 1;

@@ -56,7 +56,7 @@ struct dp_link *dp_link_create(struct dp_node *n, const struct dp_link_cfg *lc, 
 	if (!l->cfg.announce_max)
 		l->cfg.announce_max = DP_QD_ANNOUNCE_MAX;
 	if (!l->cfg.block_timeout_ms)
-		l->cfg.block_timeout_ms = 2000;
+		l->cfg.block_timeout_ms = 10000;
 	if (l->cfg.qber_max <= 0)
 		l->cfg.qber_max = 0.11;
 	l->module_port_id = n->cfg.port_ids[lc->module_port];

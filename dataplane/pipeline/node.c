@@ -229,6 +229,9 @@ void dp_node_stop(struct dp_node *n)
 		for (unsigned i = 0; i < n_plans; i++)
 			if (plans[i].n == n)
 				rte_eal_wait_lcore(plans[i].lcore);
+	/* Send what the lcores queued last (a COMMIT the peer waits for) before the ports stop. */
+	for (unsigned k = 0; n->started && k < 1000 && dp_tx_iteration(n); k++)
+		;
 	if (n->started)
 		for (unsigned i = 0; i < n->cfg.n_ports; i++)
 			rte_eth_dev_stop(n->cfg.port_ids[i]);

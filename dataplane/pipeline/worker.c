@@ -339,8 +339,13 @@ static unsigned link_work(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_l
 		start_block(n, c, l);
 		work += wk->blk != NULL;
 	}
-	if (wk->blk && rte_rdtsc() > wk->deadline_tsc)
-		abort_block(n, c, l, ABORT_TIMEOUT, true);
+	/* A silent peer costs the block, unless we already sent COMMIT: the peer may then hold
+	 * the key, so we wait for its COMMIT or ABORT (ten times longer) rather than drop ours. */
+	if (wk->blk && rte_rdtsc() > wk->deadline_tsc) {
+		if (!wk->done_local || rte_rdtsc() > wk->deadline_tsc + 9 * (n->tsc_hz / 1000) *
+								  l->cfg.block_timeout_ms)
+			abort_block(n, c, l, ABORT_TIMEOUT, true);
+	}
 	return work;
 }
 

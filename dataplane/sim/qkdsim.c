@@ -266,6 +266,21 @@ int main(int argc, char **argv)
 		}
 		rte_eth_macaddr_get(port[i], &mac[i]);
 	}
+	/* memif clients connect after start: wait (bounded) for both links before sending. */
+	for (unsigned i = 0; i < 2; i++) {
+		struct rte_eth_link link = {0};
+		for (int t = 0; t < 1000; t++) {
+			rte_eth_link_get_nowait(port[i], &link);
+			if (link.link_status == RTE_ETH_LINK_UP)
+				break;
+			rte_delay_us_sleep(10000);
+		}
+		if (link.link_status != RTE_ETH_LINK_UP) {
+			fprintf(stderr, "qkdsim: port %u: link down (is the node running?)\n", port[i]);
+			status = 1;
+			goto out;
+		}
+	}
 	g = dp_simgen_create(&o.lp, o.seed, o.link_id, o.slots_per_frame, !o.alice_sparse);
 	if (!g) {
 		fprintf(stderr, "qkdsim: generator: bad slots per frame or out of memory\n");

@@ -16,9 +16,10 @@ import time
 N_KEYS = 3
 
 
-def wait_for(path, procs, limit=20.0):
+def wait_for(path, procs, limit=20.0, text=None):
+    """Until path exists (and contains text, when given)."""
     end = time.monotonic() + limit
-    while not os.path.exists(path):
+    while not os.path.exists(path) or (text and text not in open(path).read()):
         for p in procs:
             if p.poll() is not None:
                 log = open(p.log).read() if hasattr(p, "log") else ""
@@ -39,36 +40,53 @@ def main():
             f.write(os.urandom(1 << 20))
         m = "bsize=10240,socket-abstract=no"
 
-        def node(name, role, mod_mac, qd_role, qd_mac, peer_mac):
-            args = [qkdnode, "--no-huge", "--file-prefix", f"dp{name}{tag}", "--lcores", "0-1",
+        def node(name, role, mod_mac, qd_role, qd_mac, peer_mac, lcores, keys):
+            args = [qkdnode, "--no-huge", "--file-prefix", f"dp{name}{tag}", *lcores,
                     "--mem", "512", "--idle-sleep-us", "200",
                     "--vdev", f"net_memif0,role=server,socket={d}/{name}_mod.sock,{m},mac={mod_mac}",
                     "--vdev", f"net_memif1,role={qd_role},socket={d}/qd.sock,{m},mac={qd_mac}",
                     "--link", f"id=1,role={role},psk={psk},peer-mac={peer_mac},block-bits=262144,"
-                              "auth-refill=8192,timeout-ms=5000",
-                    "--stop-after-keys", str(N_KEYS), "--key-digest", f"{d}/{name}.keys",
+                              "auth-refill=8192,timeout-ms=30000",
+                    "--stop-after-keys", str(keys), "--key-digest", f"{d}/{name}.keys",
                     "--report", f"{d}/{name}.json"]
             p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(f"{d}/{name}.log", "w"))
             p.log = f"{d}/{name}.log"
             procs.append(p)
             return p
 
-        a = node("a", "alice", "02:00:00:00:0a:00", "server", "02:00:00:00:0a:01", "02:00:00:00:0b:01")
-        wait_for(f"{d}/qd.sock", procs)
-        wait_for(f"{d}/a_mod.sock", procs)
-        b = node("b", "bob", "02:00:00:00:0b:00", "client", "02:00:00:00:0b:01", "02:00:00:00:0a:01")
-        wait_for(f"{d}/b_mod.sock", procs)
+        # Alice's node with one lcore per role (RX, TX, worker: cross-thread rings), Bob's node
+        # with every role on one lcore.
+        a = node("a", "alice", "02:00:00:00:0a:00", "server", "02:00:00:00:0a:01", "02:00:00:00:0b:01",
+                 ["--lcores", "(0-3)@(0-1)", "--rx-lcore", "1", "--tx-lcore", "2",
+                  "--worker-lcores", "3"], N_KEYS + 1)
+        wait_for(f"{d}/a.log", procs, text="qkdnode: running")  # ports started, memif listening
+        b = node("b", "bob", "02:00:00:00:0b:00", "client", "02:00:00:00:0b:01", "02:00:00:00:0a:01",
+                 ["--lcores", "0-1"], N_KEYS)
+        wait_for(f"{d}/b.log", procs, text="qkdnode: running")
         sim = subprocess.Popen([qkdsim, "--no-huge", "--file-prefix", f"dps{tag}", "--lcores", "0",
                                 "--vdev", f"net_memif0,role=client,socket={d}/a_mod.sock,{m}",
                                 "--vdev", f"net_memif1,role=client,socket={d}/b_mod.sock,{m}",
                                 "--loss-db", "0", "--eta-det", "1", "--frames", "200000"],
                                stdout=subprocess.DEVNULL, stderr=open(f"{d}/sim.log", "w"))
         procs.append(sim)
-        for p in (a, b):
-            try:
-                p.wait(timeout=50)
-            except subprocess.TimeoutExpired:
-                raise SystemExit("FAIL: a node did not finish its keys")
+        # Bob's node stops after N keys; Alice's (asked for one more, so it cannot leave Bob
+        # waiting for its last COMMIT) is stopped once it holds N keys too.
+        def keys_of(name):
+            path = f"{d}/{name}.keys"
+            return len(open(path).read().splitlines()) if os.path.exists(path) else 0
+        end = time.monotonic() + 35
+        while (b.poll() is None or keys_of("a") < N_KEYS) and time.monotonic() < end:
+            time.sleep(0.05)
+        stuck = b.poll() is None
+        for p in (a, b, sim):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in (b, a):
+            p.wait(timeout=10)
+        if stuck:
+            reps = [open(f"{d}/{n}.json").read() if os.path.exists(f"{d}/{n}.json") else "-"
+                    for n in ("a", "b")]
+            raise SystemExit("FAIL: a node did not finish its keys:\n" + "\n".join(reps))
             if p.returncode != 0:
                 raise SystemExit(f"FAIL: node exited with {p.returncode}: "
                                  + open(f"{d}/{'a' if p is a else 'b'}.log").read())
