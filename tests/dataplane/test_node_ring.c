@@ -484,6 +484,40 @@ static void test_peer_silent_mid_block(void)
 	pair_teardown(&p);
 }
 
+/* The per-worker command rings: PING answers with the worker's poll count, ZEROIZE abandons the
+ * block in progress (the peer is told; nothing reaches a key ring). */
+static void test_worker_commands(void)
+{
+	static struct pair p;
+	pair_setup(&p, g_block_bits, 2000);
+	struct dp_cmd ping = {.op = DP_CMD_PING};
+	struct dp_cmd_resp r;
+	CU_ASSERT_EQUAL(dp_node_worker_cmd(p.node[0], 0, &ping, &r), 0);
+	CU_ASSERT_EQUAL(r.rc, 0);
+	CU_ASSERT(r.value >= 1);
+	CU_ASSERT_EQUAL(dp_node_worker_cmd(p.node[0], 5, &ping, &r), -EINVAL);
+	struct dp_link_report ra;
+	for (int f = 0; f < 100000; f++) {
+		feed_frame(&p);
+		poll_node(p.node[0], NULL);
+		report(&p, 0, &ra);
+		if (ra.blocks_filled > ra.blocks_done + ra.blocks_aborted + ra.blocks_failed)
+			break;
+		poll_node(p.node[1], NULL);
+	}
+	unsigned ring_before = rte_ring_count(dp_node_key_ring(p.node[0], 0));
+	struct dp_cmd z = {.op = DP_CMD_ZEROIZE};
+	CU_ASSERT_EQUAL(dp_node_worker_cmd(p.node[0], 0, &z, &r), 0);
+	CU_ASSERT_EQUAL(r.value, 1); /* one block was in progress */
+	report(&p, 0, &ra);
+	CU_ASSERT_EQUAL(ra.blocks_aborted, 1);
+	CU_ASSERT_EQUAL(rte_ring_count(dp_node_key_ring(p.node[0], 0)), ring_before);
+	struct dp_cmd bad = {.op = (enum dp_cmd_op)99};
+	CU_ASSERT_EQUAL(dp_node_worker_cmd(p.node[0], 0, &bad, &r), 0);
+	CU_ASSERT_EQUAL(r.rc, -EINVAL);
+	pair_teardown(&p);
+}
+
 static void test_link_remove(void)
 {
 	static struct pair p;
@@ -538,6 +572,7 @@ static CU_TestInfo tests[] = {
 	{"tampered Qdist message aborts the block", test_tampered_message_aborts_block},
 	{"bad, replayed and stale input is counted", test_bad_input_counted},
 	{"peer silent mid-block: block times out", test_peer_silent_mid_block},
+	{"worker command rings", test_worker_commands},
 	{"link removal through RCU", test_link_remove},
 	CU_TEST_INFO_NULL,
 };
