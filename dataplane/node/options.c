@@ -203,7 +203,7 @@ int qn_options_parse(struct qn_options *o, int argc, char **argv)
 	o->node.worker_lcores[0] = 1;
 	enum { O_PREFIX = 256, O_LCORES, O_MEM, O_VDEV, O_RX, O_TX, O_WK, O_MTU, O_IDLE, O_STOP,
 	       O_DIGEST, O_REPORT, O_INTERVAL, O_LINK, O_HELP, O_NOHUGE, O_CONTROL, O_KM };
-	static struct option lopts[32] = {
+	struct option lopts[32] = {
 		{"file-prefix", required_argument, 0, O_PREFIX}, {"lcores", required_argument, 0, O_LCORES},
 		{"mem", required_argument, 0, O_MEM}, {"vdev", required_argument, 0, O_VDEV},
 		{"rx-lcore", required_argument, 0, O_RX}, {"tx-lcore", required_argument, 0, O_TX},
