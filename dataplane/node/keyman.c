@@ -150,7 +150,7 @@ struct qn_keyman {
 	struct km_ksa *ksa;
 	bool in_batch;
 	unsigned batch_stored;
-	uint64_t dropped;
+	uint64_t stored, dropped;
 };
 
 struct qn_keyman *qn_keyman_open(const struct qn_km_opts *k, char *err, size_t errlen)
@@ -224,6 +224,8 @@ int qn_keyman_commit(struct qn_keyman *km)
 		return 0;
 	km->in_batch = false;
 	int rc = km_store_batch_end(km->store);
+	if (rc == 0)
+		km->stored += km->batch_stored;
 	if (rc) { /* the whole batch is undone: its keys (already wiped) are lost on both counts */
 		km->dropped += km->batch_stored;
 		fprintf(stderr, "qkdnode: store commit failed (%s): %u keys dropped\n", strerror(-rc),
@@ -249,7 +251,10 @@ unsigned qn_keyman_put(struct qn_keyman *km, struct km_key_desc *d, unsigned n)
 		km->dropped++;
 		i++;
 	}
-	km->batch_stored += stored;
+	if (km->in_batch)
+		km->batch_stored += stored;
+	else
+		km->stored += stored;
 	return stored;
 }
 
@@ -261,6 +266,11 @@ struct km_store *qn_keyman_store(const struct qn_keyman *km)
 struct km_meter *qn_keyman_meter(const struct qn_keyman *km)
 {
 	return km ? km->meter : NULL;
+}
+
+uint64_t qn_keyman_stored(const struct qn_keyman *km)
+{
+	return km ? km->stored : 0;
 }
 
 uint64_t qn_keyman_dropped(const struct qn_keyman *km)

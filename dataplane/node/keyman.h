@@ -67,6 +67,8 @@ int qn_keyman_commit(struct qn_keyman *km);
 unsigned qn_keyman_put(struct qn_keyman *km, struct km_key_desc *d, unsigned n);
 struct km_store *qn_keyman_store(const struct qn_keyman *km);
 struct km_meter *qn_keyman_meter(const struct qn_keyman *km);
+/* Keys durably stored (committed) and keys lost (refused by the store or in a failed commit). */
+uint64_t qn_keyman_stored(const struct qn_keyman *km);
 uint64_t qn_keyman_dropped(const struct qn_keyman *km);
 /* Stop the KSA, close and zeroize the store. Accepts NULL. */
 void qn_keyman_close(struct qn_keyman *km);

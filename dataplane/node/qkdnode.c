@@ -113,7 +113,7 @@ static json_t *link_json(struct dp_node *n, uint16_t id)
 			 (json_int_t)r.auth_bytes_used, "keys_dropped", (json_int_t)r.keys_dropped);
 }
 
-static json_t *report_json(struct dp_node *n, const struct qn_options *o)
+static json_t *report_json(struct dp_node *n, const struct qn_options *o, const struct qn_keyman *km)
 {
 	json_t *links = json_array();
 	for (unsigned i = 0; i < o->n_links; i++)
@@ -127,8 +127,13 @@ static json_t *report_json(struct dp_node *n, const struct qn_options *o)
 	json_t *cycles = json_pack("{s:I, s:I, s:I, s:I}", "rx", (json_int_t)s.cycles_rx, "sift",
 				   (json_int_t)s.cycles_sift, "distill", (json_int_t)s.cycles_distill,
 				   "tx", (json_int_t)s.cycles_tx);
-	return json_pack("{s:o, s:o, s:o, s:I, s:I}", "links", links, "errors", errors, "cycles", cycles,
+	json_t *r = json_pack("{s:o, s:o, s:o, s:I, s:I}", "links", links, "errors", errors, "cycles", cycles,
 			 "rx_pkts", (json_int_t)s.rx_pkts, "tx_pkts", (json_int_t)s.tx_pkts);
+	if (km) /* the key store: what reached it, what it refused */
+		json_object_set_new(r, "store", json_pack("{s:I, s:I}", "keys_stored",
+							 (json_int_t)qn_keyman_stored(km), "keys_dropped",
+							 (json_int_t)qn_keyman_dropped(km)));
+	return r;
 }
 
 static void progress(struct dp_node *n, const struct qn_options *o)
@@ -280,7 +285,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "qkdnode: %lu keys could not be stored\n",
 			(unsigned long)qn_keyman_dropped(ks.km));
 	if (o.report_file[0]) {
-		json_t *j = report_json(n, &o);
+		json_t *j = report_json(n, &o, ks.km);
 		int flags = JSON_INDENT(2) | JSON_SORT_KEYS;
 		int rc = strcmp(o.report_file, "-") ? json_dump_file(j, o.report_file, flags)
 						     : json_dumpf(j, stdout, flags);

@@ -52,7 +52,8 @@ def node(name, extra, stop_after=None):
                       f"peer-mac={MAC[other][1]},block-bits=262144,auth-refill=8192,timeout-ms=5000",
             "--store", env.path(name + ".db"), "--kek", env.path(name + ".kek")] + extra
     if stop_after:
-        args += ["--stop-after-keys", str(stop_after), "--key-digest", env.path(name + ".keys")]
+        args += ["--stop-after-keys", str(stop_after), "--key-digest", env.path(name + ".keys"),
+                 "--report", env.path(name + ".json")]
     log = open(env.path(name + ".log"), "a")
     p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log)
     env.procs.append(p)
@@ -120,7 +121,11 @@ try:
                             env.path(name + ".keys")])
         eq((rc, err), (0, ""), f"store {name} holds exactly the keys node {name} digested")
         listed[name] = [l.split()[1] for l in out.splitlines() if l.startswith("KEY ")]
-        bits[name] = sum(int(l.split()[3]) for l in open(env.path(name + ".keys")))
+        digested = open(env.path(name + ".keys")).read().splitlines()
+        bits[name] = sum(int(l.split()[3]) for l in digested)
+        eq(json.load(open(env.path(name + ".json"))).get("store"),
+           {"keys_stored": len(digested), "keys_dropped": 0},
+           f"node {name} report: every digested key stored, none dropped")
     common = min(len(listed["a"]), len(listed["b"]))
     check(common >= N_KEYS, f"both stores hold at least {N_KEYS} keys ({common})")
     eq(listed["a"][:common], listed["b"][:common], "both stores hold the same key ids")
