@@ -16,7 +16,7 @@ import time
 N_KEYS = 3
 
 
-def wait_for(path, procs, limit=20.0, text=None):
+def wait_for(path, procs, limit=60.0, text=None):  # start-up bound, generous for a loaded CI machine
     """Until path exists (and contains text, when given)."""
     end = time.monotonic() + limit
     while not os.path.exists(path) or (text and text not in open(path).read()):

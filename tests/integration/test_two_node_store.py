@@ -66,7 +66,7 @@ def log_of(name):
 
 
 def wait_file(path, procs):
-    ok = wait_until(lambda: os.path.exists(path) or any(p.poll() is not None for p in procs), 20)
+    ok = wait_until(lambda: os.path.exists(path) or any(p.poll() is not None for p in procs), 60)
     if not ok or not os.path.exists(path):
         raise SystemExit(f"FAIL: {path} never appeared: {log_of('a')} {log_of('b')}")
 
@@ -155,9 +155,9 @@ try:
     wait_file(env.path("qd.sock"), [a])
     b = node("b", ksa("b", bk, bkx, "a", akx))
     check(wait_until(lambda: "serving ETSI 014" in log_of("a") and "serving ETSI 014" in log_of("b")
-                     or a.poll() is not None or b.poll() is not None, 20) and
+                     or a.poll() is not None or b.poll() is not None, 60) and
           a.poll() is None and b.poll() is None, "both KSAs serving")
-    check(wait_until(lambda: os.path.exists(sock), 20), "control socket open")
+    check(wait_until(lambda: os.path.exists(sock), 60), "control socket open")
 
     def buffer_bits():
         keys = run_json([QKDCTL, "-s", sock, "show", "keys"])["keys"]
