@@ -354,9 +354,9 @@ int rec_ldpc_alice_step(struct rec_ldpc_alice *a, const uint8_t *in, size_t in_l
 	return rc;
 }
 
-int rec_ldpc_alice_result(const struct rec_ldpc_alice *a, uint64_t *out, uint64_t *bits)
+/* The kept frames of one side's key, concatenated (frames that failed are dropped on both sides). */
+static int side_result(const struct side *s, const uint64_t *key, uint64_t *out, uint64_t *bits)
 {
-	const struct side *s = &a->s;
 	if (s->state != 2)
 		return -EINVAL;
 	uint64_t at = 0;
@@ -366,13 +366,18 @@ int rec_ldpc_alice_result(const struct rec_ldpc_alice *a, uint64_t *out, uint64_
 			continue;
 		uint64_t from = (uint64_t)f * s->plan.key_bits;
 		uint64_t len = s->n_bits - from < s->plan.key_bits ? s->n_bits - from : s->plan.key_bits;
-		bits_get(s->frame, a->key, from, len, s->n_bits);
+		bits_get(s->frame, key, from, len, s->n_bits);
 		bits_put(out, at, s->frame, len);
 		at += len;
 	}
 	explicit_bzero(s->frame, (s->n / 64 + 1) * 8);
 	*bits = at;
 	return 0;
+}
+
+int rec_ldpc_alice_result(const struct rec_ldpc_alice *a, uint64_t *out, uint64_t *bits)
+{
+	return side_result(&a->s, a->key, out, bits);
 }
 
 void rec_ldpc_alice_stats(const struct rec_ldpc_alice *a, struct dst_rec_stats *st)
@@ -608,23 +613,7 @@ int rec_ldpc_bob_step(struct rec_ldpc_bob *b, const uint8_t *in, size_t in_len, 
 
 int rec_ldpc_bob_result(const struct rec_ldpc_bob *b, uint64_t *out, uint64_t *bits)
 {
-	const struct side *s = &b->s;
-	if (s->state != 2)
-		return -EINVAL;
-	uint64_t at = 0;
-	memset(out, 0, (s->n_bits + 63) / 64 * 8);
-	for (uint32_t f = 0; f < s->frames; f++) {
-		if (!s->ok[f])
-			continue;
-		uint64_t from = (uint64_t)f * s->plan.key_bits;
-		uint64_t len = s->n_bits - from < s->plan.key_bits ? s->n_bits - from : s->plan.key_bits;
-		bits_get(s->frame, b->key, from, len, s->n_bits);
-		bits_put(out, at, s->frame, len);
-		at += len;
-	}
-	explicit_bzero(s->frame, (s->n / 64 + 1) * 8);
-	*bits = at;
-	return 0;
+	return side_result(&b->s, b->key, out, bits);
 }
 
 void rec_ldpc_bob_stats(const struct rec_ldpc_bob *b, struct dst_rec_stats *st)
