@@ -137,17 +137,10 @@ static int run_distill(int argc, char **argv)
 		return qkdtool_bad(NAME, "--in EVENTS is required");
 	if (!dst_rec_method_available(method))
 		return qkdtool_bad(NAME, "--method %s: not available in this build", dst_rec_method_name(method));
-	uint8_t *raw;
-	size_t len;
-	int rc = qkdtool_read_file(in, &raw, &len);
-	if (rc)
-		return qkdtool_bad(NAME, "%s: %s", in, strerror(-rc));
 	struct dst_event_file f;
-	const char *why = "out of memory";
-	rc = dst_event_file_decode(raw, len, &f, &why);
-	free(raw);
+	int rc = qkdtool_load_events(NAME, in, &f);
 	if (rc)
-		return qkdtool_bad(NAME, "%s: %s", in, why);
+		return rc;
 
 	struct dst_block_config cfg = {0};
 	cfg.rec.method = method;

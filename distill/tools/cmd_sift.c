@@ -49,17 +49,10 @@ static int run_sift(int argc, char **argv)
 		return qkdtool_bad(NAME, "unexpected argument '%s'", argv[optind]);
 	if (!in || !out)
 		return qkdtool_bad(NAME, "--in EVENTS and --out SIFTFILE are required");
-	uint8_t *raw;
-	size_t len;
-	int rc = qkdtool_read_file(in, &raw, &len);
-	if (rc)
-		return qkdtool_bad(NAME, "%s: %s", in, strerror(-rc));
 	struct dst_event_file f;
-	const char *why = "out of memory";
-	rc = dst_event_file_decode(raw, len, &f, &why);
-	free(raw);
+	int rc = qkdtool_load_events(NAME, in, &f);
 	if (rc)
-		return qkdtool_bad(NAME, "%s: %s", in, why);
+		return rc;
 	size_t n = f.ev->n;
 	struct dst_sift_block *b = dst_sift_block_create(block ? block : (n ? n : 1), n ? n : 1);
 	if (!b) {
@@ -72,6 +65,7 @@ static int run_sift(int argc, char **argv)
 	if (next == n)
 		b->c.slot_end = f.slot_end; /* every pulse of the window went into this block */
 	uint8_t *buf = NULL;
+	size_t len;
 	rc = dst_sift_file_encode(&f.params, b, &buf, &len);
 	if (!rc)
 		rc = qkdtool_write_file(out, buf, len);

@@ -31,6 +31,11 @@ int qkdtool_read_file(const char *path, uint8_t **data, size_t *len);
 /* Write a buffer to a file atomically (temporary file + rename). 0 or -errno. */
 int qkdtool_write_file(const char *path, const void *data, size_t len);
 
+/* Read and decode an event file (docs/formats.md). On failure prints the one-line error for
+ * 'cmd' and returns QKDTOOL_BAD_INPUT; on success the caller owns f (dst_event_file_clear). */
+struct dst_event_file;
+int qkdtool_load_events(const char *cmd, const char *path, struct dst_event_file *f);
+
 /* Strict number parsing: the whole string must be a number in [min, max]. 0 or -EINVAL. */
 int qkdtool_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int qkdtool_parse_double(const char *s, double min, double max, double *out);

@@ -5,9 +5,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dst_model.h"
 #include "qkdtool.h"
 
 int qkdtool_bad(const char *cmd, const char *fmt, ...)
@@ -112,4 +114,19 @@ int qkdtool_parse_double(const char *s, double min, double max, double *out)
 		return -EINVAL;
 	*out = v;
 	return 0;
+}
+
+int qkdtool_load_events(const char *cmd, const char *path, struct dst_event_file *f)
+{
+	uint8_t *raw;
+	size_t len;
+	int rc = qkdtool_read_file(path, &raw, &len);
+	if (rc)
+		return qkdtool_bad(cmd, "%s: %s", path, strerror(-rc));
+	const char *why = "out of memory";
+	rc = dst_event_file_decode(raw, len, f, &why);
+	free(raw);
+	if (rc)
+		return qkdtool_bad(cmd, "%s: %s", path, why);
+	return QKDTOOL_OK;
 }
