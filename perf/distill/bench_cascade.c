@@ -19,14 +19,6 @@ static uint64_t rng_next(uint64_t *s)
 	return *s * 0x2545F4914F6CDD1DULL;
 }
 
-/* Thread CPU time: "per core of computation" on a machine shared with other jobs. */
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* ---- kernels ------------------------------------------------------------------------------ */
 
 struct kern_arg {
@@ -157,24 +149,24 @@ static void proto_run(void *p)
 {
 	struct proto *x = p;
 	size_t l1 = 0, l2 = 0;
-	double t0 = now();
+	double t0 = qp_thread_cpu_seconds();
 	dst_cascade_alice_begin(x->A, x->ka, x->n);
-	double t1 = now();
+	double t1 = qp_thread_cpu_seconds();
 	dst_cascade_bob_begin(x->B, x->kb, x->n, &x->p);
 	int rb = dst_cascade_bob_step(x->B, NULL, 0, x->m1, x->cap, &l1);
-	double t2 = now();
+	double t2 = qp_thread_cpu_seconds();
 	x->t_alice += t1 - t0;
 	x->t_bob += t2 - t1;
 	x->ok = 0;
 	for (;;) {
-		t0 = now();
+		t0 = qp_thread_cpu_seconds();
 		int ra = dst_cascade_alice_step(x->A, x->m1, l1, x->m2, x->cap, &l2);
-		t1 = now();
+		t1 = qp_thread_cpu_seconds();
 		x->t_alice += t1 - t0;
 		if (ra < 0 || rb == DST_CASCADE_DONE)
 			break;
 		rb = dst_cascade_bob_step(x->B, x->m2, l2, x->m1, x->cap, &l1);
-		x->t_bob += now() - t1;
+		x->t_bob += qp_thread_cpu_seconds() - t1;
 		if (rb < 0)
 			return;
 	}

@@ -54,15 +54,12 @@ static uint64_t *random_words(size_t bits, uint64_t s)
  * count the time the scheduler gives to other processes. */
 static void report_cpu_time(struct qp_run *r, const char *variant, struct pa_arg *a)
 {
-	struct timespec t0, t1;
-	double used = 0;
+	double used = 0, t0 = qp_thread_cpu_seconds();
 	unsigned long calls = 0;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
 	while (used < (qp_quick(r) ? 0.2 : 1.0) || calls < 3) {
 		run_plan(a);
 		calls++;
-		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
-		used = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+		used = qp_thread_cpu_seconds() - t0;
 	}
 	json_t *extra = json_pack("{s:I, s:f}", "calls", (json_int_t)calls, "cpu_seconds", used);
 	qp_report(r, "pa_cputime", variant, a->n, (double)a->n * (double)calls / used / 1e6, "Mbit/s", extra);
