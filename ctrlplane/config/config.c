@@ -36,11 +36,11 @@ static int fail(struct parse *p, const char *fmt, ...)
 static int known_section(const char *s, size_t n)
 {
 	static const char *const plain[] = {"node", "manager", "policy"};
-	static const char *const named[] = {"qkd_link ", "km_link ", "sae "};
+	static const char *const named[] = {"qkd_link ", "km_link ", "sae ", "relay "};
 	for (unsigned i = 0; i < 3; i++)
 		if (n == strlen(plain[i]) && !strncmp(s, plain[i], n))
 			return 1;
-	for (unsigned i = 0; i < 3; i++)
+	for (unsigned i = 0; i < 4; i++)
 		if (n > strlen(named[i]) && !strncmp(s, named[i], strlen(named[i])))
 			return 1;
 	return 0;
@@ -182,6 +182,9 @@ static int node_key(struct parse *p, const char *key, const char *v)
 	struct cp_config *c = p->c;
 	if (KEY("id"))
 		return name(p, c->node_id, v, "node id");
+	if (KEY("number"))
+		return u64(p, &(uint64_t){0}, v, 1, CP_NUMBER_MAX, "node number") &&
+		       (c->node_number = (uint32_t)strtoul(v, NULL, 0), 1);
 	if (KEY("listen"))
 		return addr(p, c->listen, v, "listen");
 	if (KEY("control_socket"))
@@ -271,7 +274,21 @@ static int km_link_key(struct parse *p, struct cp_cfg_km_link *l, const char *ke
 		return u64(p, &l->capacity, v, 1024, 1ull << 50, "capacity_bits");
 	if (KEY("low_water_bits"))
 		return u64(p, &l->low_water, v, 0, 1ull << 50, "low_water_bits");
+	if (KEY("peer_number"))
+		return u64(p, &(uint64_t){0}, v, 1, CP_NUMBER_MAX, "peer_number") &&
+		       (l->peer_number = (uint32_t)strtoul(v, NULL, 0), 1);
+	if (KEY("port"))
+		return copy(p, l->port, sizeof(l->port), v, "port");
 	return fail(p, "unknown key '%s' in [km_link %s]", key, l->name);
+}
+
+static int relay_key(struct parse *p, struct cp_cfg_relay *r, const char *key, const char *v)
+{
+	if (KEY("peer"))
+		return name(p, r->peer, v, "peer");
+	if (KEY("target_bits"))
+		return u64(p, &r->target, v, 256, 1ull << 40, "target_bits");
+	return fail(p, "unknown key '%s' in [relay %s]", key, r->name);
 }
 
 static int sae_key(struct parse *p, struct cp_cfg_sae *s, const char *key, const char *v)
@@ -330,6 +347,11 @@ static int handler(void *user, const char *section, const char *key, const char 
 		ITEM(saes, n_saes, CP_CFG_MAX_SAES, "sae");
 		return sae_key(p, item, key, v);
 	}
+	if (tlen == 5 && !strncmp(section, "relay", 5)) {
+		struct cp_cfg_relay *item = NULL;
+		ITEM(relays, n_relays, CP_CFG_MAX_LINKS, "relay");
+		return relay_key(p, item, key, v);
+	}
 	if (!section[0])
 		return fail(p, "key '%s' outside any section", key);
 	return fail(p, "unknown section [%s]", section);
@@ -343,6 +365,27 @@ static int at(struct parse *p, int line, const char *fmt, ...)
 	va_end(ap);
 	p->err_line = line;
 	return -EINVAL;
+}
+
+/* The node-name -> number map of one KM link: numbers are unique among this node and its
+ * neighbours (the relay addresses nodes by number), and a relay port needs one. */
+static int validate_numbers(struct parse *p, const struct cp_cfg_km_link *l)
+{
+	const struct cp_config *c = p->c;
+	if (l->port[0] && !l->peer_number)
+		return at(p, l->line, "[km_link %s] port needs peer_number", l->name);
+	if (!l->peer_number)
+		return 0;
+	if (!c->node_number)
+		return at(p, l->line, "[km_link %s] peer_number needs [node] number", l->name);
+	if (l->peer_number == c->node_number)
+		return at(p, l->line, "[km_link %s] peer_number %u is this node's number", l->name,
+			  l->peer_number);
+	for (const struct cp_cfg_km_link *o = c->km_links; o < l; o++)
+		if (o->peer_number == l->peer_number)
+			return at(p, l->line, "[km_link %s] peer_number %u already used by %s (peer %s)",
+				  l->name, l->peer_number, o->name, o->peer);
+	return 0;
 }
 
 static int validate(struct parse *p)
@@ -397,6 +440,15 @@ static int validate(struct parse *p)
 			if (!strcmp(c->km_links[j].peer, l->peer))
 				return at(p, l->line, "[km_link %s] second KM link to %s (%s)", l->name,
 					  l->peer, c->km_links[j].name);
+		if (validate_numbers(p, l))
+			return -EINVAL;
+	}
+	for (unsigned i = 0; i < c->n_relays; i++) {
+		const struct cp_cfg_relay *r = &c->relays[i];
+		if (!r->peer[0])
+			return at(p, r->line, "[relay %s] peer is missing", r->name);
+		if (!strcmp(r->peer, c->node_id))
+			return at(p, r->line, "[relay %s] peer is this node", r->name);
 	}
 	for (unsigned i = 0; i < c->n_saes; i++)
 		if (!c->saes[i].node[0])

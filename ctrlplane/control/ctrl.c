@@ -75,6 +75,7 @@ static bool poll_local(struct cp_ctrl *c)
 	const struct cp_config *cfg = c->cfg;
 	struct cp_lsa l = {0};
 	strcpy(l.origin, cfg->node_id);
+	l.number = cfg->node_number;
 	for (unsigned i = 0; i < cfg->n_km_links && l.n_links < CP_LSA_MAX_LINKS; i++) {
 		const struct cp_cfg_km_link *km = &cfg->km_links[i];
 		int q = qkd_index(cfg, km->qkd_link);
@@ -100,7 +101,7 @@ static bool poll_local(struct cp_ctrl *c)
 		k->rate_bps = st.skr_bps > 0 ? (uint64_t)st.skr_bps : 0;
 	}
 	/* originate when something routing-relevant changed, or to refresh before max age */
-	bool changed = l.n_links != c->own.n_links;
+	bool changed = l.n_links != c->own.n_links || l.number != c->own.number;
 	for (unsigned i = 0; !changed && i < l.n_links; i++) {
 		const struct cp_lsa_link *a = &l.links[i], *b = &c->own.links[i];
 		uint64_t step = a->attr.max / 32 + 1;
@@ -385,8 +386,8 @@ int cp_ctrl_reload(struct cp_ctrl *c, const char *path, char *err, size_t errlen
 		return -EINVAL;
 	}
 	const char *why = NULL;
-	if (strcmp(n->node_id, c->cfg->node_id))
-		why = "node id cannot change on reload (restart the node)";
+	if (strcmp(n->node_id, c->cfg->node_id) || n->node_number != c->cfg->node_number)
+		why = "node id and number cannot change on reload (restart the node)";
 	else if (n->n_lcores != c->cfg->n_lcores ||
 		 memcmp(n->lcores, c->cfg->lcores, n->n_lcores * sizeof(n->lcores[0])))
 		why = "lcores cannot change on reload (restart the node)";

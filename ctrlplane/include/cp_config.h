@@ -15,6 +15,7 @@
 #define CP_CFG_MAX_LCORES 64
 #define CP_ADDR_MAX 128
 #define CP_PATH_MAX 256
+#define CP_NUMBER_MAX 0xFFFFFFFEu /* largest numeric node id (0 = none, all-ones reserved) */
 
 struct cp_cfg_qkd_link {
 	char name[CP_NAME_MAX];
@@ -32,6 +33,16 @@ struct cp_cfg_km_link {
 	char address[CP_ADDR_MAX];  /* peer's control address host:port (LSAs); empty = accept only */
 	uint64_t capacity;          /* key buffer capacity in bits */
 	uint64_t low_water;         /* alarm and exclude from new routes below this (bits) */
+	uint32_t peer_number;       /* the peer's numeric node id (relay wire); 0 = none */
+	char port[64];              /* DPDK device carrying the relay (Kx-1) frames; empty = none */
+	int line;
+};
+
+/* A relay session opened at start (and on reload when new): keep key shared with peer. */
+struct cp_cfg_relay {
+	char name[CP_NAME_MAX];
+	char peer[CP_NAME_MAX];  /* the remote end KM */
+	uint64_t target;         /* buffer target in bits (0 = policy relay_target_bits) */
 	int line;
 };
 
@@ -61,6 +72,7 @@ struct cp_cfg_manager {
 struct cp_config {
 	char path[CP_PATH_MAX];
 	char node_id[CP_NAME_MAX];
+	uint32_t node_number;              /* numeric node id on the relay wire; 0 = none */
 	char listen[CP_ADDR_MAX];          /* LSA listener host:port (empty = none) */
 	char control_socket[CP_PATH_MAX];
 	char metrics[CP_ADDR_MAX];         /* Prometheus listener (empty = off) */
@@ -73,10 +85,11 @@ struct cp_config {
 	unsigned lcores[CP_CFG_MAX_LCORES]; /* worker lcores */
 	struct cp_cfg_manager manager;
 	struct cp_cfg_policy policy;
-	unsigned n_qkd_links, n_km_links, n_saes;
+	unsigned n_qkd_links, n_km_links, n_saes, n_relays;
 	struct cp_cfg_qkd_link qkd_links[CP_CFG_MAX_LINKS];
 	struct cp_cfg_km_link km_links[CP_CFG_MAX_LINKS];
 	struct cp_cfg_sae saes[CP_CFG_MAX_SAES];
+	struct cp_cfg_relay relays[CP_CFG_MAX_LINKS];
 };
 
 /* Parse and validate. On error returns -EINVAL (or -errno for I/O) with "file:line: what" in err;

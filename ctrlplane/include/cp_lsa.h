@@ -3,9 +3,12 @@
  * computed from; LSAs carry a sequence number and an age, are flooded to all neighbours except the
  * sender when newer than the stored copy, and expire at max age. Wire format (big-endian):
  *   "QL" ver(1)=1 type(1)=1 total_len(2) seq(4) age(2) n_links(2) origin_len(1) origin
+ *   [ver 2 only: origin number(4), the node's numeric id on the relay wire, 1..0xfffffffe]
  *   per link: peer_len(1) peer flags(1: bit0 up) avail(8) max(8) delta(8, two's complement)
  *             low_water(8) rate_bps(8)
- * Names are 1..CP_NAME_MAX-1 characters of [A-Za-z0-9._:-]. */
+ * Names are 1..CP_NAME_MAX-1 characters of [A-Za-z0-9._:-]. Version 2 is sent when the origin
+ * has a number (so every node learns the name -> number map of the nodes a route crosses);
+ * version 1 otherwise. Both decode. */
 #ifndef CP_LSA_H
 #define CP_LSA_H
 
@@ -16,7 +19,7 @@
 
 #define CP_NAME_MAX 32
 #define CP_LSA_MAX_LINKS 64
-#define CP_LSA_MAX_WIRE (14 + CP_NAME_MAX + CP_LSA_MAX_LINKS * (2 + CP_NAME_MAX + 40))
+#define CP_LSA_MAX_WIRE (18 + CP_NAME_MAX + CP_LSA_MAX_LINKS * (2 + CP_NAME_MAX + 40))
 #define CP_LSA_MAX_AGE 3600 /* seconds; an LSA not refreshed for this long is dropped */
 
 struct cp_lsa_link {
@@ -27,6 +30,7 @@ struct cp_lsa_link {
 
 struct cp_lsa {
 	char origin[CP_NAME_MAX];
+	uint32_t number; /* origin's numeric node id; 0 = none (version 1) */
 	uint32_t seq;
 	uint16_t age;
 	uint16_t n_links;

@@ -48,18 +48,21 @@ static void put_name(struct wr *w, const char *s)
 
 int cp_lsa_encode(const struct cp_lsa *l, uint8_t *buf, size_t cap)
 {
-	if (!l || !buf || !cp_name_valid(l->origin) || l->n_links > CP_LSA_MAX_LINKS)
+	if (!l || !buf || !cp_name_valid(l->origin) || l->n_links > CP_LSA_MAX_LINKS ||
+	    l->number == UINT32_MAX)
 		return -EINVAL;
 	struct wr w = {buf, 0, cap};
 	put(&w, 'Q', 1);
 	put(&w, 'L', 1);
-	put(&w, 1, 1);
+	put(&w, l->number ? 2 : 1, 1);
 	put(&w, 1, 1);
 	put(&w, 0, 2); /* total length, patched below */
 	put(&w, l->seq, 4);
 	put(&w, l->age, 2);
 	put(&w, l->n_links, 2);
 	put_name(&w, l->origin);
+	if (l->number)
+		put(&w, l->number, 4);
 	for (unsigned i = 0; i < l->n_links; i++) {
 		const struct cp_lsa_link *k = &l->links[i];
 		if (!cp_name_valid(k->peer))
@@ -118,7 +121,10 @@ int cp_lsa_decode(struct cp_lsa *l, const uint8_t *buf, size_t len)
 	if (!l || !buf)
 		return -EINVAL;
 	struct rd r = {buf, len, 0, 0};
-	if (get(&r, 1) != 'Q' || get(&r, 1) != 'L' || get(&r, 1) != 1 || get(&r, 1) != 1)
+	if (get(&r, 1) != 'Q' || get(&r, 1) != 'L')
+		return -EPROTO;
+	uint64_t ver = get(&r, 1);
+	if ((ver != 1 && ver != 2) || get(&r, 1) != 1)
 		return -EPROTO;
 	if (get(&r, 2) != len)
 		return -EPROTO;
@@ -130,6 +136,11 @@ int cp_lsa_decode(struct cp_lsa *l, const uint8_t *buf, size_t len)
 		return -EPROTO;
 	l->n_links = (uint16_t)n;
 	get_name(&r, l->origin);
+	if (ver == 2) {
+		l->number = (uint32_t)get(&r, 4);
+		if (l->number == 0 || l->number == UINT32_MAX)
+			r.bad = 1;
+	}
 	for (unsigned i = 0; i < n && !r.bad; i++) {
 		struct cp_lsa_link *k = &l->links[i];
 		get_name(&r, k->peer);

@@ -8,7 +8,8 @@
 #include "cp_config.h"
 #include "unit.h"
 
-static const char *good =
+static const char *good_text =
+
 	"; node A of the test network\n"               /* 1 */
 	"[node]\n"                                      /* 2 */
 	"id = A\n"                                      /* 3 */
@@ -33,6 +34,7 @@ static const char *good =
 	"[policy]\n"                                    /* 22 */
 	"cost_c1 = 2.5\n"                               /* 23 */
 	"max_key_bits = 4096\n";                        /* 24 */
+static const char *good;
 
 static void test_good(void)
 {
@@ -108,6 +110,66 @@ static void test_errors(void)
 	expect_error(1, "[manager]\naddress = 127.0.0.1:1", "a.ini: [manager] address needs ca, cert");
 }
 
+static const char *numbered =
+	"[node]\n"                                      /* 1 */
+	"id = A\n"                                      /* 2 */
+	"number = 1\n"                                  /* 3 */
+	"[qkd_link ab]\n"                               /* 4 */
+	"id = 12\n"                                     /* 5 */
+	"peer = B\n"                                    /* 6 */
+	"[qkd_link ad]\n"                               /* 7 */
+	"id = 14\n"                                     /* 8 */
+	"peer = D\n"                                    /* 9 */
+	"[km_link kab]\n"                               /* 10 */
+	"peer = B\n"                                    /* 11 */
+	"qkd_link = ab\n"                               /* 12 */
+	"peer_number = 2\n"                             /* 13 */
+	"port = net_memif0\n"                           /* 14 */
+	"[km_link kad]\n"                               /* 15 */
+	"peer = D\n"                                    /* 16 */
+	"qkd_link = ad\n"                               /* 17 */
+	"peer_number = 4\n"                             /* 18 */
+	"[relay to-c]\n"                                /* 19 */
+	"peer = C\n"                                    /* 20 */
+	"target_bits = 65536\n";                        /* 21 */
+
+static void expect_numbered_error(int line, const char *text, const char *want)
+{
+	const char *saved = good;
+	good = numbered;
+	expect_error(line, text, want);
+	good = saved;
+}
+
+/* The node-name -> number map: parsed values, and every inconsistency refused with its line. */
+static void test_numbers(void)
+{
+	struct cp_config *c = NULL;
+	char err[300] = "";
+	CU_ASSERT_EQUAL_FATAL(cp_config_parse_string(numbered, "n.ini", &c, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(c->node_number, 1u);
+	CU_ASSERT_EQUAL(c->km_links[0].peer_number, 2u);
+	CU_ASSERT_STRING_EQUAL(c->km_links[0].port, "net_memif0");
+	CU_ASSERT_EQUAL(c->km_links[1].peer_number, 4u);
+	CU_ASSERT_STRING_EQUAL(c->km_links[1].port, "");
+	CU_ASSERT_EQUAL_FATAL(c->n_relays, 1u);
+	CU_ASSERT_STRING_EQUAL(c->relays[0].name, "to-c");
+	CU_ASSERT_STRING_EQUAL(c->relays[0].peer, "C");
+	CU_ASSERT_EQUAL(c->relays[0].target, 65536u);
+	cp_config_free(c);
+	expect_numbered_error(3, "number = 0", "a.ini:3: node number must be an integer in [1, 4294967294]");
+	expect_numbered_error(3, "number = 4294967295", "a.ini:3: node number must be an integer");
+	expect_numbered_error(3, "number = 2", "a.ini:10: [km_link kab] peer_number 2 is this node's number");
+	expect_numbered_error(3, "; none", "a.ini:10: [km_link kab] peer_number needs [node] number");
+	expect_numbered_error(18, "peer_number = 2", "a.ini:15: [km_link kad] peer_number 2 already used by kab (peer B)");
+	expect_numbered_error(13, "; none", "a.ini:10: [km_link kab] port needs peer_number");
+	expect_numbered_error(13, "peer_number = x", "a.ini:13: peer_number must be an integer");
+	expect_numbered_error(20, "; none", "a.ini:19: [relay to-c] peer is missing");
+	expect_numbered_error(20, "peer = A", "a.ini:19: [relay to-c] peer is this node");
+	expect_numbered_error(21, "target_bits = 1", "a.ini:21: target_bits must be an integer in [256,");
+	expect_numbered_error(21, "colour = red", "a.ini:21: unknown key 'colour' in [relay to-c]");
+}
+
 static void test_file(void)
 {
 	char path[] = "/tmp/ctrl-test-config-XXXXXX";
@@ -129,8 +191,10 @@ static void test_file(void)
 
 int main(void)
 {
+	good = good_text;
 	CU_TestInfo tests[] = {{"complete file", test_good},
 			       {"line-numbered errors", test_errors},
+			       {"node numbers and relay sessions", test_numbers},
 			       {"file load", test_file},
 			       CU_TEST_INFO_NULL};
 	CU_SuiteInfo suites[] = {{"config", NULL, NULL, NULL, NULL, tests}, CU_SUITE_INFO_NULL};

@@ -39,16 +39,44 @@ static void test_known_bytes(void)
 	CU_ASSERT_EQUAL(memcmp(buf, want, sizeof(want)), 0);
 }
 
+/* Version 2 carries the origin's number after its name; 0 and all-ones are not numbers. */
+static void test_known_bytes_v2(void)
+{
+	struct cp_lsa l, d;
+	fill(&l, "A", 0x01020304, 0);
+	l.number = 0x0a0b0c0d;
+	uint8_t buf[64];
+	static const uint8_t want[] = {'Q', 'L', 2, 1, 0, 20, 1, 2, 3, 4, 0, 7, 0, 0, 1, 'A',
+				       0x0a, 0x0b, 0x0c, 0x0d};
+	CU_ASSERT_EQUAL_FATAL(cp_lsa_encode(&l, buf, sizeof(buf)), (int)sizeof(want));
+	CU_ASSERT_EQUAL(memcmp(buf, want, sizeof(want)), 0);
+	CU_ASSERT_EQUAL(cp_lsa_decode(&d, want, sizeof(want)), 0);
+	CU_ASSERT_EQUAL(d.number, 0x0a0b0c0du);
+	CU_ASSERT_STRING_EQUAL(d.origin, "A");
+	uint8_t bad[sizeof(want)];
+	memcpy(bad, want, sizeof(want));
+	memset(bad + 16, 0, 4);
+	CU_ASSERT_EQUAL(cp_lsa_decode(&d, bad, sizeof(bad)), -EPROTO);
+	memset(bad + 16, 0xff, 4);
+	CU_ASSERT_EQUAL(cp_lsa_decode(&d, bad, sizeof(bad)), -EPROTO);
+	bad[2] = 3;
+	CU_ASSERT_EQUAL(cp_lsa_decode(&d, bad, sizeof(bad)), -EPROTO);
+	l.number = UINT32_MAX;
+	CU_ASSERT_EQUAL(cp_lsa_encode(&l, buf, sizeof(buf)), -EINVAL);
+}
+
 static void test_round_trip(void)
 {
 	uint8_t buf[CP_LSA_MAX_WIRE];
 	for (unsigned links = 0; links <= CP_LSA_MAX_LINKS; links += 8) {
 		struct cp_lsa a, b;
 		fill(&a, "node-x.1", 0xfffffff0u + links, links);
+		a.number = links % 16 ? 1000u + links : 0; /* both versions */
 		int n = cp_lsa_encode(&a, buf, sizeof(buf));
 		CU_ASSERT_FATAL(n > 0);
 		CU_ASSERT_EQUAL(cp_lsa_decode(&b, buf, (size_t)n), 0);
 		CU_ASSERT_STRING_EQUAL(b.origin, a.origin);
+		CU_ASSERT_EQUAL(b.number, a.number);
 		CU_ASSERT_EQUAL(b.seq, a.seq);
 		CU_ASSERT_EQUAL(b.age, a.age);
 		CU_ASSERT_EQUAL(b.n_links, a.n_links);
@@ -229,6 +257,7 @@ static void test_two_way_check(void)
 int main(void)
 {
 	CU_TestInfo tests[] = {{"known wire bytes", test_known_bytes},
+			       {"known wire bytes, version 2 (number)", test_known_bytes_v2},
 			       {"round trip, truncations", test_round_trip},
 			       {"malformed LSAs", test_malformed},
 			       {"lsdb sequence and age rules", test_lsdb_rules},
