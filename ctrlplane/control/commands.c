@@ -161,6 +161,14 @@ static json_t *show_sessions(struct cp_ctrl *c)
 				  alternates(c, r), "target_bits",
 				  (json_int_t)r->target_bits, "users", (int)r->users, "reserved_bps",
 				  (json_int_t)r->reserved_bps, "reroutes", (json_int_t)r->reroutes));
+		const struct cp_relay_progress *p = &r->progress;
+		json_object_update_new(json_array_get(relay, json_array_size(relay) - 1),
+				       json_pack("{s:I,s:I,s:I,s:I,s:i,s:f}", "keys_relayed",
+						 (json_int_t)p->keys_relayed, "bits_relayed",
+						 (json_int_t)p->bits_relayed, "keys_failed",
+						 (json_int_t)p->keys_failed, "buffered_bits",
+						 (json_int_t)p->buffered_bits, "in_flight",
+						 (int)p->in_flight, "latency_us", p->latency_us));
 	}
 	for (unsigned i = 0; i < c->sess.n_app; i++) {
 		const struct cp_app_session *a = &c->sess.app[i];
@@ -189,7 +197,8 @@ static json_t *show_lsdb(struct cp_ctrl *c)
 			off += (size_t)snprintf(peers + off, sizeof(peers) - off, "%s%s%s", k ? "," : "",
 						e->lsa.links[k].peer,
 						e->lsa.links[k].attr.up ? "" : "(down)");
-		json_array_append_new(t, json_pack("{s:s,s:I,s:i,s:s}", "origin", e->lsa.origin, "seq",
+		json_array_append_new(t, json_pack("{s:s,s:I,s:I,s:i,s:s}", "origin", e->lsa.origin,
+						   "number", (json_int_t)e->lsa.number, "seq",
 						   (json_int_t)e->lsa.seq, "age_s",
 						   (int)cp_lsdb_age(&c->db, e, now), "links", peers));
 	}

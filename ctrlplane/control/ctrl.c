@@ -93,7 +93,7 @@ static bool poll_local(struct cp_ctrl *c)
 		rt->st = st;
 		struct cp_lsa_link *k = &l.links[l.n_links++];
 		strcpy(k->peer, km->peer);
-		k->attr.up = st.up && c->admin_up[q];
+		k->attr.up = st.up && c->admin_up[q] && !cp_ctrl_number_mismatch(c, km);
 		k->attr.avail = st.avail_bits;
 		k->attr.max = st.capacity_bits;
 		k->attr.delta = rt->delta;
@@ -283,6 +283,12 @@ struct cp_ctrl *cp_ctrl_create(const struct cp_ctrl_opts *o, char *err, size_t e
 		return NULL;
 	}
 	cp_ctrl_recompute(c); /* first snapshot before any worker starts reading */
+	for (unsigned i = 0; i < c->cfg->n_relays; i++) { /* routed once the LSDB has a path */
+		const struct cp_cfg_relay *r = &c->cfg->relays[i];
+		struct cp_route_view v = {&c->db, &c->lg, c->spt};
+		cp_relay_add(&c->sess, c->spt ? &v : NULL, r->peer,
+			     r->target ? r->target : c->cfg->policy.relay_target);
+	}
 	return c;
 }
 

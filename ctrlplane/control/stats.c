@@ -56,6 +56,12 @@ json_t *cp_ctrl_build_stats(struct cp_ctrl *c)
 				 (unsigned long long)km->low_water);
 			alarm(alarms, "buffer_low", km->name, detail);
 		}
+		if (cp_ctrl_number_mismatch(c, km)) {
+			const struct cp_lsdb_entry *e = cp_lsdb_find(&c->db, km->peer);
+			snprintf(detail, sizeof(detail), "%s announces number %u, peer_number is %u",
+				 km->peer, e ? e->lsa.number : 0, km->peer_number);
+			alarm(alarms, "number_mismatch", km->name, detail);
+		}
 		if (rt->auth_alarm) {
 			snprintf(detail, sizeof(detail), "%llu authentication failures in total",
 				 (unsigned long long)st->auth_failures);

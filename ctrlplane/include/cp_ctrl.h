@@ -83,6 +83,16 @@ uint16_t cp_ctrl_metrics_port(struct cp_ctrl *c);
  * only. */
 int cp_ctrl_command(struct cp_ctrl *c, json_t *argv, json_t **result, char *err, size_t errlen);
 
+/* Numeric node id of a node name for the relay: [node] number for ourselves, [km_link]
+ * peer_number for a neighbour (0 when its LSA announces another number), the LSA's number for
+ * others; 0 = unknown. Control thread only. */
+uint32_t cp_ctrl_node_number(const struct cp_ctrl *c, const char *name);
+/* True when the neighbour of km announces a number other than km->peer_number. */
+bool cp_ctrl_number_mismatch(const struct cp_ctrl *c, const struct cp_cfg_km_link *km);
+/* The node's relay reports a session's progress (shown by show sessions, stats, Mk). -ENOENT
+ * for an unknown session. Control thread only. */
+int cp_ctrl_relay_progress(struct cp_ctrl *c, uint32_t id, const struct cp_relay_progress *p);
+
 /* Prometheus text exposition of a statistics object (caller frees). */
 char *cp_metrics_text(const json_t *stats);
 

@@ -19,6 +19,16 @@ enum cp_relay_state {
 	CP_RELAY_UNROUTABLE, /* no usable path: waits for one, alarm raised */
 };
 
+/* What the node's relay reports back about a session (cp_ctrl_relay_progress). */
+struct cp_relay_progress {
+	uint64_t keys_relayed;  /* confirmed end to end (ACK) since the session opened */
+	uint64_t bits_relayed;
+	uint64_t keys_failed;   /* NACKed or timed out: discarded at both ends */
+	uint64_t buffered_bits; /* key shared with dst available in the store */
+	unsigned in_flight;     /* relays started and not yet confirmed or failed */
+	double latency_us;      /* mean start-to-ACK time of the confirmed relays */
+};
+
 struct cp_relay_session {
 	uint32_t id;
 	char src[CP_NAME_MAX], dst[CP_NAME_MAX];
@@ -31,6 +41,7 @@ struct cp_relay_session {
 	unsigned users;      /* application sessions riding on it */
 	uint64_t reserved_bps; /* their key rate, reserved along the path */
 	uint64_t reroutes;
+	struct cp_relay_progress progress;
 };
 
 struct cp_app_session {

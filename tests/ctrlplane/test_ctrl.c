@@ -320,9 +320,10 @@ static void test_three_nodes(void)
 	for (int i = 0; i < 3; i++) {
 		char text[3072];
 		size_t off = (size_t)snprintf(text, sizeof(text),
-			"[node]\nid = %s\nlcores = 1\ncontrol_socket = %s/%s.sock\nlisten = 127.0.0.1:0\n"
-			"routing_period_ms = 50\n[sae app%s]\nnode = %s\n",
-			names[i], dir, names[i], names[i], names[i]);
+			"[node]\nid = %s\nnumber = %d\nlcores = 1\ncontrol_socket = %s/%s.sock\n"
+			"listen = 127.0.0.1:0\nrouting_period_ms = 50\n[sae app%s]\nnode = %s\n%s",
+			names[i], 101 + i, dir, names[i], names[i], names[i],
+			i == 2 ? "[relay back]\npeer = A\ntarget_bits = 4096\n" : "");
 		for (int j = 0; j < 3; j++) {
 			if (j == i)
 				continue;
@@ -331,8 +332,8 @@ static void test_three_nodes(void)
 				 (char)('a' + (i < j ? j : i)));
 			off += (size_t)snprintf(text + off, sizeof(text) - off,
 				"[qkd_link q%s]\nid = %d\npeer = %s\n[km_link k%s]\npeer = %s\nqkd_link = q%s\n"
-				"capacity_bits = 1000000\nlow_water_bits = 1000\n",
-				lk, 10 + j, names[j], lk, names[j], lk);
+				"capacity_bits = 1000000\nlow_water_bits = 1000\npeer_number = %d\n",
+				lk, 10 + j, names[j], lk, names[j], lk, 101 + j);
 			if (j < i) /* the later node dials the earlier one */
 				off += (size_t)snprintf(text + off, sizeof(text) - off,
 							"address = 127.0.0.1:%u\n", port[j]);
@@ -356,6 +357,19 @@ static void test_three_nodes(void)
 	CU_ASSERT_STRING_EQUAL(row_str(routes, 0, "path"), "A>C");
 	CU_ASSERT_STRING_EQUAL(row_str(routes, 1, "path"), "A>B>C");
 	json_decref(r);
+	/* every node's number reached A through its LSA (sorted by name: A, B, C) */
+	r = call(tri[0].sock, "show lsdb", err, sizeof(err));
+	json_t *db = json_object_get(r, "lsdb");
+	CU_ASSERT_EQUAL(json_array_size(db), 3);
+	for (size_t i = 0; i < json_array_size(db); i++) {
+		json_t *e = json_array_get(db, i);
+		const char *o = json_string_value(json_object_get(e, "origin"));
+		CU_ASSERT_EQUAL(json_integer_value(json_object_get(e, "number")), 101 + (o[0] - 'A'));
+	}
+	json_decref(r);
+	/* C's configured [relay] session to A was routed once the LSDB had a path */
+	CU_ASSERT_STRING_EQUAL(relay_state_of(tri[2].sock, path, sizeof(path)), "active");
+	CU_ASSERT_STRING_EQUAL(path, "C>A");
 
 	r = call(tri[0].sock, "relay add C target=65536", err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
@@ -398,6 +412,45 @@ static void test_three_nodes(void)
 	json_decref(r);
 	for (int i = 2; i >= 0; i--)
 		node_down(&tri[i]);
+}
+
+/* A neighbour announcing another number than the configured peer_number: alarm, and the KM link
+ * is advertised down (no relay may cross it). */
+static struct node mm[2];
+static int mm_alarm(void *arg)
+{
+	char err[256];
+	json_t *r = call(mm[0].sock, "show stats", err, sizeof(err));
+	json_t *alarms = json_object_get(r, "alarms");
+	int seen = 0;
+	for (size_t i = 0; i < json_array_size(alarms); i++)
+		seen |= !strcmp(row_str(alarms, i, "alarm"), "number_mismatch");
+	json_decref(r);
+	return seen;
+}
+
+static void test_number_mismatch(void)
+{
+	char text[1024];
+	snprintf(text, sizeof(text),
+		 "[node]\nid = X\nnumber = 5\nlcores = 1\ncontrol_socket = %s/X.sock\n"
+		 "listen = 127.0.0.1:0\nrouting_period_ms = 50\n[qkd_link q]\nid = 1\npeer = Y\n"
+		 "[km_link k]\npeer = Y\nqkd_link = q\npeer_number = 7\n", dir);
+	node_up(&mm[0], text, false);
+	snprintf(text, sizeof(text),
+		 "[node]\nid = Y\nnumber = 6\nlcores = 1\ncontrol_socket = %s/Y.sock\n"
+		 "listen = 127.0.0.1:0\nrouting_period_ms = 50\n[qkd_link q]\nid = 1\npeer = X\n"
+		 "[km_link k]\npeer = X\nqkd_link = q\npeer_number = 5\naddress = 127.0.0.1:%u\n",
+		 dir, cp_ctrl_lsa_port(mm[0].ctrl));
+	node_up(&mm[1], text, false);
+	wait_for(mm_alarm, NULL, 3000);
+	CU_ASSERT(mm_alarm(NULL));
+	char err[256];
+	json_t *r = call(mm[0].sock, "route show X Y", err, sizeof(err));
+	CU_ASSERT_PTR_NULL(r); /* the link is advertised down by X */
+	CU_ASSERT_STRING_EQUAL(err, "no route from X to Y");
+	node_down(&mm[1]);
+	node_down(&mm[0]);
 }
 
 /* Mutual TLS on the link-state protocol: a node whose certificate names someone else than the id
@@ -460,6 +513,7 @@ int main(void)
 	snprintf(dir, sizeof(dir), "/tmp/ctrl-test-%d", (int)getpid());
 	mkdir(dir, 0700);
 	CU_TestInfo tests[] = {{"single node: commands, rings, snapshot, reload", test_single_node},
+			       {"node number mismatch", test_number_mismatch},
 			       {"three nodes: LSA flooding and rerouting", test_three_nodes},
 			       {"mutual TLS between neighbours", test_tls_neighbours},
 			       CU_TEST_INFO_NULL};
