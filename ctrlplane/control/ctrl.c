@@ -170,6 +170,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct cp_ctrl *c = arg;
 	cp_lsp_connect_missing(c);
+	uint64_t now = cp_now_ms();
+	if (c->ops.housekeeping && now - c->housekeeping_ms >= CP_HOUSEKEEPING_MS) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		c->ops.housekeeping(c->ops_ctx, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+		c->housekeeping_ms = now;
+	}
 	cp_ctrl_recompute(c);
 }
 

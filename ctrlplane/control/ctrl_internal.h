@@ -74,6 +74,7 @@ struct cp_ctrl {
 	struct cp_spt *spt;
 	struct cp_lsa own;
 	uint64_t own_originated_ms;
+	uint64_t housekeeping_ms; /* last store timer run (cp_now_ms) */
 	bool topo_dirty;
 
 	struct cp_link_rt rt[CP_CFG_MAX_LINKS];

@@ -27,7 +27,46 @@ static int op_link_stats(void *ctx, const struct cp_cfg_km_link *km,
 		out->keys_supplied = mc.keys;
 	if (k->ttl_expired)
 		out->ttl_expired = k->ttl_expired(k->qkd_ctx, qkd->id);
+	else
+		for (unsigned i = 0; i < k->n_expired; i++)
+			if (k->expired[i].link_id == qkd->id)
+				out->ttl_expired = k->expired[i].keys;
 	return 0;
+}
+
+static int count_expired(void *ctx, const struct km_key_meta *m)
+{
+	struct cp_kmops *k = ctx;
+	if (KM_POOL_KIND(m->pool) != KM_POOL_KIND(KM_POOL_LINK(0))) {
+		k->expired_other++;
+		return 0;
+	}
+	uint32_t link = KM_POOL_NUM(m->pool);
+	unsigned i = 0;
+	while (i < k->n_expired && k->expired[i].link_id != link)
+		i++;
+	if (i == k->n_expired) {
+		if (i == CP_CFG_MAX_LINKS) {
+			k->expired_other++;
+			return 0;
+		}
+		k->expired[k->n_expired++] = (typeof(k->expired[0])){link, 0};
+	}
+	k->expired[i].keys++;
+	return 0;
+}
+
+int cp_kmops_housekeeping(struct cp_kmops *k, uint64_t now_ns)
+{
+	if (!k->store)
+		return 0;
+	int n = km_store_expire_visit(k->store, now_ns, count_expired, k);
+	if (now_ns > CP_KMOPS_TOMBSTONE_NS) {
+		int p = km_store_prune_tombstones(k->store, now_ns - CP_KMOPS_TOMBSTONE_NS);
+		if (p > 0)
+			k->tombstones_pruned += (uint64_t)p;
+	}
+	return n;
 }
 
 struct collect {
@@ -105,7 +144,13 @@ static void op_relay(void *ctx, const struct cp_relay_cmd *cmd)
 		k->relay(k->relay_ctx, cmd);
 }
 
-static const struct cp_node_ops kmops = {op_link_stats, op_key_flush, op_relay, NULL};
+static void op_housekeeping(void *ctx, uint64_t now_ns)
+{
+	cp_kmops_housekeeping(ctx, now_ns);
+}
+
+static const struct cp_node_ops kmops = {op_link_stats, op_key_flush, op_relay, NULL,
+					 op_housekeeping};
 
 const struct cp_node_ops *cp_kmops_ops(void)
 {

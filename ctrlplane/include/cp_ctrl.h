@@ -43,7 +43,11 @@ struct cp_node_ops {
 	/* A node with its own worker command rings (qkdnode's dp_node) takes the commands here;
 	 * NULL: they go on the control thread's rings (cp_ctrl_worker). 0 or -errno. */
 	int (*worker_cmd)(void *ctx, unsigned lcore, const struct cp_worker_cmd *cmd);
+	/* Store timers (TTL expiry, tombstone pruning), every CP_HOUSEKEEPING_MS; now_ns is
+	 * CLOCK_REALTIME. */
+	void (*housekeeping)(void *ctx, uint64_t now_ns);
 };
+#define CP_HOUSEKEEPING_MS 1000
 
 struct cp_ctrl_opts {
 	const char *config_path;

@@ -99,7 +99,7 @@ static int op_worker_cmd(void *ctx, unsigned lcore, const struct cp_worker_cmd *
 	return -EINVAL;
 }
 
-static const struct cp_node_ops ops = {op_link_stats, NULL, NULL, op_worker_cmd};
+static const struct cp_node_ops ops = {op_link_stats, NULL, NULL, op_worker_cmd, NULL};
 
 /* With a key store: buffers and flush from cp_kmops, the QKD-link side and worker commands as above. */
 static int km_qkd_link(void *ctx, uint32_t link_id, struct cp_link_stats *out)
@@ -122,7 +122,14 @@ static int km_key_flush(void *ctx, const struct cp_cfg_km_link *km,
 	return cp_kmops_ops()->key_flush(&q->km, km, qkd, bits);
 }
 
-static const struct cp_node_ops km_ops = {km_link_stats, km_key_flush, NULL, op_worker_cmd};
+static void km_housekeeping(void *ctx, uint64_t now_ns)
+{
+	struct qn_control *q = ctx;
+	cp_kmops_housekeeping(&q->km, now_ns);
+}
+
+static const struct cp_node_ops km_ops = {km_link_stats, km_key_flush, NULL, op_worker_cmd,
+					  km_housekeeping};
 
 static json_t *stats(void *ctx)
 {

@@ -238,6 +238,9 @@ int km_store_pool_stats(struct km_store *st, km_pool_id pool, struct km_pool_sta
 typedef int (*km_key_visit_fn)(void *ctx, const struct km_key_meta *meta);
 int km_store_list(struct km_store *st, km_pool_id pool, uint8_t state, km_key_visit_fn fn,
 		  void *ctx);
+/* km_store_expire that also shows fn the id, pool and bits of each key it deleted, once the
+ * deletion is committed (fn's return value is ignored). */
+int km_store_expire_visit(struct km_store *st, uint64_t now_ns, km_key_visit_fn fn, void *ctx);
 /* Visit every pool that holds or held keys. */
 typedef int (*km_pool_visit_fn)(void *ctx, km_pool_id pool, const struct km_pool_stats *s);
 int km_store_pools(struct km_store *st, km_pool_visit_fn fn, void *ctx);

@@ -69,6 +69,11 @@ int km_store_discard(struct km_store *st, const uint8_t (*ids)[KM_KEY_ID_LEN], u
 
 int km_store_expire(struct km_store *st, uint64_t now)
 {
+	return km_store_expire_visit(st, now, NULL, NULL);
+}
+
+int km_store_expire_visit(struct km_store *st, uint64_t now, km_key_visit_fn fn, void *ctx)
+{
 	if (!st)
 		return -EINVAL;
 	int total = 0;
@@ -81,6 +86,11 @@ int km_store_expire(struct km_store *st, uint64_t now)
 		if (rc == 0 && mdb_cursor_open(txn, st->db_expiry, &c))
 			rc = -EIO;
 		uint8_t ids[256][KM_KEY_ID_LEN];
+		struct {
+			km_pool_id pool;
+			uint32_t bits;
+			uint8_t id[KM_KEY_ID_LEN];
+		} gone[256];
 		unsigned nid = 0;
 		MDB_val k, v;
 		for (int g = rc ? 1 : mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0 && nid < 256;
@@ -96,8 +106,12 @@ int km_store_expire(struct km_store *st, uint64_t now)
 			struct rec r;
 			if (rec_get(st, txn, ids[i], &r) || r.meta.state == KM_KEY_CONSUMED)
 				continue;
-			if ((rc = rec_delete(st, txn, &r)) == 0)
+			if ((rc = rec_delete(st, txn, &r)) == 0) {
+				gone[n].pool = r.meta.pool;
+				gone[n].bits = r.meta.bits;
+				memcpy(gone[n].id, r.meta.id, KM_KEY_ID_LEN);
 				n++;
+			}
 		}
 		if (rc == 0)
 			rc = wtxn_commit(st, txn);
@@ -106,6 +120,11 @@ int km_store_expire(struct km_store *st, uint64_t now)
 		store_unlock(st);
 		if (rc)
 			return rc;
+		for (int i = 0; fn && i < n; i++) { /* after the commit: only what is really gone */
+			struct km_key_meta m = {.pool = gone[i].pool, .bits = gone[i].bits};
+			memcpy(m.id, gone[i].id, KM_KEY_ID_LEN);
+			fn(ctx, &m);
+		}
 		total += n;
 		if (nid < 256)
 			return total;
