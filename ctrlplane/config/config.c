@@ -35,9 +35,9 @@ static int fail(struct parse *p, const char *fmt, ...)
 
 static int known_section(const char *s, size_t n)
 {
-	static const char *const plain[] = {"node", "manager", "policy"};
+	static const char *const plain[] = {"node", "manager", "policy", "routing"};
 	static const char *const named[] = {"qkd_link ", "km_link ", "sae ", "relay "};
-	for (unsigned i = 0; i < 3; i++)
+	for (unsigned i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
 		if (n == strlen(plain[i]) && !strncmp(s, plain[i], n))
 			return 1;
 	for (unsigned i = 0; i < 4; i++)
@@ -249,6 +249,23 @@ static int policy_key(struct parse *p, const char *key, const char *v)
 	return fail(p, "unknown key '%s' in [policy]", key);
 }
 
+static int routing_key(struct parse *p, const char *key, const char *v)
+{
+	struct cp_cfg_routing *r = &p->c->routing;
+	if (KEY("mode")) {
+		if (!strcmp(v, "distributed") || !strcmp(v, "central")) {
+			r->mode = v[0] == 'c' ? CP_ROUTING_CENTRAL : CP_ROUTING_DISTRIBUTED;
+			return 1;
+		}
+		return fail(p, "mode must be distributed or central, got '%s'", v);
+	}
+	if (KEY("controller"))
+		return addr(p, r->controller, v, "controller");
+	if (KEY("controller_cn"))
+		return name(p, r->controller_cn, v, "controller_cn");
+	return fail(p, "unknown key '%s' in [routing]", key);
+}
+
 static int qkd_link_key(struct parse *p, struct cp_cfg_qkd_link *l, const char *key, const char *v)
 {
 	if (KEY("id"))
@@ -329,6 +346,8 @@ static int handler(void *user, const char *section, const char *key, const char 
 		return manager_key(p, key, v);
 	if (!strcmp(section, "policy"))
 		return policy_key(p, key, v);
+	if (!strcmp(section, "routing"))
+		return routing_key(p, key, v);
 	const char *sp = strchr(section, ' ');
 	const char *sname = sp ? sp + 1 : "";
 	size_t tlen = sp ? (size_t)(sp - section) : strlen(section);
@@ -456,6 +475,9 @@ static int validate(struct parse *p)
 	if ((c->tls_ca[0] || c->tls_cert[0] || c->tls_key[0]) &&
 	    !(c->tls_ca[0] && c->tls_cert[0] && c->tls_key[0]))
 		return at(p, 0, "[node] tls_ca, tls_cert and tls_key go together (mutual TLS)");
+	if (c->routing.mode == CP_ROUTING_CENTRAL &&
+	    (!c->routing.controller[0] || !c->tls_ca[0]))
+		return at(p, 0, "[routing] mode = central needs controller and [node] tls_* (mutual TLS)");
 	struct cp_cfg_manager *m = &c->manager;
 	if (m->address[0] && (!m->ca[0] || !m->cert[0] || !m->key[0]))
 		return at(p, 0, "[manager] address needs ca, cert and key (mutual TLS)");
@@ -471,6 +493,7 @@ static void defaults(struct cp_config *c)
 	c->routing_period_ms = 1000;
 	c->lsa_refresh_s = 30;
 	c->manager.report_period_ms = 5000;
+	strcpy(c->routing.controller_cn, "qkdctrl");
 	c->policy.cost = cp_cost_default;
 	c->policy.alternates = 3;
 	c->policy.max_key_bits = 8192;

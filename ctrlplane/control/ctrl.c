@@ -127,13 +127,14 @@ void cp_ctrl_recompute(struct cp_ctrl *c)
 {
 	drain_responses(c);
 	bool changed = poll_local(c);
+	bool central = cp_ctrl_central_poll(c, changed);
 	if (cp_lsdb_expire(&c->db, cp_now_ms()))
 		changed = true;
-	if (changed || c->topo_dirty || !c->lg.g) {
+	if (central ? c->topo_dirty : (changed || c->topo_dirty || !c->lg.g)) {
 		struct timespec t0, t1;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		struct cp_lsdb_graph lg;
-		if (cp_lsdb_build_graph(&c->db, &c->cfg->policy.cost, &lg) == 0) {
+		if (!central && cp_lsdb_build_graph(&c->db, &c->cfg->policy.cost, &lg) == 0) {
 			cp_lsdb_graph_release(&c->lg);
 			c->lg = lg;
 			cp_spt_free(c->spt);
@@ -169,7 +170,8 @@ json_t *cp_ctrl_stats(struct cp_ctrl *c)
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct cp_ctrl *c = arg;
-	cp_lsp_connect_missing(c);
+	if (!c->central)
+		cp_lsp_connect_missing(c);
 	uint64_t now = cp_now_ms();
 	if (c->ops.housekeeping && now - c->housekeeping_ms >= CP_HOUSEKEEPING_MS) {
 		struct timespec ts;
@@ -208,7 +210,7 @@ static void set_tick(struct cp_ctrl *c)
 
 static int start_services(struct cp_ctrl *c, char *err, size_t errlen)
 {
-	if (cp_lsp_start(c, err, errlen))
+	if (cp_lsp_start(c, err, errlen) || cp_ctrl_central_start(c, err, errlen))
 		return -EINVAL;
 	if (c->cfg->control_socket[0]) {
 		c->ctl = cp_ctl_server_create(c->base, c->cfg->control_socket, cp_ctrl_ctl_handler, c,
@@ -351,6 +353,7 @@ void cp_ctrl_free(struct cp_ctrl *c)
 	if (c->threaded)
 		cp_ctrl_stop(c);
 	cp_mk_agent_free(c->mk);
+	cp_ctrl_central_stop(c);
 	cp_metrics_stop(c);
 	cp_ctl_server_free(c->ctl);
 	cp_lsp_stop(c);
@@ -407,8 +410,10 @@ int cp_ctrl_reload(struct cp_ctrl *c, const char *path, char *err, size_t errlen
 	else if (strcmp(n->control_socket, c->cfg->control_socket) || strcmp(n->listen, c->cfg->listen) ||
 		 strcmp(n->metrics, c->cfg->metrics) || strcmp(n->tls_ca, c->cfg->tls_ca) ||
 		 strcmp(n->tls_cert, c->cfg->tls_cert) || strcmp(n->tls_key, c->cfg->tls_key) ||
-		 memcmp(&n->manager, &c->cfg->manager, sizeof(n->manager)))
-		why = "listen, control_socket, metrics, tls_* and [manager] cannot change on reload";
+		 memcmp(&n->manager, &c->cfg->manager, sizeof(n->manager)) ||
+		 memcmp(&n->routing, &c->cfg->routing, sizeof(n->routing)))
+		why = "listen, control_socket, metrics, tls_*, [manager] and [routing] cannot change on "
+		      "reload";
 	if (why) {
 		snprintf(err, errlen, "%s: %s", path, why);
 		cp_config_free(n);

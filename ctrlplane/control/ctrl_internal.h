@@ -17,6 +17,7 @@ struct evconnlistener;
 struct evhttp;
 struct bufferevent;
 struct cp_mk_agent;
+struct cp_ctrl_central;
 
 /* A link-state protocol neighbour connection. */
 struct cp_nbr {
@@ -91,6 +92,7 @@ struct cp_ctrl {
 	struct evhttp *http;
 	uint16_t metrics_port;
 	struct cp_mk_agent *mk;
+	struct cp_ctrl_central *central; /* [routing] mode = central, else NULL */
 
 	pthread_mutex_t stats_lock;
 	json_t *stats;
@@ -118,6 +120,13 @@ void cp_lsp_stop(struct cp_ctrl *c);
 /* metrics.c */
 int cp_metrics_start(struct cp_ctrl *c, char *err, size_t errlen);
 void cp_metrics_stop(struct cp_ctrl *c);
+
+/* central.c: Y.3802 configuration 2 (routes from qkdctrl) */
+int cp_ctrl_central_start(struct cp_ctrl *c, char *err, size_t errlen);
+/* Report our link state when due; true in central mode (then the graph is the pushed view). */
+bool cp_ctrl_central_poll(struct cp_ctrl *c, bool lsa_changed);
+void cp_ctrl_central_stats(struct cp_ctrl *c, json_t *stats);
+void cp_ctrl_central_stop(struct cp_ctrl *c);
 
 /* commands.c */
 int cp_ctrl_ctl_handler(void *ctx, json_t *argv, json_t **result, char *err, size_t errlen,

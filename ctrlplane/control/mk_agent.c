@@ -108,7 +108,8 @@ json_t *cp_mk_component_status(struct cp_ctrl *c, enum cp_mk_iface *iface, const
 							     x->next_hop, "cost", x->cost, "hops",
 							     (int)x->hops));
 		}
-		static const char *const c_alarms[] = {"relay_unroutable", NULL};
+		static const char *const c_alarms[] = {"relay_unroutable", "controller_unreachable",
+						       NULL};
 		add_alarms(ext, alarms, c_alarms);
 		return ext;
 	}

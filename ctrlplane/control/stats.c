@@ -93,8 +93,10 @@ json_t *cp_ctrl_build_stats(struct cp_ctrl *c)
 		(json_int_t)k->ctl_requests, "mk_reports", (json_int_t)k->mk_reports, "mk_requests",
 		(json_int_t)k->mk_requests, "mk_failures", (json_int_t)k->mk_failures,
 		"last_route_us", k->last_spf_us);
-	return json_pack("{s:s,s:I,s:o,s:{s:i,s:i,s:i},s:o,s:o}", "node", cfg->node_id, "generation",
-			 (json_int_t)c->generation, "links", links, "sessions", "relay_active",
-			 active, "relay_unroutable", unroutable, "app", (int)c->sess.n_app,
-			 "counters", counters, "alarms", alarms);
+	json_t *st = json_pack("{s:s,s:I,s:o,s:{s:i,s:i,s:i},s:o,s:o}", "node", cfg->node_id,
+			       "generation", (json_int_t)c->generation, "links", links, "sessions",
+			       "relay_active", active, "relay_unroutable", unroutable, "app",
+			       (int)c->sess.n_app, "counters", counters, "alarms", alarms);
+	cp_ctrl_central_stats(c, st);
+	return st;
 }

@@ -69,6 +69,17 @@ struct cp_cfg_manager {
 	unsigned report_period_ms;
 };
 
+/* [routing]: where the routes come from (Y.3802 clause 7.3 control-layer configurations). */
+enum cp_routing_mode {
+	CP_ROUTING_DISTRIBUTED = 0, /* configuration 1: link-state protocol between the nodes */
+	CP_ROUTING_CENTRAL,         /* configuration 2: a central QKDN controller (qkdctrl) */
+};
+struct cp_cfg_routing {
+	enum cp_routing_mode mode;
+	char controller[CP_ADDR_MAX];    /* central: the controller's host:port */
+	char controller_cn[CP_NAME_MAX]; /* central: CN its certificate must carry (default qkdctrl) */
+};
+
 struct cp_config {
 	char path[CP_PATH_MAX];
 	char node_id[CP_NAME_MAX];
@@ -84,6 +95,7 @@ struct cp_config {
 	unsigned n_lcores;
 	unsigned lcores[CP_CFG_MAX_LCORES]; /* worker lcores */
 	struct cp_cfg_manager manager;
+	struct cp_cfg_routing routing;
 	struct cp_cfg_policy policy;
 	unsigned n_qkd_links, n_km_links, n_saes, n_relays;
 	struct cp_cfg_qkd_link qkd_links[CP_CFG_MAX_LINKS];

@@ -69,6 +69,8 @@ int cp_lsdb_install(struct cp_lsdb *db, const struct cp_lsa *l, uint64_t now_ms)
 const struct cp_lsdb_entry *cp_lsdb_find(const struct cp_lsdb *db, const char *origin);
 /* Current age of an entry in seconds. */
 unsigned cp_lsdb_age(const struct cp_lsdb *db, const struct cp_lsdb_entry *e, uint64_t now_ms);
+/* Drop origin's entry (a restarted origin starts its sequence again). 1 dropped, 0 absent. */
+int cp_lsdb_remove(struct cp_lsdb *db, const char *origin);
 /* Drop entries older than max age; returns how many. */
 unsigned cp_lsdb_expire(struct cp_lsdb *db, uint64_t now_ms);
 

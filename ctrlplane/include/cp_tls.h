@@ -11,6 +11,9 @@
 SSL_CTX *cp_tls_ctx(bool server, const char *ca, const char *cert, const char *key, char *err,
 		    size_t errlen);
 
+/* CN of the peer's (verified) certificate into cn[len]; false when there is none. */
+bool cp_tls_peer_cn(SSL *ssl, char *cn, size_t len);
+
 /* Write a throw-away CA and a CA-signed certificate + key per name into dir (tests and demos):
  * dir/ca.pem, dir/<name>.pem, dir/<name>.key. Returns 0 or -errno. */
 int cp_tls_make_test_pki(const char *dir, const char *const *names, unsigned n);

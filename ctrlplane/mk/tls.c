@@ -46,6 +46,23 @@ bad:
 	return NULL;
 }
 
+bool cp_tls_peer_cn(SSL *ssl, char *cn, size_t len)
+{
+	X509 *x = ssl ? SSL_get_peer_certificate(ssl) : NULL;
+	cn[0] = 0;
+	if (x) {
+		X509_NAME *n = X509_get_subject_name(x);
+		int full = X509_NAME_get_text_by_NID(n, NID_commonName, NULL, 0);
+		/* a CN too long for cn[] is refused, not truncated into someone else's name */
+		if (full <= 0 || (size_t)full >= len ||
+		    X509_NAME_get_text_by_NID(n, NID_commonName, cn, (int)len) != full ||
+		    strlen(cn) != (size_t)full)
+			cn[0] = 0;
+		X509_free(x);
+	}
+	return cn[0] != 0;
+}
+
 static EVP_PKEY *new_key(void)
 {
 	return EVP_EC_gen("P-256");

@@ -60,6 +60,16 @@ int cp_lsdb_install(struct cp_lsdb *db, const struct cp_lsa *l, uint64_t now_ms)
 	return 1;
 }
 
+int cp_lsdb_remove(struct cp_lsdb *db, const char *origin)
+{
+	for (unsigned i = 0; i < db->n; i++)
+		if (!strcmp(db->v[i].lsa.origin, origin)) {
+			db->v[i] = db->v[--db->n];
+			return 1;
+		}
+	return 0;
+}
+
 unsigned cp_lsdb_expire(struct cp_lsdb *db, uint64_t now_ms)
 {
 	unsigned dropped = 0;
