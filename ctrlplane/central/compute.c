@@ -18,9 +18,20 @@ int cp_central_build(struct cp_central *x, const struct cp_lsdb *db, const struc
 		cp_lsdb_graph_release(&lg);
 		return -ENOMEM;
 	}
+	uint32_t *num = calloc(lg.n ? lg.n : 1, sizeof(*num));
+	if (!num) {
+		if (t != x->spt)
+			cp_spt_free(t);
+		cp_lsdb_graph_release(&lg);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < db->n; i++)
+		num[cp_lsdb_graph_node(&lg, db->v[i].lsa.origin)] = db->v[i].lsa.number;
 	if (t != x->spt)
 		cp_spt_free(x->spt);
 	x->spt = t;
+	free(x->number);
+	x->number = num;
 	cp_lsdb_graph_release(&x->lg);
 	x->lg = lg;
 	return 0;
@@ -31,6 +42,8 @@ void cp_central_release(struct cp_central *x)
 	cp_lsdb_graph_release(&x->lg);
 	cp_spt_free(x->spt);
 	x->spt = NULL;
+	free(x->number);
+	x->number = NULL;
 }
 
 static int push_edge(struct cp_cen_edge **out, unsigned *cap, unsigned n, const char *a,
@@ -76,6 +89,31 @@ int cp_central_view(struct cp_central *x, const char *node, const struct cp_cen_
 			continue; /* gone or unusable (the session moves), or already a tree edge */
 		if (push_edge(out, cap, n++, lg->names[a], lg->names[b], lg->g->cost[e]))
 			return -ENOMEM;
+	}
+	return (int)n;
+}
+
+int cp_central_numbers(const struct cp_central *x, const char *node, struct cp_cen_number **out,
+		       unsigned *cap)
+{
+	const struct cp_lsdb_graph *lg = &x->lg;
+	uint32_t self = lg->g ? cp_lsdb_graph_node(lg, node) : CP_NODE_NONE;
+	if (self == CP_NODE_NONE || x->spt->src != self)
+		return -EINVAL; /* not the tree of the last view */
+	unsigned n = 0;
+	for (uint32_t v = 0; v < lg->n; v++) {
+		if (!x->number[v] || (v != self && x->spt->prev[v] == CP_NODE_NONE))
+			continue;
+		if (n == *cap) {
+			unsigned c = *cap ? 2 * *cap : 64;
+			struct cp_cen_number *p = realloc(*out, c * sizeof(*p));
+			if (!p)
+				return -ENOMEM;
+			*out = p;
+			*cap = c;
+		}
+		memcpy((*out)[n].name, lg->names[v], CP_NAME_MAX);
+		(*out)[n++].number = x->number[v];
 	}
 	return (int)n;
 }

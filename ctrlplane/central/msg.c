@@ -10,13 +10,11 @@
 
 static const char *const type_names[] = {NULL, "report", "routes", "failure"};
 
-static json_t *edge_json(const struct cp_cen_edge *e, bool with_cost)
+static json_t *hold_json(const struct cp_cen_edge *e)
 {
 	if (!cp_name_valid(e->a) || !cp_name_valid(e->b) || !strcmp(e->a, e->b))
 		return NULL;
-	if (with_cost && !(isfinite(e->cost) && e->cost >= 0))
-		return NULL;
-	return with_cost ? json_pack("[s,s,f]", e->a, e->b, e->cost) : json_pack("[s,s]", e->a, e->b);
+	return json_pack("[s,s]", e->a, e->b);
 }
 
 static json_t *links_json(const struct cp_lsa *l)
@@ -39,18 +37,75 @@ static json_t *links_json(const struct cp_lsa *l)
 	return a;
 }
 
+/* The routes message is the controller's bulk output (one per node per change, an edge per
+ * reachable node): written straight into one buffer, not through a jansson tree. Names need no
+ * escaping (cp_name_valid); %.17g gives back the same double. */
+static char *encode_routes(const struct cp_cen_msg *m)
+{
+	if (m->n_edges > CP_CEN_MAX_EDGES)
+		return NULL;
+	size_t cap = 96 + CP_NAME_MAX + (size_t)m->n_edges * (2 * CP_NAME_MAX + 40), off;
+	char *s = malloc(cap);
+	if (!s)
+		return NULL;
+	off = (size_t)snprintf(s, cap, "{\"type\":\"routes\",\"node\":\"%s\",\"generation\":%llu,"
+			       "\"edges\":[", m->node, (unsigned long long)m->seq);
+	for (unsigned i = 0; i < m->n_edges; i++) {
+		const struct cp_cen_edge *e = &m->edges[i];
+		if (!cp_name_valid(e->a) || !cp_name_valid(e->b) || !strcmp(e->a, e->b) ||
+		    !(isfinite(e->cost) && e->cost >= 0)) {
+			free(s);
+			return NULL;
+		}
+		size_t la = strlen(e->a), lb = strlen(e->b);
+		memcpy(s + off, i ? ",[\"" : "[\"", i ? 3 : 2);
+		off += i ? 3 : 2;
+		memcpy(s + off, e->a, la);
+		off += la;
+		memcpy(s + off, "\",\"", 3);
+		off += 3;
+		memcpy(s + off, e->b, lb);
+		off += lb;
+		off += (size_t)snprintf(s + off, cap - off, "\",%.17g]", e->cost);
+	}
+	if (m->n_numbers > CP_CEN_MAX_EDGES + 1) {
+		free(s);
+		return NULL;
+	}
+	size_t need = off + 16 + (size_t)m->n_numbers * (CP_NAME_MAX + 16);
+	char *t = realloc(s, need);
+	if (!t) {
+		free(s);
+		return NULL;
+	}
+	s = t;
+	memcpy(s + off, "],\"numbers\":[", 13);
+	off += 13;
+	for (unsigned i = 0; i < m->n_numbers; i++) {
+		const struct cp_cen_number *x = &m->numbers[i];
+		if (!cp_name_valid(x->name) || !x->number || x->number == UINT32_MAX) {
+			free(s);
+			return NULL;
+		}
+		off += (size_t)snprintf(s + off, need - off, "%s[\"%s\",%u]", i ? "," : "", x->name,
+					x->number);
+	}
+	memcpy(s + off, "]}", 3);
+	return s;
+}
+
 char *cp_cen_encode(const struct cp_cen_msg *m)
 {
+	if (m->type == CP_CEN_ROUTES)
+		return cp_name_valid(m->node) && m->seq <= INT64_MAX ? encode_routes(m) : NULL;
 	json_t *o = NULL;
 	if (m->type == CP_CEN_FAILURE) {
 		o = json_pack("{s:s,s:s}", "type", "failure", "reason", m->reason);
-	} else if ((m->type == CP_CEN_REPORT || m->type == CP_CEN_ROUTES) && cp_name_valid(m->node) &&
-		   m->seq <= INT64_MAX) {
-		bool routes = m->type == CP_CEN_ROUTES;
-		unsigned max = routes ? CP_CEN_MAX_EDGES : CP_CEN_MAX_HOLD;
-		json_t *edges = m->n_edges <= max ? json_array() : NULL;
+	} else if (m->type == CP_CEN_REPORT && cp_name_valid(m->node) && m->seq <= UINT32_MAX &&
+		   m->lsa.number != UINT32_MAX) {
+		json_t *edges = m->n_edges <= CP_CEN_MAX_HOLD ? json_array() : NULL;
 		for (unsigned i = 0; edges && i < m->n_edges; i++) {
-			json_t *e = edge_json(&m->edges[i], routes);
+			json_t *e = hold_json(&m->edges[i]);
 			if (!e) {
 				json_decref(edges);
 				edges = NULL;
@@ -58,16 +113,15 @@ char *cp_cen_encode(const struct cp_cen_msg *m)
 				json_array_append_new(edges, e);
 			}
 		}
-		if (routes && edges)
-			o = json_pack("{s:s,s:s,s:I,s:o}", "type", "routes", "node", m->node,
-				      "generation", (json_int_t)m->seq, "edges", edges);
-		else if (edges) {
+		if (edges) {
 			json_t *links = m->lsa.n_links <= CP_LSA_MAX_LINKS ? links_json(&m->lsa) : NULL;
 			if (links)
 				o = json_pack("{s:s,s:s,s:I,s:o,s:o}", "type", "report", "node", m->node,
 					      "seq", (json_int_t)m->seq, "links", links, "hold", edges);
 			else
 				json_decref(edges);
+			if (o && m->lsa.number)
+				json_object_set_new(o, "number", json_integer(m->lsa.number));
 		}
 	}
 	if (!o)
@@ -171,6 +225,35 @@ static int decode_edges(const json_t *arr, bool routes, struct cp_cen_msg *m, ch
 	return 0;
 }
 
+/* Optional "numbers" of a routes message. */
+static int decode_numbers(const json_t *arr, struct cp_cen_msg *m, char *why, size_t wl)
+{
+	if (!arr)
+		return 0;
+	if (!json_is_array(arr) || json_array_size(arr) > CP_CEN_MAX_EDGES + 1)
+		return bad(why, wl, "routes: \"numbers\" must be an array of at most %u entries",
+			   CP_CEN_MAX_EDGES + 1);
+	size_t n = json_array_size(arr);
+	m->numbers = calloc(n ? n : 1, sizeof(*m->numbers));
+	if (!m->numbers)
+		return bad(why, wl, "out of memory");
+	size_t i;
+	json_t *e;
+	json_array_foreach(arr, i, e)
+	{
+		struct cp_cen_number *x = &m->numbers[i];
+		json_t *v = json_array_get(e, 1);
+		if (!json_is_array(e) || json_array_size(e) != 2 || !get_name(json_array_get(e, 0), x->name) ||
+		    !json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) >= UINT32_MAX)
+			return bad(why, wl, "routes: \"numbers\" entry %zu must be [node, 1..%u]", i,
+				   UINT32_MAX - 1);
+		x->number = (uint32_t)json_integer_value(v);
+		m->n_numbers++;
+	}
+	return 0;
+}
+
 int cp_cen_decode(const char *line, size_t len, struct cp_cen_msg *m, char *why, size_t wl)
 {
 	memset(m, 0, sizeof(*m));
@@ -202,10 +285,20 @@ int cp_cen_decode(const char *line, size_t len, struct cp_cen_msg *m, char *why,
 		rc = bad(why, wl, "report: \"seq\" must be below 2^32");
 	} else if (m->type == CP_CEN_ROUTES) {
 		rc = decode_edges(json_object_get(o, "edges"), true, m, why, wl);
+		if (!rc)
+			rc = decode_numbers(json_object_get(o, "numbers"), m, why, wl);
 	} else {
 		strcpy(m->lsa.origin, m->node);
 		m->lsa.seq = (uint32_t)m->seq;
-		rc = decode_links(json_object_get(o, "links"), &m->lsa, why, wl);
+		json_t *num = json_object_get(o, "number");
+		if (num && (!json_is_integer(num) || json_integer_value(num) < 1 ||
+			    json_integer_value(num) >= UINT32_MAX))
+			rc = bad(why, wl, "report: \"number\" must be an integer in [1, %u]",
+				 UINT32_MAX - 1);
+		else
+			m->lsa.number = num ? (uint32_t)json_integer_value(num) : 0;
+		if (!rc)
+			rc = decode_links(json_object_get(o, "links"), &m->lsa, why, wl);
 		if (!rc)
 			rc = decode_edges(json_object_get(o, "hold"), false, m, why, wl);
 	}
@@ -221,5 +314,6 @@ int cp_cen_decode(const char *line, size_t len, struct cp_cen_msg *m, char *why,
 void cp_cen_msg_clear(struct cp_cen_msg *m)
 {
 	free(m->edges);
+	free(m->numbers);
 	memset(m, 0, sizeof(*m));
 }

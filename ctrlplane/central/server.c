@@ -31,6 +31,8 @@ struct cnode {
 	unsigned n_hold;
 	struct cp_cen_edge *pushed; /* the last view sent */
 	unsigned n_pushed, cap_pushed;
+	struct cp_cen_number *pushed_num;
+	unsigned n_pushed_num;
 	bool pushed_valid;
 	uint64_t generation, pushes, reports, last_report_ms;
 	struct cnode *next;
@@ -59,6 +61,8 @@ struct cp_cen_server {
 	struct event *compute_ev, *expire_ev;
 	struct cp_cen_edge *view;
 	unsigned view_cap;
+	struct cp_cen_number *num;
+	unsigned num_cap;
 	uint64_t reports, rejected, refused, computes, pushes;
 	double last_compute_us;
 };
@@ -133,23 +137,32 @@ static void schedule(struct cp_cen_server *s)
 	event_add(s->compute_ev, &tv);
 }
 
-static void push(struct cp_cen_server *s, struct cnode *n, unsigned count)
+/* Send node its view (s->view, s->num) unless it already has exactly this one. */
+static void push(struct cp_cen_server *s, struct cnode *n, unsigned count, unsigned n_num)
 {
-	if (n->pushed_valid && count == n->n_pushed &&
-	    !memcmp(s->view, n->pushed, count * sizeof(*s->view)))
+	if (n->pushed_valid && count == n->n_pushed && n_num == n->n_pushed_num &&
+	    !memcmp(s->view, n->pushed, count * sizeof(*s->view)) &&
+	    !memcmp(s->num, n->pushed_num, n_num * sizeof(*s->num)))
 		return;
+	struct cp_cen_number *pn = realloc(n->pushed_num, (n_num ? n_num : 1) * sizeof(*pn));
+	if (pn)
+		n->pushed_num = pn;
 	if (count > n->cap_pushed) {
 		struct cp_cen_edge *v = realloc(n->pushed, count * sizeof(*v));
-		if (!v)
-			return;
-		n->pushed = v;
-		n->cap_pushed = count;
+		if (v) {
+			n->pushed = v;
+			n->cap_pushed = count;
+		}
 	}
+	if (!pn || count > n->cap_pushed)
+		return; /* out of memory: try at the next change */
 	memcpy(n->pushed, s->view, count * sizeof(*s->view));
+	memcpy(n->pushed_num, s->num, n_num * sizeof(*s->num));
 	n->n_pushed = count;
+	n->n_pushed_num = n_num;
 	n->pushed_valid = true;
 	struct cp_cen_msg m = {.type = CP_CEN_ROUTES, .seq = ++n->generation, .edges = n->pushed,
-			       .n_edges = count};
+			       .n_edges = count, .numbers = n->pushed_num, .n_numbers = n_num};
 	strcpy(m.node, n->id);
 	send_line(n->conn, cp_cen_encode(&m));
 	n->pushes++;
@@ -169,8 +182,9 @@ static void compute(struct cp_cen_server *s)
 		if (!n->conn)
 			continue;
 		int count = cp_central_view(&s->x, n->id, n->hold, n->n_hold, &s->view, &s->view_cap);
-		if (count >= 0)
-			push(s, n, (unsigned)count);
+		int n_num = count >= 0 ? cp_central_numbers(&s->x, n->id, &s->num, &s->num_cap) : -1;
+		if (n_num >= 0)
+			push(s, n, (unsigned)count, (unsigned)n_num);
 	}
 	s->computes++;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -401,6 +415,7 @@ void cp_cen_server_free(struct cp_cen_server *s)
 		s->nodes = n->next;
 		free(n->hold);
 		free(n->pushed);
+		free(n->pushed_num);
 		free(n);
 	}
 	if (s->lis)
@@ -412,6 +427,7 @@ void cp_cen_server_free(struct cp_cen_server *s)
 	cp_central_release(&s->x);
 	cp_lsdb_clear(&s->db);
 	free(s->view);
+	free(s->num);
 	SSL_CTX_free(s->ssl);
 	free(s);
 }

@@ -129,6 +129,19 @@ static void on_msg(void *ctx, struct cp_cen_msg *m)
 		cp_cen_client_send(x->cl, &f);
 		return;
 	}
+	/* the name -> number map (cp_ctrl_node_number) reads numbers from the LSDB: in central mode
+	 * it holds our own LSA and one link-less entry per node the controller names */
+	for (unsigned i = 0; i < c->db.n;)
+		if (strcmp(c->db.v[i].lsa.origin, c->cfg->node_id))
+			cp_lsdb_remove(&c->db, c->db.v[i].lsa.origin);
+		else
+			i++;
+	for (unsigned i = 0; i < m->n_numbers; i++) {
+		struct cp_lsa l = {.seq = 1, .number = m->numbers[i].number};
+		strcpy(l.origin, m->numbers[i].name);
+		if (strcmp(l.origin, c->cfg->node_id))
+			cp_lsdb_install(&c->db, &l, cp_now_ms());
+	}
 	x->routes++;
 	x->generation = m->seq;
 	x->last_routes_ms = cp_now_ms();

@@ -11,9 +11,12 @@
  *   report   {"type":"report","node":"A","seq":7,
  *             "links":[{"peer":"B","up":true,"avail_bits":n,"capacity_bits":n,"delta_bits":n,
  *                       "low_water_bits":n,"rate_bps":n}, ...],
- *             "hold":[["A","B"],["B","C"], ...]}                       node -> controller
+ *             "hold":[["A","B"],["B","C"], ...], "number":1}           node -> controller
  *   routes   {"type":"routes","node":"A","generation":3,
- *             "edges":[["A","B",1.5],["B","C",2.25], ...]}            controller -> node
+ *             "edges":[["A","B",1.5],["B","C",2.25], ...],
+ *             "numbers":[["A",1],["B",2], ...]}                         controller -> node
+ * "number" (optional, 1..0xfffffffe) is the node's relay-wire number ([node] number); a routes
+ * message names the numbers of the nodes its tree reaches, for the node's name -> number map.
  *   failure  {"type":"failure","reason":"one line"}                     either way, answers a
  *                                                                       message it refuses */
 #ifndef CP_CENTRAL_H
@@ -41,6 +44,12 @@ struct cp_cen_edge {
 	double cost;
 };
 
+/* A node's relay-wire number (routes). */
+struct cp_cen_number {
+	char name[CP_NAME_MAX];
+	uint32_t number;
+};
+
 struct cp_cen_msg {
 	enum cp_cen_type type;
 	char node[CP_NAME_MAX];           /* report, routes */
@@ -48,6 +57,8 @@ struct cp_cen_msg {
 	struct cp_lsa lsa;                /* report: origin = node, seq, links */
 	struct cp_cen_edge *edges;        /* report: hold; routes: the view (owned, malloc'd) */
 	unsigned n_edges;
+	struct cp_cen_number *numbers;    /* routes (owned, malloc'd) */
+	unsigned n_numbers;
 	char reason[CP_CEN_REASON_MAX];   /* failure */
 };
 
@@ -62,6 +73,7 @@ void cp_cen_msg_clear(struct cp_cen_msg *m);
 struct cp_central {
 	struct cp_lsdb_graph lg; /* network graph from the database */
 	struct cp_spt *spt;
+	uint32_t *number;        /* per graph node: its relay-wire number, 0 = none */
 };
 /* Rebuild the graph from the database with the given cost parameters. 0 or -errno. */
 int cp_central_build(struct cp_central *x, const struct cp_lsdb *db, const struct cp_cost_params *p);
@@ -71,6 +83,11 @@ void cp_central_release(struct cp_central *x);
  * entries). Returns the number of edges, or -ENOENT (node unknown) / -ENOMEM. */
 int cp_central_view(struct cp_central *x, const char *node, const struct cp_cen_edge *hold,
 		    unsigned n_hold, struct cp_cen_edge **out, unsigned *cap);
+
+/* Numbers of node and of every node its tree (the last cp_central_view of node) reaches, as far
+ * as they are known. Returns the count or -ENOMEM. */
+int cp_central_numbers(const struct cp_central *x, const char *node, struct cp_cen_number **out,
+		       unsigned *cap);
 
 /* ---- node side ---- */
 /* Routing graph of a pushed view (self is always a node, even with no edges). 0, -EINVAL (an

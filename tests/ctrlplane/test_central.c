@@ -72,6 +72,7 @@ static void test_roundtrip(void)
 	set_edge(&hold[1], "B", "km-7.x:y", 0);
 	struct cp_cen_msg r = {.type = CP_CEN_REPORT, .seq = 4294967295u, .edges = hold, .n_edges = 2};
 	strcpy(r.node, "A");
+	r.lsa.number = 4294967294u;
 	r.lsa.n_links = 2;
 	strcpy(r.lsa.links[0].peer, "B");
 	r.lsa.links[0].attr = (struct cp_link_attr){true, 123456, 1000000, -4096, 1000};
@@ -88,6 +89,7 @@ static void test_roundtrip(void)
 	CU_ASSERT_EQUAL(d.seq, 4294967295u);
 	CU_ASSERT_STRING_EQUAL(d.lsa.origin, "A");
 	CU_ASSERT_EQUAL(d.lsa.seq, 4294967295u);
+	CU_ASSERT_EQUAL(d.lsa.number, 4294967294u);
 	CU_ASSERT_EQUAL(d.lsa.n_links, 2);
 	for (unsigned i = 0; i < 2; i++) {
 		const struct cp_lsa_link *x = &d.lsa.links[i], *y = &r.lsa.links[i];
@@ -106,15 +108,26 @@ static void test_roundtrip(void)
 	set_edge(&e[0], "A", "B", 1.0 / 3.0);
 	set_edge(&e[1], "B", "C", 2.5e-9);
 	set_edge(&e[2], "C", "D", 12345.678901234567);
-	struct cp_cen_msg p = {.type = CP_CEN_ROUTES, .seq = 9, .edges = e, .n_edges = 3};
+	struct cp_cen_number num[2] = {{"A", 1}, {"D", 4294967294u}};
+	struct cp_cen_msg p = {.type = CP_CEN_ROUTES, .seq = 9, .edges = e, .n_edges = 3,
+			       .numbers = num, .n_numbers = 2};
 	strcpy(p.node, "A");
 	s = cp_cen_encode(&p);
 	CU_ASSERT_EQUAL_FATAL(cp_cen_decode(s, strlen(s), &d, why, sizeof(why)), 0);
 	CU_ASSERT(d.type == CP_CEN_ROUTES && d.seq == 9 && d.n_edges == 3);
 	for (unsigned i = 0; i < 3; i++)
 		CU_ASSERT(d.edges[i].cost == e[i].cost && !strcmp(d.edges[i].a, e[i].a));
+	CU_ASSERT_EQUAL_FATAL(d.n_numbers, 2u);
+	CU_ASSERT(!strcmp(d.numbers[1].name, "D") && d.numbers[1].number == 4294967294u);
 	cp_cen_msg_clear(&d);
 	free(s);
+	num[0].number = 0; /* not a number */
+	CU_ASSERT_PTR_NULL(cp_cen_encode(&p));
+	num[0].number = 1;
+	r.lsa.number = UINT32_MAX;
+	r.edges = NULL;
+	r.n_edges = 0;
+	CU_ASSERT_PTR_NULL(cp_cen_encode(&r));
 
 	struct cp_cen_msg f = {.type = CP_CEN_FAILURE};
 	strcpy(f.reason, "no \"way\"");
@@ -178,6 +191,13 @@ static void test_malformed(void)
 		{"{\"type\":\"routes\",\"node\":\"A\",\"edges\":[]}",
 		 "routes: \"generation\" must be a non-negative integer"},
 		{"{\"type\":\"routes\",\"type\":\"routes\"}", "malformed JSON"},
+		{"{\"type\":\"report\",\"node\":\"A\",\"seq\":1,\"number\":0,\"links\":[],\"hold\":[]}",
+		 "report: \"number\" must be an integer in [1, 4294967294]"},
+		{"{\"type\":\"routes\",\"node\":\"A\",\"generation\":1,\"edges\":[],"
+		 "\"numbers\":[[\"B\",4294967295]]}",
+		 "routes: \"numbers\" entry 0 must be [node, 1..4294967294]"},
+		{"{\"type\":\"routes\",\"node\":\"A\",\"generation\":1,\"edges\":[],\"numbers\":{}}",
+		 "routes: \"numbers\" must be an array"},
 	};
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct cp_cen_msg m;
@@ -309,7 +329,7 @@ static void ring_db(struct cp_lsdb *db, bool cd_up)
 	static const char *names[] = {"A", "B", "C", "D"};
 	cp_lsdb_init(db, 0);
 	for (unsigned v = 0; v < 4; v++) {
-		struct cp_lsa l = {.seq = 1, .n_links = 2};
+		struct cp_lsa l = {.seq = 1, .n_links = 2, .number = v == 2 ? 0 : 10 + v};
 		strcpy(l.origin, names[v]);
 		strcpy(l.links[0].peer, names[(v + 1) % 4]);
 		strcpy(l.links[1].peer, names[(v + 3) % 4]);
@@ -340,6 +360,15 @@ static void test_hold(void)
 	CU_ASSERT(!strcmp(view[2].a, "A") && !strcmp(view[2].b, "D"));
 	CU_ASSERT(!strcmp(view[3].a, "D") && !strcmp(view[3].b, "C"));
 	CU_ASSERT_DOUBLE_EQUAL(view[3].cost, cp_cost_default.c0, 1e-12); /* full, steady buffer */
+	struct cp_cen_number *num = NULL;
+	unsigned ncap = 0;
+	/* the numbers the LSAs announced, of A and the nodes its tree reaches (C announced none) */
+	CU_ASSERT_EQUAL_FATAL(cp_central_numbers(&x, "A", &num, &ncap), 3);
+	CU_ASSERT(!strcmp(num[0].name, "A") && num[0].number == 10);
+	CU_ASSERT(!strcmp(num[1].name, "B") && num[1].number == 11);
+	CU_ASSERT(!strcmp(num[2].name, "D") && num[2].number == 13);
+	CU_ASSERT_EQUAL(cp_central_numbers(&x, "B", &num, &ncap), -EINVAL); /* not B's tree */
+	free(num);
 	CU_ASSERT_EQUAL(cp_central_view(&x, "Q", NULL, 0, &view, &cap), -ENOENT);
 	cp_lsdb_clear(&db);
 	/* C-D goes down: the held edge leaves the view, so the node moves its session */

@@ -97,8 +97,8 @@ try:
     for n in NODES:
         cfg = node_config(env, n, [(m, None) for m in peers(n)],
                           "[routing]\nmode = central\ncontroller = 127.0.0.1:%d\n" % cport)
-        tls = "tls_ca = %s\ntls_cert = %s\ntls_key = %s\n" % (
-            env.path("ca.pem"), env.path(n + ".pem"), env.path(n + ".key"))
+        tls = "tls_ca = %s\ntls_cert = %s\ntls_key = %s\nnumber = %d\n" % (
+            env.path("ca.pem"), env.path(n + ".pem"), env.path(n + ".key"), 1 + NODES.index(n))
         text = open(cfg).read().replace("[node]\n", "[node]\n" + tls, 1)
         open(cfg, "w").write(text)
         p, _ = env.spawn([QKDCPD, "-c", cfg, "--skr", "0"], "lsa port")
@@ -110,6 +110,9 @@ try:
           "central: every node routes to the five others")
     for n in NODES:
         eq(routes(n), want[n], "central routes installed on %s equal the distributed ones" % n)
+    lsdb = run_json([QKDCTL, "-s", env.path("F.sock"), "show", "lsdb"])["lsdb"]
+    eq({e["origin"]: e["number"] for e in lsdb}, {n: 1 + NODES.index(n) for n in NODES},
+       "F learned every node's relay number from the controller")
     nodes = run_json([QKDCTRL, "-s", csock, "show", "nodes"])["nodes"]
     eq(sorted((x["node"], x["connected"], x["links_up"]) for x in nodes),
        [(n, "yes", "%d/%d" % (len(peers(n)), len(peers(n)))) for n in NODES], "qkdctrl show nodes")
