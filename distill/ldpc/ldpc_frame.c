@@ -58,7 +58,7 @@ struct dst_ldpc_ws *dst_ldpc_ws_create(const struct dst_ldpc_family *fam)
 	ws->n = fam->n;
 	ws->max_m = fam->max_m;
 	ws->max_nb = fam->max_nb;
-	ws->app_stride = 2 * fam->max_z + 64;
+	ws->app_stride = fam->max_z + LDPC_APP_PAD;
 	ws->c2v_bytes = fam->max_edge_bytes;
 	ws->app_buf = zalloc_aligned((size_t)ws->app_stride * fam->max_nb);
 	ws->c2v = zalloc_aligned(ws->c2v_bytes);
@@ -80,7 +80,7 @@ static bool plan_fits(const struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *
 {
 	const struct dst_ldpc_code *c = p ? p->code : NULL;
 	return c && c->n == ws->n && c->m <= ws->max_m && c->nb <= ws->max_nb &&
-	       2 * c->z + 64 <= ws->app_stride && (uint64_t)c->ne * c->z <= ws->c2v_bytes &&
+	       c->z + LDPC_APP_PAD <= ws->app_stride && (uint64_t)c->ne * c->z <= ws->c2v_bytes &&
 	       p->punctured <= c->npunct_gran * LDPC_GRAN && p->shortened <= c->nshort_gran * LDPC_GRAN &&
 	       p->revealed <= p->punctured && p->punctured % LDPC_GRAN == 0 &&
 	       p->shortened % LDPC_GRAN == 0 && p->revealed % LDPC_GRAN == 0 &&
@@ -173,9 +173,9 @@ static int iterate(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, con
 	const struct dst_ldpc_code *c = plan->code;
 	const struct ldpc_variant *v = ws->forced ? ws->forced : ldpc_variant_active();
 	uint32_t z = c->z, stride = ws->app_stride;
-	int8_t *app = ws->app_buf + 32;
+	int8_t *app = ws->app_buf + 64;
 	struct ldpc_dec d = {z,	     c->mb,	  c->row_start, c->col, c->shift, app,
-			     stride, ws->c2v, ws->synd,	    ws->tmp, ldpc_boxplus_corr};
+			     stride, ws->c2v, ws->synd,	    ws->tmp, ldpc_boxplus_corr, ldpc_boxminus_corr};
 	ws->last = v;
 	res->status = DST_LDPC_FAILED;
 	res->iterations = 0;
@@ -209,18 +209,17 @@ static int iterate(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, con
 	return 0;
 }
 
-/* Revealed filler as certain LLRs (+-127) in both copies of its block. */
+/* Revealed filler as certain LLRs (+-127). */
 static void set_revealed(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan,
 			 const uint64_t *revealed)
 {
 	const struct dst_ldpc_code *c = plan->code;
 	uint32_t per = c->z / 64;
-	int8_t *app = ws->app_buf + 32;
+	int8_t *app = ws->app_buf + 64;
 	for (uint32_t i = 0; i < plan->revealed / LDPC_GRAN; i++) {
 		uint32_t w = c->punct_order[i];
 		int8_t *dst = app + (size_t)(w / per) * ws->app_stride + (w % per) * 64;
 		fill_word(dst, revealed[i], 127);
-		memcpy(dst + c->z, dst, 64);
 		ws->gclass[w] = G_REVEALED;
 	}
 }
@@ -234,7 +233,7 @@ int dst_ldpc_bob(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, const
 		return -EINVAL;
 	const struct dst_ldpc_code *c = plan->code;
 	uint32_t z = c->z, per = z / 64, stride = ws->app_stride;
-	int8_t *app = ws->app_buf + 32;
+	int8_t *app = ws->app_buf + 64;
 	mark_granules(ws, plan);
 	/* channel LLRs into the first copy of every block */
 	uint32_t k = 0;
@@ -253,9 +252,9 @@ int dst_ldpc_bob(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, const
 			break;
 		}
 	}
-	for (uint32_t col = 0; col < c->nb; col++)
-		memcpy(app + (size_t)col * stride + z, app + (size_t)col * stride, z);
 	set_revealed(ws, plan, revealed);
+	for (uint32_t col = 0; col < c->nb; col++)
+		memcpy(app + (size_t)col * stride + z, app + (size_t)col * stride, LDPC_APP_TAIL);
 	for (uint32_t i = 0; i < c->m / 8; i++) {
 		uint64_t m = spread_bits((uint8_t)(syndrome[i / 8] >> (8 * (i % 8))));
 		memcpy(ws->synd + 8 * i, &m, 8);
@@ -294,7 +293,7 @@ const int8_t *dst_ldpc_ws_app(const struct dst_ldpc_ws *ws, size_t *len)
 		return ws->app_out;
 	}
 	for (uint32_t col = 0; col < c->nb; col++)
-		memcpy(ws->app_out + (size_t)col * c->z, ws->app_buf + 32 + (size_t)col * ws->app_stride,
+		memcpy(ws->app_out + (size_t)col * c->z, ws->app_buf + 64 + (size_t)col * ws->app_stride,
 		       c->z);
 	*len = c->n;
 	return ws->app_out;

@@ -11,6 +11,9 @@
 /* check-to-variable magnitude limit: below 127 so that a saturated LLR keeps its sign and size
  * when the message is taken out again */
 #define LDPC_C2V_MAX 40
+/* bytes of an APP block beyond z: the repeated head and scratch on both sides (see ldpc_dec) */
+#define LDPC_APP_TAIL 64
+#define LDPC_APP_PAD 192
 
 struct dst_ldpc_code {
 	char name[32];
@@ -39,16 +42,21 @@ struct ldpc_dec {
 	uint32_t z, mb;
 	const uint32_t *row_start;
 	const uint16_t *col, *shift;
-	int8_t *app;         /* block c at app + c * app_stride; valid [-32, 2z + 32), dup in [z, 2z) */
+	int8_t *app;         /* block c at app + c * app_stride: LLRs [0, z), then [0, 64) again at
+			      * [z, z + 64) so that 64 bytes from any position read cyclically;
+			      * [-64, 0) and [z + 64, z + 128) are scratch */
 	uint32_t app_stride;
 	int8_t *c2v;         /* edge e at c2v + e * z */
 	const int8_t *synd;  /* m bytes: 0 or -1 */
 	int8_t *tmp;         /* 4 * 256 * 32 bytes scratch (AVX2) */
 	const uint8_t *corr; /* 16 entries: box-plus correction c[d] = round(4 ln(1 + e^(-d/4))) */
+	const uint8_t *corr_minus; /* 16 entries: box-minus c'[d] = round(-4 ln(1 - e^(-d/4))) */
 };
 
 /* Box-plus correction table c[d] = round(4 ln(1 + e^(-d/4))), d < 16 (0 beyond). */
 extern const uint8_t ldpc_boxplus_corr[16];
+/* Box-minus correction table c'[d] = round(-4 ln(1 - e^(-d/4))), 0 < d < 16 (c'[0] = 127). */
+extern const uint8_t ldpc_boxminus_corr[16];
 
 /* One layered sweep over every row; returns the number of checks the hard decisions violated
  * when their layer started (the caller verifies the full syndrome once that number is small). */
