@@ -55,12 +55,13 @@ static inline void take(const struct consts *k, struct chunk *s, const int8_t *a
 
 /* Check-node totals of a chunk between the two passes. */
 struct out {
-	__m256i par, mn, total, cap;
+	__m256i par, mn, total, cap, capn;
 };
 
 static inline struct out finish(const struct consts *k, const struct chunk *s)
 {
-	struct out o = {s->par, s->mn, boxplus(k, s->mn, s->rest), _mm256_min_epu8(s->rest, k->cmax)};
+	__m256i cap = _mm256_min_epu8(s->rest, k->cmax);
+	struct out o = {s->par, s->mn, boxplus(k, s->mn, s->rest), cap, _mm256_min_epu8(cap, s->mn)};
 	return o;
 }
 
@@ -71,8 +72,8 @@ static inline __m256i give(const struct consts *k, const struct out *o, int8_t *
 	__m256i up = _mm256_adds_epu8(o->total, lut(k->tabm, _mm256_subs_epu8(m, o->total), k->bias));
 	__m256i h = _mm256_subs_epu8(up, lut(k->tabm, _mm256_adds_epu8(m, o->total), k->bias));
 	/* an input equal to the minimum takes the cap (all ones -> min gives cap) */
-	h = _mm256_or_si256(h, _mm256_cmpeq_epi8(m, o->mn));
-	__m256i mag = _mm256_min_epu8(h, o->cap);
+	h = _mm256_min_epu8(h, o->capn);
+	__m256i mag = _mm256_blendv_epi8(h, o->cap, _mm256_cmpeq_epi8(m, o->mn));
 	__m256i v = _mm256_sign_epi8(mag, _mm256_or_si256(_mm256_xor_si256(o->par, t), k->one));
 	_mm256_store_si256((__m256i *)cp, v);
 	return _mm256_max_epi8(_mm256_adds_epi8(t, v), k->m127);

@@ -23,7 +23,7 @@
 
 const uint8_t ldpc_boxplus_corr[16] = {3, 2, 2, 2, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0};
 /* c'[0] stands for infinity; only an input equal to mn can meet it, and that one takes E */
-const uint8_t ldpc_boxminus_corr[16] = {127, 6, 4, 3, 2, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0};
+const uint8_t ldpc_boxminus_corr[16] = {127, 8, 5, 3, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0, 0};
 
 static inline int8_t clamp127(int v)
 {
@@ -79,7 +79,11 @@ uint32_t ldpc_sweep_base(const struct ldpc_dec *d)
 			int cap = rest < LDPC_C2V_MAX ? rest : LDPC_C2V_MAX;
 			for (uint32_t j = 0; j < dc; j++) {
 				int m = abs(t[j]), mag = boxminus(total, m, cm);
-				if (m == mn || mag > cap)
+				if (mag > cap)
+					mag = cap;
+				if (mag > mn)
+					mag = mn;
+				if (m == mn)
 					mag = cap;
 				uint32_t e = e0 + j;
 				int v = (par ^ (t[j] < 0)) ? -mag : mag;
