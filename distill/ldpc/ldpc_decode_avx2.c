@@ -1,8 +1,8 @@
 /* AVX2 layered sum-product sweep: the 32 lanes of a vector are 32 consecutive checks of one
- * layer, so every circulant is read and written as contiguous vectors at its shift (each variable
- * block is stored twice in a row, making the cyclic rotation a plain unaligned load). Bit-exact
- * with ldpc_decode_base.c: the same saturating 8-bit operations per lane (one box-plus on the way
- * in, one box-minus on the way out per edge). */
+ * layer, so every circulant is read and written as contiguous vectors at its shift (the head of
+ * each variable block is repeated after its end, making the cyclic rotation a plain unaligned
+ * load). Bit-exact with ldpc_decode_base.c: the same saturating 8-bit operations per lane, with
+ * the same check node per row length (forward/backward box-plus, or box-plus then box-minus). */
 #include <immintrin.h>
 
 #include "ldpc_internal.h"
@@ -27,62 +27,162 @@ static inline __m256i boxplus(const struct consts *k, __m256i x, __m256i y)
 	return _mm256_subs_epu8(_mm256_adds_epu8(mn, s), d);
 }
 
-/* Check-node state of one 32-check chunk on the way in. */
-struct chunk {
-	__m256i par, hd, mn, rest;
-};
-
-/* Edge j of a chunk on the way in: extrinsic t (kept for the way out), signs, smallest magnitude
- * and the box-plus of the others. */
-static inline void take(const struct consts *k, struct chunk *s, const int8_t *ap, const int8_t *cp,
-			__m256i *tt, uint32_t j)
+/* Extrinsic input of one edge: t = clamp(app - c2v), kept for the way out; signs into hd (hard
+ * decisions) and par (extrinsic parity). Returns |t|. */
+static inline __m256i take(const struct consts *k, const int8_t *ap, const int8_t *cp, __m256i *tt,
+			   __m256i *hd, __m256i *par)
 {
 	__m256i a = _mm256_loadu_si256((const __m256i *)ap);
 	__m256i c = _mm256_load_si256((const __m256i *)cp);
-	s->hd = _mm256_xor_si256(s->hd, a);
+	*hd = _mm256_xor_si256(*hd, a);
 	__m256i t = _mm256_max_epi8(_mm256_subs_epi8(a, c), k->m127);
 	_mm256_store_si256(tt, t);
-	s->par = _mm256_xor_si256(s->par, t);
-	__m256i m = _mm256_abs_epi8(t);
+	*par = _mm256_xor_si256(*par, t);
+	return _mm256_abs_epi8(t);
+}
+
+/* Signed message from its magnitude (stored), and the edge's new LLR. */
+static inline __m256i give(const struct consts *k, __m256i mag, __m256i t, __m256i par, int8_t *cp)
+{
+	mag = _mm256_min_epu8(mag, k->cmax);
+	__m256i v = _mm256_sign_epi8(mag, _mm256_or_si256(_mm256_xor_si256(par, t), k->one));
+	_mm256_store_si256((__m256i *)cp, v);
+	return _mm256_max_epi8(_mm256_adds_epi8(t, v), k->m127);
+}
+
+/* One row: where each circulant's 64 LLRs of the current chunk pair start. */
+struct row {
+	uint32_t dc, z;
+	int8_t *c2v;      /* edge j of chunk k at c2v + j * z + k */
+	int8_t *blk[256]; /* variable block of circulant j */
+	uint32_t pos[256];/* position of check k in it */
+};
+
+/* New LLRs of circulant j for checks k..k+63 at position p; the head [0, 64) of a block and its
+ * repetition stay equal (extra stores in 2 of z / 64 chunk pairs). */
+static inline void put(const struct row *w, uint32_t j, __m256i a, __m256i b)
+{
+	uint32_t p = w->pos[j], z = w->z;
+	int8_t *ap = w->blk[j] + p;
+	_mm256_storeu_si256((__m256i *)ap, a);
+	_mm256_storeu_si256((__m256i *)(ap + 32), b);
+	if (__builtin_expect(p < LDPC_APP_TAIL, 0)) {
+		_mm256_storeu_si256((__m256i *)(ap + z), a);
+		_mm256_storeu_si256((__m256i *)(ap + z + 32), b);
+	}
+	if (__builtin_expect(p + 64 > z, 0)) {
+		_mm256_storeu_si256((__m256i *)(ap - z), a);
+		_mm256_storeu_si256((__m256i *)(ap - z + 32), b);
+	}
+}
+
+/* Forward/backward box-plus on checks k..k+63 (two chunks A, B: the chains are serial within a
+ * chunk, a second independent one keeps the vector units busy). tt: t and forward values. */
+static inline void pair_fb(const struct consts *K, const struct row *w, const int8_t *sy,
+			   uint32_t k, __m256i *tt, __m256i *hdA, __m256i *hdB)
+{
+	const uint32_t dc = w->dc, z = w->z;
+	__m256i *fw = tt + 2 * 256;
+	__m256i parA = _mm256_load_si256((const __m256i *)sy);
+	__m256i parB = _mm256_load_si256((const __m256i *)(sy + 32));
+	*hdA = parA;
+	*hdB = parB;
+	__m256i fA = parA, fB = parB;
+	for (uint32_t j = 0; j < dc; j++) {
+		const int8_t *ap = w->blk[j] + w->pos[j], *cp = w->c2v + (size_t)j * z + k;
+		__m256i mA = take(K, ap, cp, tt + 2 * j, hdA, &parA);
+		__m256i mB = take(K, ap + 32, cp + 32, tt + 2 * j + 1, hdB, &parB);
+		fA = j == 0 ? mA : boxplus(K, fA, mA);
+		fB = j == 0 ? mB : boxplus(K, fB, mB);
+		_mm256_store_si256(fw + 2 * j, fA);
+		_mm256_store_si256(fw + 2 * j + 1, fB);
+	}
+	__m256i bA = parA, bB = parB;
+	for (uint32_t j = dc; j-- > 0;) {
+		__m256i tA = _mm256_load_si256(tt + 2 * j), tB = _mm256_load_si256(tt + 2 * j + 1);
+		__m256i mA = _mm256_abs_epi8(tA), mB = _mm256_abs_epi8(tB), gA, gB;
+		if (j == dc - 1) {
+			gA = _mm256_load_si256(fw + 2 * j - 2);
+			gB = _mm256_load_si256(fw + 2 * j - 1);
+			bA = mA;
+			bB = mB;
+		} else if (j == 0) {
+			gA = bA;
+			gB = bB;
+		} else {
+			gA = boxplus(K, _mm256_load_si256(fw + 2 * j - 2), bA);
+			gB = boxplus(K, _mm256_load_si256(fw + 2 * j - 1), bB);
+			bA = boxplus(K, bA, mA);
+			bB = boxplus(K, bB, mB);
+		}
+		int8_t *cp = w->c2v + (size_t)j * z + k;
+		put(w, j, give(K, gA, tA, parA, cp), give(K, gB, tB, parB, cp + 32));
+	}
+}
+
+/* Check-node state of one chunk for the box-minus form. */
+struct minus {
+	__m256i par, mn, rest;
+};
+
+static inline void minus_take(const struct consts *K, struct minus *s, __m256i m, uint32_t j)
+{
 	if (j == 0) {
 		s->mn = m;
 		return;
 	}
 	__m256i big = _mm256_max_epu8(m, s->mn);
-	s->rest = j == 1 ? big : boxplus(k, s->rest, big);
+	s->rest = j == 1 ? big : boxplus(K, s->rest, big);
 	s->mn = _mm256_min_epu8(m, s->mn);
 }
 
-/* Check-node totals of a chunk between the two passes. */
-struct out {
+/* Totals between the passes: S, the cap of an edge holding mn (E) and of any other (E, mn). */
+struct minus_out {
 	__m256i par, mn, total, cap, capn;
 };
 
-static inline struct out finish(const struct consts *k, const struct chunk *s)
+static inline struct minus_out minus_finish(const struct consts *K, const struct minus *s)
 {
-	__m256i cap = _mm256_min_epu8(s->rest, k->cmax);
-	struct out o = {s->par, s->mn, boxplus(k, s->mn, s->rest), cap, _mm256_min_epu8(cap, s->mn)};
+	__m256i cap = _mm256_min_epu8(s->rest, K->cmax);
+	struct minus_out o = {s->par, s->mn, boxplus(K, s->mn, s->rest), cap,
+			      _mm256_min_epu8(cap, s->mn)};
 	return o;
 }
 
-/* Message and new LLR of one edge on the way out (stored by the caller). */
-static inline __m256i give(const struct consts *k, const struct out *o, int8_t *cp, const __m256i *tt)
+static inline __m256i minus_mag(const struct consts *K, const struct minus_out *o, __m256i m)
 {
-	__m256i t = _mm256_load_si256(tt), m = _mm256_abs_epi8(t);
-	__m256i up = _mm256_adds_epu8(o->total, lut(k->tabm, _mm256_subs_epu8(m, o->total), k->bias));
-	__m256i h = _mm256_subs_epu8(up, lut(k->tabm, _mm256_adds_epu8(m, o->total), k->bias));
-	/* an input equal to the minimum takes the cap (all ones -> min gives cap) */
+	__m256i h = _mm256_adds_epu8(o->total, lut(K->tabm, _mm256_subs_epu8(m, o->total), K->bias));
 	h = _mm256_min_epu8(h, o->capn);
-	__m256i mag = _mm256_blendv_epi8(h, o->cap, _mm256_cmpeq_epi8(m, o->mn));
-	__m256i v = _mm256_sign_epi8(mag, _mm256_or_si256(_mm256_xor_si256(o->par, t), k->one));
-	_mm256_store_si256((__m256i *)cp, v);
-	return _mm256_max_epi8(_mm256_adds_epi8(t, v), k->m127);
+	return _mm256_blendv_epi8(h, o->cap, _mm256_cmpeq_epi8(m, o->mn));
 }
 
-/* Two chunks (64 checks, lanes k..k+63 of a layer) at a time: the box-plus chain is serial
- * within a chunk, so a second independent chain keeps the vector units busy. The 64 LLRs of
- * circulant j start at position (shift + k) mod z of its block and read across the end through
- * the repeated head. z is a multiple of 64. */
+/* Box-plus on the way in, box-minus on the way out, on checks k..k+63. */
+static inline void pair_minus(const struct consts *K, const struct row *w, const int8_t *sy,
+			      uint32_t k, __m256i *tt, __m256i *hdA, __m256i *hdB)
+{
+	const uint32_t dc = w->dc, z = w->z;
+	struct minus A, B;
+	A.par = *hdA = _mm256_load_si256((const __m256i *)sy);
+	B.par = *hdB = _mm256_load_si256((const __m256i *)(sy + 32));
+	A.mn = A.rest = B.mn = B.rest = _mm256_setzero_si256();
+	for (uint32_t j = 0; j < dc; j++) {
+		const int8_t *ap = w->blk[j] + w->pos[j], *cp = w->c2v + (size_t)j * z + k;
+		uint32_t step = j < 2 ? j : 2;
+		minus_take(K, &A, take(K, ap, cp, tt + 2 * j, hdA, &A.par), step);
+		minus_take(K, &B, take(K, ap + 32, cp + 32, tt + 2 * j + 1, hdB, &B.par), step);
+	}
+	const struct minus_out oA = minus_finish(K, &A), oB = minus_finish(K, &B);
+	for (uint32_t j = 0; j < dc; j++) {
+		__m256i tA = _mm256_load_si256(tt + 2 * j), tB = _mm256_load_si256(tt + 2 * j + 1);
+		__m256i gA = minus_mag(K, &oA, _mm256_abs_epi8(tA));
+		__m256i gB = minus_mag(K, &oB, _mm256_abs_epi8(tB));
+		int8_t *cp = w->c2v + (size_t)j * z + k;
+		put(w, j, give(K, gA, tA, oA.par, cp), give(K, gB, tB, oB.par, cp + 32));
+	}
+}
+
+/* The 64 LLRs of circulant j start at position (shift + k) mod z of its block and read across
+ * its end through the repeated head. z is a multiple of 64. */
 uint32_t ldpc_sweep_avx2(const struct ldpc_dec *d)
 {
 	const uint32_t z = d->z;
@@ -95,50 +195,28 @@ uint32_t ldpc_sweep_avx2(const struct ldpc_dec *d)
 		_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)d->corr_minus)),
 	};
 	uint32_t unsatisfied = 0;
-	__m256i *tt = (__m256i *)d->tmp; /* per edge j: t of chunk A then chunk B */
+	__m256i *tt = (__m256i *)d->tmp;
+	struct row w;
+	w.z = z;
 	for (uint32_t r = 0; r < d->mb; r++) {
-		const uint32_t e0 = d->row_start[r], dc = d->row_start[r + 1] - e0;
-		int8_t *c2v0 = d->c2v + (size_t)e0 * z;
-		int8_t *blk[256];  /* circulant j's variable block */
-		uint32_t pos[256]; /* and the position of check k in it */
-		for (uint32_t j = 0; j < dc; j++) {
-			blk[j] = d->app + (size_t)d->col[e0 + j] * d->app_stride;
-			pos[j] = d->shift[e0 + j];
+		const uint32_t e0 = d->row_start[r];
+		w.dc = d->row_start[r + 1] - e0;
+		w.c2v = d->c2v + (size_t)e0 * z;
+		for (uint32_t j = 0; j < w.dc; j++) {
+			w.blk[j] = d->app + (size_t)d->col[e0 + j] * d->app_stride;
+			w.pos[j] = d->shift[e0 + j];
 		}
 		for (uint32_t k = 0; k < z; k += 64) {
 			const int8_t *sy = d->synd + (size_t)r * z + k;
-			struct chunk A, B;
-			A.par = A.hd = _mm256_load_si256((const __m256i *)sy);
-			B.par = B.hd = _mm256_load_si256((const __m256i *)(sy + 32));
-			A.mn = A.rest = B.mn = B.rest = _mm256_setzero_si256();
-			for (uint32_t j = 0; j < dc; j++) {
-				const int8_t *ap = blk[j] + pos[j], *cp = c2v0 + (size_t)j * z + k;
-				uint32_t step = j < 2 ? j : 2;
-				take(&K, &A, ap, cp, tt + 2 * j, step);
-				take(&K, &B, ap + 32, cp + 32, tt + 2 * j + 1, step);
-			}
-			unsatisfied += (uint32_t)__builtin_popcount((unsigned)_mm256_movemask_epi8(A.hd)) +
-				       (uint32_t)__builtin_popcount((unsigned)_mm256_movemask_epi8(B.hd));
-			const struct out oA = finish(&K, &A), oB = finish(&K, &B);
-			for (uint32_t j = 0; j < dc; j++) {
-				int8_t *cp = c2v0 + (size_t)j * z + k;
-				uint32_t p = pos[j];
-				int8_t *ap = blk[j] + p;
-				__m256i a = give(&K, &oA, cp, tt + 2 * j);
-				__m256i b = give(&K, &oB, cp + 32, tt + 2 * j + 1);
-				_mm256_storeu_si256((__m256i *)ap, a);
-				_mm256_storeu_si256((__m256i *)(ap + 32), b);
-				/* keep the head and its repetition equal (2 of z / 64 chunk pairs) */
-				if (__builtin_expect(p < LDPC_APP_TAIL, 0)) {
-					_mm256_storeu_si256((__m256i *)(ap + z), a);
-					_mm256_storeu_si256((__m256i *)(ap + z + 32), b);
-				}
-				if (__builtin_expect(p + 64 > z, 0)) {
-					_mm256_storeu_si256((__m256i *)(ap - z), a);
-					_mm256_storeu_si256((__m256i *)(ap - z + 32), b);
-				}
-				pos[j] = p + 64 < z ? p + 64 : p + 64 - z;
-			}
+			__m256i hdA, hdB;
+			if (w.dc < LDPC_MINUS_DC)
+				pair_fb(&K, &w, sy, k, tt, &hdA, &hdB);
+			else
+				pair_minus(&K, &w, sy, k, tt, &hdA, &hdB);
+			unsatisfied += (uint32_t)__builtin_popcount((unsigned)_mm256_movemask_epi8(hdA)) +
+				       (uint32_t)__builtin_popcount((unsigned)_mm256_movemask_epi8(hdB));
+			for (uint32_t j = 0; j < w.dc; j++)
+				w.pos[j] = w.pos[j] + 64 < z ? w.pos[j] + 64 : w.pos[j] + 64 - z;
 		}
 	}
 	return unsatisfied;

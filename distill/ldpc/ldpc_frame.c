@@ -23,6 +23,12 @@ struct dst_ldpc_ws {
 	const struct dst_ldpc_code *last_code;
 };
 
+/* block 0 of the APP LLRs (64 bytes of scratch before it, see struct ldpc_dec) */
+static int8_t *app_blocks(const struct dst_ldpc_ws *ws)
+{
+	return ws->app_buf + 64;
+}
+
 static void *zalloc_aligned(size_t len)
 {
 	void *p = NULL;
@@ -173,7 +179,7 @@ static int iterate(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, con
 	const struct dst_ldpc_code *c = plan->code;
 	const struct ldpc_variant *v = ws->forced ? ws->forced : ldpc_variant_active();
 	uint32_t z = c->z, stride = ws->app_stride;
-	int8_t *app = ws->app_buf + 64;
+	int8_t *app = app_blocks(ws);
 	struct ldpc_dec d = {z,	     c->mb,	  c->row_start, c->col, c->shift, app,
 			     stride, ws->c2v, ws->synd,	    ws->tmp, ldpc_boxplus_corr, ldpc_boxminus_corr};
 	ws->last = v;
@@ -215,7 +221,7 @@ static void set_revealed(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *pla
 {
 	const struct dst_ldpc_code *c = plan->code;
 	uint32_t per = c->z / 64;
-	int8_t *app = ws->app_buf + 64;
+	int8_t *app = app_blocks(ws);
 	for (uint32_t i = 0; i < plan->revealed / LDPC_GRAN; i++) {
 		uint32_t w = c->punct_order[i];
 		int8_t *dst = app + (size_t)(w / per) * ws->app_stride + (w % per) * 64;
@@ -233,9 +239,9 @@ int dst_ldpc_bob(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, const
 		return -EINVAL;
 	const struct dst_ldpc_code *c = plan->code;
 	uint32_t z = c->z, per = z / 64, stride = ws->app_stride;
-	int8_t *app = ws->app_buf + 64;
+	int8_t *app = app_blocks(ws);
 	mark_granules(ws, plan);
-	/* channel LLRs into the first copy of every block */
+	/* channel LLRs into every block; then each block's head repeated after its end */
 	uint32_t k = 0;
 	for (uint32_t w = 0; w < c->n / LDPC_GRAN; w++) {
 		int8_t *dst = app + (size_t)(w / per) * stride + (w % per) * 64;
@@ -293,7 +299,7 @@ const int8_t *dst_ldpc_ws_app(const struct dst_ldpc_ws *ws, size_t *len)
 		return ws->app_out;
 	}
 	for (uint32_t col = 0; col < c->nb; col++)
-		memcpy(ws->app_out + (size_t)col * c->z, ws->app_buf + 64 + (size_t)col * ws->app_stride,
+		memcpy(ws->app_out + (size_t)col * c->z, app_blocks(ws) + (size_t)col * ws->app_stride,
 		       c->z);
 	*len = c->n;
 	return ws->app_out;

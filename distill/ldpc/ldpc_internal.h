@@ -11,6 +11,8 @@
 /* check-to-variable magnitude limit: below 127 so that a saturated LLR keeps its sign and size
  * when the message is taken out again */
 #define LDPC_C2V_MAX 40
+/* rows with at least this many edges use the box-minus check node (ldpc_decode_base.c) */
+#define LDPC_MINUS_DC 16
 /* bytes of an APP block beyond z: the repeated head and scratch on both sides (see ldpc_dec) */
 #define LDPC_APP_TAIL 64
 #define LDPC_APP_PAD 192

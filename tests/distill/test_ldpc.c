@@ -174,12 +174,20 @@ static void test_avx2_matches_portable(void)
 	/* mid-decoding state after a few iterations (near the threshold, so messages are busy),
 	 * for low, middle and high rate codes with puncturing or shortening */
 	const double qs[] = {0.012, 0.03, 0.09};
+	uint32_t cdeg_min = 255, cdeg_max = 0;
 	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
 		struct dst_ldpc_plan p;
 		CU_ASSERT_EQUAL_FATAL(dst_ldpc_plan_make(fam, qs[i], 0, &p), 0);
 		p.max_iter = 3;
 		compare_variants(&p, (uint32_t)(qs[i] * p.key_bits * 1.1));
+		struct dst_ldpc_code_info in;
+		dst_ldpc_code_get_info(p.code, &in);
+		cdeg_min = in.cdeg_min < cdeg_min ? in.cdeg_min : cdeg_min;
+		cdeg_max = in.cdeg_max > cdeg_max ? in.cdeg_max : cdeg_max;
 	}
+	/* both check-node forms were compared: forward/backward below 16 edges, box-minus above */
+	CU_ASSERT(cdeg_min < 16);
+	CU_ASSERT(cdeg_max >= 16);
 	/* a full decode to the end, and a failing one */
 	struct dst_ldpc_plan p;
 	CU_ASSERT_EQUAL_FATAL(dst_ldpc_plan_make(fam, 0.02, 1.25, &p), 0);
