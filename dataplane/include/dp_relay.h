@@ -39,7 +39,9 @@ struct dp_relay_port {
 	struct rte_ether_addr own_mac, peer_mac;
 };
 
-enum dp_relay_request_kind { DP_RELAY_REQ_RELAY = 0, DP_RELAY_REQ_RESYNC = 1 };
+/* LINK: the KM link to 'neighbor' goes administratively down (up = 0) or up again
+ * (km_relay_set_neighbor_up: while down no key message is sent on it, replies still pass). */
+enum dp_relay_request_kind { DP_RELAY_REQ_RELAY = 0, DP_RELAY_REQ_RESYNC = 1, DP_RELAY_REQ_LINK = 2 };
 
 /* Control thread -> worker (by value through the request ring, rte_ring_create_elem). */
 struct dp_relay_request {
@@ -47,8 +49,9 @@ struct dp_relay_request {
 	uint32_t bytes;
 	uint8_t nroute;
 	uint8_t kind;     /* enum dp_relay_request_kind */
+	uint8_t up;       /* link: the new state */
 	uint32_t route[KM_ROUTE_MAX];
-	uint32_t neighbor;  /* resync: the neighbour whose link pool is reconciled */
+	uint32_t neighbor;  /* resync, link: the neighbour whose link is meant */
 	uint64_t cutoff_ns; /* resync: keys generated after this are left alone (0: all) */
 };
 
@@ -81,6 +84,7 @@ struct dp_relay_stats {
 	uint64_t events_dropped;
 	uint64_t commit_failed; /* bursts whose group commit failed (their output was dropped) */
 	uint64_t resyncs, resync_errors;
+	uint64_t link_changes;
 };
 
 struct dp_relay_config {

@@ -289,6 +289,14 @@ static void flush_events(struct dp_relay_worker *w)
 static void do_requests(struct dp_relay_worker *w, const struct dp_relay_request *req, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
+		if (req[i].kind == DP_RELAY_REQ_LINK) {
+			int rc = km_relay_set_neighbor_up(w->relay, req[i].neighbor, req[i].up != 0);
+			if (rc)
+				emit(w, req[i].cookie, rc, NULL);
+			else
+				w->stats.link_changes++;
+			continue;
+		}
 		if (req[i].kind == DP_RELAY_REQ_RESYNC) {
 			int p = port_of(w, req[i].neighbor);
 			int rc = p < 0 ? -EHOSTUNREACH : w->resync[p].rs ? -EBUSY : resync_begin(w, (unsigned)p, req[i].cutoff_ns, req[i].cookie);

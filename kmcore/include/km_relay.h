@@ -19,6 +19,7 @@
 #ifndef KM_RELAY_H
 #define KM_RELAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -73,7 +74,8 @@ enum km_relay_event {
 /* Start relaying 'bytes' (1..KM_RELAY_KEY_MAX) of fresh random key along route[0..n-1] (route[0]
  * is this node, n >= 2, at most KM_ROUTE_MAX, no node twice). Writes the relay id (the key's id
  * at both ends) and the first message. -EAGAIN when the first link lacks key material,
- * -EHOSTUNREACH when route[1] is not a neighbour: nothing changes in either case. */
+ * -EHOSTUNREACH when route[1] is not a neighbour, -ENETDOWN when the link to it is down: nothing
+ * changes in any of these cases. */
 int km_relay_start(struct km_relay *r, const uint32_t *route, unsigned n, uint32_t bytes,
 		   uint8_t relay_id[KM_KEY_ID_LEN], struct km_relay_out *out);
 /* Handle a message from neighbour 'from'. Returns an enum km_relay_event (and fills out and
@@ -88,6 +90,13 @@ int km_relay_cancel(struct km_relay *r, const uint8_t relay_id[KM_KEY_ID_LEN]);
  * ids[max] and their keys are discarded. Returns the count. */
 int km_relay_expire(struct km_relay *r, uint64_t max_age_ns, uint8_t (*ids)[KM_KEY_ID_LEN],
 		    unsigned max);
+/* Administrative state of the KM link to a neighbour (all start up). While down, no key message
+ * is sent on it: km_relay_start refuses a route through it (-ENETDOWN, nothing changes) and a
+ * hop that would forward onto it answers with a NACK, so the origin discards the key and no end
+ * stores it. ACKs and NACKs still pass, so relays already beyond the link complete
+ * (make-before-break: the control plane moves the session first, then the old path drains).
+ * -ENOENT when 'node' is not a neighbour. */
+int km_relay_set_neighbor_up(struct km_relay *r, uint32_t node, bool up);
 /* The key pool of the link to a neighbour; -ENOENT when 'node' is not a neighbour. */
 int km_relay_neighbor_pool(const struct km_relay *r, uint32_t node, km_pool_id *pool);
 /* The key store this relay takes pads from (for km_store_batch_begin around a burst). */

@@ -36,6 +36,7 @@ struct km_relay {
 	uint32_t node;
 	struct km_store *store;
 	struct km_relay_neighbor *nb;
+	bool *down; /* per neighbour: administratively down */
 	unsigned nnb;
 	struct km_relay_mac *mac;
 	uint8_t *work; /* locked: Poly1305 key + pad of the incoming hop, then of the outgoing hop */
@@ -57,10 +58,11 @@ int km_relay_create(const struct km_relay_config *cfg, struct km_relay **out)
 	r->store = cfg->store;
 	r->nnb = cfg->nneighbors;
 	r->nb = calloc(cfg->nneighbors ? cfg->nneighbors : 1, sizeof(*r->nb));
+	r->down = calloc(cfg->nneighbors ? cfg->nneighbors : 1, sizeof(*r->down));
 	r->mac = km_relay_mac_new();
 	r->work = km_key_material_alloc(WORK_LEN);
 	r->plain = km_key_material_alloc(WORK_LEN);
-	if (!r->nb || !r->mac || !r->work || !r->plain) {
+	if (!r->nb || !r->down || !r->mac || !r->work || !r->plain) {
 		km_relay_free(r);
 		return -ENOMEM;
 	}
@@ -110,6 +112,7 @@ void km_relay_free(struct km_relay *r)
 	km_key_material_free(r->work, WORK_LEN);
 	km_key_material_free(r->plain, WORK_LEN);
 	free(r->nb);
+	free(r->down);
 	free(r);
 }
 
@@ -129,6 +132,20 @@ static const struct km_relay_neighbor *neighbor(const struct km_relay *r, uint32
 		if (r->nb[i].node == node)
 			return &r->nb[i];
 	return NULL;
+}
+
+int km_relay_set_neighbor_up(struct km_relay *r, uint32_t node, bool up)
+{
+	const struct km_relay_neighbor *nb = r ? neighbor(r, node) : NULL;
+	if (!nb)
+		return -ENOENT;
+	r->down[nb - r->nb] = !up;
+	return 0;
+}
+
+static bool neighbor_down(const struct km_relay *r, const struct km_relay_neighbor *nb)
+{
+	return r->down[nb - r->nb];
 }
 
 int km_relay_neighbor_pool(const struct km_relay *r, uint32_t node, km_pool_id *pool)
@@ -224,6 +241,8 @@ static int seal_for_hop(struct km_relay *r, const uint32_t *route, uint8_t n, ui
 	const struct km_relay_neighbor *nb = neighbor(r, route[hop]);
 	if (!nb)
 		return -EHOSTUNREACH;
+	if (neighbor_down(r, nb))
+		return -ENETDOWN;
 	uint32_t len = key_len + KM_RELAY_E2E_LEN, take_len = KM_RELAY_AUTH_LEN + len;
 	struct km_take_handle h;
 	int rc = km_store_take_begin(r->store, nb->pool, take_len, r->work, &h);
@@ -264,8 +283,11 @@ int km_relay_start(struct km_relay *r, const uint32_t *route, unsigned n, uint32
 	    !route_ok(route, n) || route[0] != r->node)
 		return -EINVAL;
 	out->len = 0;
-	if (!neighbor(r, route[1]))
+	const struct km_relay_neighbor *first = neighbor(r, route[1]);
+	if (!first)
 		return -EHOSTUNREACH;
+	if (neighbor_down(r, first))
+		return -ENETDOWN;
 	struct pending *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;

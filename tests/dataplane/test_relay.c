@@ -294,6 +294,41 @@ static void test_failed_hop_reported(void)
 	net_down(&w);
 }
 
+static void link_req(struct net *w, int at, uint32_t neighbor, bool up, uint64_t cookie)
+{
+	struct dp_relay_request r = {.cookie = cookie, .kind = DP_RELAY_REQ_LINK, .up = up,
+				     .neighbor = neighbor};
+	CU_ASSERT_EQUAL(rte_ring_enqueue_elem(w->nd[at].req, &r, sizeof(r)), 0);
+	dp_relay_poll(w->nd[at].w);
+}
+
+/* LINK requests: with B's link to C down a relay A -> B -> C is NACKed at B and no store holds
+ * its key; up again, the next relay is confirmed; an unknown neighbour is refused. */
+static void test_link_request(void)
+{
+	struct net w;
+	net_up(&w, 3, -1, 0);
+	link_req(&w, 1, node_id(2), false, 1);
+	CU_ASSERT_EQUAL(dp_relay_stats(w.nd[1].w)->link_changes, 1);
+	CU_ASSERT_EQUAL_FATAL(request(&w, 64, 2), 0);
+	struct dp_relay_event ev;
+	CU_ASSERT_EQUAL(run_until_origin_event(&w, &ev, 100), KM_RELAY_FAILED);
+	CU_ASSERT_EQUAL(dp_relay_stats(w.nd[1].w)->rejected, 1);
+	struct km_key_meta meta;
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(km_store_get(w.nd[i].st, ev.relay_id, &meta), -ENOENT);
+	link_req(&w, 1, node_id(2), true, 3);
+	CU_ASSERT_EQUAL_FATAL(request(&w, 64, 4), 0);
+	CU_ASSERT_EQUAL(run_until_origin_event(&w, &ev, 100), KM_RELAY_CONFIRMED);
+	link_req(&w, 1, node_id(4), false, 5);
+	CU_ASSERT_EQUAL_FATAL(rte_ring_dequeue_elem(w.nd[1].ev, &ev, sizeof(ev)), 0);
+	while (ev.cookie != 5 && rte_ring_dequeue_elem(w.nd[1].ev, &ev, sizeof(ev)) == 0)
+		;
+	CU_ASSERT_EQUAL(ev.cookie, 5);
+	CU_ASSERT_EQUAL(ev.kind, -ENOENT);
+	net_down(&w);
+}
+
 /* The origin's worker runs dp_relay_lcore_main on its own lcore; the test thread feeds its request
  * ring, polls the other KMs and collects the origin's events. */
 static void test_worker_on_own_lcore(void)
@@ -389,6 +424,7 @@ static CU_TestInfo relay_tests[] = {
 	{"tampered frame rejected, origin expires", test_tampered_frame_rejected},
 	{"failed hop reported to the origin", test_failed_hop_reported},
 	{"worker on its own lcore", test_worker_on_own_lcore},
+	{"LINK requests: down NACKs new relays, up restores", test_link_request},
 	{"resync over the KM link", test_resync_over_km_link},
 	CU_TEST_INFO_NULL,
 };

@@ -322,6 +322,60 @@ static void test_failed_hop_never_half_delivers(void)
 	net_down(&w);
 }
 
+/* A KM link taken down at the middle node (make-before-break drain): a relay whose key already
+ * crossed it completes with its ACK; a new key message that would cross it is NACKed, so neither
+ * end stores that key; starting over a down first link changes nothing; back up, relays flow. */
+static void test_link_down_drains(void)
+{
+	struct net w;
+	net_up(&w, 3, -1);
+	uint32_t route[3] = {node_id(0), node_id(1), node_id(2)};
+	struct km_relay_out *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	uint8_t id1[16], id2[16], rid[16], mat[64];
+	CU_ASSERT_EQUAL_FATAL(km_relay_start(w.r[0], route, 3, 64, id1, a), 0);
+	CU_ASSERT_EQUAL(km_relay_receive(w.r[1], node_id(0), a->msg, a->len, b, rid), KM_RELAY_FORWARDED);
+	CU_ASSERT_EQUAL(km_relay_receive(w.r[2], node_id(1), b->msg, b->len, a, rid), KM_RELAY_DELIVERED);
+	/* the key is at node 2, its ACK on the way back when 11 -> 12 goes down */
+	CU_ASSERT_EQUAL(km_relay_set_neighbor_up(w.r[1], node_id(2), false), 0);
+	CU_ASSERT_EQUAL(km_relay_receive(w.r[1], node_id(2), a->msg, a->len, b, rid), KM_RELAY_PASSED);
+	CU_ASSERT_EQUAL(km_relay_receive(w.r[0], node_id(1), b->msg, b->len, a, rid), KM_RELAY_CONFIRMED);
+	CU_ASSERT_EQUAL(stored_key(w.st[0], KM_POOL_PEER(node_id(2)), id1, 64, mat), 0);
+	CU_ASSERT_EQUAL(stored_key(w.st[2], KM_POOL_PEER(node_id(0)), id1, 64, mat), 0);
+	/* a new relay reaches the down link: NACK, the origin discards, no end holds it */
+	struct km_pool_stats l1_before, l1_after;
+	km_store_pool_stats(w.st[1], link_pool(1), &l1_before);
+	CU_ASSERT_EQUAL_FATAL(km_relay_start(w.r[0], route, 3, 64, id2, a), 0);
+	CU_ASSERT_EQUAL(km_relay_receive(w.r[1], node_id(0), a->msg, a->len, b, rid), KM_RELAY_REJECTED);
+	CU_ASSERT_EQUAL(b->next_hop, node_id(0));
+	CU_ASSERT_EQUAL(km_relay_receive(w.r[0], node_id(1), b->msg, b->len, a, rid), KM_RELAY_FAILED);
+	CU_ASSERT_EQUAL(km_relay_pending(w.r[0]), 0);
+	struct km_key_meta m;
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(km_store_get(w.st[i], id2, &m), -ENOENT);
+	km_store_pool_stats(w.st[1], link_pool(1), &l1_after);
+	CU_ASSERT_EQUAL(l1_after.available_bits, l1_before.available_bits); /* no pad spent on it */
+	/* starting over a down first link: refused, nothing spent */
+	uint32_t short_route[2] = {node_id(1), node_id(2)};
+	CU_ASSERT_EQUAL(km_relay_start(w.r[1], short_route, 2, 64, id2, a), -ENETDOWN);
+	CU_ASSERT_EQUAL(a->len, 0);
+	CU_ASSERT_EQUAL(km_relay_pending(w.r[1]), 0);
+	km_store_pool_stats(w.st[1], link_pool(1), &l1_after);
+	CU_ASSERT_EQUAL(l1_after.available_bits, l1_before.available_bits);
+	CU_ASSERT_EQUAL(km_relay_set_neighbor_up(w.r[1], node_id(5), false), -ENOENT);
+	/* back up: relays cross it again, pads stay in step at both ends */
+	CU_ASSERT_EQUAL(km_relay_set_neighbor_up(w.r[1], node_id(2), true), 0);
+	CU_ASSERT_EQUAL(km_relay_start(w.r[1], short_route, 2, 64, id2, a), 0);
+	CU_ASSERT_EQUAL(km_relay_receive(w.r[2], node_id(1), a->msg, a->len, b, rid), KM_RELAY_DELIVERED);
+	CU_ASSERT_EQUAL(km_relay_receive(w.r[1], node_id(2), b->msg, b->len, a, rid), KM_RELAY_CONFIRMED);
+	struct km_pool_stats x, y;
+	km_store_pool_stats(w.st[1], link_pool(1), &x);
+	km_store_pool_stats(w.st[2], link_pool(1), &y);
+	CU_ASSERT_EQUAL(x.available_bits, y.available_bits);
+	free(a);
+	free(b);
+	net_down(&w);
+}
+
 /* Thousands of corrupted variants of a genuine message (bit flips, byte overwrites, truncation,
  * extension): every one is refused and B's key pool never changes; the genuine one still works. */
 static void test_mutated_messages_refused(void)
@@ -403,6 +457,7 @@ static void test_crossing_relays(void)
 }
 
 static CU_TestInfo relay_tests[] = {
+	{"link down drains: in-flight completes, new keys NACKed", test_link_down_drains},
 	{"A -> B -> C: C recovers exactly A's key", test_three_hops},
 	{"5-hop chain: every hop's pad and tag key used once", test_five_hops},
 	{"tampered, misrouted and replayed messages rejected", test_tampered_and_replayed_rejected},
