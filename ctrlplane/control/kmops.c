@@ -150,7 +150,7 @@ static void op_housekeeping(void *ctx, uint64_t now_ns)
 }
 
 static const struct cp_node_ops kmops = {op_link_stats, op_key_flush, op_relay, NULL,
-					 op_housekeeping};
+					 op_housekeeping, NULL};
 
 const struct cp_node_ops *cp_kmops_ops(void)
 {

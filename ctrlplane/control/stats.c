@@ -69,8 +69,11 @@ json_t *cp_ctrl_build_stats(struct cp_ctrl *c)
 		}
 	}
 	unsigned active = 0, unroutable = 0;
+	uint64_t relayed = 0, failed = 0;
 	for (unsigned i = 0; i < c->sess.n_relay; i++) {
 		const struct cp_relay_session *r = &c->sess.relay[i];
+		relayed += r->progress.keys_relayed;
+		failed += r->progress.keys_failed;
 		if (r->state == CP_RELAY_ACTIVE) {
 			active++;
 		} else {
@@ -93,10 +96,14 @@ json_t *cp_ctrl_build_stats(struct cp_ctrl *c)
 		(json_int_t)k->ctl_requests, "mk_reports", (json_int_t)k->mk_reports, "mk_requests",
 		(json_int_t)k->mk_requests, "mk_failures", (json_int_t)k->mk_failures,
 		"last_route_us", k->last_spf_us);
-	json_t *st = json_pack("{s:s,s:I,s:o,s:{s:i,s:i,s:i},s:o,s:o}", "node", cfg->node_id,
+	json_t *st = json_pack("{s:s,s:I,s:o,s:{s:i,s:i,s:i,s:I,s:I},s:o,s:o}", "node", cfg->node_id,
 			       "generation", (json_int_t)c->generation, "links", links, "sessions",
 			       "relay_active", active, "relay_unroutable", unroutable, "app",
-			       (int)c->sess.n_app, "counters", counters, "alarms", alarms);
+			       (int)c->sess.n_app, "relay_keys", (json_int_t)relayed,
+			       "relay_keys_failed", (json_int_t)failed, "counters", counters,
+			       "alarms", alarms);
 	cp_ctrl_central_stats(c, st);
+	if (c->ops.relay_stats)
+		json_object_set_new(st, "relay", c->ops.relay_stats(c->ops_ctx));
 	return st;
 }

@@ -46,6 +46,8 @@ struct cp_node_ops {
 	/* Store timers (TTL expiry, tombstone pruning), every CP_HOUSEKEEPING_MS; now_ns is
 	 * CLOCK_REALTIME. */
 	void (*housekeeping)(void *ctx, uint64_t now_ns);
+	/* The node's relay counters (an object, shown as "relay" in the statistics); caller decrefs. */
+	json_t *(*relay_stats)(void *ctx);
 };
 #define CP_HOUSEKEEPING_MS 1000
 

@@ -139,7 +139,7 @@ static void op_relay(void *ctx, const struct cp_relay_cmd *cmd)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static const struct cp_node_ops sim_ops = {op_link_stats, op_key_flush, op_relay, NULL, NULL};
+static const struct cp_node_ops sim_ops = {op_link_stats, op_key_flush, op_relay, NULL, NULL, NULL};
 
 const struct cp_node_ops *cp_sim_ops(void)
 {

@@ -1,7 +1,10 @@
 /* The control thread on qkdnode's main lcore: QKD-link state from dp_node_link_report, worker
  * commands mapped onto dp_node (stop = remove the link, zeroize = the worker's DP_CMD_ZEROIZE),
  * statistics exported as DPDK telemetry. With a key store (--store) KM-link buffers, keys
- * supplied and key flush come from it through cp_kmops; without one, buffers read empty. */
+ * supplied and key flush come from it through cp_kmops; without one, buffers read empty. KM links
+ * with a relay port run the key relay (relay.h): sessions drive it, link up|down reaches it, and
+ * a KM link whose QKD link is not run by this dataplane (key pools provisioned beforehand) is up
+ * while its relay port is. */
 #include "control.h"
 
 #include <errno.h>
@@ -12,6 +15,7 @@
 #include "cp_ctrl.h"
 #include "cp_kmops.h"
 #include "dp_telemetry.h"
+#include "relay.h"
 
 struct link_rate {
 	uint16_t id;
@@ -27,6 +31,9 @@ struct qn_control {
 	struct dp_link_cfg links[DP_MAX_LINKS]; /* without their secrets: never re-added */
 	struct link_rate rate[DP_MAX_LINKS];
 	struct cp_kmops km; /* km.store NULL: no key store */
+	struct qn_relay *relay; /* NULL: no KM link has a relay port */
+	void (*user_tick)(void *);
+	void *user_ctx;
 };
 
 static double now_s(void)
@@ -51,7 +58,8 @@ static int op_link_stats(void *ctx, const struct cp_cfg_km_link *km,
 	memset(out, 0, sizeof(*out));
 	int i = find(q, qkd->id);
 	struct dp_link_report r;
-	if (i < 0 || qkd->id > UINT16_MAX || dp_node_link_report(q->node, (uint16_t)qkd->id, &r))
+	if (i < 0 || qkd->id > UINT16_MAX || !q->node ||
+	    dp_node_link_report(q->node, (uint16_t)qkd->id, &r))
 		return 0; /* not running here: down */
 	out->up = true;
 	out->auth_failures = r.auth_failures;
@@ -77,9 +85,13 @@ static int op_link_stats(void *ctx, const struct cp_cfg_km_link *km,
 static int op_worker_cmd(void *ctx, unsigned lcore, const struct cp_worker_cmd *cmd)
 {
 	struct qn_control *q = ctx;
+	/* the KM link's relay drains first (make-before-break), whatever the QKD side does */
+	int relay = -ENOENT;
+	if (cmd->type == CP_CMD_LINK_STOP || cmd->type == CP_CMD_LINK_START)
+		relay = qn_relay_link_admin(q->relay, cmd->link_id, cmd->type == CP_CMD_LINK_START);
 	int i = find(q, cmd->link_id);
 	if (i < 0)
-		return -ENOENT;
+		return relay == -ENOENT ? -ENOENT : relay; /* a provisioned link: relay only */
 	struct dp_link_report r;
 	bool present = dp_node_link_report(q->node, (uint16_t)cmd->link_id, &r) == 0;
 	switch (cmd->type) {
@@ -99,13 +111,22 @@ static int op_worker_cmd(void *ctx, unsigned lcore, const struct cp_worker_cmd *
 	return -EINVAL;
 }
 
-static const struct cp_node_ops ops = {op_link_stats, NULL, NULL, op_worker_cmd, NULL};
+static const struct cp_node_ops ops = {op_link_stats, NULL, NULL, op_worker_cmd, NULL, NULL};
 
 /* With a key store: buffers and flush from cp_kmops, the QKD-link side and worker commands as above. */
 static int km_qkd_link(void *ctx, uint32_t link_id, struct cp_link_stats *out)
 {
+	struct qn_control *q = ctx;
 	struct cp_cfg_qkd_link qkd = {.id = link_id};
-	return op_link_stats(ctx, NULL, &qkd, out);
+	int rc = op_link_stats(ctx, NULL, &qkd, out);
+	bool port_up;
+	double latency;
+	if (rc == 0 && qn_relay_link_state(q->relay, link_id, &port_up, &latency) == 0) {
+		bool qkd_here = find(q, link_id) >= 0;
+		out->up = (qkd_here ? out->up : true) && port_up;
+		out->relay_latency_us = latency;
+	}
+	return rc;
 }
 
 static int km_link_stats(void *ctx, const struct cp_cfg_km_link *km,
@@ -128,8 +149,31 @@ static void km_housekeeping(void *ctx, uint64_t now_ns)
 	cp_kmops_housekeeping(&q->km, now_ns);
 }
 
-static const struct cp_node_ops km_ops = {km_link_stats, km_key_flush, NULL, op_worker_cmd,
-					  km_housekeeping};
+static void km_relay(void *ctx, const struct cp_relay_cmd *cmd)
+{
+	struct qn_control *q = ctx;
+	if (q->relay)
+		qn_relay_session(q->relay, cmd);
+}
+
+static json_t *km_relay_stats(void *ctx)
+{
+	struct qn_control *q = ctx;
+	return q->relay ? qn_relay_stats(q->relay) : json_object();
+}
+
+static const struct cp_node_ops km_ops = {km_link_stats, km_key_flush, km_relay, op_worker_cmd,
+					  km_housekeeping, km_relay_stats};
+
+/* The daemon's loop body, then the relay (events, session top-up, progress). */
+static void control_tick(void *arg)
+{
+	struct qn_control *q = arg;
+	if (q->user_tick)
+		q->user_tick(q->user_ctx);
+	if (q->ctrl)
+		qn_relay_tick(q->relay, q->ctrl);
+}
 
 static json_t *stats(void *ctx)
 {
@@ -137,8 +181,9 @@ static json_t *stats(void *ctx)
 }
 
 struct qn_control *qn_control_create(struct dp_node *n, const struct qn_options *o,
-				     struct km_store *store, struct km_meter *meter,
-				     void (*tick)(void *), void *tick_ctx, char *err, size_t errlen)
+				     const struct cp_config *cfg, struct km_store *store,
+				     struct km_meter *meter, void (*tick)(void *), void *tick_ctx,
+				     char *err, size_t errlen)
 {
 	struct qn_control *q = calloc(1, sizeof(*q));
 	if (!q) {
@@ -146,6 +191,13 @@ struct qn_control *qn_control_create(struct dp_node *n, const struct qn_options 
 		return NULL;
 	}
 	q->node = n;
+	q->user_tick = tick;
+	q->user_ctx = tick_ctx;
+	q->relay = qn_relay_create(cfg, store, err, errlen);
+	if (!q->relay && err[0]) {
+		free(q);
+		return NULL;
+	}
 	for (unsigned i = 0; i < o->n_links; i++) {
 		q->links[q->n_links] = o->links[i].cfg;
 		q->links[q->n_links].psk = NULL;
@@ -153,12 +205,12 @@ struct qn_control *qn_control_create(struct dp_node *n, const struct qn_options 
 		q->rate[q->n_links++].id = o->links[i].cfg.link_id;
 	}
 	q->km = (struct cp_kmops){.store = store, .meter = meter, .qkd_link = km_qkd_link, .qkd_ctx = q};
-	struct cp_ctrl_opts co = {.config_path = o->control_file, .ops = store ? &km_ops : &ops,
-				  .ops_ctx = q,
-				  .handle_signals = true, .tick = tick, .tick_ctx = tick_ctx,
+	struct cp_ctrl_opts co = {.config = cfg, .ops = store ? &km_ops : &ops, .ops_ctx = q,
+				  .handle_signals = true, .tick = control_tick, .tick_ctx = q,
 				  .tick_us = 1000};
 	q->ctrl = cp_ctrl_create(&co, err, errlen);
 	if (!q->ctrl) {
+		qn_relay_free(q->relay);
 		free(q);
 		return NULL;
 	}
@@ -182,5 +234,6 @@ void qn_control_free(struct qn_control *q)
 		return;
 	dp_telemetry_register(NULL, NULL);
 	cp_ctrl_free(q->ctrl);
+	qn_relay_free(q->relay);
 	free(q);
 }

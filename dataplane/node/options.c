@@ -14,6 +14,7 @@ void qn_usage(void)
 {
 	fprintf(stderr,
 		"usage: qkdnode [options] --link id=N,role=alice|bob,psk=FILE,peer-mac=MAC[,...]\n"
+		"       qkdnode [options] --control FILE --store DIR ...   (relay-only KM)\n"
 		"  --file-prefix P      DPDK runtime prefix (unique per process)\n"
 		"  --lcores LIST        EAL lcore list (default 0-1); lcore 0 is the main lcore\n"
 		"  --mem MB             memory (default 512)\n"
@@ -307,8 +308,8 @@ int qn_options_parse(struct qn_options *o, int argc, char **argv)
 	}
 	if (optind < argc)
 		return fail(argv[optind], "unexpected argument");
-	if (!o->n_links)
-		return fail("--link", "at least one link is required");
+	if (!o->n_links && !o->control_file[0])
+		return fail("--link", "at least one link is required (or --control for a relay-only KM)");
 	if (qn_km_check(&o->km))
 		return -EINVAL;
 	for (unsigned i = 0; i < o->n_links; i++) {

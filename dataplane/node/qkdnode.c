@@ -15,11 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "dp_node.h"
 #include "dst_cpu.h"
-#include "control.h"
 #include "keyman.h"
 #include "options.h"
+#include "relay.h"
 
 static struct dp_node *g_node;
 
@@ -62,6 +63,8 @@ static void digest_key(FILE *f, const struct km_key_desc *d)
 static unsigned drain_keys(struct dp_node *n, const struct qn_options *o, struct key_sink *ks)
 {
 	unsigned got = 0;
+	if (!n)
+		return 0;
 	bool batch = false;
 	for (unsigned w = 0; w < dp_node_workers(n); w++) {
 		struct km_key_desc d[32];
@@ -118,8 +121,9 @@ static json_t *report_json(struct dp_node *n, const struct qn_options *o, const 
 	json_t *links = json_array();
 	for (unsigned i = 0; i < o->n_links; i++)
 		json_array_append_new(links, link_json(n, o->links[i].cfg.link_id));
-	struct dp_lcore_stats s;
-	dp_node_lcore_stats(n, -1, &s);
+	struct dp_lcore_stats s = {0};
+	if (n)
+		dp_node_lcore_stats(n, -1, &s);
 	json_t *errors = json_object();
 	for (unsigned e = 1; e < DP_ERR__COUNT; e++)
 		if (s.errors[e])
@@ -138,7 +142,7 @@ static json_t *report_json(struct dp_node *n, const struct qn_options *o, const 
 
 static void progress(struct dp_node *n, const struct qn_options *o)
 {
-	for (unsigned i = 0; i < o->n_links; i++) {
+	for (unsigned i = 0; n && i < o->n_links; i++) {
 		struct dp_link_report r;
 		if (dp_node_link_report(n, o->links[i].cfg.link_id, &r))
 			continue;
@@ -180,7 +184,7 @@ static void loop_body(void *arg)
 {
 	struct main_loop *m = arg;
 	m->got = drain_keys(m->n, m->o, m->ks);
-	if (m->o->stop_after_keys) {
+	if (m->o->stop_after_keys && m->o->n_links) {
 		bool all = true;
 		for (unsigned i = 0; i < m->o->n_links; i++)
 			all &= m->ks->keys[i] >= m->o->stop_after_keys;
@@ -191,7 +195,7 @@ static void loop_body(void *arg)
 		progress(m->n, m->o);
 		m->next_report += m->o->report_interval;
 	}
-	if (m->ctl && dp_node_stopping(m->n))
+	if (m->ctl && m->n && dp_node_stopping(m->n))
 		qn_control_stop(m->ctl);
 }
 
@@ -213,17 +217,24 @@ int main(int argc, char **argv)
 	}
 	int status = 0;
 	struct key_sink ks = {0};
+	struct cp_config *ccfg = NULL; /* the node INI (--control) */
+	struct dp_node *n = NULL;      /* NULL: a relay-only KM without QKD links */
+	char err[512];
+	if (o.control_file[0] && cp_config_load(o.control_file, &ccfg, err, sizeof(err))) {
+		fprintf(stderr, "qkdnode: control: %s\n", err);
+		status = 2;
+		goto out;
+	}
 	unsigned ports = 0;
 	uint16_t pid;
 	RTE_ETH_FOREACH_DEV(pid)
 	{
-		if (ports < DP_MAX_PORTS)
+		if (ports < DP_MAX_PORTS && !qn_relay_owns_port(ccfg, pid)) /* relay ports are the KM's */
 			o.node.port_ids[ports++] = pid;
 	}
 	o.node.n_ports = ports;
 	const char *why = "";
-	struct dp_node *n = dp_node_create(&o.node, &why);
-	if (!n) {
+	if (o.n_links && !(n = dp_node_create(&o.node, &why))) {
 		fprintf(stderr, "qkdnode: node: %s\n", why);
 		status = 2;
 		goto out;
@@ -246,7 +257,7 @@ int main(int argc, char **argv)
 	g_node = n;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	if (dp_node_start(n)) {
+	if (n && dp_node_start(n)) {
 		fprintf(stderr, "qkdnode: cannot start ports or lcores\n");
 		status = 1;
 		goto out;
@@ -255,29 +266,30 @@ int main(int argc, char **argv)
 	if (o.key_digest_file[0] && !(ks.digest = fopen(o.key_digest_file, "w"))) {
 		fprintf(stderr, "qkdnode: %s: %s\n", o.key_digest_file, strerror(errno));
 		status = 1;
-		dp_node_request_stop(n);
+		if (n)
+			dp_node_request_stop(n);
 	}
 	struct main_loop m = {n, &o, &ks, now_s() + o.report_interval, NULL, 0};
-	if (o.control_file[0] && !dp_node_stopping(n)) {
-		char err[512];
-		m.ctl = qn_control_create(n, &o, qn_keyman_store(ks.km),
-					 qn_keyman_meter(ks.km), loop_body, &m, err, sizeof(err));
+	if (ccfg && status == 0 && !(n && dp_node_stopping(n))) {
+		m.ctl = qn_control_create(n, &o, ccfg, qn_keyman_store(ks.km), qn_keyman_meter(ks.km),
+					 loop_body, &m, err, sizeof(err));
 		if (!m.ctl) {
 			fprintf(stderr, "qkdnode: control: %s\n", err);
 			status = 2;
-			dp_node_request_stop(n);
 		} else {
 			qn_control_run(m.ctl); /* until stopped, SIGINT or SIGTERM */
-			dp_node_request_stop(n);
 			qn_control_free(m.ctl);
 		}
+		if (n)
+			dp_node_request_stop(n);
 	}
-	while (!dp_node_stopping(n)) {
+	while (n && !dp_node_stopping(n)) {
 		loop_body(&m);
 		if (!m.got)
 			usleep(1000);
 	}
-	dp_node_stop(n);
+	if (n)
+		dp_node_stop(n);
 	drain_keys(n, &o, &ks);
 	if (ks.digest)
 		fclose(ks.digest);
@@ -296,6 +308,7 @@ int main(int argc, char **argv)
 		json_decref(j);
 	}
 out:
+	cp_config_free(ccfg);
 	qn_keyman_close(ks.km); /* stops the KSA, zeroizes the store's memory */
 	qn_options_clear(&o);
 	g_node = NULL;

@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""Key relay with rerouting in real qkdnode processes: four relay-only KMs in a square
+A(1) - B(2) - C(3) - D(4) - A, KM links over memif, link key pools provisioned beforehand with
+qkdprovision (no QKD link runs, so only the KM relay and the control plane work here).
+ 1. The link-state protocol converges: route show A C lists both two-hop paths.
+ 2. A relay session A -> C relays along its route; mid-relay the second link of that route is
+    taken down at the intermediate node (qkdctl link down): relays already past it finish with
+    their ACK, new ones reaching it are NACKed, A moves the session to the other path (epoch 2).
+ 3. The session refills to its target over the new path; then it is deleted and drains.
+ 4. Both end stores hold exactly the same relayed key ids with identical key bytes (SHA-256
+    digests compared, keys never printed), no id twice, as many as A's relay confirmed (ACKs);
+    every relay A started was confirmed or failed, none is pending.
+Deterministic: no timing assertions (waits only bound how long a broken build can hang)."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+from ctrl_common import Env, check, eq, finish, run, run_json, wait_until
+
+QKDNODE, QKDCTL, QKDPROVISION, RELAY_KEYS = sys.argv[1:5]
+NODES = {"A": 1, "B": 2, "C": 3, "D": 4}
+LINKS = [("A", "B", 12), ("B", "C", 23), ("C", "D", 34), ("A", "D", 14)]  # (server, client, id)
+TARGET_KEYS = 1500  # 256-bit keys the session keeps buffered
+PROVISION_KEYS = 4000  # 4096-bit link keys per link: ~2 MB, ~10k relay hops
+
+env = Env("relaywire")
+tag = str(os.getpid())
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+LISTEN = {n: free_port() for n in NODES}
+
+
+def sock(n):
+    return env.path(n + ".sock")
+
+
+def ctl(n, *args):
+    return run_json([QKDCTL, "-s", sock(n)] + list(args))
+
+
+def links_of(n):
+    """(peer, link id, memif port index, role) for node n, in port order."""
+    out = []
+    for a, b, lid in LINKS:
+        if n in (a, b):
+            out.append((b if n == a else a, lid, len(out), "server" if n == a else "client"))
+    return out
+
+
+def write_config(n):
+    text = (f"[node]\nid = {n}\nnumber = {NODES[n]}\nlcores = 1\ncontrol_socket = {sock(n)}\n"
+            f"listen = 127.0.0.1:{LISTEN[n]}\nrouting_period_ms = 100\n")
+    for peer, lid, port, _ in links_of(n):
+        name = "".join(sorted(n + peer)).lower()
+        text += (f"[qkd_link q{name}]\nid = {lid}\npeer = {peer}\n"
+                 f"[km_link k{name}]\npeer = {peer}\nqkd_link = q{name}\n"
+                 f"peer_number = {NODES[peer]}\nport = net_memif{port}\n"
+                 f"capacity_bits = 33554432\nlow_water_bits = 65536\n")
+        if n > peer:  # the later name dials
+            text += f"address = 127.0.0.1:{LISTEN[peer]}\n"
+    with open(env.path(n + ".ini"), "w") as f:
+        f.write(text)
+
+
+def start(n):
+    args = [QKDNODE, "--no-huge", "--file-prefix", f"relaywire{n}{tag}", "--lcores", "0",
+            "--mem", "256", "--control", env.path(n + ".ini"),
+            "--store", env.path(n + ".db"), "--kek", env.path(n + ".kek"), "--store-sync", "none"]
+    for peer, lid, port, role in links_of(n):
+        name = "".join(sorted(n + peer)).lower()
+        args += ["--vdev", f"net_memif{port},role={role},socket={env.path(name + '.memif')},"
+                           f"socket-abstract=no,mac=02:00:00:00:{NODES[n]:02x}:{port:02x}"]
+    log = open(env.path(n + ".log"), "a")
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log)
+    env.procs.append(p)
+    return p
+
+
+def log_of(n):
+    p = env.path(n + ".log")
+    return open(p).read() if os.path.exists(p) else ""
+
+
+def session(n):
+    rows = ctl(n, "show", "sessions")["relay_sessions"]
+    return rows[0] if rows else None
+
+
+def relay_stats(n):
+    return ctl(n, "show", "stats").get("relay", {})
+
+
+def store_keys(n, peer):
+    rc, out, err = run([RELAY_KEYS, env.path(n + ".db"), env.path(n + ".kek"), str(NODES[peer])])
+    eq((rc, err), (0, ""), f"relay_keys reads {n}'s store")
+    lines = out.splitlines()
+    check(lines and lines[-1].startswith("COUNT "), f"relay_keys listed {n}'s relayed keys")
+    return [l.split() for l in lines[:-1]]
+
+
+try:
+    with open(env.path("secret"), "wb") as f:
+        f.write(os.urandom(64))
+    os.chmod(env.path("secret"), 0o600)
+    for n in NODES:
+        with open(env.path(n + ".kek"), "w") as f:
+            f.write(os.urandom(32).hex())
+        os.chmod(env.path(n + ".kek"), 0o600)
+        for peer, lid, _, _ in links_of(n):
+            rc, out, err = run([QKDPROVISION, "--store", env.path(n + ".db"), "--kek",
+                                env.path(n + ".kek"), "--link", str(lid), "--secret",
+                                env.path("secret"), "--keys", str(PROVISION_KEYS),
+                                "--store-sync", "none"])
+            eq((rc, err), (0, ""), f"qkdprovision link {lid} into {n}'s store")
+        write_config(n)
+    # a memif client connects once, at start: each node starts after the servers it dials
+    procs = {}
+    for n in NODES:
+        for peer, _, _, role in links_of(n):
+            memif = env.path("".join(sorted(n + peer)).lower() + ".memif")
+            if role == "client" and not wait_until(lambda: os.path.exists(memif), 30):
+                raise SystemExit(f"FAIL: {memif} never appeared: " + log_of(peer))
+        procs[n] = start(n)
+    up = wait_until(lambda: all(os.path.exists(sock(n)) for n in NODES) or
+                    any(p.poll() is not None for p in procs.values()), 60)
+    if not up or any(p.poll() is not None for p in procs.values()):
+        raise SystemExit("FAIL: nodes did not start: " + " | ".join(log_of(n) for n in NODES))
+
+    # 1. convergence: A sees both paths to C
+    def paths():
+        try:
+            return [r["path"] for r in ctl("A", "route", "show", "A", "C", "k=3")["routes"]]
+        except RuntimeError:
+            return []
+    wait_until(lambda: len(paths()) == 2, 40)
+    eq(sorted(paths()), ["A>B>C", "A>D>C"], "route show A C: the two paths of the square")
+
+    # 2. relay session A -> C, link down mid-relay on its route
+    r = ctl("A", "relay", "add", "C", f"target={TARGET_KEYS * 256}")
+    eq(r["state"], "active", "relay session A -> C established")
+    s = session("A")
+    eq(s["epoch"], 1, "first route: epoch 1")
+    first = s["path"]
+    via = first.split(">")[1]
+    other = "D" if via == "B" else "B"
+    check(wait_until(lambda: session("A")["keys_relayed"] >= 100, 30),
+          f"keys relayed along {first}")
+    down_link = "k" + "".join(sorted(via + "C")).lower()
+    ctl(via, "link", "down", down_link)
+    rerouted = wait_until(lambda: session("A")["path"] == f"A>{other}>C", 20)
+    s = session("A")
+    check(rerouted, f"session moved to A>{other}>C (now {s['path']})")
+    check(s["epoch"] >= 2 and s["reroutes"] >= 1, f"new epoch {s['epoch']}, reroutes {s['reroutes']}")
+    relayed_at_move = s["keys_relayed"]
+    check(relayed_at_move < TARGET_KEYS, f"the link went down mid-relay ({relayed_at_move} keys)")
+
+    # 3. refill to the target over the new path, then delete and drain
+    check(wait_until(lambda: session("A")["buffered_bits"] >= TARGET_KEYS * 256, 40),
+          "buffer refilled to its target over the new path")
+    s = session("A")
+    check(s["keys_relayed"] > relayed_at_move, "keys relayed after the move")
+    eq(s["path"], f"A>{other}>C", "still on the new path")
+    ctl("A", "relay", "del", str(s["id"]))
+
+    def drained():
+        st = relay_stats("A")
+        return st.get("started", -1) == st.get("confirmed", 0) + st.get("failed", 0) + st.get("expired", 0)
+    check(wait_until(drained, 30), "every relay A started was confirmed or failed")
+    st_a = relay_stats("A")
+    st_via = relay_stats(via)
+    check(st_a["confirmed"] > 0, f"A confirmed {st_a['confirmed']} relays, {st_a['failed']} NACKed")
+    eq(st_a["expired"], 0, "no relay timed out")
+    eq(st_a["rx_bad_auth"] + st_a["rx_replayed"], 0, "no authentication failure or replay at A")
+    for n in NODES:
+        eq(relay_stats(n)["commit_failed"], 0, f"{n}: every relay burst committed")
+    print(f"info A: {st_a}\ninfo {via}: {st_via}")
+    for n, p in procs.items():
+        p.send_signal(signal.SIGTERM)
+    for n, p in procs.items():
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        eq(p.returncode, 0, f"node {n} stopped cleanly")
+
+    # 4. both ends hold the same keys, once each, as many as A confirmed
+    at_a = store_keys("A", "C")
+    at_c = store_keys("C", "A")
+    ids_a = [k[0] for k in at_a]
+    eq(len(ids_a), len(set(ids_a)), "no relay key id twice in A's store")
+    eq(len(at_c), len({k[0] for k in at_c}), "no relay key id twice in C's store")
+    eq(len(at_a), st_a["confirmed"], "A's store holds one key per confirmed relay")
+    check(at_a == at_c, f"A and C hold the same {len(at_a)} key ids with identical digests")
+    check(all(k[1] == "256" for k in at_a), "every relayed key has 256 bits")
+    eq(store_keys("B", "A") + store_keys("D", "A"), [], "no relayed key stayed at a transit node")
+finally:
+    env.close()
+finish()
