@@ -90,6 +90,16 @@ struct dst_ldpc_design {
  * progressive lifting choosing circulant shifts that avoid 4-cycles and as many 6- and 8-cycles as
  * possible. Deterministic for a given design. Returns 0, -EINVAL (bad design) or -ENOMEM. */
 int dst_ldpc_code_build(const struct dst_ldpc_design *d, struct dst_ldpc_code **out, char *err);
+/* Density-evolution threshold (Gaussian approximation, exact BSC channel term, see
+ * ldpc_optimise.c) of the ensemble with the design's column weights and balanced row weights:
+ * the largest BSC crossover probability at which belief propagation converges on an infinitely
+ * long code, 0 if below 1e-4; -EINVAL for a bad design. */
+double dst_ldpc_design_threshold(const struct dst_ldpc_design *d);
+/* Raise that threshold by local search over the column-weight profile (moving 1, 2 or 4 columns
+ * between weights <= max_weight, at most 8 distinct weights, weight-2 columns < base_rows).
+ * Deterministic. Writes the profile back into d and its threshold into *threshold. Returns 0,
+ * -EINVAL (bad design or one that fails at p = 1e-4) or -ENOMEM. */
+int dst_ldpc_design_optimise(struct dst_ldpc_design *d, uint32_t max_weight, double *threshold);
 /* Write a code in the .qc text format (with checksum). Returns bytes written or -errno. */
 int dst_ldpc_code_save(const struct dst_ldpc_code *c, const char *path);
 /* Format into a malloc'ed text buffer; returns length or -ENOMEM. */
