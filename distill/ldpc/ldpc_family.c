@@ -173,6 +173,11 @@ double dst_ldpc_default_f(double qber)
 	return calibrated[n - 1].f;
 }
 
+/* Channel LLR cap (units of 1/DST_LDPC_LLR_ONE). The decoder's check messages stop at
+ * LDPC_C2V_MAX (LLR 10); above LLR 4 (QBER under ~1.8%) a wrong channel bit outvotes its checks
+ * for too long. Monte Carlo: QBER 0.5% f 1.80 -> 1.51, 1% 1.35 -> 1.26, unchanged from 2% on. */
+#define LDPC_LLR_CAP 16
+
 static void plan_fill(struct dst_ldpc_plan *p, const struct dst_ldpc_code *c, uint32_t pg,
 		      uint32_t sg, double qber, double f_target)
 {
@@ -190,7 +195,7 @@ static void plan_fill(struct dst_ldpc_plan *p, const struct dst_ldpc_code *c, ui
 	p->rate = (double)(c->n - c->m - p->shortened) / p->key_bits;
 	p->max_iter = DST_LDPC_MAX_ITER_DEFAULT;
 	long q = lround(log((1 - qber) / qber) * DST_LDPC_LLR_ONE);
-	p->llr = (int8_t)(q < 1 ? 1 : q > 120 ? 120 : q);
+	p->llr = (int8_t)(q < 1 ? 1 : q > LDPC_LLR_CAP ? LDPC_LLR_CAP : q);
 }
 
 int dst_ldpc_plan_make(const struct dst_ldpc_family *fam, double qber, double f_target,
