@@ -52,7 +52,9 @@ struct cp_cen_server {
 	struct evconnlistener *lis;
 	uint16_t port;
 	struct cp_cost_params cost;
-	unsigned batch_ms, max_age_s;
+	unsigned batch_ms, max_age_s, warmup_ms;
+	uint64_t start_ms;
+	bool warm;
 	struct cp_lsdb db;
 	struct cp_central x;
 	bool dirty, built;
@@ -169,6 +171,26 @@ static void push(struct cp_cen_server *s, struct cnode *n, unsigned count, unsig
 	s->pushes++;
 }
 
+/* Every node the database names (as an origin or as a peer) has reported. */
+static bool all_reported(const struct cp_cen_server *s)
+{
+	for (unsigned i = 0; i < s->db.n; i++)
+		for (unsigned k = 0; k < s->db.v[i].lsa.n_links; k++)
+			if (!cp_lsdb_find(&s->db, s->db.v[i].lsa.links[k].peer))
+				return false;
+	return true;
+}
+
+/* A (re)started controller knows only the nodes that reported so far: a view computed on part of
+ * the network would tear down sessions that are fine. Views go out once every node named has
+ * reported, or when the warm-up is over (a named node may be dead). */
+static bool warm(struct cp_cen_server *s)
+{
+	if (!s->warm && (mono_ms() - s->start_ms >= s->warmup_ms || all_reported(s)))
+		s->warm = true;
+	return s->warm;
+}
+
 static void compute(struct cp_cen_server *s)
 {
 	struct timespec t0, t1;
@@ -178,6 +200,13 @@ static void compute(struct cp_cen_server *s)
 	if (cp_central_build(&s->x, &s->db, &s->cost))
 		return; /* out of memory: keep the routes already pushed, try at the next change */
 	s->built = true;
+	if (!warm(s)) { /* look again shortly: a report or the end of the warm-up */
+		uint64_t left = s->start_ms + s->warmup_ms - mono_ms();
+		struct timeval tv = {0, (int)(left < 100 ? left : 100) * 1000};
+		s->dirty = true;
+		event_add(s->compute_ev, &tv);
+		return;
+	}
 	for (struct cnode *n = s->nodes; n; n = n->next) {
 		if (!n->conn)
 			continue;
@@ -381,6 +410,8 @@ struct cp_cen_server *cp_cen_server_create(struct event_base *base,
 	s->cost = o->cost;
 	s->batch_ms = o->batch_ms;
 	s->max_age_s = o->max_age_s ? o->max_age_s : 120;
+	s->warmup_ms = o->warmup_ms;
+	s->start_ms = mono_ms();
 	cp_lsdb_init(&s->db, s->max_age_s);
 	s->ssl = cp_tls_ctx(true, o->ca, o->cert, o->key, err, errlen);
 	if (!s->ssl) {
@@ -610,7 +641,7 @@ int cp_cen_server_command(struct cp_cen_server *s, json_t *argv, json_t **res, c
 		if (!(v[i] = json_string_value(json_array_get(argv, i))))
 			return fail(err, el, -EINVAL, "arguments must be strings");
 	if (s->dirty || !s->built)
-		compute(s); /* answer on the current database */
+		compute(s); /* answer on the current database (built even while warming up) */
 	*res = NULL;
 	if (!strcmp(v[0], "show") && n == 2 && !strcmp(v[1], "nodes")) {
 		*res = show_nodes(s);
@@ -623,8 +654,9 @@ int cp_cen_server_command(struct cp_cen_server *s, json_t *argv, json_t **res, c
 	if (!strcmp(v[0], "show") && (n == 2 || n == 3) && !strcmp(v[1], "routes"))
 		return show_routes(s, n == 3 ? v[2] : NULL, res, err, el);
 	if (!strcmp(v[0], "show") && n == 2 && !strcmp(v[1], "stats")) {
-		*res = json_pack("{s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:f}", "nodes", (int)s->db.n,
-				 "graph_nodes", (int)s->x.lg.n, "reports", (json_int_t)s->reports,
+		*res = json_pack("{s:i,s:i,s:b,s:I,s:I,s:I,s:I,s:I,s:f}", "nodes", (int)s->db.n,
+				 "graph_nodes", (int)s->x.lg.n, "warm", warm(s),
+				 "reports", (json_int_t)s->reports,
 				 "rejected", (json_int_t)s->rejected, "refused",
 				 (json_int_t)s->refused, "computes", (json_int_t)s->computes,
 				 "pushes", (json_int_t)s->pushes, "last_compute_us",

@@ -127,6 +127,8 @@ struct cp_cen_server_opts {
 	struct cp_cost_params cost;
 	unsigned batch_ms;  /* recompute this long after the first change (coalesces reports) */
 	unsigned max_age_s; /* a disconnected node's last report is dropped after this */
+	unsigned warmup_ms; /* after start, push only once every node named has reported, or after
+			     * this long */
 };
 struct cp_cen_server *cp_cen_server_create(struct event_base *base,
 					   const struct cp_cen_server_opts *o, char *err,

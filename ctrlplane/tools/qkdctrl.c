@@ -1,6 +1,6 @@
 /* qkdctrl: the central QKDN controller (Y.3802 configuration 2, docs/central.md) and its CLI.
  *   qkdctrl serve --listen host:port --ca ca.pem --cert ctrl.pem --key ctrl.key --socket path
- *                 [--cost c0,c1,c2] [--batch-ms n] [--max-age-s n]
+ *                 [--cost c0,c1,c2] [--batch-ms n] [--max-age-s n] [--warmup-ms n]
  *   qkdctrl [-s socket] [--json] show nodes|links|stats | show routes [node]
  *           | route show <from> <to> [k=n]          (no command: interactive) */
 #include <errno.h>
@@ -61,7 +61,7 @@ static int costs(const char *v, struct cp_cost_params *p)
 static int serve(int argc, char **argv, const char *sock)
 {
 	struct cp_cen_server_opts o = {.listen = "127.0.0.1:7500", .cost = cp_cost_default,
-				       .batch_ms = 20, .max_age_s = 120};
+				       .batch_ms = 20, .max_age_s = 120, .warmup_ms = 5000};
 	static const struct option opts[] = {{"listen", required_argument, 0, 'l'},
 					     {"ca", required_argument, 0, 'a'},
 					     {"cert", required_argument, 0, 'c'},
@@ -70,6 +70,7 @@ static int serve(int argc, char **argv, const char *sock)
 					     {"cost", required_argument, 0, 'C'},
 					     {"batch-ms", required_argument, 0, 'b'},
 					     {"max-age-s", required_argument, 0, 'm'},
+					     {"warmup-ms", required_argument, 0, 'w'},
 					     {0, 0, 0, 0}};
 	int c;
 	optind = 1;
@@ -92,10 +93,14 @@ static int serve(int argc, char **argv, const char *sock)
 			if (number("--max-age-s", optarg, 1, 86400, &o.max_age_s))
 				return 2;
 			break;
+		case 'w':
+			if (number("--warmup-ms", optarg, 0, 600000, &o.warmup_ms))
+				return 2;
+			break;
 		default:
 			fprintf(stderr, "qkdctrl: serve: usage: qkdctrl serve --listen host:port --ca f "
 					"--cert f --key f [--socket path] [--cost c0,c1,c2] "
-					"[--batch-ms n] [--max-age-s n]\n");
+					"[--batch-ms n] [--max-age-s n] [--warmup-ms n]\n");
 			return 2;
 		}
 	}
@@ -142,7 +147,7 @@ static int serve(int argc, char **argv, const char *sock)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: qkdctrl serve --listen host:port --ca f --cert f --key f [--socket p]\n"
-		   "                     [--cost c0,c1,c2] [--batch-ms n] [--max-age-s n]\n"
+		   "                     [--cost c0,c1,c2] [--batch-ms n] [--max-age-s n] [--warmup-ms n]\n"
 		   "       qkdctrl [-s socket] [--json] show nodes|links|stats | show routes [node]\n"
 		   "               | route show <from> <to> [k=n]     (no command: interactive)\n"
 		   "socket: -s, else $QKDCTRL_SOCKET, else /run/qkdnode/ctrl.sock\n");

@@ -65,7 +65,7 @@ def exchange(f, line):
 
 
 try:
-    rc, out, err = run([QKDMGR, "make-test-pki", env.dir, "qkdctrl", "Mallory", "Z"] + list(NODES))
+    rc, out, err = run([QKDMGR, "make-test-pki", env.dir, "qkdctrl", "Mallory", "Y", "Z"] + list(NODES))
     eq(rc, 0, "make-test-pki")
 
     # reference: the distributed configuration on the same grid
@@ -192,21 +192,57 @@ try:
     check(ctrl.poll() is None, "controller still running")
 
     # controller down: routes kept, alarm; back on the same port: every node reconnects
-    before = routes("A")
+    before, sess_before = routes("A"), sess()
     ctrl.send_signal(signal.SIGTERM)
     ctrl.wait(timeout=10)
     alarm = lambda: any(a["alarm"] == "controller_unreachable" for a in
                         run_json([QKDCTL, "-s", env.path("A.sock"), "show", "stats"])["alarms"])
     check(wait_until(alarm), "controller_unreachable alarm while it is down")
     eq(routes("A"), before, "routes kept while the controller is down")
-    ctrl, _ = env.spawn(cargs, "listening")
+    # no coalescing: the first node's report would be computed alone
+    ctrl, _ = env.spawn(cargs + ["--batch-ms", "0"], "listening")
     check(wait_until(lambda: sum(x["connected"] == "yes" for x in
                                  run_json([QKDCTRL, "-s", csock, "show", "nodes"])["nodes"]) == 6, 30),
           "all six nodes reconnected to the restarted controller")
     check(wait_until(lambda: not alarm()), "alarm cleared")
     check(wait_until(lambda: routes("A") == before), "same routes from the new controller")
+    eq((sess()["epoch"], sess()["path"], sess()["state"]),
+       (sess_before["epoch"], sess_before["path"], "active"),
+       "the relay session did not move or drop while the new controller learned the network")
     st = run_json([QKDCTL, "-s", env.path("A.sock"), "show", "stats"])["controller"]
     check(st["connects"] >= 2 and st["connected"], "A reconnected (%d connects)" % st["connects"])
+
+    # a starting controller pushes nothing while a node the reports name has not reported yet
+    c2sock = env.path("ctrl2.sock")
+    _, line = env.spawn(cargs[:3] + ["127.0.0.1:0"] + cargs[4:-1] + [c2sock, "--warmup-ms", "60000"],
+                        "listening")
+    c2port = int(re.search(r"port (\d+)", line).group(1))
+    link = lambda peer: {"peer": peer, "up": True, "avail_bits": 500, "capacity_bits": 1000,
+                         "delta_bits": 0, "low_water_bits": 0, "rate_bps": 0}
+    zk, zf = tls_client("Z", c2port)
+    zf.write(json.dumps({"type": "report", "node": "Z", "seq": 1, "links": [link("Y")],
+                         "hold": []}).encode() + b"\n")
+    zf.flush()
+    check(wait_until(lambda: run_json([QKDCTRL, "-s", c2sock, "show", "stats"])["reports"] == 1),
+          "second controller got Z's report")
+    zk.settimeout(0.3)  # (select would wake on TLS session tickets: read instead)
+    try:
+        early = zk.recv(1)
+    except socket.timeout:
+        early = b""
+    zk.settimeout(10)
+    eq(early, b"", "no view for Z while Y, which Z names, has not reported")
+    eq(run_json([QKDCTRL, "-s", c2sock, "show", "stats"])["warm"], False, "controller warming up")
+    yk, yf = tls_client("Y", c2port)
+    yf.write(json.dumps({"type": "report", "node": "Y", "seq": 1, "links": [link("Z")],
+                         "hold": []}).encode() + b"\n")
+    yf.flush()
+    want_z = {"type": "routes", "node": "Z", "generation": 1, "edges": [["Z", "Y", 3.0]],
+              "numbers": []}
+    eq(json.loads(zf.readline()), want_z, "Z's view once every named node reported (cost 1 + 4 x 0.5)")
+    eq(json.loads(yf.readline())["edges"], [["Y", "Z", 3.0]], "and Y's")
+    zk.close()
+    yk.close()
 finally:
     env.close()
 finish()
