@@ -140,16 +140,12 @@ static void connect_now(struct cp_cen_client *cl)
 {
 	struct sockaddr_storage ss;
 	int sl = sizeof(ss);
-	SSL *ssl = NULL;
-	if (cp_addr_parse(cl->addr, &ss, &sl) == 0 && (ssl = SSL_new(cl->ssl)))
-		cl->bev = bufferevent_openssl_socket_new(cl->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-							 BEV_OPT_CLOSE_ON_FREE);
+	if (cp_addr_parse(cl->addr, &ss, &sl) == 0)
+		cl->bev = cp_tls_bev(cl->base, cl->ssl, -1, false);
 	if (!cl->bev) {
-		SSL_free(ssl);
 		drop(cl, "cannot create the connection");
 		return;
 	}
-	bufferevent_openssl_set_allow_dirty_shutdown(cl->bev, 1);
 	bufferevent_setcb(cl->bev, on_read, NULL, on_event, cl);
 	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
 	if (bufferevent_socket_connect(cl->bev, (struct sockaddr *)&ss, sl) < 0)

@@ -9,7 +9,6 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include <time.h>
 
 #include "cp_addr.h"
+#include "cp_ctl.h"
 #include "cp_tls.h"
 
 #define EXPIRE_CHECK_MS 1000
@@ -171,9 +171,11 @@ static void push(struct cp_cen_server *s, struct cnode *n, unsigned count, unsig
 	s->pushes++;
 }
 
-/* Every node the database names (as an origin or as a peer) has reported. */
+/* Some node has reported, and every node the database names (origin or peer) has. */
 static bool all_reported(const struct cp_cen_server *s)
 {
+	if (!s->db.n)
+		return false; /* an empty database is not a known network */
 	for (unsigned i = 0; i < s->db.n; i++)
 		for (unsigned k = 0; k < s->db.v[i].lsa.n_links; k++)
 			if (!cp_lsdb_find(&s->db, s->db.v[i].lsa.links[k].peer))
@@ -358,32 +360,14 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 {
 	struct cp_cen_server *s = arg;
 	struct cconn *k = calloc(1, sizeof(*k));
-	SSL *ssl = k ? SSL_new(s->ssl) : NULL;
-	if (!ssl) {
+	if (!k || !(k->bev = cp_tls_bev(s->base, s->ssl, fd, true))) {
+		if (!k)
+			evutil_closesocket(fd);
 		free(k);
-		evutil_closesocket(fd);
 		return;
 	}
 	k->s = s;
-	char host[48] = "?";
-	unsigned port = 0;
-	if (sa->sa_family == AF_INET) {
-		evutil_inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
-		port = ntohs(((struct sockaddr_in *)sa)->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		evutil_inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof(host));
-		port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
-	}
-	snprintf(k->addr, sizeof(k->addr), "%s:%u", host, port);
-	k->bev = bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-						BEV_OPT_CLOSE_ON_FREE);
-	if (!k->bev) {
-		SSL_free(ssl);
-		evutil_closesocket(fd);
-		free(k);
-		return;
-	}
-	bufferevent_openssl_set_allow_dirty_shutdown(k->bev, 1);
+	cp_addr_format(sa, k->addr, sizeof(k->addr));
 	bufferevent_setcb(k->bev, on_read, NULL, on_event, k);
 	bufferevent_enable(k->bev, EV_READ | EV_WRITE);
 	k->next = s->conns;
@@ -469,15 +453,6 @@ uint16_t cp_cen_server_port(const struct cp_cen_server *s)
 }
 
 /* ---- CLI ---- */
-
-static int fail(char *err, size_t len, int rc, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 static json_t *show_nodes(struct cp_cen_server *s)
 {
@@ -580,7 +555,7 @@ static int show_routes(struct cp_cen_server *s, const char *node, json_t **res, 
 		uint32_t v = lg->g ? cp_lsdb_graph_node(lg, node) : CP_NODE_NONE;
 		if (v == CP_NODE_NONE) {
 			json_decref(t);
-			return fail(err, el, -ENOENT, "unknown node '%s'", node);
+			return cp_ctl_fail(err, el, -ENOENT, "unknown node '%s'", node);
 		}
 		route_rows(s, v, t);
 	} else {
@@ -599,21 +574,21 @@ static int route_show(struct cp_cen_server *s, size_t argc, const char *const *v
 		char *end;
 		if (strncmp(v[4], "k=", 2) || (k = strtoul(v[4] + 2, &end, 10), *end) || v[4][2] == 0 ||
 		    k < 1 || k > 16)
-			return fail(err, el, -EINVAL, "k must be an integer in [1, 16], got '%s'", v[4]);
+			return cp_ctl_fail(err, el, -EINVAL, "k must be an integer in [1, 16], got '%s'", v[4]);
 	}
 	const struct cp_lsdb_graph *lg = &s->x.lg;
 	uint32_t a = lg->g ? cp_lsdb_graph_node(lg, v[2]) : CP_NODE_NONE;
 	uint32_t b = lg->g ? cp_lsdb_graph_node(lg, v[3]) : CP_NODE_NONE;
 	if (a == CP_NODE_NONE || b == CP_NODE_NONE)
-		return fail(err, el, -ENOENT, "unknown node '%s'", a == CP_NODE_NONE ? v[2] : v[3]);
+		return cp_ctl_fail(err, el, -ENOENT, "unknown node '%s'", a == CP_NODE_NONE ? v[2] : v[3]);
 	if (a == b)
-		return fail(err, el, -EINVAL, "from and to are the same node");
+		return cp_ctl_fail(err, el, -EINVAL, "from and to are the same node");
 	struct cp_path p[16];
 	int n = cp_yen(lg->g, a, b, (unsigned)k, p);
 	if (n < 0)
-		return fail(err, el, n, "route computation failed: %s", strerror(-n));
+		return cp_ctl_fail(err, el, n, "route computation failed: %s", strerror(-n));
 	if (n == 0)
-		return fail(err, el, -EHOSTUNREACH, "no route from %s to %s", v[2], v[3]);
+		return cp_ctl_fail(err, el, -EHOSTUNREACH, "no route from %s to %s", v[2], v[3]);
 	json_t *t = json_array();
 	for (int i = 0; i < n; i++) {
 		char buf[4096];
@@ -636,10 +611,10 @@ int cp_cen_server_command(struct cp_cen_server *s, json_t *argv, json_t **res, c
 	const char *v[8];
 	size_t n = json_array_size(argv);
 	if (n == 0 || n > 8)
-		return fail(err, el, -EINVAL, "unknown command (try 'help')");
+		return cp_ctl_fail(err, el, -EINVAL, "unknown command (try 'help')");
 	for (size_t i = 0; i < n; i++)
 		if (!(v[i] = json_string_value(json_array_get(argv, i))))
-			return fail(err, el, -EINVAL, "arguments must be strings");
+			return cp_ctl_fail(err, el, -EINVAL, "arguments must be strings");
 	if (s->dirty || !s->built)
 		compute(s); /* answer on the current database (built even while warming up) */
 	*res = NULL;
@@ -673,8 +648,8 @@ int cp_cen_server_command(struct cp_cen_server *s, json_t *argv, json_t **res, c
 		return 0;
 	}
 	if (!strcmp(v[0], "show"))
-		return fail(err, el, -EINVAL, "usage: show nodes|links|stats | show routes [node]");
+		return cp_ctl_fail(err, el, -EINVAL, "usage: show nodes|links|stats | show routes [node]");
 	if (!strcmp(v[0], "route"))
-		return fail(err, el, -EINVAL, "usage: route show <from> <to> [k=n]");
-	return fail(err, el, -EINVAL, "unknown command '%s' (try 'help')", v[0]);
+		return cp_ctl_fail(err, el, -EINVAL, "usage: route show <from> <to> [k=n]");
+	return cp_ctl_fail(err, el, -EINVAL, "unknown command '%s' (try 'help')", v[0]);
 }

@@ -41,6 +41,20 @@ int cp_addr_parse(const char *s, struct sockaddr_storage *ss, int *len)
 	return 0;
 }
 
+void cp_addr_format(const struct sockaddr *sa, char *out, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
+		port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof(host));
+		port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	}
+	snprintf(out, len, "%s:%u", host, port);
+}
+
 unsigned short cp_addr_port(int fd)
 {
 	struct sockaddr_storage b;

@@ -13,7 +13,7 @@
 #include "ctrl_internal.h"
 
 #define BACKOFF_MIN_MS 200
-#define BACKOFF_MAX_MS 10000
+#define BACKOFF_MAX_MS 10000 /* qkdctrl's default warm-up (15 s) waits longer than this */
 
 struct cp_ctrl_central {
 	struct cp_cen_client *cl;

@@ -2,6 +2,7 @@
 #include "cp_ctl.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -226,6 +227,15 @@ void cp_ctl_complete(struct cp_ctl_server *s, const struct cp_ctl_token *tok, js
 			return;
 		}
 	json_decref(result);
+}
+
+int cp_ctl_fail(char *err, size_t len, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 uint64_t cp_ctl_server_requests(const struct cp_ctl_server *s)

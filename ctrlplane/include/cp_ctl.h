@@ -43,6 +43,10 @@ int cp_ctl_connect(const char *path, char *err, size_t errlen);
  * -errno with err. */
 int cp_ctl_call(int fd, json_t *argv, int timeout_ms, json_t **response, char *err, size_t errlen);
 
+/* For handlers: format a one-line reason into err[len] and return rc (a -errno). */
+int cp_ctl_fail(char *err, size_t len, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* Human rendering of a result: arrays of objects become tables, scalars "key: value". */
 void cp_ctl_render(FILE *out, const json_t *result);
 

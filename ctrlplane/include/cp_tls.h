@@ -11,6 +11,12 @@
 SSL_CTX *cp_tls_ctx(bool server, const char *ca, const char *cert, const char *key, char *err,
 		    size_t errlen);
 
+/* A TLS bufferevent on fd (-1: to be connected) with ctx, dirty shutdown allowed (peers may just
+ * close); NULL on failure (fd is closed then). */
+struct event_base;
+struct bufferevent;
+struct bufferevent *cp_tls_bev(struct event_base *base, SSL_CTX *ctx, int fd, bool accepting);
+
 /* CN of the peer's (verified) certificate into cn[len]; false when there is none. */
 bool cp_tls_peer_cn(SSL *ssl, char *cn, size_t len);
 

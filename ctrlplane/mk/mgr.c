@@ -10,13 +10,12 @@
 #include <event2/listener.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <netinet/in.h>
 #include <time.h>
 
 #include "cp_addr.h"
+#include "cp_ctl.h"
 #include "cp_tls.h"
 
 #define REQUEST_TIMEOUT_MS 5000
@@ -240,13 +239,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct mconn *k = arg;
 	if (what & BEV_EVENT_CONNECTED) {
-		SSL *ssl = bufferevent_openssl_get_ssl(bev);
-		X509 *x = ssl ? SSL_get_peer_certificate(ssl) : NULL;
-		if (x) {
-			X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, k->cn,
-						  sizeof(k->cn));
-			X509_free(x);
-		}
+		cp_tls_peer_cn(bufferevent_openssl_get_ssl(bev), k->cn, sizeof(k->cn));
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
@@ -258,30 +251,14 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 {
 	struct cp_mgr *m = arg;
 	struct mconn *k = calloc(1, sizeof(*k));
-	SSL *ssl = k ? SSL_new(m->ssl) : NULL;
-	if (!ssl) {
+	if (!k || !(k->bev = cp_tls_bev(m->base, m->ssl, fd, true))) {
+		if (!k)
+			evutil_closesocket(fd);
 		free(k);
-		evutil_closesocket(fd);
 		return;
 	}
 	k->m = m;
-	char host[64] = "?";
-	if (sa->sa_family == AF_INET)
-		evutil_inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
-	else if (sa->sa_family == AF_INET6)
-		evutil_inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof(host));
-	snprintf(k->addr, sizeof(k->addr), "%s:%u", host,
-		 sa->sa_family == AF_INET ? ntohs(((struct sockaddr_in *)sa)->sin_port)
-					  : ntohs(((struct sockaddr_in6 *)sa)->sin6_port));
-	k->bev = bufferevent_openssl_socket_new(m->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-						BEV_OPT_CLOSE_ON_FREE);
-	if (!k->bev) {
-		SSL_free(ssl);
-		evutil_closesocket(fd);
-		free(k);
-		return;
-	}
-	bufferevent_openssl_set_allow_dirty_shutdown(k->bev, 1);
+	cp_addr_format(sa, k->addr, sizeof(k->addr));
 	bufferevent_setcb(k->bev, on_read, NULL, on_event, k);
 	bufferevent_enable(k->bev, EV_READ | EV_WRITE);
 	k->next = m->conns;
@@ -348,15 +325,6 @@ uint16_t cp_mgr_port(const struct cp_mgr *m)
 	return m->port;
 }
 
-static int fail(char *err, size_t len, int rc, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
 static unsigned count_type(const json_t *ext, const char *type, const char *key, const char *val)
 {
 	unsigned n = 0;
@@ -404,12 +372,12 @@ static int request(struct cp_mgr *m, struct cp_ctl_server *srv, const char *id, 
 {
 	struct comp *c = comp_find(m, id);
 	if (!c)
-		return fail(err, errlen, -ENOENT, "unknown component '%s'", id);
+		return cp_ctl_fail(err, errlen, -ENOENT, "unknown component '%s'", id);
 	if (!c->conn)
-		return fail(err, errlen, -ENOTCONN, "component %s is not connected", id);
+		return cp_ctl_fail(err, errlen, -ENOTCONN, "component %s is not connected", id);
 	struct pending *p = calloc(1, sizeof(*p));
 	if (!p)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return cp_ctl_fail(err, errlen, -ENOMEM, "out of memory");
 	*p = (struct pending){m, ++m->seq, srv, *tok, NULL, "", m->pend};
 	snprintf(p->id, sizeof(p->id), "%s", id);
 	p->timeout = event_new(m->base, -1, 0, on_timeout, p);
@@ -468,7 +436,7 @@ int cp_mgr_command(struct cp_mgr *m, struct cp_ctl_server *srv, json_t *argv, js
 	if (!strcmp(a0, "show") && n == 3 && !strcmp(a1, "component")) {
 		struct comp *c = comp_find(m, a2);
 		if (!c)
-			return fail(err, errlen, -ENOENT, "unknown component '%s'", a2);
+			return cp_ctl_fail(err, errlen, -ENOENT, "unknown component '%s'", a2);
 		*res = json_pack("{s:s,s:s,s:s,s:f,s:o}", "component_id", c->id, "interface",
 				 cp_mk_iface_name(c->iface), "kind", cp_mk_component_kind(c->iface),
 				 "age_s", (double)(now - c->last_ms) / 1000.0, "status",
@@ -478,7 +446,7 @@ int cp_mgr_command(struct cp_mgr *m, struct cp_ctl_server *srv, json_t *argv, js
 	if (!strcmp(a0, "history") && n == 2) {
 		struct comp *c = comp_find(m, a1);
 		if (!c)
-			return fail(err, errlen, -ENOENT, "unknown component '%s'", a1);
+			return cp_ctl_fail(err, errlen, -ENOENT, "unknown component '%s'", a1);
 		json_t *t = json_array();
 		for (unsigned k = 0; k < c->h_n; k++) { /* oldest first */
 			unsigned i = (c->h_next + CP_MGR_HISTORY - c->h_n + k) % CP_MGR_HISTORY;
@@ -502,7 +470,7 @@ int cp_mgr_command(struct cp_mgr *m, struct cp_ctl_server *srv, json_t *argv, js
 				 "request <id>");
 		return 0;
 	}
-	return fail(err, errlen, -EINVAL,
+	return cp_ctl_fail(err, errlen, -EINVAL,
 		    "unknown command (show components|alarms, show component <id>, history <id>, "
 		    "request <id>)");
 }

@@ -2,6 +2,8 @@
 #include "cp_tls.h"
 
 #include <errno.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/util.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -44,6 +46,25 @@ SSL_CTX *cp_tls_ctx(bool server, const char *ca, const char *cert, const char *k
 bad:
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+struct bufferevent *cp_tls_bev(struct event_base *base, SSL_CTX *ctx, int fd, bool accepting)
+{
+	SSL *ssl = SSL_new(ctx);
+	struct bufferevent *bev =
+		ssl ? bufferevent_openssl_socket_new(base, fd, ssl,
+						     accepting ? BUFFEREVENT_SSL_ACCEPTING
+							       : BUFFEREVENT_SSL_CONNECTING,
+						     BEV_OPT_CLOSE_ON_FREE)
+		    : NULL;
+	if (!bev) {
+		SSL_free(ssl);
+		if (fd >= 0)
+			evutil_closesocket(fd);
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
 }
 
 bool cp_tls_peer_cn(SSL *ssl, char *cn, size_t len)

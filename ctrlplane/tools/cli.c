@@ -3,6 +3,9 @@
 
 #include <editline/readline.h>
 #include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,4 +93,46 @@ int cli_interactive(const struct cli_opts *o)
 	}
 	close(fd);
 	return 0;
+}
+
+int cli_client_main(struct cli_opts *o, int argc, char **argv, void (*usage)(FILE *f))
+{
+	static const struct option opts[] = {{"socket", required_argument, 0, 's'},
+					     {"json", no_argument, 0, 'j'},
+					     {"help", no_argument, 0, 'h'},
+					     {0, 0, 0, 0}};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+s:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': o->socket = optarg; break;
+		case 'j': o->json = 1; break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind == argc)
+		return cli_interactive(o);
+	return cli_run(o, argc - optind, argv + optind);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	event_base_loopbreak(arg);
+}
+
+void cli_serve(struct event_base *base)
+{
+	struct event *si = evsignal_new(base, SIGINT, on_signal, base);
+	struct event *st = evsignal_new(base, SIGTERM, on_signal, base);
+	event_add(si, NULL);
+	event_add(st, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	event_base_dispatch(base);
+	event_free(si);
+	event_free(st);
 }

@@ -3,6 +3,8 @@
 #ifndef CLI_H
 #define CLI_H
 
+#include <stdio.h>
+
 struct cli_opts {
 	const char *tool;   /* "qkdctl" */
 	const char *socket;
@@ -14,5 +16,12 @@ struct cli_opts {
 int cli_run(const struct cli_opts *o, int argc, char **argv);
 /* Interactive mode until EOF / quit; returns 0. */
 int cli_interactive(const struct cli_opts *o);
+/* A client tool's main after its own subcommands: -s/--socket, --json, -h/--help (usage to
+ * stdout), then one command or interactive mode. Returns the exit status. */
+int cli_client_main(struct cli_opts *o, int argc, char **argv, void (*usage)(FILE *f));
+
+struct event_base;
+/* A daemon's loop: dispatch base until SIGINT or SIGTERM (SIGPIPE ignored). */
+void cli_serve(struct event_base *base);
 
 #endif

@@ -21,11 +21,6 @@ static int handler(void *ctx, json_t *argv, json_t **result, char *err, size_t e
 	return cp_cen_server_command(ctx, argv, result, err, errlen);
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	event_base_loopbreak(arg);
-}
-
 static int number(const char *opt, const char *v, unsigned lo, unsigned hi, unsigned *out)
 {
 	char *end;
@@ -61,7 +56,7 @@ static int costs(const char *v, struct cp_cost_params *p)
 static int serve(int argc, char **argv, const char *sock)
 {
 	struct cp_cen_server_opts o = {.listen = "127.0.0.1:7500", .cost = cp_cost_default,
-				       .batch_ms = 20, .max_age_s = 120, .warmup_ms = 5000};
+				       .batch_ms = 20, .max_age_s = 120, .warmup_ms = 15000};
 	static const struct option opts[] = {{"listen", required_argument, 0, 'l'},
 					     {"ca", required_argument, 0, 'a'},
 					     {"cert", required_argument, 0, 'c'},
@@ -128,16 +123,9 @@ static int serve(int argc, char **argv, const char *sock)
 		event_base_free(base);
 		return 1;
 	}
-	struct event *si = evsignal_new(base, SIGINT, on_signal, base);
-	struct event *st = evsignal_new(base, SIGTERM, on_signal, base);
-	event_add(si, NULL);
-	event_add(st, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	printf("qkdctrl: listening on port %u, control socket %s\n", cp_cen_server_port(s), sock);
 	fflush(stdout);
-	event_base_dispatch(base);
-	event_free(si);
-	event_free(st);
+	cli_serve(base);
 	cp_ctl_server_free(srv);
 	cp_cen_server_free(s);
 	event_base_free(base);
@@ -159,24 +147,5 @@ int main(int argc, char **argv)
 	struct cli_opts o = {"qkdctrl", env ? env : "/run/qkdnode/ctrl.sock", 0, 10000};
 	if (argc > 1 && !strcmp(argv[1], "serve"))
 		return serve(argc - 1, argv + 1, o.socket);
-	static const struct option opts[] = {{"socket", required_argument, 0, 's'},
-					     {"json", no_argument, 0, 'j'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
-	int c;
-	while ((c = getopt_long(argc, argv, "+s:jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': o.socket = optarg; break;
-		case 'j': o.json = 1; break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind == argc)
-		return cli_interactive(&o);
-	return cli_run(&o, argc - optind, argv + optind);
+	return cli_client_main(&o, argc, argv, usage);
 }

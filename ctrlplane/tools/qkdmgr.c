@@ -29,11 +29,6 @@ static int handler(void *ctx, json_t *argv, json_t **result, char *err, size_t e
 	return cp_mgr_command(d->mgr, d->srv, argv, result, err, errlen, tok);
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	event_base_loopbreak(arg);
-}
-
 static int serve(int argc, char **argv, const char *sock)
 {
 	const char *listen = "127.0.0.1:7400", *ca = NULL, *cert = NULL, *key = NULL;
@@ -78,20 +73,21 @@ static int serve(int argc, char **argv, const char *sock)
 		event_base_free(base);
 		return 1;
 	}
-	struct event *si = evsignal_new(base, SIGINT, on_signal, base);
-	struct event *st = evsignal_new(base, SIGTERM, on_signal, base);
-	event_add(si, NULL);
-	event_add(st, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	printf("qkdmgr: listening on port %u, control socket %s\n", cp_mgr_port(d.mgr), sock);
 	fflush(stdout);
-	event_base_dispatch(base);
-	event_free(si);
-	event_free(st);
+	cli_serve(base);
 	cp_ctl_server_free(d.srv);
 	cp_mgr_free(d.mgr);
 	event_base_free(base);
 	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: qkdmgr serve --listen host:port --ca f --cert f --key f [--socket p]\n"
+		   "       qkdmgr [-s socket] [--json] show components|alarms | "
+		   "show component <id> | history <id> | request <id>\n"
+		   "       qkdmgr make-test-pki <dir> <name>...\n");
 }
 
 int main(int argc, char **argv)
@@ -112,25 +108,5 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
-	static const struct option opts[] = {{"socket", required_argument, 0, 's'},
-					     {"json", no_argument, 0, 'j'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
-	int c;
-	while ((c = getopt_long(argc, argv, "+s:jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': o.socket = optarg; break;
-		case 'j': o.json = 1; break;
-		case 'h':
-			printf("usage: qkdmgr serve --listen host:port --ca f --cert f --key f [--socket p]\n"
-			       "       qkdmgr [-s socket] [--json] show components|alarms | "
-			       "show component <id> | history <id> | request <id>\n");
-			return 0;
-		default:
-			return 2;
-		}
-	}
-	if (optind == argc)
-		return cli_interactive(&o);
-	return cli_run(&o, argc - optind, argv + optind);
+	return cli_client_main(&o, argc, argv, usage);
 }
