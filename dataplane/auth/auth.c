@@ -93,14 +93,16 @@ static void message_key(const struct dp_auth_stream *s, uint64_t n, uint8_t key[
 	memcpy(key + DP_AUTH_R_LEN, s->pads + ((n * DP_AUTH_PAD_LEN) & (s->cap - 1)), DP_AUTH_PAD_LEN);
 }
 
-static int compute_tag(struct dp_auth_stream *s, uint64_t n, const uint8_t *p, size_t len,
-		       uint8_t tag[DP_QD_TAG_LEN])
+/* Tag over hdr || body (body may be empty). */
+static int compute_tag(struct dp_auth_stream *s, uint64_t n, const uint8_t *hdr, size_t hdr_len,
+		       const uint8_t *body, size_t body_len, uint8_t tag[DP_QD_TAG_LEN])
 {
 	uint8_t key[32];
 	size_t out = 0;
 	message_key(s, n, key);
 	EVP_MAC_CTX *ctx = (EVP_MAC_CTX *)s->mac;
-	int ok = EVP_MAC_init(ctx, key, sizeof(key), NULL) && EVP_MAC_update(ctx, p, len) &&
+	int ok = EVP_MAC_init(ctx, key, sizeof(key), NULL) && EVP_MAC_update(ctx, hdr, hdr_len) &&
+		 (!body_len || EVP_MAC_update(ctx, body, body_len)) &&
 		 EVP_MAC_final(ctx, tag, &out, DP_QD_TAG_LEN) && out == DP_QD_TAG_LEN;
 	OPENSSL_cleanse(key, sizeof(key));
 	return ok ? 0 : -EIO;
@@ -119,30 +121,45 @@ static void consume_through(struct dp_auth_stream *s, uint64_t n)
 	s->next_seq = n + 1;
 }
 
-int dp_auth_seal(struct dp_auth_stream *s, uint8_t *p, size_t len)
+int dp_auth_seal_msg(struct dp_auth_stream *s, uint8_t *hdr, size_t hdr_len, const uint8_t *body,
+		     size_t body_len, uint8_t tag[DP_QD_TAG_LEN])
 {
 	uint64_t n = s->next_seq;
-	if (len < DP_QD_HDR_LEN || !pad_held(s, n))
+	if (hdr_len < DP_QD_HDR_LEN || !pad_held(s, n))
 		return -EAGAIN;
-	put_le64(p + DP_QD_MSG_SEQ_OFF, n);
-	if (compute_tag(s, n, p, len, p + len))
+	put_le64(hdr + DP_QD_MSG_SEQ_OFF, n);
+	if (compute_tag(s, n, hdr, hdr_len, body, body_len, tag))
 		return -EIO;
 	consume_through(s, n);
-	return (int)(len + DP_QD_TAG_LEN);
+	return 0;
 }
 
-enum dp_err dp_auth_open(struct dp_auth_stream *s, const uint8_t *p, size_t len, uint64_t msg_seq)
+int dp_auth_seal(struct dp_auth_stream *s, uint8_t *p, size_t len)
+{
+	int rc = dp_auth_seal_msg(s, p, len, NULL, 0, p + len);
+	return rc ? rc : (int)(len + DP_QD_TAG_LEN);
+}
+
+enum dp_err dp_auth_open_msg(struct dp_auth_stream *s, const uint8_t *hdr, size_t hdr_len,
+			     const uint8_t *body, size_t body_len, uint64_t msg_seq,
+			     const uint8_t tag[DP_QD_TAG_LEN])
 {
 	if (msg_seq < s->next_seq)
 		return DP_ERR_QD_REPLAY;
 	if (!pad_held(s, msg_seq))
 		return DP_ERR_QD_NO_PAD;
-	uint8_t tag[DP_QD_TAG_LEN];
-	if (compute_tag(s, msg_seq, p, len, tag) || CRYPTO_memcmp(tag, p + len, DP_QD_TAG_LEN))
+	uint8_t want[DP_QD_TAG_LEN];
+	if (compute_tag(s, msg_seq, hdr, hdr_len, body, body_len, want) ||
+	    CRYPTO_memcmp(want, tag, DP_QD_TAG_LEN))
 		return DP_ERR_QD_AUTH;
 	s->gaps += msg_seq - s->next_seq;
 	consume_through(s, msg_seq);
 	return DP_ERR_OK;
+}
+
+enum dp_err dp_auth_open(struct dp_auth_stream *s, const uint8_t *p, size_t len, uint64_t msg_seq)
+{
+	return dp_auth_open_msg(s, p, len, NULL, 0, msg_seq, p + len);
 }
 
 int dp_auth_split(struct dp_auth_stream *streams[DP_AUTH_STREAMS], const uint8_t *material,

@@ -60,6 +60,15 @@ int dp_auth_seal(struct dp_auth_stream *s, uint8_t *p, size_t len);
  * (pad not yet held: retry after a refill), QD_AUTH (tag mismatch). */
 enum dp_err dp_auth_open(struct dp_auth_stream *s, const uint8_t *p, size_t len, uint64_t msg_seq);
 
+/* The same for a message authenticated in two parts: tag over hdr || body (a multi-frame Qdist
+ * message: its last fragment's header, then the whole payload). seal sets msg_seq in hdr and
+ * writes the tag; 0 or -EAGAIN. open returns as dp_auth_open. */
+int dp_auth_seal_msg(struct dp_auth_stream *s, uint8_t *hdr, size_t hdr_len, const uint8_t *body,
+		     size_t body_len, uint8_t tag[DP_QD_TAG_LEN]);
+enum dp_err dp_auth_open_msg(struct dp_auth_stream *s, const uint8_t *hdr, size_t hdr_len,
+			     const uint8_t *body, size_t body_len, uint64_t msg_seq,
+			     const uint8_t tag[DP_QD_TAG_LEN]);
+
 /* Split material (pre-shared secret or a refill) over the four streams: the pre-shared secret
  * starts with the four r keys (stream order), the rest (and every refill) is cut into four equal
  * parts of whole pads, part i to stream i. 'streams' is indexed by dp_auth_stream_index. For the

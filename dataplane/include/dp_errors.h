@@ -37,6 +37,8 @@
 	X(QD_PAYLOAD, "malformed Qdist payload")                                                 \
 	X(QD_BLOCK, "Qdist message for a block that is not in progress")                         \
 	X(QD_HOLD_FULL, "no room to hold an early Qdist message")                                \
+	X(QD_FRAG, "Qdist fragment out of order, duplicated or inconsistent (message dropped)")   \
+	X(QD_MSG_DROPPED, "multi-frame Qdist message dropped incomplete")                        \
 	X(SIFT_LATE, "announced slots already left the slot window")                             \
 	X(SIFT_OVERFLOW, "detections dropped: announce buffer full")                             \
 	X(BLOCK_ABORTED, "block aborted")                                                        \

@@ -79,6 +79,9 @@ static inline uint8_t dp_evf_dense_sym(const uint8_t *payload, unsigned i)
  * strictly increasing slots (>= base) into words; returns the word count or -EINVAL/-ENOSPC. */
 int dp_sparse_encode(uint16_t *words, size_t cap_words, uint64_t base, const uint64_t *slots,
 		     const uint8_t *syms, unsigned n);
+/* The same with each symbol ANDed with sym_mask (announcements carry the basis only). */
+int dp_sparse_encode_masked(uint16_t *words, size_t cap_words, uint64_t base,
+			    const uint64_t *slots, const uint8_t *syms, unsigned n, uint8_t sym_mask);
 /* Decode 'nwords' words into exactly 'count' events. */
 enum dp_err dp_sparse_decode(const uint8_t *words, unsigned nwords, unsigned count, uint64_t base,
 			     uint64_t *slots, uint8_t *syms);

@@ -30,7 +30,7 @@ void dp_engine_free(struct dp_engine *e);
 size_t dp_engine_max_msg(const struct dp_engine *e);
 /* Start a block with this node's sifted bits (the engine may keep a pointer until DONE or abort).
  * May produce a first message (*out_len > 0). DP_ENG_CONTINUE, DP_ENG_DONE or -errno. */
-int dp_engine_begin(struct dp_engine *e, const struct dst_sift_block *b, const uint8_t *test_cls,
+int dp_engine_begin(struct dp_engine *e, const struct dst_sift_block *b,
 		    uint64_t block_seq, uint8_t *out, size_t cap, size_t *out_len);
 /* Feed one peer message; may produce one. DP_ENG_CONTINUE, DP_ENG_DONE or -errno (block failed). */
 int dp_engine_step(struct dp_engine *e, const uint8_t *in, size_t in_len, uint8_t *out,

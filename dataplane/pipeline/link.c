@@ -30,7 +30,7 @@ static int check_cfg(const struct dp_node *n, const struct dp_link_cfg *lc, cons
 	if (lc->window_log2 && (lc->window_log2 < 12 || lc->window_log2 > 30))
 		return *why = "window_log2 must be 12 .. 30", -EINVAL;
 	if (lc->announce_max > DP_QD_ANNOUNCE_MAX)
-		return *why = "announce_max above 4096", -EINVAL;
+		return *why = "announce_max above 65536", -EINVAL;
 	if (lc->auth_refill > DP_AUTH_STREAMS * DP_REFILL_PART_MAX)
 		return *why = "auth_refill above 16384 bytes", -EINVAL;
 	if (!lc->psk || lc->psk_len < DP_AUTH_PSK_MIN)
@@ -83,8 +83,7 @@ struct dp_link *dp_link_create(struct dp_node *n, const struct dp_link_cfg *lc, 
 	l->blk_full = link_ring(n, "bf", DP_LINK_BLOCKS * 2);
 	l->blk_free = link_ring(n, "bx", DP_LINK_BLOCKS * 2);
 	l->msg_in = link_ring(n, "mi", DP_MSG_RING);
-	rx->ev = dst_events_create(DP_QD_ANNOUNCE_MAX);
-	if (!l->blk_full || !l->blk_free || !l->msg_in || !rx->ev) {
+	if (!l->blk_full || !l->blk_free || !l->msg_in) {
 		*why = "out of memory (rings)";
 		goto fail;
 	}
@@ -94,30 +93,11 @@ struct dp_link *dp_link_create(struct dp_node *n, const struct dp_link_cfg *lc, 
 			*why = "out of memory (blocks)";
 			goto fail;
 		}
-		struct dp_block *b = &l->blocks[i];
-		if (lc->role == DP_ROLE_ALICE && !(b->test_cls = calloc(1, l->cfg.test_bits))) {
-			*why = "out of memory (blocks)";
-			goto fail;
-		}
-		rte_ring_enqueue(l->blk_free, b);
+		rte_ring_enqueue(l->blk_free, &l->blocks[i]);
 	}
-	if (lc->role == DP_ROLE_ALICE) {
-		size_t slots = (size_t)1 << l->cfg.window_log2;
-		rx->win = malloc(slots / 2);
-		rx->pend = calloc(DP_PEND_MAX, sizeof(*rx->pend));
-		if (!rx->win || !rx->pend) {
-			*why = "out of memory (slot window)";
-			goto fail;
-		}
-		memset(rx->win, 0xFF, slots / 2);
-		rx->win_mask = slots - 1;
-	} else {
-		rx->ann = calloc(1, sizeof(*rx->ann));
-		rx->await = calloc(DP_AWAIT_MAX, sizeof(*rx->await));
-		if (!rx->ann || !rx->await) {
-			*why = "out of memory (announce buffers)";
-			goto fail;
-		}
+	if (dp_sift_init(l)) {
+		*why = "out of memory (sift buffers)";
+		goto fail;
 	}
 	wk->eng = dp_engine_create(&l->cfg, why);
 	if (!wk->eng)
@@ -170,24 +150,9 @@ void dp_link_free(struct dp_link *l)
 		if (l->blocks[i].sb)
 			dst_sift_block_reset(l->blocks[i].sb, 0);
 		dst_sift_block_free(l->blocks[i].sb);
-		free(l->blocks[i].test_cls);
 		OPENSSL_cleanse(l->blocks[i].refill, sizeof(l->blocks[i].refill));
 	}
-	dst_events_free(rx->ev);
-	if (rx->win) {
-		OPENSSL_cleanse(rx->win, ((size_t)rx->win_mask + 1) / 2);
-		free(rx->win);
-	}
-	/* Announcement buffers hold raw bits: wipe them too. */
-	if (rx->pend)
-		OPENSSL_cleanse(rx->pend, DP_PEND_MAX * sizeof(*rx->pend));
-	if (rx->ann)
-		OPENSSL_cleanse(rx->ann, sizeof(*rx->ann));
-	if (rx->await)
-		OPENSSL_cleanse(rx->await, DP_AWAIT_MAX * sizeof(*rx->await));
-	free(rx->pend);
-	free(rx->ann);
-	free(rx->await);
+	dp_sift_free(l);
 	dp_auth_stream_free(&rx->tx);
 	dp_auth_stream_free(&rx->rx);
 	dp_auth_stream_free(&wk->tx);

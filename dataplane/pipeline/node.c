@@ -447,51 +447,70 @@ void dp_node_test_corrupt_tx(struct dp_node *n, uint16_t link_id, unsigned count
 
 int dp_qdist_send(struct dp_node *n, struct dp_lcore_ctx *ctx, struct dp_link *l,
 		  struct dp_auth_stream *stream, uint8_t type, uint64_t block_seq,
-		  const uint8_t *payload, uint16_t len)
+		  const uint8_t *payload, uint32_t len)
 {
-	size_t total = DP_ETH_HDR_LEN + DP_QD_HDR_LEN + (size_t)len + DP_QD_TAG_LEN;
-	if (total > DP_ETH_HDR_LEN + n->cfg.mtu)
+	/* Every fragment carries up to 'room' bytes, so the last one has space for the tag. */
+	uint32_t room = n->cfg.mtu - DP_QD_HDR_LEN - DP_QD_TAG_LEN;
+	uint32_t cnt = len ? (len + room - 1) / room : 1;
+	if (len > DP_QD_MSG_MAX || cnt > DP_QD_FRAGS_MAX)
 		return -EMSGSIZE;
 	/* Check everything that can fail before the pad is spent. */
-	if (rte_ring_free_count(ctx->tx) == 0)
+	if (rte_ring_free_count(ctx->tx) < cnt)
 		return -EAGAIN;
 	if (dp_auth_stream_msgs_left(stream) == 0) {
 		dp_count(ctx, DP_ERR_AUTH_EMPTY);
 		return -EAGAIN;
 	}
-	struct rte_mbuf *m = rte_pktmbuf_alloc(n->pool);
-	if (!m) {
+	struct rte_mbuf *ms[DP_QD_FRAGS_MAX];
+	if (rte_pktmbuf_alloc_bulk(n->pool, ms, cnt) != 0) {
 		dp_count(ctx, DP_ERR_NO_MBUF);
 		return -EAGAIN;
 	}
-	uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)total);
-	if (!p) {
-		rte_pktmbuf_free(m);
-		return -EMSGSIZE;
-	}
-	dp_eth_write(p, l->cfg.peer_mac, l->src_mac.addr_bytes, DP_ETHERTYPE_QDIST);
 	struct dp_qd_hdr h = {
 		.type = type,
 		.link_id = l->cfg.link_id,
 		.channel = dp_qd_type_channel(type),
 		.role = (uint8_t)l->cfg.role,
-		.payload_len = len,
 		.block_seq = block_seq,
+		.msg_seq = stream->next_seq, /* the pad dp_auth_seal_msg takes */
+		.msg_len = len,
+		.frag_cnt = (uint16_t)cnt,
 	};
-	uint8_t *q = p + DP_ETH_HDR_LEN;
-	dp_qd_write_hdr(q, &h);
-	memcpy(q + DP_QD_HDR_LEN, payload, len);
-	if (dp_auth_seal(stream, q, DP_QD_HDR_LEN + len) < 0) {
-		rte_pktmbuf_free(m);
+	uint8_t *q = NULL;
+	uint32_t off = 0;
+	for (uint32_t i = 0; i < cnt; i++) {
+		uint32_t k = len - off < room ? len - off : room;
+		bool last = i + 1 == cnt;
+		size_t total = DP_ETH_HDR_LEN + DP_QD_HDR_LEN + k + (last ? DP_QD_TAG_LEN : 0);
+		uint8_t *p = (uint8_t *)rte_pktmbuf_append(ms[i], (uint16_t)total);
+		if (!p) {
+			rte_pktmbuf_free_bulk(ms, cnt);
+			return -EMSGSIZE;
+		}
+		dp_eth_write(p, l->cfg.peer_mac, l->src_mac.addr_bytes, DP_ETHERTYPE_QDIST);
+		q = p + DP_ETH_HDR_LEN;
+		h.frag_idx = (uint16_t)i;
+		h.payload_len = (uint16_t)k;
+		dp_qd_write_hdr(q, &h);
+		memcpy(q + DP_QD_HDR_LEN, payload + off, k);
+		ms[i]->port = l->peer_port_id;
+		off += k;
+	}
+	/* One tag, in the last fragment (q), over its header and the whole payload; for a single
+	 * frame that is exactly the bytes it carries. */
+	uint32_t klast = h.payload_len;
+	if (dp_auth_seal_msg(stream, q, DP_QD_HDR_LEN, payload, len, q + DP_QD_HDR_LEN + klast) < 0) {
+		rte_pktmbuf_free_bulk(ms, cnt);
 		return -EAGAIN;
 	}
 	if (h.channel == DP_QD_CH_DISTILL &&
 	    __atomic_load_n(&l->wk.corrupt_left, __ATOMIC_ACQUIRE)) {
-		unsigned bit = l->wk.corrupt_bit % (8 * (DP_QD_HDR_LEN + len + DP_QD_TAG_LEN));
+		unsigned bit = l->wk.corrupt_bit % (8 * (DP_QD_HDR_LEN + klast + DP_QD_TAG_LEN));
 		q[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 		__atomic_fetch_sub(&l->wk.corrupt_left, 1, __ATOMIC_RELAXED);
 	}
-	m->port = l->peer_port_id;
-	rte_ring_enqueue(ctx->tx, m);
+	/* This lcore is the ring's only producer and checked the room: all or nothing, and the
+	 * mbufs are not touched again once queued. */
+	rte_ring_enqueue_bulk(ctx->tx, (void **)ms, cnt, NULL);
 	return 0;
 }

@@ -17,9 +17,9 @@
 #include "engine.h"
 
 #define DP_LINK_BLOCKS 4       /* block buffers per link (filling, queued, distilling) */
-#define DP_HOLD_MAX 64         /* sift messages held per link (pad not yet refilled, no block) */
+#define DP_HOLD_MAX 256        /* sift frames held per link (pad not yet refilled, no block) */
 #define DP_PEND_MAX 8          /* announcements Alice holds until her event stream covers them */
-#define DP_AWAIT_MAX 16        /* announcements Bob has sent and awaits replies for */
+#define DP_AWAIT_MAX 8         /* announcements Bob has sent and awaits replies for */
 #define DP_REFILL_PART_MAX 4096 /* bytes per auth stream per finished key */
 #define DP_MSG_RING 512        /* distill messages queued from the RX lcore to a worker */
 #define DP_TX_RING 2048
@@ -38,24 +38,23 @@ struct dp_link_wk_stats {
  * streams of the key it produced). */
 struct dp_block {
 	struct dst_sift_block *sb;
-	uint8_t *test_cls;  /* Alice: decoy class of every test-basis bit (for per-class errors) */
 	uint64_t block_seq;
 	bool broken;        /* Bob: misaligned with Alice's block (sift message lost); abort it */
 	uint32_t refill_len; /* bytes per sift stream in refill[] (stream order: A->B, B->A) */
 	uint8_t refill[2][DP_REFILL_PART_MAX];
 };
 
-/* One announcement: Bob's detections, then (once decided) Alice's answer; both nodes sift it
+/* One announcement: Bob's detections, then (once decided) the sifting input of both nodes as the
+ * bit-planes dst_sift_events() reads (one-sided: each node's own bits only). Both nodes sift it
  * into blocks from 'pos' on, resuming when a block buffer was not available. */
 struct dp_announce {
 	uint64_t msg_seq;
 	unsigned n, pos;
 	bool decided;
-	uint64_t slots[DP_QD_ANNOUNCE_MAX];
-	uint8_t syms[DP_QD_ANNOUNCE_MAX];  /* Alice: Bob's bases; Bob: his own symbols */
-	uint8_t mine[DP_QD_ANNOUNCE_MAX];  /* Alice: her symbols (0xFF unknown) */
-	uint8_t match[DP_QD_ANNOUNCE_MAX];
-	uint8_t cls[DP_QD_ANNOUNCE_MAX];   /* Alice's class, 3 = unknown */
+	uint64_t *slots;
+	uint8_t *syms;  /* Bob: his symbols; Alice: Bob's bases */
+	uint8_t *mine;  /* Alice: her symbols from the slot window (class 3: unknown) */
+	uint64_t *ab, *abit, *lo, *hi, *bb, *match; /* planes, ceil(cap/64) words each */
 };
 
 /* RX-lcore-owned state of a link. */
@@ -64,19 +63,22 @@ struct dp_link_rx {
 	uint32_t next_seq;  /* expected event frame seq */
 	uint64_t next_slot; /* first slot not yet covered by event frames */
 	/* Alice: Bob's announcements waiting for her events, and her slot window (window.c). */
-	uint8_t *win;       /* one nibble per slot */
+	uint8_t *win;       /* one nibble per slot (+ DP_WIN_PAD bytes) */
 	uint64_t win_mask;  /* slots - 1 */
 	uint64_t win_base;  /* slot at nibble 0 */
 	uint64_t win_lo;    /* slots below are gone */
 	struct dp_announce *pend;
 	unsigned pend_head, pend_n;
-	/* Bob: detections not yet announced, and announcements awaiting their replies. */
-	struct dp_announce *ann;
-	uint64_t ann_tsc;
-	unsigned ann_words; /* sparse words the pending announcement needs */
+	/* Bob: a ring of DP_AWAIT_MAX + 1 announcements: await_n sent and awaiting replies from
+	 * await_head on, then the one being filled with new detections. */
 	struct dp_announce *await;
 	unsigned await_head, await_n;
+	uint64_t ann_tsc;   /* when the filling announcement got its first detection */
 	uint32_t skip_bits; /* Bob realigned mid-block: the next block starts this far in (broken) */
+	/* Both: the sift message being reassembled, the payload being sent. */
+	struct dp_qd_asm in;
+	uint8_t *out;
+	size_t out_cap;
 	/* Both: the block being filled, free buffers, the sift auth streams, held sift messages. */
 	struct dp_block *cur;
 	struct dp_block *free_blk[DP_LINK_BLOCKS];
@@ -85,7 +87,6 @@ struct dp_link_rx {
 	struct dp_auth_stream tx, rx;
 	struct rte_mbuf *hold[DP_HOLD_MAX];
 	unsigned hold_head, hold_n;
-	struct dst_events *ev; /* scratch for dst_sift_events */
 	struct dp_link_rx_stats st;
 };
 
@@ -182,13 +183,16 @@ void dp_sift_event_frame(struct dp_node *n, struct dp_link *l, const struct dp_e
 			 const uint8_t *payload);
 void dp_sift_qdist(struct dp_node *n, struct dp_link *l, struct rte_mbuf *m);
 unsigned dp_sift_service(struct dp_node *n, struct dp_link *l);
+/* Allocate/free the link's sifting buffers (announcements, reassembly, slot window). */
+int dp_sift_init(struct dp_link *l);
+void dp_sift_free(struct dp_link *l);
 
 /* window.c (RX lcore, Alice) */
 void dp_win_unknown(struct dp_link_rx *rx, uint64_t from, uint64_t to);
 void dp_win_dense(struct dp_link_rx *rx, uint64_t first, const uint8_t *payload, unsigned count);
 void dp_win_put(struct dp_link_rx *rx, uint64_t slot, uint8_t sym);
-/* The symbol of slot s, or 0xFF when unknown or outside the window. */
-uint8_t dp_win_get(const struct dp_link_rx *rx, uint64_t s);
+/* The symbols of increasing slots: class 3 (unknown) outside [win_lo, next_slot). */
+void dp_win_lookup(const struct dp_link_rx *rx, const uint64_t *slots, unsigned n, uint8_t *out);
 
 /* worker.c */
 unsigned dp_worker_iteration(struct dp_node *n, unsigned w, const struct dp_snap *s);
@@ -197,11 +201,12 @@ unsigned dp_worker_iteration(struct dp_node *n, unsigned w, const struct dp_snap
 unsigned dp_tx_iteration(struct dp_node *n);
 void dp_tx_discard(struct dp_node *n);
 
-/* Build and seal a Qdist message in a fresh mbuf and queue it on ctx's TX ring. Returns 0,
- * -EAGAIN (no pad / ring full: retry later, nothing consumed), -ENOMEM. */
+/* Build and seal a Qdist message in fresh mbufs (one frame per MTU-sized fragment, one tag) and
+ * queue them on ctx's TX ring. Returns 0, -EAGAIN (no pad / ring full / no mbufs: retry later,
+ * nothing consumed), -EMSGSIZE. */
 int dp_qdist_send(struct dp_node *n, struct dp_lcore_ctx *ctx, struct dp_link *l,
 		  struct dp_auth_stream *stream, uint8_t type, uint64_t block_seq,
-		  const uint8_t *payload, uint16_t len);
+		  const uint8_t *payload, uint32_t len);
 
 static inline void dp_count(struct dp_lcore_ctx *c, enum dp_err e)
 {

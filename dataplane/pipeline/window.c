@@ -4,6 +4,7 @@
  * side) marks a slot the module did not report. */
 #include <string.h>
 
+#include "dp_symbits.h"
 #include "node_internal.h"
 
 #define UNKNOWN_NIB 0xF
@@ -73,11 +74,28 @@ void dp_win_put(struct dp_link_rx *rx, uint64_t slot, uint8_t sym)
 	put_nib(rx, idx(rx, slot), sym);
 }
 
-uint8_t dp_win_get(const struct dp_link_rx *rx, uint64_t s)
+/* First index of the increasing slots at or above s. */
+static unsigned lower_bound(const uint64_t *slots, unsigned n, uint64_t s)
 {
-	if (s >= rx->next_slot || s < rx->win_lo)
-		return 0xFF;
-	uint64_t i = idx(rx, s);
-	uint8_t v = (rx->win[i >> 1] >> ((i & 1) * 4)) & 0x0F;
-	return DP_SYM_CLASS(v) == 3 ? 0xFF : v;
+	unsigned lo = 0, hi = n;
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+		if (slots[mid] < s)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void dp_win_lookup(const struct dp_link_rx *rx, const uint64_t *slots, unsigned n, uint8_t *out)
+{
+	/* The slots increase, so the ones the window holds are one run: no per-slot range check. */
+	unsigned i0 = lower_bound(slots, n, rx->win_lo);
+	unsigned i1 = lower_bound(slots, n, rx->next_slot);
+	if (i1 < i0)
+		i1 = i0;
+	memset(out, UNKNOWN_NIB, i0);
+	dp_win_gather(rx->win, rx->win_mask, rx->win_base, slots + i0, i1 - i0, out + i0);
+	memset(out + i1, UNKNOWN_NIB, n - i1);
 }

@@ -241,6 +241,8 @@ static bool handle_msg(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link
 	size_t len = rte_pktmbuf_data_len(m) - DP_ETH_HDR_LEN;
 	struct dp_qd_hdr h;
 	enum dp_err e = dp_qd_parse(p, len, &h);
+	if (!e && h.frag_cnt != 1)
+		e = DP_ERR_QD_FRAG; /* distill messages are single frames (BLOCK fragments its own) */
 	if (e) {
 		dp_count(c, e);
 		return false;
@@ -312,7 +314,7 @@ static void start_block(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_lin
 	}
 	size_t out_len = 0;
 	uint64_t t0 = rte_rdtsc();
-	int rc = dp_engine_begin(wk->eng, b->sb, b->test_cls, b->block_seq, wk->out_buf, wk->max_msg,
+	int rc = dp_engine_begin(wk->eng, b->sb, b->block_seq, wk->out_buf, wk->max_msg,
 				 &out_len);
 	c->st.cycles_distill += rte_rdtsc() - t0;
 	engine_result(n, c, l, rc, out_len);

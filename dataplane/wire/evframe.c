@@ -52,15 +52,22 @@ int dp_evf_build_dense(uint8_t *p, size_t cap, struct dp_evf_hdr *h, const uint8
 	return (int)(DP_EVF_HDR_LEN + plen);
 }
 
-int dp_sparse_encode(uint16_t *words, size_t cap_words, uint64_t base, const uint64_t *slots,
-		     const uint8_t *syms, unsigned n)
+int dp_sparse_encode_masked(uint16_t *words, size_t cap_words, uint64_t base,
+			    const uint64_t *slots, const uint8_t *syms, unsigned n, uint8_t sym_mask)
 {
+	if (base == 0 || (n && slots[0] < base))
+		return -EINVAL;
 	uint64_t pos = base - 1; /* the first delta is counted from the slot before 'base' */
 	size_t w = 0;
 	for (unsigned i = 0; i < n; i++) {
-		if (slots[i] <= pos || (i == 0 && slots[0] < base))
-			return -EINVAL;
 		uint64_t gap = slots[i] - pos;
+		if (gap - 1 < DP_EVF_DELTA_MAX && w < cap_words) { /* the common case: one word */
+			words[w++] = DP_LE16((uint16_t)(gap | (uint64_t)(syms[i] & sym_mask) << 12));
+			pos = slots[i];
+			continue;
+		}
+		if (slots[i] <= pos)
+			return -EINVAL;
 		while (gap > DP_EVF_DELTA_MAX) {
 			uint64_t e = (gap - 1) / DP_EVF_DELTA_MAX;
 			if (e > DP_EVF_ESCAPE_MAX)
@@ -73,10 +80,16 @@ int dp_sparse_encode(uint16_t *words, size_t cap_words, uint64_t base, const uin
 		}
 		if (w + 1 > cap_words)
 			return -ENOSPC;
-		words[w++] = DP_LE16((uint16_t)(gap | (uint64_t)(syms[i] & 0xF) << 12));
+		words[w++] = DP_LE16((uint16_t)(gap | (uint64_t)(syms[i] & sym_mask) << 12));
 		pos = slots[i];
 	}
 	return (int)w;
+}
+
+int dp_sparse_encode(uint16_t *words, size_t cap_words, uint64_t base, const uint64_t *slots,
+		     const uint8_t *syms, unsigned n)
+{
+	return dp_sparse_encode_masked(words, cap_words, base, slots, syms, n, 0xF);
 }
 
 int dp_evf_build_sparse(uint8_t *p, size_t cap, struct dp_evf_hdr *h, const uint64_t *slots,
@@ -140,6 +153,22 @@ enum dp_err dp_evf_parse(const uint8_t *p, size_t len, struct dp_evf_hdr *h)
 enum dp_err dp_sparse_decode(const uint8_t *words, unsigned nwords, unsigned count, uint64_t base,
 			     uint64_t *slots, uint8_t *syms)
 {
+	/* Fast path: one word per event (no escapes) and no possible overflow, so the loop is a
+	 * branch-free prefix sum; a zero delta (an escape) sends the payload to the full decoder. */
+	if (nwords == count && base - 1 <= UINT64_MAX - (uint64_t)DP_EVF_DELTA_MAX * count) {
+		uint64_t pos = base - 1;
+		unsigned zero = 0;
+		for (unsigned i = 0; i < count; i++) {
+			uint16_t w = get_le16(words + 2 * i);
+			uint64_t delta = w & 0xFFF;
+			zero |= delta == 0;
+			pos += delta;
+			slots[i] = pos;
+			syms[i] = (uint8_t)(w >> 12);
+		}
+		if (!zero)
+			return DP_ERR_OK;
+	}
 	uint64_t pos = base - 1;
 	unsigned n = 0;
 	int escaped = 0; /* an escape must be followed by an event */

@@ -2,6 +2,8 @@
 #include "dp_qdist.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "dp_evframe.h"
 #include "le.h"
@@ -16,11 +18,14 @@ void dp_qd_write_hdr(uint8_t *p, const struct dp_qd_hdr *h)
 	put_le16(p + 6, h->payload_len);
 	put_le64(p + 8, h->block_seq);
 	put_le64(p + 16, h->msg_seq);
+	put_le32(p + 24, h->msg_len);
+	put_le16(p + 28, h->frag_idx);
+	put_le16(p + 30, h->frag_cnt);
 }
 
 enum dp_err dp_qd_parse(const uint8_t *p, size_t len, struct dp_qd_hdr *h)
 {
-	if (len < DP_QD_HDR_LEN + DP_QD_TAG_LEN)
+	if (len < DP_QD_HDR_LEN)
 		return DP_ERR_QD_SHORT;
 	h->version = p[0];
 	h->type = p[1];
@@ -30,118 +35,229 @@ enum dp_err dp_qd_parse(const uint8_t *p, size_t len, struct dp_qd_hdr *h)
 	h->payload_len = get_le16(p + 6);
 	h->block_seq = get_le64(p + 8);
 	h->msg_seq = get_le64(p + 16);
+	h->msg_len = get_le32(p + 24);
+	h->frag_idx = get_le16(p + 28);
+	h->frag_cnt = get_le16(p + 30);
 	if (h->version != DP_QD_VERSION)
 		return DP_ERR_QD_VERSION;
 	if (h->type == 0 || h->type > DP_QD_TYPE_MAX)
 		return DP_ERR_QD_TYPE;
 	if (h->channel != dp_qd_type_channel(h->type) || h->role > DP_ROLE_BOB)
 		return DP_ERR_QD_RESERVED;
-	if ((size_t)h->payload_len > len - DP_QD_HDR_LEN - DP_QD_TAG_LEN)
+	if (h->frag_cnt == 0 || h->frag_cnt > DP_QD_FRAGS_MAX || h->frag_idx >= h->frag_cnt)
+		return DP_ERR_QD_FRAG;
+	int last = dp_qd_last_frag(h);
+	if (len < DP_QD_HDR_LEN + (last ? DP_QD_TAG_LEN : 0))
+		return DP_ERR_QD_SHORT;
+	if ((size_t)h->payload_len > len - DP_QD_HDR_LEN - (last ? DP_QD_TAG_LEN : 0) ||
+	    h->msg_len > DP_QD_MSG_MAX || h->payload_len > h->msg_len ||
+	    (h->frag_cnt == 1 && h->payload_len != h->msg_len))
 		return DP_ERR_QD_LENGTH;
+	if (!last && h->payload_len == 0) /* every fragment but the last carries payload */
+		return DP_ERR_QD_FRAG;
+	return DP_ERR_OK;
+}
+
+int dp_qd_asm_init(struct dp_qd_asm *a, size_t cap)
+{
+	memset(a, 0, sizeof(*a));
+	a->buf = malloc(cap ? cap : 1);
+	if (!a->buf)
+		return -ENOMEM;
+	a->cap = cap;
+	return 0;
+}
+
+void dp_qd_asm_free(struct dp_qd_asm *a)
+{
+	if (a->buf) {
+		explicit_bzero(a->buf, a->cap);
+		free(a->buf);
+	}
+	memset(a, 0, sizeof(*a));
+}
+
+void dp_qd_asm_done(struct dp_qd_asm *a)
+{
+	/* Only the bytes a message wrote need wiping. */
+	explicit_bzero(a->buf, a->got);
+	a->got = 0;
+	a->active = a->complete = 0;
+}
+
+static void drop(struct dp_qd_asm *a)
+{
+	if (a->active)
+		a->dropped++;
+	dp_qd_asm_done(a);
+}
+
+static int same_message(const struct dp_qd_hdr *x, const struct dp_qd_hdr *y)
+{
+	return x->type == y->type && x->link_id == y->link_id && x->role == y->role &&
+	       x->block_seq == y->block_seq && x->msg_seq == y->msg_seq &&
+	       x->msg_len == y->msg_len && x->frag_cnt == y->frag_cnt;
+}
+
+enum dp_err dp_qd_asm_add(struct dp_qd_asm *a, const uint8_t *p, const struct dp_qd_hdr *h)
+{
+	if (h->frag_idx == 0) {
+		drop(a); /* a new message: the one in progress lost its tail */
+		if (h->msg_len > a->cap)
+			return DP_ERR_QD_FRAG;
+		a->h = *h;
+		a->active = 1;
+		a->next = 0;
+	} else if (!a->active || !same_message(&a->h, h) || h->frag_idx != a->next) {
+		drop(a);
+		return DP_ERR_QD_FRAG;
+	}
+	if (h->payload_len > a->h.msg_len - a->got ||
+	    (dp_qd_last_frag(h) && a->got + h->payload_len != a->h.msg_len)) {
+		drop(a);
+		return DP_ERR_QD_FRAG;
+	}
+	memcpy(a->buf + a->got, p + DP_QD_HDR_LEN, h->payload_len);
+	a->got += h->payload_len;
+	a->next++;
+	if (dp_qd_last_frag(h)) {
+		memcpy(a->last_hdr, p, DP_QD_HDR_LEN);
+		memcpy(a->tag, p + DP_QD_HDR_LEN + h->payload_len, DP_QD_TAG_LEN);
+		a->complete = 1;
+	}
 	return DP_ERR_OK;
 }
 
 int dp_qd_announce_build(uint8_t *p, size_t cap, uint64_t base, const uint64_t *slots,
-			 const uint8_t *bases, unsigned n)
+			 const uint8_t *syms, unsigned n)
 {
 	if (n == 0 || n > DP_QD_ANNOUNCE_MAX || cap < DP_QD_ANNOUNCE_HDR)
 		return -EINVAL;
-	uint8_t syms[DP_QD_ANNOUNCE_MAX];
-	for (unsigned i = 0; i < n; i++)
-		syms[i] = bases[i] & 1;
 	size_t cap_words = (cap - DP_QD_ANNOUNCE_HDR) / 2;
-	int nw = dp_sparse_encode((uint16_t *)(void *)(p + DP_QD_ANNOUNCE_HDR), cap_words, base,
-				  slots, syms, n);
+	/* Only the basis is announced (symbol bit 0). */
+	int nw = dp_sparse_encode_masked((uint16_t *)(void *)(p + DP_QD_ANNOUNCE_HDR), cap_words,
+					 base, slots, syms, n, 1);
 	if (nw < 0)
 		return nw;
 	put_le64(p, base);
-	put_le16(p + 8, (uint16_t)n);
-	put_le16(p + 10, (uint16_t)nw);
+	put_le32(p + 8, n);
+	put_le32(p + 12, (uint32_t)nw);
 	return DP_QD_ANNOUNCE_HDR + 2 * nw;
 }
 
-int dp_qd_announce_parse(const uint8_t *p, size_t len, uint64_t *slots, uint8_t *bases)
+int dp_qd_announce_parse(const uint8_t *p, size_t len, uint64_t *slots, uint8_t *bases,
+			 unsigned max)
 {
 	if (len < DP_QD_ANNOUNCE_HDR)
 		return -EPROTO;
 	uint64_t base = get_le64(p);
-	unsigned n = get_le16(p + 8), nw = get_le16(p + 10);
-	if (base == 0 || n == 0 || n > DP_QD_ANNOUNCE_MAX || nw < n ||
+	uint32_t n = get_le32(p + 8), nw = get_le32(p + 12);
+	if (base == 0 || n == 0 || n > max || n > DP_QD_ANNOUNCE_MAX || nw < n ||
 	    len != DP_QD_ANNOUNCE_HDR + 2 * (size_t)nw)
 		return -EPROTO;
 	if (dp_sparse_decode(p + DP_QD_ANNOUNCE_HDR, nw, n, base, slots, bases) != DP_ERR_OK)
 		return -EPROTO;
+	uint8_t any = 0;
 	for (unsigned i = 0; i < n; i++)
-		if (bases[i] > 1) /* only the basis is announced */
-			return -EPROTO;
-	return (int)n;
+		any |= bases[i];
+	return any > 1 ? -EPROTO : (int)n; /* only the basis is announced */
 }
 
-/* Byte-at-a-time expansion tables for the reply's bitmap and 2-bit classes (built once). */
-static uint64_t match_expand[256]; /* byte -> 8 bytes of 0/1 */
-static uint32_t class_expand[256]; /* byte -> 4 bytes of 0..3 */
-
-__attribute__((constructor)) static void reply_tables(void)
+/* The 32 low bits of x to the even bit positions of the result, and back. */
+static inline uint64_t spread32(uint64_t x)
 {
-	for (unsigned b = 0; b < 256; b++) {
-		uint64_t m = 0;
-		uint32_t c = 0;
-		for (unsigned i = 0; i < 8; i++)
-			m |= (uint64_t)((b >> i) & 1) << (8 * i);
-		for (unsigned i = 0; i < 4; i++)
-			c |= (uint32_t)((b >> (2 * i)) & 3) << (8 * i);
-		match_expand[b] = DP_LE64(m);
-		class_expand[b] = DP_LE32(c);
-	}
+	x &= 0xFFFFFFFFu;
+	x = (x | x << 16) & 0x0000FFFF0000FFFFull;
+	x = (x | x << 8) & 0x00FF00FF00FF00FFull;
+	x = (x | x << 4) & 0x0F0F0F0F0F0F0F0Full;
+	x = (x | x << 2) & 0x3333333333333333ull;
+	return (x | x << 1) & 0x5555555555555555ull;
+}
+
+static inline uint64_t compact32(uint64_t x)
+{
+	x &= 0x5555555555555555ull;
+	x = (x | x >> 1) & 0x3333333333333333ull;
+	x = (x | x >> 2) & 0x0F0F0F0F0F0F0F0Full;
+	x = (x | x >> 4) & 0x00FF00FF00FF00FFull;
+	x = (x | x >> 8) & 0x0000FFFF0000FFFFull;
+	return (x | x >> 16) & 0xFFFFFFFFull;
+}
+
+static inline uint64_t tail_mask(unsigned n, size_t w)
+{
+	size_t left = n - w * 64;
+	return left >= 64 ? ~0ull : (1ull << left) - 1;
+}
+
+/* Bytes [8w, 8w + 8) of a little-endian bit string of 'bytes' bytes, as a word. */
+static inline uint64_t load_part(const uint8_t *s, size_t bytes, size_t at)
+{
+	uint64_t v = 0;
+	size_t k = bytes - at < 8 ? bytes - at : 8;
+	memcpy(&v, s + at, k);
+	return DP_LE64(v);
+}
+
+static inline void store_part(uint8_t *d, size_t bytes, size_t at, uint64_t v)
+{
+	size_t k = bytes - at < 8 ? bytes - at : 8;
+	v = DP_LE64(v);
+	memcpy(d + at, &v, k);
 }
 
 int dp_qd_reply_build(uint8_t *p, size_t cap, uint64_t announce_seq, uint32_t key_pos,
-		      const uint8_t *match, const uint8_t *cls, unsigned n)
+		      const uint64_t *match, const uint64_t *cls_lo, const uint64_t *cls_hi,
+		      unsigned n)
 {
 	if (n == 0 || n > DP_QD_ANNOUNCE_MAX)
 		return -EINVAL;
-	size_t len = dp_qd_reply_len(n);
+	size_t len = dp_qd_reply_len(n), mb = (n + 7) / 8, cb = (n + 3) / 4;
 	if (cap < len)
 		return -ENOSPC;
 	put_le64(p, announce_seq);
 	put_le32(p + 8, key_pos);
-	put_le16(p + 12, (uint16_t)n);
-	put_le16(p + 14, 0);
-	uint8_t *m = p + DP_QD_REPLY_HDR, *c = m + (n + 7) / 8;
-	memset(m, 0, len - DP_QD_REPLY_HDR);
-	unsigned bad = 0;
-	for (unsigned i = 0; i < n; i++) {
-		bad |= match[i] & (cls[i] == 3);
-		m[i >> 3] |= (uint8_t)((match[i] & 1) << (i & 7));
-		c[i >> 2] |= (uint8_t)((cls[i] & 3) << ((i & 3) * 2));
+	put_le32(p + 12, n);
+	uint8_t *m = p + DP_QD_REPLY_HDR, *c = m + mb;
+	uint64_t bad = 0;
+	for (size_t w = 0; w * 64 < n; w++) {
+		uint64_t k = tail_mask(n, w), mw = match[w] & k, lo = cls_lo[w] & k,
+			 hi = cls_hi[w] & k;
+		bad |= mw & lo & hi;
+		store_part(m, mb, 8 * w, mw);
+		store_part(c, cb, 16 * w, spread32(lo) | spread32(hi) << 1);
+		if (16 * w + 8 < cb)
+			store_part(c, cb, 16 * w + 8, spread32(lo >> 32) | spread32(hi >> 32) << 1);
 	}
 	return bad ? -EINVAL : (int)len;
 }
 
 int dp_qd_reply_parse(const uint8_t *p, size_t len, uint64_t *announce_seq, uint32_t *key_pos,
-		      uint8_t *match, uint8_t *cls)
+		      uint64_t *match, uint64_t *cls_lo, uint64_t *cls_hi, unsigned max)
 {
 	if (len < DP_QD_REPLY_HDR)
 		return -EPROTO;
-	unsigned n = get_le16(p + 12);
-	if (n == 0 || n > DP_QD_ANNOUNCE_MAX || get_le16(p + 14) != 0 || len != dp_qd_reply_len(n))
+	uint32_t n = get_le32(p + 12);
+	if (n == 0 || n > max || n > DP_QD_ANNOUNCE_MAX || len != dp_qd_reply_len(n))
+		return -EPROTO;
+	size_t mb = (n + 7) / 8, cb = (n + 3) / 4;
+	const uint8_t *m = p + DP_QD_REPLY_HDR, *c = m + mb;
+	uint64_t bad = 0;
+	for (size_t w = 0; w * 64 < n; w++) {
+		uint64_t k = tail_mask(n, w), mw = load_part(m, mb, 8 * w);
+		uint64_t c0 = load_part(c, cb, 16 * w);
+		uint64_t c1 = 16 * w + 8 < cb ? load_part(c, cb, 16 * w + 8) : 0;
+		uint64_t lo = compact32(c0) | compact32(c1) << 32;
+		uint64_t hi = compact32(c0 >> 1) | compact32(c1 >> 1) << 32;
+		/* Padding bits past n are zero; a match with class 3 is malformed. */
+		bad |= ((mw | lo | hi) & ~k) | (mw & lo & hi);
+		match[w] = mw;
+		cls_lo[w] = lo;
+		cls_hi[w] = hi;
+	}
+	if (bad)
 		return -EPROTO;
 	*announce_seq = get_le64(p);
 	*key_pos = get_le32(p + 8);
-	const uint8_t *m = p + DP_QD_REPLY_HDR, *c = m + (n + 7) / 8;
-	/* Padding bits past n must be zero. */
-	if ((n & 7) && (m[n >> 3] >> (n & 7)))
-		return -EPROTO;
-	if ((n & 3) && (c[n >> 2] >> ((n & 3) * 2)))
-		return -EPROTO;
-	/* Whole bytes through the tables (the output arrays have room for whole groups). */
-	for (unsigned i = 0; i < n; i += 8)
-		memcpy(match + i, &match_expand[m[i >> 3]], 8);
-	for (unsigned i = 0; i < n; i += 4)
-		memcpy(cls + i, &class_expand[c[i >> 2]], 4);
-	/* A match with class 3 (slot unknown to the transmitter) is malformed. */
-	unsigned bad = 0;
-	for (unsigned i = 0; i < n; i++)
-		bad |= match[i] & (cls[i] == 3);
-	return bad ? -EPROTO : (int)n;
+	return (int)n;
 }

@@ -67,6 +67,7 @@ static void link_params(struct dst_link_params *lp)
 }
 
 static bool g_alice_dense = true;
+static unsigned g_mtu; /* 0: the node's default (jumbo) */
 
 static void pair_setup(struct pair *p, uint32_t block_bits, uint32_t timeout_ms)
 {
@@ -85,7 +86,7 @@ static void pair_setup(struct pair *p, uint32_t block_bits, uint32_t timeout_ms)
 	for (int i = 0; i < 2; i++) {
 		/* One pool for both: their mbufs cross over the ring ports. */
 		struct dp_node_cfg nc = {.n_ports = 2, .port_ids = {p->ports[2 * i], p->ports[2 * i + 1]},
-					 .n_workers = 1, .manual = true, .pool = tpool};
+					 .n_workers = 1, .manual = true, .pool = tpool, .mtu = g_mtu};
 		const char *why = NULL;
 		p->node[i] = dp_node_create(&nc, &why);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(p->node[i]);
@@ -227,6 +228,53 @@ static void report(struct pair *p, int i, struct dp_link_report *r)
 	CU_ASSERT_EQUAL_FATAL(dp_node_link_report(p->node[i], LINK, r), 0);
 }
 
+/* Bob's frames on their way to Alice: poll Bob's RX and TX (feeding both modules) until he has
+ * sent sift messages, let his TX put them all on the wire, and take every frame off it. */
+static unsigned take_bob_frames(struct pair *p, struct rte_mbuf **ms, unsigned max)
+{
+	for (int i = 0; i < 2000 && !rte_ring_count(p->qd[1]); i++) {
+		dp_node_poll_rx(p->node[1]);
+		dp_node_poll_tx(p->node[1]);
+		feed_frame(p);
+	}
+	for (int i = 0; i < 64; i++)
+		dp_node_poll_tx(p->node[1]);
+	unsigned n = 0;
+	while (n < max && rte_ring_dequeue(p->qd[1], (void **)&ms[n]) == 0)
+		n++;
+	return n;
+}
+
+static bool qd_hdr_of(struct rte_mbuf *m, struct dp_qd_hdr *h)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	size_t len = rte_pktmbuf_data_len(m);
+	return len > DP_ETH_HDR_LEN &&
+	       dp_qd_parse(p + DP_ETH_HDR_LEN, len - DP_ETH_HDR_LEN, h) == DP_ERR_OK;
+}
+
+/* The first whole sift message of at least min_frags frames among ms: its frames [first, +cnt). */
+static bool find_message(struct rte_mbuf **ms, unsigned n, unsigned min_frags, unsigned *first,
+			 unsigned *cnt)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct dp_qd_hdr h;
+		if (!qd_hdr_of(ms[i], &h) || h.channel != DP_QD_CH_SIFT || h.frag_idx != 0 ||
+		    h.frag_cnt < min_frags || i + h.frag_cnt > n)
+			continue;
+		*first = i;
+		*cnt = h.frag_cnt;
+		return true;
+	}
+	return false;
+}
+
+static void deliver(struct rte_ring *r, struct rte_mbuf **ms, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		CU_ASSERT_EQUAL(rte_ring_enqueue(r, ms[i]), 0);
+}
+
 static uint32_t g_block_bits = 262144;
 
 static void debug_dump(struct pair *p)
@@ -331,7 +379,7 @@ static void test_tampered_message_aborts_block(void)
 	pair_setup(&p, g_block_bits, 30);
 	unsigned keys = 0, mismatch = 0;
 	/* Corrupt Alice's first distill-channel message: a payload bit after sealing. */
-	dp_node_test_corrupt_tx(p.node[0], LINK, 1, 8 * 30 + 3);
+	dp_node_test_corrupt_tx(p.node[0], LINK, 1, 8 * (DP_QD_HDR_LEN + 6) + 3);
 	struct dp_link_report ra, rb;
 	for (int f = 0; f < 100000; f++) {
 		feed_frame(&p);
@@ -385,7 +433,8 @@ static void test_bad_input_counted(void)
 	f[1] = DP_EVF_FLAG_RX_SIDE | DP_EVF_FLAG_DENSE;
 	inject(p.module[0], f, (size_t)len, DP_ETHERTYPE_EVENTS);        /* Bob's side at Alice */
 	inject(p.module[0], f, (size_t)len, 0x0800);                      /* IPv4 */
-	uint8_t q[64] = {1, 3, LINK, 0, 1, 0, 0, 0};                      /* BLOCK, bad tag */
+	uint8_t q[64] = {DP_QD_VERSION, DP_QD_BLOCK, LINK, 0, DP_QD_CH_DISTILL, DP_ROLE_ALICE};
+	q[30] = 1;                                                        /* BLOCK, bad tag */
 	inject(p.qd[0], q, sizeof(q), DP_ETHERTYPE_QDIST);
 	poll_all(&p);
 	struct dp_lcore_stats s;
@@ -400,20 +449,19 @@ static void test_bad_input_counted(void)
 	dp_node_lcore_stats(p.node[1], -1, &s);
 	CU_ASSERT_EQUAL(s.errors[DP_ERR_QD_AUTH], 1);
 
-	/* Replay: copy one of Bob's sift messages on its way to Alice and deliver it twice. */
-	feed_frame(&p);
-	for (int i = 0; i < 200 && !rte_ring_count(p.qd[1]); i++) {
-		dp_node_poll_rx(p.node[1]);
-		dp_node_poll_tx(p.node[1]);
-		feed_frame(&p);
+	/* Replay: copy one of Bob's sift messages (all its frames) on its way to Alice and deliver
+	 * it twice. */
+	struct rte_mbuf *ms[1024];
+	unsigned nf = take_bob_frames(&p, ms, 1024), first = 0, cnt = 0;
+	CU_ASSERT_FATAL(find_message(ms, nf, 1, &first, &cnt));
+	struct rte_mbuf *copies[1024];
+	for (unsigned i = 0; i < cnt; i++) {
+		copies[i] = rte_pktmbuf_copy(ms[first + i], tpool, 0, UINT32_MAX);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(copies[i]);
 	}
-	struct rte_mbuf *m = NULL;
-	CU_ASSERT_EQUAL_FATAL(rte_ring_dequeue(p.qd[1], (void **)&m), 0);
-	struct rte_mbuf *copy = rte_pktmbuf_copy(m, tpool, 0, UINT32_MAX);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
-	rte_ring_enqueue(p.qd[1], m);
+	deliver(p.qd[1], ms, nf);
 	dp_node_poll_rx(p.node[0]);
-	rte_ring_enqueue(p.qd[1], copy);
+	deliver(p.qd[1], copies, cnt);
 	settle(&p);
 	dp_node_lcore_stats(p.node[0], -1, &s);
 	if (getenv("DP_DEBUG"))
@@ -430,6 +478,71 @@ static void test_bad_input_counted(void)
 	}
 	CU_ASSERT(keys >= 2);
 	CU_ASSERT_EQUAL(mismatch, 0);
+	pair_teardown(&p);
+}
+
+/* Multi-frame sift messages over net_ring at MTU 1500: a lost, duplicated or reordered fragment
+ * drops the whole message (counted), a tampered one fails its single tag; nothing of them is used
+ * (keys stay identical, the nodes stay aligned). */
+static void test_multi_frame_faults(void)
+{
+	static struct pair p;
+	g_mtu = 1500;
+	pair_setup(&p, g_block_bits, 2000);
+	g_mtu = 0;
+	for (int f = 0; f < 20; f++) {
+		feed_frame(&p);
+		poll_all(&p);
+	}
+	settle(&p);
+	struct dp_lcore_stats s;
+	dp_node_lcore_stats(p.node[0], -1, &s);
+	uint64_t dropped = s.errors[DP_ERR_QD_MSG_DROPPED], auth = s.errors[DP_ERR_QD_AUTH];
+	CU_ASSERT_EQUAL(dropped, 0);
+	for (int fault = 0; fault < 4; fault++) {
+		struct rte_mbuf *ms[1024 + 1];
+		unsigned n = take_bob_frames(&p, ms, 1024), first = 0, cnt = 0;
+		CU_ASSERT_FATAL(find_message(ms, n, 3, &first, &cnt));
+		unsigned k = first + 1;
+		if (fault == 0) { /* lost */
+			rte_pktmbuf_free(ms[k]);
+			memmove(ms + k, ms + k + 1, (n - k - 1) * sizeof(ms[0]));
+			n--;
+		} else if (fault == 1) { /* duplicated */
+			memmove(ms + k + 1, ms + k, (n - k) * sizeof(ms[0]));
+			ms[k + 1] = rte_pktmbuf_copy(ms[k], tpool, 0, UINT32_MAX);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(ms[k + 1]);
+			n++;
+		} else if (fault == 2) { /* reordered */
+			struct rte_mbuf *t = ms[k];
+			ms[k] = ms[k + 1];
+			ms[k + 1] = t;
+		} else { /* a payload bit flipped in a fragment without the tag */
+			rte_pktmbuf_mtod(ms[k], uint8_t *)[DP_ETH_HDR_LEN + DP_QD_HDR_LEN + 10] ^= 4;
+		}
+		deliver(p.qd[1], ms, n);
+		settle(&p);
+		dp_node_lcore_stats(p.node[0], -1, &s);
+		CU_ASSERT_EQUAL(s.errors[DP_ERR_QD_MSG_DROPPED], dropped + (fault < 3));
+		CU_ASSERT_EQUAL(s.errors[DP_ERR_QD_AUTH], auth + (fault == 3));
+		dropped = s.errors[DP_ERR_QD_MSG_DROPPED];
+		auth = s.errors[DP_ERR_QD_AUTH];
+	}
+	CU_ASSERT(s.errors[DP_ERR_QD_FRAG] >= 3);
+	unsigned keys = 0, mismatch = 0;
+	for (int f = 0; f < 100000 && keys < 2; f++) {
+		feed_frame(&p);
+		poll_all(&p);
+		poll_all(&p);
+		keys += keys_match(&p, &mismatch);
+	}
+	CU_ASSERT(keys >= 2);
+	CU_ASSERT_EQUAL(mismatch, 0);
+	struct dp_link_report ra;
+	report(&p, 0, &ra);
+	CU_ASSERT_EQUAL(ra.auth_failures, 1);
+	if (getenv("DP_DEBUG"))
+		debug_dump(&p);
 	pair_teardown(&p);
 }
 
@@ -571,6 +684,7 @@ static CU_TestInfo tests[] = {
 	{"sparse transmitter frames", test_sparse_transmitter_frames},
 	{"tampered Qdist message aborts the block", test_tampered_message_aborts_block},
 	{"bad, replayed and stale input is counted", test_bad_input_counted},
+	{"multi-frame sift messages: faulty fragments drop the message", test_multi_frame_faults},
 	{"peer silent mid-block: block times out", test_peer_silent_mid_block},
 	{"worker command rings", test_worker_commands},
 	{"link removal through RCU", test_link_remove},

@@ -1,5 +1,7 @@
-/* Qdist framing, sift payloads and Wegman-Carter authentication: Poly1305 known answer
- * (RFC 8439 section 2.5.2), pads used once, replay/gap/tamper handling. */
+/* Qdist framing, multi-frame reassembly, sift payloads and Wegman-Carter authentication:
+ * Poly1305 known answer (RFC 8439 section 2.5.2), pads used once, replay/gap/tamper handling, one
+ * tag over a message split into frames; lost, duplicated, reordered or tampered fragments drop the
+ * message. Payload layouts are checked against bytes written here from docs/protocol.md. */
 #include <errno.h>
 #include <string.h>
 
@@ -47,7 +49,7 @@ static int build_msg(struct dp_auth_stream *tx, uint8_t *buf, uint8_t type, uint
 {
 	struct dp_qd_hdr h = {.type = type, .link_id = 7, .channel = dp_qd_type_channel(type),
 			      .role = DP_ROLE_BOB, .payload_len = (uint16_t)strlen(payload),
-			      .block_seq = block};
+			      .block_seq = block, .msg_len = (uint32_t)strlen(payload), .frag_cnt = 1};
 	dp_qd_write_hdr(buf, &h);
 	memcpy(buf + DP_QD_HDR_LEN, payload, h.payload_len);
 	return dp_auth_seal(tx, buf, DP_QD_HDR_LEN + h.payload_len);
@@ -165,8 +167,13 @@ static void test_header_rejects_malformed(void)
 	CU_ASSERT_EQUAL(dp_qd_parse(m, (size_t)len, &h), DP_ERR_OK);
 	CU_ASSERT_EQUAL(h.block_seq, 1);
 	CU_ASSERT_EQUAL(h.payload_len, 7);
-	CU_ASSERT_EQUAL(dp_qd_parse(m, 39, &h), DP_ERR_QD_SHORT);
+	CU_ASSERT_EQUAL(h.msg_len, 7);
+	CU_ASSERT_EQUAL(h.frag_cnt, 1);
+	CU_ASSERT_EQUAL(dp_qd_parse(m, 31, &h), DP_ERR_QD_SHORT);
+	CU_ASSERT_EQUAL(dp_qd_parse(m, 47, &h), DP_ERR_QD_SHORT); /* the last fragment has a tag */
 	CU_ASSERT_EQUAL(dp_qd_parse(m, (size_t)len - 1, &h), DP_ERR_QD_LENGTH);
+	memcpy(b, m, (size_t)len); b[0] = 1; /* version 1 (24-byte header) is no longer spoken */
+	CU_ASSERT_EQUAL(dp_qd_parse(b, (size_t)len, &h), DP_ERR_QD_VERSION);
 	memcpy(b, m, (size_t)len); b[0] = 9;
 	CU_ASSERT_EQUAL(dp_qd_parse(b, (size_t)len, &h), DP_ERR_QD_VERSION);
 	memcpy(b, m, (size_t)len); b[1] = 0;
@@ -177,56 +184,249 @@ static void test_header_rejects_malformed(void)
 	CU_ASSERT_EQUAL(dp_qd_parse(b, (size_t)len, &h), DP_ERR_QD_RESERVED);
 	memcpy(b, m, (size_t)len); b[5] = 2;
 	CU_ASSERT_EQUAL(dp_qd_parse(b, (size_t)len, &h), DP_ERR_QD_RESERVED);
+	/* Fragment fields: count 0, index past the count, a single frame shorter than its message,
+	 * a message above the limit. */
+	memcpy(b, m, (size_t)len); b[30] = 0;
+	CU_ASSERT_EQUAL(dp_qd_parse(b, (size_t)len, &h), DP_ERR_QD_FRAG);
+	memcpy(b, m, (size_t)len); b[28] = 1;
+	CU_ASSERT_EQUAL(dp_qd_parse(b, (size_t)len, &h), DP_ERR_QD_FRAG);
+	memcpy(b, m, (size_t)len); b[24] = 8;
+	CU_ASSERT_EQUAL(dp_qd_parse(b, (size_t)len, &h), DP_ERR_QD_LENGTH);
+	memcpy(b, m, (size_t)len); b[26] = 0x20; /* msg_len 2 MiB + 7 */
+	CU_ASSERT_EQUAL(dp_qd_parse(b, (size_t)len, &h), DP_ERR_QD_LENGTH);
+	/* A middle fragment (no tag) with an empty payload is malformed. */
+	memcpy(b, m, (size_t)len); b[30] = 3; b[6] = 0;
+	CU_ASSERT_EQUAL(dp_qd_parse(b, (size_t)len, &h), DP_ERR_QD_FRAG);
 	dp_auth_stream_free(&tx);
 	dp_auth_stream_free(&rx);
 }
 
+/* Frames of one message cut into fragments of 'room' bytes, written field by field from the
+ * documented layout; the tag (over the last header and the whole payload) comes from sealing the
+ * same bytes contiguously on a twin stream, i.e. from the definition. */
+struct frames {
+	uint8_t f[16][320];
+	size_t len[16];
+	unsigned n;
+};
+
+static void cut(struct frames *fr, struct dp_auth_stream *twin, uint64_t seq, const uint8_t *msg,
+		uint32_t msg_len, unsigned room)
+{
+	unsigned cnt = (msg_len + room - 1) / room;
+	fr->n = cnt;
+	uint8_t all[DP_QD_HDR_LEN + 4096];
+	for (unsigned i = 0; i < cnt; i++) {
+		uint32_t off = i * room, k = msg_len - off < room ? msg_len - off : room;
+		uint8_t *p = fr->f[i];
+		memset(p, 0, DP_QD_HDR_LEN);
+		p[0] = 2;
+		p[1] = DP_QD_SIFT_ANNOUNCE;
+		p[2] = 7;               /* link 7 */
+		p[5] = DP_ROLE_BOB;
+		p[6] = (uint8_t)k;      /* payload_len */
+		p[8] = 3;               /* block_seq */
+		p[16] = (uint8_t)seq;   /* msg_seq */
+		p[24] = (uint8_t)msg_len;
+		p[25] = (uint8_t)(msg_len >> 8);
+		p[28] = (uint8_t)i;
+		p[30] = (uint8_t)cnt;
+		memcpy(p + DP_QD_HDR_LEN, msg + off, k);
+		fr->len[i] = DP_QD_HDR_LEN + k;
+		if (i + 1 == cnt) {
+			memcpy(all, p, DP_QD_HDR_LEN);
+			memcpy(all + DP_QD_HDR_LEN, msg, msg_len);
+			CU_ASSERT_EQUAL(dp_auth_seal(twin, all, DP_QD_HDR_LEN + msg_len),
+					(int)(DP_QD_HDR_LEN + msg_len + DP_QD_TAG_LEN));
+			memcpy(p + fr->len[i], all + DP_QD_HDR_LEN + msg_len, DP_QD_TAG_LEN);
+			fr->len[i] += DP_QD_TAG_LEN;
+		}
+	}
+}
+
+/* Feed frames in the given order; returns DP_ERR_OK when a message completed and authenticated
+ * (its payload then equals msg), else the last error. Counts fragment errors in *bad. */
+static enum dp_err feed(struct dp_qd_asm *a, struct dp_auth_stream *rx, struct frames *fr,
+			const unsigned *order, unsigned n, const uint8_t *msg, uint32_t msg_len,
+			unsigned *bad)
+{
+	enum dp_err last = DP_ERR_QD_FRAG;
+	for (unsigned i = 0; i < n; i++) {
+		struct dp_qd_hdr h;
+		const uint8_t *p = fr->f[order[i]];
+		enum dp_err e = dp_qd_parse(p, fr->len[order[i]], &h);
+		if (!e)
+			e = dp_qd_asm_add(a, p, &h);
+		if (e) {
+			++*bad;
+			continue;
+		}
+		if (a->complete) {
+			last = dp_auth_open_msg(rx, a->last_hdr, DP_QD_HDR_LEN, a->buf, a->h.msg_len,
+						a->h.msg_seq, a->tag);
+			if (last == DP_ERR_OK)
+				CU_ASSERT(a->h.msg_len == msg_len && !memcmp(a->buf, msg, msg_len));
+			dp_qd_asm_done(a);
+		}
+	}
+	return last;
+}
+
+static void test_multi_frame_messages(void)
+{
+	struct dp_auth_stream tx, rx, twin_rx;
+	make_pair(&tx, &rx, 64 * 16);
+	uint8_t r[16], pads[64 * 16];
+	unit_fill_random(r, sizeof(r), 1);
+	unit_fill_random(pads, sizeof(pads), 2);
+	CU_ASSERT_EQUAL(dp_auth_stream_init(&twin_rx, r, 4096), 0);
+	CU_ASSERT_EQUAL(dp_auth_stream_append(&twin_rx, pads, sizeof(pads)), 0);
+	uint8_t msg[1000];
+	unit_fill_random(msg, sizeof(msg), 9);
+	struct dp_qd_asm a;
+	CU_ASSERT_EQUAL_FATAL(dp_qd_asm_init(&a, 1024), 0);
+	struct frames fr;
+	unsigned bad = 0;
+	static const unsigned in_order[5] = {0, 1, 2, 3, 4};
+
+	/* Five frames, one tag: complete and authentic. */
+	cut(&fr, &tx, 0, msg, 1000, 230);
+	CU_ASSERT_EQUAL(fr.n, 5);
+	CU_ASSERT_EQUAL(feed(&a, &rx, &fr, in_order, 5, msg, 1000, &bad), DP_ERR_OK);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(a.dropped, 0);
+	/* The same message authenticates as two parts on the library's seal as well. */
+	uint8_t hdr[DP_QD_HDR_LEN], tag[DP_QD_TAG_LEN];
+	memcpy(hdr, fr.f[4], DP_QD_HDR_LEN);
+	CU_ASSERT_EQUAL(dp_auth_seal_msg(&twin_rx, hdr, DP_QD_HDR_LEN, msg, 1000, tag), 0);
+	CU_ASSERT_EQUAL(memcmp(tag, fr.f[4] + fr.len[4] - DP_QD_TAG_LEN, DP_QD_TAG_LEN), 0);
+
+	/* Lost, duplicated, reordered fragments: the message is dropped, nothing completes, the
+	 * stream keeps its pad; the next intact message goes through. */
+	static const unsigned lost[4] = {0, 1, 3, 4}, dup[6] = {0, 1, 1, 2, 3, 4},
+			      reord[5] = {0, 2, 1, 3, 4}, head_lost[4] = {1, 2, 3, 4};
+	const unsigned *cases[4] = {lost, dup, reord, head_lost};
+	unsigned lens[4] = {4, 6, 5, 4};
+	uint64_t seq = 1;
+	for (int c = 0; c < 4; c++) {
+		cut(&fr, &tx, seq++, msg, 1000, 230);
+		uint64_t dropped = a.dropped, next = rx.next_seq;
+		bad = 0;
+		CU_ASSERT_EQUAL(feed(&a, &rx, &fr, cases[c], lens[c], msg, 1000, &bad), DP_ERR_QD_FRAG);
+		CU_ASSERT(bad >= 1);
+		CU_ASSERT_EQUAL(a.dropped, dropped + (c == 3 ? 0 : 1)); /* no head: nothing started */
+		CU_ASSERT_EQUAL(rx.next_seq, next);
+		CU_ASSERT(!a.active && !a.complete);
+	}
+	/* A fragment of another message in the middle: both dropped (the new one lacks its head). */
+	struct frames other;
+	cut(&fr, &tx, seq++, msg, 1000, 230);
+	cut(&other, &tx, seq++, msg, 1000, 230);
+	memcpy(fr.f[2], other.f[2], sizeof(fr.f[2]));
+	fr.len[2] = other.len[2];
+	bad = 0;
+	CU_ASSERT_EQUAL(feed(&a, &rx, &fr, in_order, 5, msg, 1000, &bad), DP_ERR_QD_FRAG);
+	/* Tampered payload in a middle fragment (no tag there): the one tag covers it. */
+	cut(&fr, &tx, seq++, msg, 1000, 230);
+	fr.f[1][DP_QD_HDR_LEN + 5] ^= 1;
+	bad = 0;
+	CU_ASSERT_EQUAL(feed(&a, &rx, &fr, in_order, 5, msg, 1000, &bad), DP_ERR_QD_AUTH);
+	/* The header fields of a non-last fragment must agree with the authenticated last one. */
+	cut(&fr, &tx, seq, msg, 1000, 230);
+	fr.f[0][8] ^= 1; /* block_seq of the first fragment */
+	bad = 0;
+	CU_ASSERT_EQUAL(feed(&a, &rx, &fr, in_order, 5, msg, 1000, &bad), DP_ERR_QD_FRAG);
+	fr.f[0][8] ^= 1;
+	CU_ASSERT_EQUAL(feed(&a, &rx, &fr, in_order, 5, msg, 1000, &bad), DP_ERR_OK);
+	/* Larger than the reassembly buffer: refused at the first fragment. */
+	uint8_t big[2000] = {0};
+	cut(&fr, &tx, seq + 1, big, 2000, 250);
+	bad = 0;
+	static const unsigned eight[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+	CU_ASSERT_EQUAL(feed(&a, &rx, &fr, eight, 8, big, 2000, &bad), DP_ERR_QD_FRAG);
+	CU_ASSERT_EQUAL(bad, 8);
+	dp_qd_asm_free(&a);
+	dp_auth_stream_free(&tx);
+	dp_auth_stream_free(&rx);
+	dp_auth_stream_free(&twin_rx);
+}
+
 static void test_sift_payloads_round_trip_and_reject(void)
 {
-	uint64_t slots[300], got[DP_QD_ANNOUNCE_MAX];
-	uint8_t bases[300], gb[DP_QD_ANNOUNCE_MAX], buf[4096];
+	enum { N = 300 };
+	uint64_t slots[N], got[N];
+	uint8_t bases[N], gb[N], buf[4096];
 	uint64_t s = 5, pos = 77;
-	for (int i = 0; i < 300; i++) {
+	for (int i = 0; i < N; i++) {
 		pos += 1 + unit_rand(&s) % 9000;
 		slots[i] = pos;
-		bases[i] = unit_rand(&s) & 1;
+		bases[i] = (uint8_t)(unit_rand(&s) & 1) | (uint8_t)(i & 2); /* bit values not sent */
 	}
-	int n = dp_qd_announce_build(buf, sizeof(buf), 50, slots, bases, 300);
+	int n = dp_qd_announce_build(buf, sizeof(buf), 50, slots, bases, N);
 	CU_ASSERT_FATAL(n > 0);
-	CU_ASSERT_EQUAL(dp_qd_announce_parse(buf, (size_t)n, got, gb), 300);
+	/* Header: base, count, words (u64, u32, u32). */
+	CU_ASSERT_EQUAL(buf[0], 50);
+	CU_ASSERT_EQUAL(buf[8] | buf[9] << 8, N);
+	CU_ASSERT_EQUAL(n, 16 + 2 * (buf[12] | buf[13] << 8));
+	CU_ASSERT_EQUAL(dp_qd_announce_parse(buf, (size_t)n, got, gb, N), N);
 	CU_ASSERT_EQUAL(memcmp(got, slots, sizeof(slots)), 0);
-	CU_ASSERT_EQUAL(memcmp(gb, bases, sizeof(bases)), 0);
-	CU_ASSERT_EQUAL(dp_qd_announce_parse(buf, (size_t)n - 2, got, gb), -EPROTO);
+	for (int i = 0; i < N; i++)
+		CU_ASSERT_EQUAL(gb[i], bases[i] & 1);
+	CU_ASSERT_EQUAL(dp_qd_announce_parse(buf, (size_t)n, got, gb, N - 1), -EPROTO);
+	CU_ASSERT_EQUAL(dp_qd_announce_parse(buf, (size_t)n - 2, got, gb, N), -EPROTO);
 	buf[n - 1] |= 0x20; /* a bit value in the last (always an event) word */
-	CU_ASSERT_EQUAL(dp_qd_announce_parse(buf, (size_t)n, got, gb), -EPROTO);
+	CU_ASSERT_EQUAL(dp_qd_announce_parse(buf, (size_t)n, got, gb, N), -EPROTO);
 
-	uint8_t match[13], cls[13], gm[DP_QD_ANNOUNCE_MAX], gc[DP_QD_ANNOUNCE_MAX];
-	for (int i = 0; i < 13; i++) {
-		match[i] = (i % 3) == 0;
-		cls[i] = (uint8_t)(i % 3);
+	/* Reply over 200 detections (three plane words, a partial tail). */
+	enum { R = 200 };
+	uint8_t match[R], cls[R];
+	uint64_t pm[4] = {0}, plo[4] = {0}, phi[4] = {0};
+	for (int i = 0; i < R; i++) {
+		cls[i] = (uint8_t)(unit_rand(&s) % 4);
+		match[i] = cls[i] != 3 && (unit_rand(&s) & 1);
+		pm[i / 64] |= (uint64_t)match[i] << (i % 64);
+		plo[i / 64] |= (uint64_t)(cls[i] & 1) << (i % 64);
+		phi[i / 64] |= (uint64_t)(cls[i] >> 1) << (i % 64);
 	}
-	cls[1] = 3; /* slot unknown to the transmitter, not matched */
-	n = dp_qd_reply_build(buf, sizeof(buf), 0x1122, 77, match, cls, 13);
-	CU_ASSERT_EQUAL_FATAL(n, 16 + 2 + 4);
-	/* Layout: bitmap LSB first, then 2-bit classes. */
-	CU_ASSERT_EQUAL(buf[16], 0x49); /* matches at 0, 3, 6 */
-	CU_ASSERT_EQUAL(buf[17], 0x12); /* 9, 12 */
-	CU_ASSERT_EQUAL(buf[18], (0 | 3 << 2 | 2 << 4 | 0 << 6));
-	uint64_t aseq;
+	/* Garbage past n in the planes is ignored. */
+	pm[3] |= 1ull << 63;
+	plo[3] |= 1ull << 62;
+	n = dp_qd_reply_build(buf, sizeof(buf), 0x1122, 77, pm, plo, phi, R);
+	CU_ASSERT_EQUAL_FATAL(n, 16 + 25 + 50);
+	CU_ASSERT_EQUAL(buf[12], R);
+	/* Layout: bitmap LSB first, then 2-bit classes LSB first. */
+	for (int i = 0; i < R; i++) {
+		CU_ASSERT_EQUAL((buf[16 + i / 8] >> (i % 8)) & 1, match[i]);
+		CU_ASSERT_EQUAL((buf[16 + 25 + i / 4] >> (2 * (i % 4))) & 3, cls[i]);
+	}
+	uint64_t aseq, gm[4], gl[4], gh[4];
 	uint32_t kpos;
-	CU_ASSERT_EQUAL(dp_qd_reply_parse(buf, (size_t)n, &aseq, &kpos, gm, gc), 13);
+	CU_ASSERT_EQUAL(dp_qd_reply_parse(buf, (size_t)n, &aseq, &kpos, gm, gl, gh, R), R);
 	CU_ASSERT_EQUAL(aseq, 0x1122);
 	CU_ASSERT_EQUAL(kpos, 77);
-	CU_ASSERT_EQUAL(buf[8], 77);
-	CU_ASSERT_EQUAL(memcmp(gm, match, 13), 0);
-	CU_ASSERT_EQUAL(memcmp(gc, cls, 13), 0);
-	buf[17] |= 0x80; /* padding bit */
-	CU_ASSERT_EQUAL(dp_qd_reply_parse(buf, (size_t)n, &aseq, &kpos, gm, gc), -EPROTO);
-	buf[17] &= 0x7F;
-	buf[18] |= 0x01; /* slot 0 matched, class made 1: fine; slot 1 class 3 matched: not */
-	buf[16] |= 0x02;
-	CU_ASSERT_EQUAL(dp_qd_reply_parse(buf, (size_t)n, &aseq, &kpos, gm, gc), -EPROTO);
-	CU_ASSERT_EQUAL(dp_qd_reply_parse(buf, (size_t)n + 1, &aseq, &kpos, gm, gc), -EPROTO);
+	pm[3] &= (1ull << (R - 192)) - 1;
+	plo[3] &= (1ull << (R - 192)) - 1;
+	CU_ASSERT_EQUAL(memcmp(gm, pm, sizeof(pm)), 0);
+	CU_ASSERT_EQUAL(memcmp(gl, plo, sizeof(plo)), 0);
+	CU_ASSERT_EQUAL(memcmp(gh, phi, sizeof(phi)), 0);
+	CU_ASSERT_EQUAL(dp_qd_reply_parse(buf, (size_t)n, &aseq, &kpos, gm, gl, gh, R - 1), -EPROTO);
+	/* A match with class 3 is malformed. */
+	int u = 0;
+	while (cls[u] != 3)
+		u++;
+	buf[16 + u / 8] |= (uint8_t)(1u << (u % 8));
+	CU_ASSERT_EQUAL(dp_qd_reply_parse(buf, (size_t)n, &aseq, &kpos, gm, gl, gh, R), -EPROTO);
+	buf[16 + u / 8] &= (uint8_t)~(1u << (u % 8));
+	CU_ASSERT_EQUAL(dp_qd_reply_parse(buf, (size_t)n + 1, &aseq, &kpos, gm, gl, gh, R), -EPROTO);
+	/* Class padding past n (13 detections: bits 26..31 of the last class byte). */
+	memset(pm, 0, sizeof(pm));
+	n = dp_qd_reply_build(buf, sizeof(buf), 1, 0, pm, plo, phi, 13);
+	CU_ASSERT_EQUAL_FATAL(n, 16 + 2 + 4);
+	buf[16 + 2 + 3] |= 0x40;
+	CU_ASSERT_EQUAL(dp_qd_reply_parse(buf, (size_t)n, &aseq, &kpos, gm, gl, gh, R), -EPROTO);
+	buf[16 + 2 + 3] &= 0x3F;
+	buf[17] |= 0x80; /* bitmap padding */
+	CU_ASSERT_EQUAL(dp_qd_reply_parse(buf, (size_t)n, &aseq, &kpos, gm, gl, gh, R), -EPROTO);
 }
 
 static CU_TestInfo tests[] = {
@@ -236,6 +436,7 @@ static CU_TestInfo tests[] = {
 	{"split gives both ends the same streams", test_split_gives_both_ends_the_same_streams},
 	{"header rejects malformed", test_header_rejects_malformed},
 	{"sift payloads round trip and reject", test_sift_payloads_round_trip_and_reject},
+	{"multi-frame messages: one tag, fragments lost/duplicated/reordered/tampered", test_multi_frame_messages},
 	CU_TEST_INFO_NULL,
 };
 

@@ -1,7 +1,9 @@
-/* Fuzz target: Qdist header parser, sift payload parsers and authentication. Accepted sift
- * payloads rebuild to the same bytes (announcements: to the same events); no input ever passes
- * authentication against a stream whose pads the fuzzer cannot know, and a rejected message
- * leaves the stream unchanged. */
+/* Fuzz target: Qdist frame parser, multi-frame reassembly, sift payload parsers and
+ * authentication. The input is a sequence of frames, each preceded by its length (u16 LE). Every
+ * frame goes through the parser and the reassembler; a message that completes has exactly its
+ * announced length, and no input ever passes authentication against a stream whose pads the fuzzer
+ * cannot know (a rejected message leaves the stream unchanged). Accepted sift payloads rebuild to
+ * the same bytes (announcements: to the same events). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,9 +11,10 @@
 #include "dp_auth.h"
 #include "dp_qdist.h"
 
-static uint64_t slots[DP_QD_ANNOUNCE_MAX], slots2[DP_QD_ANNOUNCE_MAX];
-static uint8_t a[DP_QD_ANNOUNCE_MAX], b[DP_QD_ANNOUNCE_MAX], a2[DP_QD_ANNOUNCE_MAX],
-	b2[DP_QD_ANNOUNCE_MAX], buf[70000];
+#define MAXN 4096 /* detections per payload the fuzzer decodes (larger ones are rejected) */
+static uint64_t slots[MAXN], slots2[MAXN], m[MAXN / 64], lo[MAXN / 64], hi[MAXN / 64],
+	m2[MAXN / 64], lo2[MAXN / 64], hi2[MAXN / 64];
+static uint8_t a[MAXN], a2[MAXN], buf[6 * MAXN + 64];
 
 static struct dp_auth_stream *stream(void)
 {
@@ -29,39 +32,64 @@ static struct dp_auth_stream *stream(void)
 	return &s;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void payload(uint8_t type, const uint8_t *pl, size_t len)
 {
-	struct dp_qd_hdr h;
-	if (dp_qd_parse(data, size, &h) != DP_ERR_OK)
-		return 0;
-	struct dp_auth_stream *s = stream();
-	uint64_t next = s->next_seq;
-	if (dp_auth_open(s, data, DP_QD_HDR_LEN + h.payload_len, h.msg_seq) == DP_ERR_OK)
-		abort(); /* a forged tag verified */
-	if (s->next_seq != next)
-		abort();
-	const uint8_t *pl = data + DP_QD_HDR_LEN;
-	if (h.type == DP_QD_SIFT_ANNOUNCE) {
-		int n = dp_qd_announce_parse(pl, h.payload_len, slots, a);
+	if (type == DP_QD_SIFT_ANNOUNCE) {
+		int n = dp_qd_announce_parse(pl, len, slots, a, MAXN);
 		if (n > 0) {
-			int m = dp_qd_announce_build(buf, sizeof(buf), slots[0], slots, a, (unsigned)n);
-			if (m < 0 || dp_qd_announce_parse(buf, (size_t)m, slots2, a2) != n ||
+			int k = dp_qd_announce_build(buf, sizeof(buf), slots[0], slots, a, (unsigned)n);
+			if (k < 0 || dp_qd_announce_parse(buf, (size_t)k, slots2, a2, MAXN) != n ||
 			    memcmp(slots, slots2, (size_t)n * 8) || memcmp(a, a2, (size_t)n))
 				abort();
 		}
-	} else if (h.type == DP_QD_SIFT_REPLY) {
-		uint64_t seq;
-		uint32_t pos;
-		int n = dp_qd_reply_parse(pl, h.payload_len, &seq, &pos, a, b);
+	} else if (type == DP_QD_SIFT_REPLY) {
+		uint64_t seq, seq2;
+		uint32_t pos, pos2;
+		int n = dp_qd_reply_parse(pl, len, &seq, &pos, m, lo, hi, MAXN);
 		if (n > 0) {
-			int m = dp_qd_reply_build(buf, sizeof(buf), seq, pos, a, b, (unsigned)n);
-			if (m != h.payload_len || memcmp(buf, pl, (size_t)m))
+			int k = dp_qd_reply_build(buf, sizeof(buf), seq, pos, m, lo, hi, (unsigned)n);
+			if (k != (int)len || memcmp(buf, pl, (size_t)k))
 				abort();
-			uint64_t seq2;
-			uint32_t pos2;
-			if (dp_qd_reply_parse(buf, (size_t)m, &seq2, &pos2, a2, b2) != n)
+			if (dp_qd_reply_parse(buf, (size_t)k, &seq2, &pos2, m2, lo2, hi2, MAXN) != n ||
+			    memcmp(m, m2, ((size_t)n + 63) / 64 * 8))
 				abort();
 		}
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct dp_qd_asm as;
+	if (!as.buf && dp_qd_asm_init(&as, 1 << 16))
+		abort();
+	dp_qd_asm_done(&as);
+	struct dp_auth_stream *s = stream();
+	while (size >= 2) {
+		size_t len = (size_t)data[0] | (size_t)data[1] << 8;
+		data += 2;
+		size -= 2;
+		if (len > size)
+			len = size;
+		const uint8_t *f = data;
+		data += len;
+		size -= len;
+		struct dp_qd_hdr h;
+		if (dp_qd_parse(f, len, &h) != DP_ERR_OK)
+			continue;
+		if (h.frag_cnt == 1) /* a single frame is its own message */
+			payload(h.type, f + DP_QD_HDR_LEN, h.payload_len);
+		if (dp_qd_asm_add(&as, f, &h) != DP_ERR_OK || !as.complete)
+			continue;
+		if (as.got != as.h.msg_len)
+			abort();
+		uint64_t next = s->next_seq;
+		if (dp_auth_open_msg(s, as.last_hdr, DP_QD_HDR_LEN, as.buf, as.h.msg_len, as.h.msg_seq,
+				     as.tag) == DP_ERR_OK)
+			abort(); /* a forged tag verified */
+		if (s->next_seq != next)
+			abort();
+		payload(as.h.type, as.buf, as.h.msg_len);
+		dp_qd_asm_done(&as);
 	}
 	return 0;
 }

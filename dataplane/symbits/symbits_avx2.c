@@ -1,0 +1,76 @@
+/* AVX2 symbol kernels: planes by byte-sign masks (32 symbols per movemask), window nibbles by
+ * 32-bit gathers (8 slots per vpgatherdd). Output identical to symbits_base.c. */
+#include <immintrin.h>
+#include <string.h>
+
+#include "symbits_internal.h"
+
+/* 32 symbols: bit k of every byte to a 32-bit mask (bit k moved to the byte's sign bit). */
+static inline void planes32(__m256i v, uint32_t m[4])
+{
+	m[0] = (uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(v, 7));
+	m[1] = (uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(v, 6));
+	m[2] = (uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(v, 5));
+	m[3] = (uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(v, 4));
+}
+
+void dp_sym_planes_avx2(const uint8_t *sym, size_t n, uint64_t *p0, uint64_t *p1, uint64_t *p2,
+			uint64_t *p3)
+{
+	uint64_t *out[4] = {p0, p1, p2, p3};
+	for (size_t w = 0; w * 64 < n; w++) {
+		__m256i v0, v1;
+		size_t m = n - w * 64;
+		if (m >= 64) {
+			v0 = _mm256_loadu_si256((const __m256i *)(const void *)(sym + w * 64));
+			v1 = _mm256_loadu_si256((const __m256i *)(const void *)(sym + w * 64 + 32));
+		} else { /* tail: zero-padded copy, so bits past n come out zero */
+			uint8_t t[64] = {0};
+			memcpy(t, sym + w * 64, m);
+			v0 = _mm256_loadu_si256((const __m256i *)(const void *)t);
+			v1 = _mm256_loadu_si256((const __m256i *)(const void *)(t + 32));
+		}
+		uint32_t lo[4], hi[4];
+		planes32(v0, lo);
+		planes32(v1, hi);
+		for (int k = 0; k < 4; k++)
+			if (out[k])
+				out[k][w] = (uint64_t)lo[k] | (uint64_t)hi[k] << 32;
+	}
+}
+
+void dp_win_gather_avx2(const uint8_t *win, uint64_t mask, uint64_t base, const uint64_t *slots,
+			size_t n, uint8_t *out)
+{
+	const __m256i vbase = _mm256_set1_epi64x((long long)base);
+	const __m256i vmask = _mm256_set1_epi64x((long long)mask);
+	const __m256i low32 = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+	const __m256i one = _mm256_set1_epi32(1), nib = _mm256_set1_epi32(0xF);
+	/* Low byte of each 32-bit lane to the lane's first four bytes. */
+	const __m256i pack = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+					      -1, -1, 0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1,
+					      -1, -1, -1, -1);
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		__m256i s0 = _mm256_loadu_si256((const __m256i *)(const void *)(slots + i));
+		__m256i s1 = _mm256_loadu_si256((const __m256i *)(const void *)(slots + i + 4));
+		s0 = _mm256_and_si256(_mm256_sub_epi64(s0, vbase), vmask);
+		s1 = _mm256_and_si256(_mm256_sub_epi64(s1, vbase), vmask);
+		/* The window has at most 2^30 slots: nibble indices fit 32 bits. */
+		__m128i x0 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(s0, low32));
+		__m128i x1 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(s1, low32));
+		__m256i x = _mm256_inserti128_si256(_mm256_castsi128_si256(x0), x1, 1);
+		__m256i g = _mm256_i32gather_epi32((const int *)(const void *)win,
+						   _mm256_srli_epi32(x, 1), 1);
+		__m256i sh = _mm256_slli_epi32(_mm256_and_si256(x, one), 2);
+		__m256i v = _mm256_and_si256(_mm256_srlv_epi32(g, sh), nib);
+		v = _mm256_shuffle_epi8(v, pack);
+		__m128i b = _mm_unpacklo_epi32(_mm256_castsi256_si128(v),
+					       _mm256_extracti128_si256(v, 1));
+		_mm_storel_epi64((__m128i *)(void *)(out + i), b);
+	}
+	for (; i < n; i++) {
+		uint64_t x = (slots[i] - base) & mask;
+		out[i] = (uint8_t)((win[x >> 1] >> ((x & 1) << 2)) & 0xF);
+	}
+}
