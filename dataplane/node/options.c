@@ -33,7 +33,7 @@ void qn_usage(void)
 		QN_KM_USAGE
 		"link keys: id, role, module (port index, 0), peer (port index, 1), worker (0),\n"
 		"  psk (file, >= 320 bytes), peer-mac, block-bits (1048576), test-bits, auth-refill (8192),\n"
-		"  timeout-ms (10000), seed (1), window-log2 (22), announce-max (4096), qber-max (0.11),\n"
+		"  timeout-ms (10000), seed (1), window-log2 (22), announce-max (65536), qber-max (0.11),\n"
 		"  method (cascade|ldpc)\n");
 }
 

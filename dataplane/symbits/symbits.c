@@ -3,8 +3,10 @@
 #include "symbits_internal.h"
 
 const struct dp_symbits_variant dp_symbits_variants[] = {
-	{"generic", 0, dp_sym_planes_base, dp_win_gather_base},
-	{"avx2", DST_CPU_AVX2 | DST_CPU_BMI2, dp_sym_planes_avx2, dp_win_gather_avx2},
+	{"generic", 0, dp_sym_planes_base, dp_win_gather_base, dp_sparse_decode_run_base,
+	 dp_sparse_encode_run_base},
+	{"avx2", DST_CPU_AVX2 | DST_CPU_BMI2, dp_sym_planes_avx2, dp_win_gather_avx2,
+	 dp_sparse_decode_run_avx2, dp_sparse_encode_run_avx2},
 	{0},
 };
 
@@ -29,4 +31,16 @@ void dp_win_gather(const uint8_t *win, uint64_t mask, uint64_t base, const uint6
 		   size_t n, uint8_t *out)
 {
 	active->gather(win, mask, base, slots, n, out);
+}
+
+int dp_sparse_decode_run(const uint8_t *words, size_t n, uint64_t pos, uint64_t *slots,
+			 uint8_t *syms)
+{
+	return active->decode_run(words, n, pos, slots, syms);
+}
+
+size_t dp_sparse_encode_run(const uint64_t *slots, const uint8_t *syms, size_t n, uint64_t prev,
+			    uint8_t sym_mask, uint16_t *words)
+{
+	return active->encode_run(slots, syms, n, prev, sym_mask, words);
 }

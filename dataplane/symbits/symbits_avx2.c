@@ -74,3 +74,93 @@ void dp_win_gather_avx2(const uint8_t *win, uint64_t mask, uint64_t base, const 
 		out[i] = (uint8_t)((win[x >> 1] >> ((x & 1) << 2)) & 0xF);
 	}
 }
+
+int dp_sparse_decode_run_avx2(const uint8_t *words, size_t n, uint64_t pos, uint64_t *slots,
+			      uint8_t *syms)
+{
+	const __m256i dmask = _mm256_set1_epi16(0x0FFF), zero = _mm256_setzero_si256();
+	__m256i zeros = zero;
+	size_t i = 0;
+	for (; i + 16 <= n; i += 16) {
+		__m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(words + 2 * i));
+		__m256i d = _mm256_and_si256(w, dmask);
+		zeros = _mm256_or_si256(zeros, _mm256_cmpeq_epi16(d, zero));
+		/* Prefix sums of 8 deltas per 128-bit lane, then the low lane's total carried into
+		 * the high lane: 16 deltas of at most 4095 stay below 2^16. */
+		__m256i x = _mm256_add_epi16(d, _mm256_slli_si256(d, 2));
+		x = _mm256_add_epi16(x, _mm256_slli_si256(x, 4));
+		x = _mm256_add_epi16(x, _mm256_slli_si256(x, 8));
+		__m128i lo = _mm256_castsi256_si128(x);
+		__m128i hi = _mm_add_epi16(_mm256_extracti128_si256(x, 1),
+					   _mm_set1_epi16((short)_mm_extract_epi16(lo, 7)));
+		__m256i base = _mm256_set1_epi64x((long long)pos);
+		__m256i *out = (__m256i *)(void *)(slots + i);
+		_mm256_storeu_si256(out, _mm256_add_epi64(base, _mm256_cvtepu16_epi64(lo)));
+		_mm256_storeu_si256(out + 1,
+				    _mm256_add_epi64(base, _mm256_cvtepu16_epi64(_mm_srli_si128(lo, 8))));
+		_mm256_storeu_si256(out + 2, _mm256_add_epi64(base, _mm256_cvtepu16_epi64(hi)));
+		_mm256_storeu_si256(out + 3,
+				    _mm256_add_epi64(base, _mm256_cvtepu16_epi64(_mm_srli_si128(hi, 8))));
+		pos += (uint16_t)_mm_extract_epi16(hi, 7);
+		__m256i s = _mm256_srli_epi16(w, 12);
+		_mm_storeu_si128((__m128i *)(void *)(syms + i),
+				 _mm_packus_epi16(_mm256_castsi256_si128(s),
+						  _mm256_extracti128_si256(s, 1)));
+	}
+	int bad = _mm256_movemask_epi8(zeros) != 0;
+	for (; i < n; i++) {
+		uint16_t w;
+		memcpy(&w, words + 2 * i, 2);
+		uint64_t delta = w & 0xFFF;
+		bad |= delta == 0;
+		pos += delta;
+		slots[i] = pos;
+		syms[i] = (uint8_t)(w >> 12);
+	}
+	return bad ? -1 : 0;
+}
+
+size_t dp_sparse_encode_run_avx2(const uint64_t *slots, const uint8_t *syms, size_t n,
+				 uint64_t prev, uint8_t sym_mask, uint16_t *words)
+{
+	size_t i = 0;
+	if (n) { /* the first gap counts from 'prev': scalar, then whole vectors from slots[i-1] */
+		uint64_t gap = slots[0] - prev;
+		if (gap - 1 >= 0xFFF)
+			return 0;
+		words[0] = (uint16_t)(gap | (uint64_t)(syms[0] & sym_mask) << 12);
+		i = 1;
+	}
+	/* 1 <= gap <= 4095 as an unsigned test on gap - 1, with signed compares on flipped signs. */
+	const __m256i one = _mm256_set1_epi64x(1), sign = _mm256_set1_epi64x((long long)(1ull << 63));
+	const __m256i lim = _mm256_xor_si256(_mm256_set1_epi64x(0xFFE), sign);
+	const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+	const __m256i smask = _mm256_set1_epi16(sym_mask);
+	for (; i + 16 <= n; i += 16) {
+		__m256i g[4], bad = _mm256_setzero_si256();
+		for (int k = 0; k < 4; k++) {
+			const uint64_t *c = slots + i + 4 * k;
+			g[k] = _mm256_sub_epi64(_mm256_loadu_si256((const __m256i *)(const void *)c),
+						_mm256_loadu_si256((const __m256i *)(const void *)(c - 1)));
+			__m256i x = _mm256_xor_si256(_mm256_sub_epi64(g[k], one), sign);
+			bad = _mm256_or_si256(bad, _mm256_cmpgt_epi64(x, lim));
+		}
+		if (_mm256_movemask_epi8(bad))
+			break;
+		/* Gaps fit 12 bits: two unsigned-saturating packs and a dword permute put the 16
+		 * low halves in order. */
+		__m256i p01 = _mm256_packus_epi32(g[0], g[1]), p23 = _mm256_packus_epi32(g[2], g[3]);
+		__m256i q = _mm256_permutevar8x32_epi32(_mm256_packus_epi32(p01, p23), order);
+		__m256i s = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(syms + i)));
+		s = _mm256_slli_epi16(_mm256_and_si256(s, smask), 12);
+		_mm256_storeu_si256((__m256i *)(void *)(words + i), _mm256_or_si256(q, s));
+	}
+	for (uint64_t p = i ? slots[i - 1] : prev; i < n; i++) {
+		uint64_t gap = slots[i] - p;
+		if (gap - 1 >= 0xFFF)
+			return i;
+		words[i] = (uint16_t)(gap | (uint64_t)(syms[i] & sym_mask) << 12);
+		p = slots[i];
+	}
+	return n;
+}

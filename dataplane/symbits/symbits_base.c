@@ -1,4 +1,7 @@
 /* Portable reference of the symbol kernels: they define the results. */
+#include <string.h>
+
+#include "../wire/le.h"
 #include "symbits_internal.h"
 
 void dp_sym_planes_base(const uint8_t *sym, size_t n, uint64_t *p0, uint64_t *p1, uint64_t *p2,
@@ -33,4 +36,32 @@ void dp_win_gather_base(const uint8_t *win, uint64_t mask, uint64_t base, const 
 		uint64_t x = (slots[i] - base) & mask;
 		out[i] = (uint8_t)((win[x >> 1] >> ((x & 1) << 2)) & 0xF);
 	}
+}
+
+int dp_sparse_decode_run_base(const uint8_t *words, size_t n, uint64_t pos, uint64_t *slots,
+			      uint8_t *syms)
+{
+	unsigned zero = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint16_t w = get_le16(words + 2 * i);
+		uint64_t delta = w & 0xFFF;
+		zero |= delta == 0;
+		pos += delta;
+		slots[i] = pos;
+		syms[i] = (uint8_t)(w >> 12);
+	}
+	return zero ? -1 : 0;
+}
+
+size_t dp_sparse_encode_run_base(const uint64_t *slots, const uint8_t *syms, size_t n,
+				 uint64_t prev, uint8_t sym_mask, uint16_t *words)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t gap = slots[i] - prev;
+		if (gap - 1 >= 0xFFF)
+			return i;
+		words[i] = DP_LE16((uint16_t)(gap | (uint64_t)(syms[i] & sym_mask) << 12));
+		prev = slots[i];
+	}
+	return n;
 }

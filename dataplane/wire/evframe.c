@@ -3,6 +3,7 @@
 
 #include <errno.h>
 
+#include "dp_symbits.h"
 #include "le.h"
 
 void dp_eth_write(uint8_t *p, const uint8_t dst[6], const uint8_t src[6], uint16_t ethertype)
@@ -60,12 +61,17 @@ int dp_sparse_encode_masked(uint16_t *words, size_t cap_words, uint64_t base,
 	uint64_t pos = base - 1; /* the first delta is counted from the slot before 'base' */
 	size_t w = 0;
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t gap = slots[i] - pos;
-		if (gap - 1 < DP_EVF_DELTA_MAX && w < cap_words) { /* the common case: one word */
-			words[w++] = DP_LE16((uint16_t)(gap | (uint64_t)(syms[i] & sym_mask) << 12));
-			pos = slots[i];
-			continue;
+		/* Runs of one-word events (dp_symbits.h), then one event at a time with escapes. */
+		size_t run = n - i < cap_words - w ? n - i : cap_words - w;
+		size_t k = dp_sparse_encode_run(slots + i, syms + i, run, pos, sym_mask, words + w);
+		if (k) {
+			i += (unsigned)k;
+			w += k;
+			pos = slots[i - 1];
+			if (i == n)
+				break;
 		}
+		uint64_t gap = slots[i] - pos;
 		if (slots[i] <= pos)
 			return -EINVAL;
 		while (gap > DP_EVF_DELTA_MAX) {
@@ -153,22 +159,12 @@ enum dp_err dp_evf_parse(const uint8_t *p, size_t len, struct dp_evf_hdr *h)
 enum dp_err dp_sparse_decode(const uint8_t *words, unsigned nwords, unsigned count, uint64_t base,
 			     uint64_t *slots, uint8_t *syms)
 {
-	/* Fast path: one word per event (no escapes) and no possible overflow, so the loop is a
-	 * branch-free prefix sum; a zero delta (an escape) sends the payload to the full decoder. */
-	if (nwords == count && base - 1 <= UINT64_MAX - (uint64_t)DP_EVF_DELTA_MAX * count) {
-		uint64_t pos = base - 1;
-		unsigned zero = 0;
-		for (unsigned i = 0; i < count; i++) {
-			uint16_t w = get_le16(words + 2 * i);
-			uint64_t delta = w & 0xFFF;
-			zero |= delta == 0;
-			pos += delta;
-			slots[i] = pos;
-			syms[i] = (uint8_t)(w >> 12);
-		}
-		if (!zero)
-			return DP_ERR_OK;
-	}
+	/* Fast path: one word per event (no escapes) and no possible overflow, so the words are a
+	 * plain prefix sum (dp_symbits.h); a zero delta (an escape) sends the payload to the full
+	 * decoder below. */
+	if (nwords == count && base - 1 <= UINT64_MAX - (uint64_t)DP_EVF_DELTA_MAX * count &&
+	    dp_sparse_decode_run(words, count, base - 1, slots, syms) == 0)
+		return DP_ERR_OK;
 	uint64_t pos = base - 1;
 	unsigned n = 0;
 	int escaped = 0; /* an escape must be followed by an event */

@@ -102,7 +102,7 @@ def main():
             link = rep["links"][0]
             if link["auth_failures"] != 0 or link["blocks_done"] < N_KEYS:
                 raise SystemExit(f"FAIL: {name} report: {link}")
-            if rep["errors"].get("QD_AUTH", 0) or rep["errors"].get("QD_REPLAY", 0):
+            if any(rep["errors"].get(e, 0) for e in ("QD_AUTH", "QD_REPLAY", "QD_FRAG", "QD_MSG_DROPPED")):
                 raise SystemExit(f"FAIL: {name} errors: {rep['errors']}")
         print(f"two nodes over memif: {N_KEYS} keys identical, "
               f"secret bits {json.load(open(f'{d}/a.json'))['links'][0]['secret_bits']}")
