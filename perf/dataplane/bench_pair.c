@@ -6,6 +6,8 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,45 +150,41 @@ static void pair_free(struct pair *p)
 
 enum { ST_RX, ST_WK, ST_TX, ST_N };
 
-static void run_pair(struct qp_run *r, const char *variant, double e_mis, uint32_t block_bits,
-		     unsigned blocks)
+struct pair_result {
+	uint64_t cyc[ST_N];
+	struct dp_link_report ra, rb;
+};
+
+/* One run of the pair over the frames; false when the nodes could not be set up. */
+static bool run_once(const struct frames *f, uint32_t block_bits, unsigned blocks,
+		     struct pair_result *res)
 {
-	struct dst_link_params lp;
-	dst_link_params_default(&lp);
-	lp.loss_db = 3; /* a bright link keeps the pre-generated frames in memory */
-	lp.eta_det = 0.5;
-	lp.e_mis = e_mis; /* without after-pulses the QBER is e_mis plus a little dark-count noise */
-	lp.p_ap = 0;
-	struct frames f = {0};
-	generate(&f, &lp, block_bits, blocks);
 	static uint8_t psk[1 << 20];
 	for (size_t i = 0; i < sizeof(psk); i++)
 		psk[i] = (uint8_t)(i * 2654435761u >> 13);
 	struct pair p = {0};
+	memset(res, 0, sizeof(*res));
 	if (pair_create(&p, block_bits, psk, sizeof(psk))) {
 		pair_free(&p);
-		free(f.buf);
-		free(f.off);
-		free(f.side);
-		return;
+		return false;
 	}
-	uint64_t cyc[ST_N] = {0};
+	uint64_t *cyc = res->cyc;
+	struct dp_link_report *ra = &res->ra, *rb = &res->rb;
 	size_t next = 0;
-	struct dp_link_report ra = {0}, rb = {0};
 	static const uint8_t mac[6] = {2, 0, 0, 0, 0, 1};
-	while (ra.blocks_done + ra.blocks_failed + ra.blocks_aborted < blocks) {
+	while (ra->blocks_done + ra->blocks_failed + ra->blocks_aborted < blocks) {
 		/* Feed up to 32 frames per module port when there is room (not timed). */
-		for (unsigned k = 0; k < 64 && next < f.n; k++, next++) {
-			struct rte_ring *dst = p.module[f.side[next]];
+		for (unsigned k = 0; k < 64 && next < f->n; k++, next++) {
+			struct rte_ring *dst = p.module[f->side[next]];
 			if (rte_ring_free_count(dst) < 64)
 				break;
-			size_t len = f.off[next + 1] - f.off[next];
+			size_t len = f->off[next + 1] - f->off[next];
 			struct rte_mbuf *m = rte_pktmbuf_alloc(p.pool);
 			if (!m)
 				break;
 			uint8_t *d = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(DP_ETH_HDR_LEN + len));
 			dp_eth_write(d, mac, mac, DP_ETHERTYPE_EVENTS);
-			memcpy(d + DP_ETH_HDR_LEN, f.buf + f.off[next], len);
+			memcpy(d + DP_ETH_HDR_LEN, f->buf + f->off[next], len);
 			rte_ring_enqueue(dst, m);
 		}
 		unsigned work = 0;
@@ -202,9 +200,9 @@ static void run_pair(struct qp_run *r, const char *variant, double e_mis, uint32
 			cyc[ST_WK] += t2 - t1;
 			cyc[ST_TX] += t3 - t2;
 		}
-		dp_node_link_report(p.node[0], 1, &ra);
-		dp_node_link_report(p.node[1], 1, &rb);
-		if (!work && next >= f.n)
+		dp_node_link_report(p.node[0], 1, ra);
+		dp_node_link_report(p.node[1], 1, rb);
+		if (!work && next >= f->n)
 			break; /* frames exhausted (Bob's tail announcement waits for its flush) */
 	}
 	if (getenv("DP_DEBUG"))
@@ -213,35 +211,72 @@ static void run_pair(struct qp_run *r, const char *variant, double e_mis, uint32
 			dp_node_lcore_stats(p.node[i], -1, &s);
 			struct dp_link_report x;
 			dp_node_link_report(p.node[i], 1, &x);
-			fprintf(stderr, "node %d next %zu/%zu filled %lu done %lu sifted %lu\n", i, next, f.n,
+			fprintf(stderr, "node %d next %zu/%zu filled %lu done %lu sifted %lu\n", i, next, f->n,
 				x.blocks_filled, x.blocks_done, x.sifted_bits);
 			for (unsigned e = 1; e < DP_ERR__COUNT; e++)
 				if (s.errors[e])
 					fprintf(stderr, "  %s %lu\n", dp_err_name(e), s.errors[e]);
 		}
-	double hz = (double)rte_get_tsc_hz();
-	uint64_t total = cyc[ST_RX] + cyc[ST_WK] + cyc[ST_TX];
-	double secs = (double)total / hz;
-	double rate = secs > 0 ? (double)ra.secret_bits / secs : 0;
-	double events = (double)(ra.events + rb.events), sbits = (double)ra.secret_bits;
-	json_t *extra = json_pack(
-		"{s:f, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
-		"e_mis", e_mis, "block_bits", (json_int_t)block_bits, "blocks_done",
-		(json_int_t)ra.blocks_done, "blocks_failed", (json_int_t)(ra.blocks_failed + ra.blocks_aborted),
-		"events", (json_int_t)(ra.events + rb.events), "detections", (json_int_t)rb.events,
-		"qber", ra.qber_bits ? (double)ra.qber_errors / (double)ra.qber_bits : 0.0,
-		"rx_share", total ? (double)cyc[ST_RX] / (double)total : 0.0,
-		"cycles_per_event_rx", events > 0 ? (double)cyc[ST_RX] / events : 0.0,
-		"cycles_per_detection_rx", rb.events ? (double)cyc[ST_RX] / (double)rb.events : 0.0,
-		"cycles_per_secret_bit_distill", sbits > 0 ? (double)cyc[ST_WK] / sbits : 0.0,
-		"cycles_per_secret_bit_rx", sbits > 0 ? (double)cyc[ST_RX] / sbits : 0.0,
-		"cycles_per_secret_bit_tx", sbits > 0 ? (double)cyc[ST_TX] / sbits : 0.0,
-		"secret_fraction", ra.sifted_bits ? sbits / (double)ra.sifted_bits : 0.0);
-	qp_report(r, "dp_pair", variant, block_bits, rate / 1e6, "Mbit/s", extra);
 	pair_free(&p);
+	return true;
+}
+
+static void run_pair(struct qp_run *r, const char *variant, double e_mis, uint32_t block_bits,
+		     unsigned blocks)
+{
+	struct dst_link_params lp;
+	dst_link_params_default(&lp);
+	lp.loss_db = 3; /* a bright link keeps the pre-generated frames in memory */
+	lp.eta_det = 0.5;
+	lp.e_mis = e_mis; /* without after-pulses the QBER is e_mis plus a little dark-count noise */
+	lp.p_ap = 0;
+	struct frames f = {0};
+	generate(&f, &lp, block_bits, blocks);
+	/* The machine is shared: the TSC also counts time this thread was not running, so the run
+	 * with the fewest cycles of several over the same frames is the one reported. */
+	unsigned reps = qp_quick(r) ? 1 : 3;
+	struct pair_result best = {0}, cur;
+	uint64_t best_total = UINT64_MAX;
+	for (unsigned k = 0; k < reps; k++) {
+		if (!run_once(&f, block_bits, blocks, &cur))
+			break;
+		uint64_t t = cur.cyc[ST_RX] + cur.cyc[ST_WK] + cur.cyc[ST_TX];
+		if (t < best_total) {
+			best_total = t;
+			best = cur;
+		}
+	}
 	free(f.buf);
 	free(f.off);
 	free(f.side);
+	if (best_total == UINT64_MAX)
+		return;
+	const uint64_t *cyc = best.cyc;
+	const struct dp_link_report *ra = &best.ra, *rb = &best.rb;
+	double hz = (double)rte_get_tsc_hz();
+	uint64_t total = best_total;
+	double secs = (double)total / hz;
+	double rate = secs > 0 ? (double)ra->secret_bits / secs : 0;
+	double events = (double)(ra->events + rb->events), sbits = (double)ra->secret_bits;
+	double done = ra->blocks_done ? (double)ra->blocks_done : 1;
+	json_t *extra = json_pack(
+		"{s:f, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I}",
+		"e_mis", e_mis, "block_bits", (json_int_t)block_bits, "blocks_done",
+		(json_int_t)ra->blocks_done, "blocks_failed",
+		(json_int_t)(ra->blocks_failed + ra->blocks_aborted), "events",
+		(json_int_t)(ra->events + rb->events), "detections", (json_int_t)rb->events, "qber",
+		ra->qber_bits ? (double)ra->qber_errors / (double)ra->qber_bits : 0.0, "rx_share",
+		total ? (double)cyc[ST_RX] / (double)total : 0.0, "cycles_per_event_rx",
+		events > 0 ? (double)cyc[ST_RX] / events : 0.0, "cycles_per_detection_rx",
+		rb->events ? (double)cyc[ST_RX] / (double)rb->events : 0.0,
+		"cycles_per_secret_bit_distill", sbits > 0 ? (double)cyc[ST_WK] / sbits : 0.0,
+		"cycles_per_secret_bit_rx", sbits > 0 ? (double)cyc[ST_RX] / sbits : 0.0,
+		"cycles_per_secret_bit_tx", sbits > 0 ? (double)cyc[ST_TX] / sbits : 0.0,
+		"secret_fraction", ra->sifted_bits ? sbits / (double)ra->sifted_bits : 0.0,
+		/* Authentication pad spent on the link (all four streams) against the key it made. */
+		"pad_bytes_per_block", (double)ra->auth_bytes_used / done,
+		"secret_bytes_per_block", sbits / 8 / done, "runs", (json_int_t)reps);
+	qp_report(r, "dp_pair", variant, block_bits, rate / 1e6, "Mbit/s", extra);
 }
 
 static void bench_dp_pair(struct qp_run *r)
