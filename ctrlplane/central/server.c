@@ -130,12 +130,17 @@ static struct cnode *node_find(struct cp_cen_server *s, const char *id)
 	return NULL;
 }
 
+/* Compute batch_ms after the first change, and no sooner than the last computation took (a
+ * large network's reports coalesce more: the controller stays at most half busy). */
 static void schedule(struct cp_cen_server *s)
 {
 	if (s->dirty)
 		return;
 	s->dirty = true;
-	struct timeval tv = {s->batch_ms / 1000, (int)(s->batch_ms % 1000) * 1000};
+	uint64_t us = (uint64_t)s->batch_ms * 1000;
+	if (s->last_compute_us > (double)us)
+		us = (uint64_t)s->last_compute_us;
+	struct timeval tv = {(time_t)(us / 1000000), (suseconds_t)(us % 1000000)};
 	event_add(s->compute_ev, &tv);
 }
 

@@ -87,6 +87,13 @@ char *cp_metrics_text(const json_t *stats)
 		fprintf(f, "# TYPE qkd_ctrl_%s%s %s\nqkd_ctrl_%s%s %.17g\n", k, gauge ? "" : "_total",
 			gauge ? "gauge" : "counter", k, gauge ? "" : "_total", json_number_value(v));
 	}
+	json_t *ctl = json_object_get(stats, "controller"); /* [routing] mode = central */
+	if (ctl)
+		fprintf(f, "# HELP qkd_controller_connected Connected to the central controller\n"
+			   "# TYPE qkd_controller_connected gauge\nqkd_controller_connected %d\n"
+			   "# TYPE qkd_controller_routes_total counter\nqkd_controller_routes_total %lld\n",
+			json_is_true(json_object_get(ctl, "connected")),
+			(long long)json_integer_value(json_object_get(ctl, "routes")));
 	fprintf(f, "# HELP qkd_alarms Active alarms\n# TYPE qkd_alarms gauge\n");
 	fprintf(f, "qkd_alarms %zu\n", json_array_size(json_object_get(stats, "alarms")));
 	fclose(f);

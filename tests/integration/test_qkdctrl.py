@@ -12,6 +12,7 @@ import socket
 import ssl
 import sys
 import time
+import urllib.request
 from collections import deque
 
 from ctrl_common import Env, check, eq, finish, node_config, run, run_json, wait_until
@@ -93,7 +94,7 @@ try:
     ctrl, line = env.spawn(cargs, "listening")
     cport = int(re.search(r"port (\d+)", line).group(1))
     cargs[3] = "127.0.0.1:%d" % cport  # a restart listens on the same port
-    procs = []
+    procs, metrics = [], {}
     for n in NODES:
         cfg = node_config(env, n, [(m, None) for m in peers(n)],
                           "[routing]\nmode = central\ncontroller = 127.0.0.1:%d\n" % cport)
@@ -101,7 +102,8 @@ try:
             env.path("ca.pem"), env.path(n + ".pem"), env.path(n + ".key"), 1 + NODES.index(n))
         text = open(cfg).read().replace("[node]\n", "[node]\n" + tls, 1)
         open(cfg, "w").write(text)
-        p, _ = env.spawn([QKDCPD, "-c", cfg, "--skr", "0"], "lsa port")
+        p, line = env.spawn([QKDCPD, "-c", cfg, "--skr", "0"], "lsa port")
+        metrics[n] = int(re.search(r"metrics port (\d+)", line).group(1))
         procs.append(p)
     ctl = lambda n, *a: run([QKDCTL, "-s", env.path(n + ".sock")] + list(a))
     cctl = lambda *a: run([QKDCTRL, "-s", csock] + list(a))
@@ -130,6 +132,8 @@ try:
     s = run_json([QKDCTL, "-s", env.path("A.sock"), "show", "stats"])
     check(s["controller"]["connected"] and not any(a["alarm"] == "controller_unreachable"
                                                    for a in s["alarms"]), "A: controller connected")
+    body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % metrics["A"], timeout=5).read().decode()
+    check("qkd_controller_connected 1\n" in body, "/metrics: qkd_controller_connected 1")
 
     # bad CLI input: one line, exit 2 / 1
     for argv, want_rc, want_err in [
@@ -167,8 +171,22 @@ try:
        "CN mismatch refused")
     eq(f.readline(), b"", "and the connection closed")
     sk.close()
-    check(run_json([QKDCTRL, "-s", csock, "show", "stats"])["refused"] == 1, "refusal counted")
+    check(run_json([QKDCTRL, "-s", csock, "show", "stats"])["refused"] >= 1, "refusal counted")
     eq(routes("A")[0][:2], ("B", "B"), "A's routes untouched by the impostor")
+
+    # ... and so is a node whose configuration claims an id its certificate does not carry
+    cfg = node_config(env, "G", [], "[routing]\nmode = central\ncontroller = 127.0.0.1:%d\n" % cport)
+    text = open(cfg).read().replace("[node]\n", "[node]\ntls_ca = %s\ntls_cert = %s\ntls_key = %s\n"
+                                    % (env.path("ca.pem"), env.path("Mallory.pem"),
+                                       env.path("Mallory.key")), 1)
+    open(cfg, "w").write(text)
+    g, _ = env.spawn([QKDCPD, "-c", cfg], "lsa port")
+    gstat = lambda: run_json([QKDCTL, "-s", env.path("G.sock"), "show", "stats"])["controller"]
+    check(wait_until(lambda: "does not match" in gstat()["last_failure"]),
+          "node G with Mallory's certificate is told why: %s" % gstat()["last_failure"])
+    check(not any(x["node"] == "G" for x in run_json([QKDCTRL, "-s", csock, "show", "nodes"])["nodes"]),
+          "G is not in the controller's database")
+    stop([g])
 
     # malformed and unexpected messages: a failure each, the connection keeps working
     sk, f = tls_client("Z", cport)
