@@ -68,6 +68,10 @@ static char *encode_routes(const struct cp_cen_msg *m)
 		off += lb;
 		off += (size_t)snprintf(s + off, cap - off, "\",%.17g]", e->cost);
 	}
+	if (!m->numbers_present) {
+		memcpy(s + off, "]}", 3);
+		return s;
+	}
 	if (m->n_numbers > CP_CEN_MAX_EDGES + 1) {
 		free(s);
 		return NULL;
@@ -87,8 +91,20 @@ static char *encode_routes(const struct cp_cen_msg *m)
 			free(s);
 			return NULL;
 		}
-		off += (size_t)snprintf(s + off, need - off, "%s[\"%s\",%u]", i ? "," : "", x->name,
-					x->number);
+		size_t ln = strlen(x->name);
+		memcpy(s + off, i ? ",[\"" : "[\"", i ? 3 : 2);
+		off += i ? 3 : 2;
+		memcpy(s + off, x->name, ln);
+		off += ln;
+		memcpy(s + off, "\",", 2);
+		off += 2;
+		char d[10];
+		unsigned nd = 0;
+		for (uint32_t v = x->number; v; v /= 10)
+			d[nd++] = (char)('0' + v % 10);
+		while (nd)
+			s[off++] = d[--nd];
+		s[off++] = ']';
 	}
 	memcpy(s + off, "]}", 3);
 	return s;
@@ -230,6 +246,7 @@ static int decode_numbers(const json_t *arr, struct cp_cen_msg *m, char *why, si
 {
 	if (!arr)
 		return 0;
+	m->numbers_present = true;
 	if (!json_is_array(arr) || json_array_size(arr) > CP_CEN_MAX_EDGES + 1)
 		return bad(why, wl, "routes: \"numbers\" must be an array of at most %u entries",
 			   CP_CEN_MAX_EDGES + 1);

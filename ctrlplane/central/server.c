@@ -163,13 +163,16 @@ static void push(struct cp_cen_server *s, struct cnode *n, unsigned count, unsig
 	}
 	if (!pn || count > n->cap_pushed)
 		return; /* out of memory: try at the next change */
+	bool numbers = !n->pushed_valid || n_num != n->n_pushed_num ||
+		       memcmp(s->num, n->pushed_num, n_num * sizeof(*s->num));
 	memcpy(n->pushed, s->view, count * sizeof(*s->view));
 	memcpy(n->pushed_num, s->num, n_num * sizeof(*s->num));
 	n->n_pushed = count;
 	n->n_pushed_num = n_num;
 	n->pushed_valid = true;
 	struct cp_cen_msg m = {.type = CP_CEN_ROUTES, .seq = ++n->generation, .edges = n->pushed,
-			       .n_edges = count, .numbers = n->pushed_num, .n_numbers = n_num};
+			       .n_edges = count, .numbers = n->pushed_num, .n_numbers = n_num,
+			       .numbers_present = numbers};
 	strcpy(m.node, n->id);
 	send_line(n->conn, cp_cen_encode(&m));
 	n->pushes++;

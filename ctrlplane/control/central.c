@@ -131,7 +131,7 @@ static void on_msg(void *ctx, struct cp_cen_msg *m)
 	}
 	/* the name -> number map (cp_ctrl_node_number) reads numbers from the LSDB: in central mode
 	 * it holds our own LSA and one link-less entry per node the controller names */
-	for (unsigned i = 0; i < c->db.n;)
+	for (unsigned i = 0; m->numbers_present && i < c->db.n;)
 		if (strcmp(c->db.v[i].lsa.origin, c->cfg->node_id))
 			cp_lsdb_remove(&c->db, c->db.v[i].lsa.origin);
 		else

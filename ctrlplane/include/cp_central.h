@@ -16,7 +16,8 @@
  *             "edges":[["A","B",1.5],["B","C",2.25], ...],
  *             "numbers":[["A",1],["B",2], ...]}                         controller -> node
  * "number" (optional, 1..0xfffffffe) is the node's relay-wire number ([node] number); a routes
- * message names the numbers of the nodes its tree reaches, for the node's name -> number map.
+ * message names the numbers of the nodes its tree reaches, for the node's name -> number map
+ * (absent: unchanged since the last routes message on this connection).
  *   failure  {"type":"failure","reason":"one line"}                     either way, answers a
  *                                                                       message it refuses */
 #ifndef CP_CENTRAL_H
@@ -59,6 +60,7 @@ struct cp_cen_msg {
 	unsigned n_edges;
 	struct cp_cen_number *numbers;    /* routes (owned, malloc'd) */
 	unsigned n_numbers;
+	bool numbers_present;             /* routes: "numbers" sent (absent = as last time) */
 	char reason[CP_CEN_REASON_MAX];   /* failure */
 };
 

@@ -18,6 +18,8 @@ struct central_arg {
 	struct cp_central x;
 	struct cp_cen_edge *view;
 	unsigned cap;
+	struct cp_cen_number *num;
+	unsigned num_cap;
 	bool encode;
 };
 
@@ -43,8 +45,10 @@ static void run_central(void *p)
 		int n = cp_central_view(&a->x, a->x.lg.names[v], NULL, 0, &a->view, &a->cap);
 		if (n < 0 || !a->encode)
 			continue;
+		int nn = cp_central_numbers(&a->x, a->x.lg.names[v], &a->num, &a->num_cap);
 		struct cp_cen_msg m = {.type = CP_CEN_ROUTES, .seq = 1, .edges = a->view,
-				       .n_edges = (unsigned)n};
+				       .n_edges = (unsigned)n, .numbers = a->num,
+				       .n_numbers = nn > 0 ? (unsigned)nn : 0, .numbers_present = true};
 		memcpy(m.node, a->x.lg.names[v], CP_NAME_MAX);
 		char *s = cp_cen_encode(&m);
 		QP_KEEP(s);
@@ -61,6 +65,7 @@ static void fill_lsdb(struct central_arg *a, const struct cp_graph *g)
 		struct cp_lsa l = {0};
 		snprintf(l.origin, CP_NAME_MAX, "km%05u", v);
 		l.seq = 1;
+		l.number = v + 1;
 		for (uint32_t e = g->row[v]; e < g->row[v + 1] && l.n_links < CP_LSA_MAX_LINKS; e++) {
 			struct cp_lsa_link *k = &l.links[l.n_links++];
 			snprintf(k->peer, CP_NAME_MAX, "km%05u", g->col[e]);
@@ -95,6 +100,7 @@ static void bench_central(struct qp_run *r)
 		a.encode = false;
 		qp_measure(r, &c);
 		free(a.view);
+		free(a.num);
 		cp_central_release(&a.x);
 		cp_spt_free(a.spt);
 		cp_lsdb_clear(&a.db);

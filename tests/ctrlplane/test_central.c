@@ -110,7 +110,7 @@ static void test_roundtrip(void)
 	set_edge(&e[2], "C", "D", 12345.678901234567);
 	struct cp_cen_number num[2] = {{"A", 1}, {"D", 4294967294u}};
 	struct cp_cen_msg p = {.type = CP_CEN_ROUTES, .seq = 9, .edges = e, .n_edges = 3,
-			       .numbers = num, .n_numbers = 2};
+			       .numbers = num, .n_numbers = 2, .numbers_present = true};
 	strcpy(p.node, "A");
 	s = cp_cen_encode(&p);
 	CU_ASSERT_EQUAL_FATAL(cp_cen_decode(s, strlen(s), &d, why, sizeof(why)), 0);
@@ -119,8 +119,17 @@ static void test_roundtrip(void)
 		CU_ASSERT(d.edges[i].cost == e[i].cost && !strcmp(d.edges[i].a, e[i].a));
 	CU_ASSERT_EQUAL_FATAL(d.n_numbers, 2u);
 	CU_ASSERT(!strcmp(d.numbers[1].name, "D") && d.numbers[1].number == 4294967294u);
+	CU_ASSERT(d.numbers_present);
 	cp_cen_msg_clear(&d);
 	free(s);
+	p.numbers_present = false; /* unchanged numbers are not sent */
+	s = cp_cen_encode(&p);
+	CU_ASSERT_PTR_NULL(strstr(s, "numbers"));
+	CU_ASSERT_EQUAL(cp_cen_decode(s, strlen(s), &d, why, sizeof(why)), 0);
+	CU_ASSERT(!d.numbers_present && d.n_numbers == 0);
+	cp_cen_msg_clear(&d);
+	free(s);
+	p.numbers_present = true;
 	num[0].number = 0; /* not a number */
 	CU_ASSERT_PTR_NULL(cp_cen_encode(&p));
 	num[0].number = 1;

@@ -10,7 +10,8 @@ static int same(const struct cp_cen_msg *a, const struct cp_cen_msg *b)
 {
 	if (a->type != b->type || strcmp(a->node, b->node) || a->seq != b->seq ||
 	    strcmp(a->reason, b->reason) || a->n_edges != b->n_edges || a->lsa.n_links != b->lsa.n_links ||
-	    a->lsa.number != b->lsa.number || a->n_numbers != b->n_numbers)
+	    a->lsa.number != b->lsa.number || a->n_numbers != b->n_numbers ||
+	    a->numbers_present != b->numbers_present)
 		return 0;
 	for (unsigned i = 0; i < a->n_numbers; i++)
 		if (strcmp(a->numbers[i].name, b->numbers[i].name) ||
