@@ -210,7 +210,8 @@ static void set_tick(struct cp_ctrl *c)
 
 static int start_services(struct cp_ctrl *c, char *err, size_t errlen)
 {
-	if (cp_lsp_start(c, err, errlen) || cp_ctrl_central_start(c, err, errlen))
+	bool central = c->cfg->routing.mode == CP_ROUTING_CENTRAL; /* no link-state protocol then */
+	if ((!central && cp_lsp_start(c, err, errlen)) || cp_ctrl_central_start(c, err, errlen))
 		return -EINVAL;
 	if (c->cfg->control_socket[0]) {
 		c->ctl = cp_ctl_server_create(c->base, c->cfg->control_socket, cp_ctrl_ctl_handler, c,

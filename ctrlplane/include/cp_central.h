@@ -1,4 +1,5 @@
-/* The central QKDN controller (Y.3802 clause 7.3, control-layer configuration 2) and the node's
+/* The central QKDN controller (Y.3802 Amd. 1 clause 9.2, configuration 2: centralized QKDN; the
+ * node-controller channel is its Ck reference point, clause 8.3) and the node's
  * side of it. Nodes connect over mutual TLS (the certificate CN must be the node id a node
  * claims), report their local link state (the content of their LSA, plus the links their relay
  * sessions hold); the controller keeps the network-wide link-state database, computes every node's

@@ -69,7 +69,8 @@ struct cp_cfg_manager {
 	unsigned report_period_ms;
 };
 
-/* [routing]: where the routes come from (Y.3802 clause 7.3 control-layer configurations). */
+/* [routing]: where the routes come from (Y.3802 Amd. 1 clause 9: configuration 1 distributed or
+ * configuration 2 centralized QKDN). */
 enum cp_routing_mode {
 	CP_ROUTING_DISTRIBUTED = 0, /* configuration 1: link-state protocol between the nodes */
 	CP_ROUTING_CENTRAL,         /* configuration 2: a central QKDN controller (qkdctrl) */
