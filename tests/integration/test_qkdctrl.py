@@ -66,7 +66,7 @@ def exchange(f, line):
 
 
 try:
-    rc, out, err = run([QKDMGR, "make-test-pki", env.dir, "qkdctrl", "Mallory", "Y", "Z"] + list(NODES))
+    rc, out, err = run([QKDMGR, "make-test-pki", env.dir, "qkdctrl", "mgr", "Mallory", "Y", "Z"] + list(NODES))
     eq(rc, 0, "make-test-pki")
 
     # reference: the distributed configuration on the same grid
@@ -94,10 +94,18 @@ try:
     ctrl, line = env.spawn(cargs, "listening")
     cport = int(re.search(r"port (\d+)", line).group(1))
     cargs[3] = "127.0.0.1:%d" % cport  # a restart listens on the same port
+    msock = env.path("mgr.sock")  # A also reports to a QKDN manager (Mc alarms)
+    _, line = env.spawn([QKDMGR, "serve", "--listen", "127.0.0.1:0", "--ca", env.path("ca.pem"),
+                         "--cert", env.path("mgr.pem"), "--key", env.path("mgr.key"),
+                         "--socket", msock], "listening")
+    manager = ("[manager]\naddress = 127.0.0.1:%s\nca = %s\ncert = %s\nkey = %s\n"
+               % (re.search(r"port (\d+)", line).group(1), env.path("ca.pem"), env.path("A.pem"),
+                  env.path("A.key")))
     procs, metrics = [], {}
     for n in NODES:
         cfg = node_config(env, n, [(m, None) for m in peers(n)],
-                          "[routing]\nmode = central\ncontroller = 127.0.0.1:%d\n" % cport)
+                          "[routing]\nmode = central\ncontroller = 127.0.0.1:%d\n" % cport +
+                          (manager if n == "A" else ""))
         tls = "tls_ca = %s\ntls_cert = %s\ntls_key = %s\nnumber = %d\n" % (
             env.path("ca.pem"), env.path(n + ".pem"), env.path(n + ".key"), 1 + NODES.index(n))
         text = open(cfg).read().replace("[node]\n", "[node]\n" + tls, 1)
@@ -216,6 +224,9 @@ try:
     alarm = lambda: any(a["alarm"] == "controller_unreachable" for a in
                         run_json([QKDCTL, "-s", env.path("A.sock"), "show", "stats"])["alarms"])
     check(wait_until(alarm), "controller_unreachable alarm while it is down")
+    mc_alarm = lambda: any(a["alarm"] == "controller_unreachable" for a in run_json(
+        [QKDMGR, "-s", msock, "request", "A-ctl"])["status"].get("alarm", []))
+    check(wait_until(mc_alarm), "and in A's Mc status for the QKDN manager")
     eq(routes("A"), before, "routes kept while the controller is down")
     # no coalescing: the first node's report would be computed alone
     ctrl, _ = env.spawn(cargs + ["--batch-ms", "0"], "listening")
