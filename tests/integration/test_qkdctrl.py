@@ -170,6 +170,24 @@ try:
     check(wait_until(lambda: sess()["state"] == "active"), "route back: session active again")
     eq(sess()["path"][-3:], "F>C", "through C-F")
 
+    # a restarted node starts its sequence numbers again: its new reports still count (F's
+    # sequence is first taken past what the restarted F will reach)
+    for i in range(2):
+        eq(ctl("F", "link", "down", "kcf")[0], 0, "link down C-F at F")
+        check(wait_until(lambda: "C" not in [r[0] for r in routes("A")]), "A lost C")
+        eq(ctl("F", "link", "up", "kcf")[0], 0, "link up C-F at F")
+        check(wait_until(lambda: "C" in [r[0] for r in routes("A")]), "A routes to C again")
+    procs[5].send_signal(signal.SIGTERM)  # F
+    procs[5].wait(timeout=10)
+    procs[5], _ = env.spawn([QKDCPD, "-c", env.path("F.ini"), "--skr", "0"], "lsa port")
+    check(wait_until(lambda: len(routes("F")) == 5), "restarted F routes again")
+    eq(ctl("F", "link", "down", "kef")[0], 0, "link down E-F at the restarted F")
+    check(wait_until(lambda: [r[0] for r in routes("A")] == ["B", "D", "E"]),
+          "A lost F and C (only reachable through E-F now) after the restarted F's report")
+    eq(ctl("F", "link", "up", "kef")[0], 0, "link up E-F")
+    check(wait_until(lambda: len(routes("A")) == 5), "A routes to all five again")
+    check(wait_until(lambda: sess()["state"] == "active"), "A's session to C active again")
+
     # a certificate that does not name the node it reports for is refused
     rep = lambda node, seq=1: json.dumps({"type": "report", "node": node, "seq": seq, "links": [],
                                           "hold": []}).encode()
