@@ -68,7 +68,8 @@ enum km_relay_event {
 	KM_RELAY_CONFIRMED = 3, /* origin: ACK verified, k stored */
 	KM_RELAY_FAILED = 4,    /* origin: a NACK arrived, k discarded */
 	KM_RELAY_REJECTED = 5,  /* this hop could not forward or store: NACK in out */
-	KM_RELAY_PASSED = 6,    /* intermediate hop passed an ACK or NACK back (out) */
+	KM_RELAY_PASSED = 6,    /* intermediate hop passed a reply back or a resolve on (out) */
+	KM_RELAY_ANSWERED = 7,  /* destination answered a resolve (out) */
 };
 
 /* Start relaying 'bytes' (1..KM_RELAY_KEY_MAX) of fresh random key along route[0..n-1] (route[0]
@@ -97,6 +98,26 @@ int km_relay_expire(struct km_relay *r, uint64_t max_age_ns, uint8_t (*ids)[KM_K
  * (make-before-break: the control plane moves the session first, then the old path drains).
  * -ENOENT when 'node' is not a neighbour. */
 int km_relay_set_neighbor_up(struct km_relay *r, uint32_t node, bool up);
+/* Resolution of relays whose ACK did not come (it may be lost with k already stored at the
+ * destination, which a timeout alone would leave there). km_relay_overdue lists, without
+ * discarding, the pending relays started more than max_age_ns ago, each at most once per
+ * max_age_ns. km_relay_resolve sends the destination a resolve for one of them along 'route'
+ * (route[0] this node, its last node the relay's destination; any path, e.g. the current one
+ * after a reroute). The destination answers from its store (km_store_resolve, durable): a key it
+ * holds that nobody has taken is discarded there ("gone": the origin discards too,
+ * KM_RELAY_FAILED); one reserved, supplied or used since stays ("have": the origin stores its
+ * copy, KM_RELAY_CONFIRMED); a key it never got is "gone" and its id tombstoned, so its key
+ * message is NACKed should it still arrive. Asked again, it gives the same answer. Once a resolve
+ * is sent, a late ACK is ignored (-EALREADY): the destination's answer decides. Resolve and its
+ * answers carry no body and, like NACKs, no tag: the KMs on the route are trusted. No answer:
+ * resolve again later (the origin keeps k meanwhile), or give up with km_relay_cancel (then k
+ * may remain at the destination alone).
+ * km_relay_resolve returns -ENOENT when the relay is not pending, -EINVAL for a route that does not
+ * end at its destination, -EHOSTUNREACH / -ENETDOWN for an unknown or down first link. */
+int km_relay_overdue(struct km_relay *r, uint64_t max_age_ns, uint8_t (*ids)[KM_KEY_ID_LEN],
+		     unsigned max);
+int km_relay_resolve(struct km_relay *r, const uint8_t relay_id[KM_KEY_ID_LEN],
+		     const uint32_t *route, unsigned n, struct km_relay_out *out);
 /* The key pool of the link to a neighbour; -ENOENT when 'node' is not a neighbour. */
 int km_relay_neighbor_pool(const struct km_relay *r, uint32_t node, km_pool_id *pool);
 /* The key store this relay takes pads from (for km_store_batch_begin around a burst). */

@@ -220,6 +220,14 @@ int km_store_get(struct km_store *st, const uint8_t id[KM_KEY_ID_LEN], struct km
 int km_store_consume(struct km_store *st, const uint8_t id[KM_KEY_ID_LEN]);
 /* Delete keys (any state), zeroizing material; ids are tombstoned. Returns the count deleted. */
 int km_store_discard(struct km_store *st, const uint8_t (*ids)[KM_KEY_ID_LEN], unsigned n);
+/* Relay resolution at the destination (km_relay.h): the origin of relayed key 'id' (pool = its
+ * KM_POOL_PEER) never got the ACK and asks whether we hold it. In one transaction: an AVAILABLE key
+ * nobody is taking is deleted -> 0 ("gone", the origin discards too); a key reserved, supplied,
+ * being taken, or deleted since (used or expired) -> 1 ("have", the origin stores its copy); an
+ * id never stored -> 0, and the id is tombstoned so the key can never be stored later. An id once
+ * answered gone stays gone (its tombstone is marked and kept by the pruning). -EINVAL for a key
+ * of another pool. */
+int km_store_resolve(struct km_store *st, km_pool_id pool, const uint8_t id[KM_KEY_ID_LEN]);
 /* Forget tombstones of ids deleted before before_ns (they keep an id from being stored again;
  * ids are random UUIDs, so only a replayed key could come back). Returns the count removed. */
 int km_store_prune_tombstones(struct km_store *st, uint64_t before_ns);

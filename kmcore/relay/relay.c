@@ -8,6 +8,8 @@
  *       byte before it.
  * ack:  tag (16) = Poly1305(end-to-end key, "ack" | relay id | route)
  * nack: reason (4, an errno value)
+ * resolve (origin -> destination, 4), have (5), gone (6) (destination -> origin): no body; the
+ *       route may differ from the relay's (the current route to the same destination)
  * 'hop' is the route index of the node the message is sent to. */
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -19,7 +21,7 @@
 #include "km_relay.h"
 #include "km_xor.h"
 
-enum { KIND_KEY = 1, KIND_ACK = 2, KIND_NACK = 3 };
+enum { KIND_KEY = 1, KIND_ACK = 2, KIND_NACK = 3, KIND_RESOLVE = 4, KIND_HAVE = 5, KIND_GONE = 6 };
 #define HEAD_FIXED 24
 
 struct pending {
@@ -29,6 +31,9 @@ struct pending {
 	uint32_t key_len;
 	uint8_t *material; /* key_len + E2E bytes, locked */
 	uint64_t started_ns;
+	uint64_t report_ns; /* overdue: next time km_relay_overdue lists it */
+	uint32_t rroute[KM_ROUTE_MAX]; /* route of the last resolve sent */
+	uint8_t nrroute;
 	struct pending *next;
 };
 
@@ -217,7 +222,7 @@ static bool route_ok(const uint32_t *route, unsigned n)
 static int head_get(const uint8_t *m, size_t len, struct head *h)
 {
 	if (len < HEAD_FIXED || memcmp(m, "KX1R", 4) || m[4] != 1 || m[5] < KIND_KEY ||
-	    m[5] > KIND_NACK || m[7] < 2 || m[7] > KM_ROUTE_MAX || m[6] >= m[7] ||
+	    m[5] > KIND_GONE || m[7] < 2 || m[7] > KM_ROUTE_MAX || m[6] >= m[7] ||
 	    len < HEAD_FIXED + 4u * m[7])
 		return -EPROTO;
 	h->kind = m[5];
@@ -407,7 +412,7 @@ static int on_key(struct km_relay *r, uint32_t from, const uint8_t *msg, size_t 
 	}
 	km_xor(r->plain, ct, r->work + KM_RELAY_AUTH_LEN, clen);
 	OPENSSL_cleanse(r->work, t.bytes);
-	if (h->hop + 1 == h->nroute) {
+	if (h->hop + 1 == h->nroute) { /* a key resolved gone earlier: its id is tombstoned, NACK */
 		rc = deliver(r, h, key_len, out);
 	} else {
 		rc = seal_for_hop(r, h->route, h->nroute, (uint8_t)(h->hop + 1), h->id, r->plain, key_len, out);
@@ -442,13 +447,28 @@ static void pending_remove(struct km_relay *r, struct pending **link)
 	pending_drop(p);
 }
 
-/* ACK or NACK travelling back towards the origin. */
+/* The destination holds k: store it here too (under the relay's own route). */
+static int store_confirmed(struct km_relay *r, const struct head *h, struct pending **link)
+{
+	struct pending *p = *link;
+	struct km_key_in k = {.pool = KM_POOL_PEER(h->route[h->nroute - 1]), .bits = p->key_len * 8,
+			      .type = KM_KEY_RELAYED, .nroute = p->nroute, .route = p->route,
+			      .material = p->material};
+	memcpy(k.id, p->id, KM_KEY_ID_LEN);
+	int rc = km_store_put(r->store, &k, 1);
+	if (rc)
+		return rc;
+	pending_remove(r, link);
+	return KM_RELAY_CONFIRMED;
+}
+
+/* ACK, NACK, HAVE or GONE travelling back towards the origin. */
 static int on_reply(struct km_relay *r, uint32_t from, const uint8_t *msg, size_t len,
 		    const struct head *h, struct km_relay_out *out)
 {
 	if (h->route[h->hop + 1] != from)
 		return -EHOSTUNREACH;
-	size_t want_len = h->len + (h->kind == KIND_ACK ? KM_RELAY_TAG_LEN : 4);
+	size_t want_len = h->len + (h->kind == KIND_ACK ? KM_RELAY_TAG_LEN : h->kind == KIND_NACK ? 4 : 0);
 	if (len != want_len)
 		return -EPROTO;
 	if (h->hop > 0) {
@@ -459,8 +479,19 @@ static int on_reply(struct km_relay *r, uint32_t from, const uint8_t *msg, size_
 		return KM_RELAY_PASSED;
 	}
 	struct pending **link, *p = pending_find(r, h->id, &link);
+	if (p && (h->kind == KIND_HAVE || h->kind == KIND_GONE)) {
+		if (p->nrroute != h->nroute || memcmp(p->rroute, h->route, 4u * h->nroute))
+			return -ENOENT;
+		if (h->kind == KIND_GONE) {
+			pending_remove(r, link);
+			return KM_RELAY_FAILED;
+		}
+		return store_confirmed(r, h, link);
+	}
 	if (!p || p->nroute != h->nroute || memcmp(p->route, h->route, 4u * h->nroute))
 		return -ENOENT;
+	if (h->kind == KIND_ACK && p->nrroute)
+		return -EALREADY; /* resolving: the destination's answer decides, not a late ACK */
 	if (h->kind == KIND_NACK) {
 		pending_remove(r, link);
 		return KM_RELAY_FAILED;
@@ -473,14 +504,81 @@ static int on_reply(struct km_relay *r, uint32_t from, const uint8_t *msg, size_
 		return rc;
 	if (CRYPTO_memcmp(want, msg + h->len, KM_RELAY_TAG_LEN) != 0)
 		return -EBADMSG;
-	struct km_key_in k = {.pool = KM_POOL_PEER(h->route[h->nroute - 1]), .bits = p->key_len * 8,
-			      .type = KM_KEY_RELAYED, .nroute = h->nroute, .route = h->route,
-			      .material = p->material};
-	memcpy(k.id, p->id, KM_KEY_ID_LEN);
-	if ((rc = km_store_put(r->store, &k, 1)))
+	return store_confirmed(r, h, link);
+}
+
+/* Copy of a body-less message with 'hop' set to the next receiver. */
+static void pass_on(struct km_relay_out *out, const uint8_t *msg, size_t len, const struct head *h,
+		    uint8_t hop)
+{
+	memcpy(out->msg, msg, len);
+	out->msg[6] = hop;
+	out->len = (uint32_t)len;
+	out->next_hop = h->route[hop];
+}
+
+/* Destination of a resolve: the origin never got our ACK; the store decides (km_store_resolve). */
+static int on_resolve(struct km_relay *r, uint32_t from, size_t len, const struct head *h,
+		      struct km_relay_out *out)
+{
+	if (h->hop == 0 || h->route[h->hop - 1] != from || len != h->len)
+		return h->hop == 0 || h->route[h->hop - 1] != from ? -EHOSTUNREACH : -EPROTO;
+	uint8_t msg[HEAD_FIXED + 4 * KM_ROUTE_MAX];
+	head_put(msg, KIND_RESOLVE, h->hop, h->route, h->nroute, h->id);
+	if (h->hop + 1 < h->nroute) { /* transit: on towards the destination */
+		const struct km_relay_neighbor *nb = neighbor(r, h->route[h->hop + 1]);
+		if (!nb || neighbor_down(r, nb))
+			return -EHOSTUNREACH; /* dropped: the origin asks again on another route */
+		pass_on(out, msg, len, h, (uint8_t)(h->hop + 1));
+		return KM_RELAY_PASSED;
+	}
+	int rc = km_store_resolve(r->store, KM_POOL_PEER(h->route[0]), h->id);
+	if (rc < 0)
 		return rc;
-	pending_remove(r, link);
-	return KM_RELAY_CONFIRMED;
+	int kind = rc ? KIND_HAVE : KIND_GONE;
+	size_t off = head_put(out->msg, (uint8_t)kind, (uint8_t)(h->hop - 1), h->route, h->nroute, h->id);
+	out->len = (uint32_t)off;
+	out->next_hop = h->route[h->hop - 1];
+	return KM_RELAY_ANSWERED;
+}
+
+int km_relay_overdue(struct km_relay *r, uint64_t max_age_ns, uint8_t (*ids)[KM_KEY_ID_LEN],
+		     unsigned max)
+{
+	if (!r || (!ids && max))
+		return -EINVAL;
+	uint64_t now = mono_ns();
+	unsigned n = 0;
+	for (struct pending *p = r->pending; p && n < max; p = p->next) {
+		if (now - p->started_ns <= max_age_ns || now < p->report_ns)
+			continue;
+		memcpy(ids[n++], p->id, KM_KEY_ID_LEN);
+		p->report_ns = now + max_age_ns;
+	}
+	return (int)n;
+}
+
+int km_relay_resolve(struct km_relay *r, const uint8_t relay_id[KM_KEY_ID_LEN],
+		     const uint32_t *route, unsigned n, struct km_relay_out *out)
+{
+	if (!r || !relay_id || !route || !out || !route_ok(route, n) || route[0] != r->node)
+		return -EINVAL;
+	out->len = 0;
+	struct pending **link, *p = pending_find(r, relay_id, &link);
+	if (!p)
+		return -ENOENT;
+	if (route[n - 1] != p->route[p->nroute - 1])
+		return -EINVAL;
+	const struct km_relay_neighbor *nb = neighbor(r, route[1]);
+	if (!nb)
+		return -EHOSTUNREACH;
+	if (neighbor_down(r, nb))
+		return -ENETDOWN;
+	memcpy(p->rroute, route, 4u * n);
+	p->nrroute = (uint8_t)n;
+	out->len = (uint32_t)head_put(out->msg, KIND_RESOLVE, 1, route, (uint8_t)n, relay_id);
+	out->next_hop = route[1];
+	return 0;
 }
 
 int km_relay_receive(struct km_relay *r, uint32_t from, const uint8_t *msg, size_t len,
@@ -497,6 +595,8 @@ int km_relay_receive(struct km_relay *r, uint32_t from, const uint8_t *msg, size
 		return -EHOSTUNREACH;
 	if (h.kind == KIND_KEY)
 		rc = on_key(r, from, msg, len, &h, out);
+	else if (h.kind == KIND_RESOLVE)
+		rc = on_resolve(r, from, len, &h, out);
 	else if (h.hop + 1 < h.nroute)
 		rc = on_reply(r, from, msg, len, &h, out);
 	else

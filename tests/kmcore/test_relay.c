@@ -376,6 +376,147 @@ static void test_link_down_drains(void)
 	net_down(&w);
 }
 
+/* Hand the message in *m (sent by node 'at') to its next hop; the reply goes to *m. Returns the
+ * event and sets *at to the receiver. */
+static int step(struct net *w, int *at, struct km_relay_out **m, struct km_relay_out **spare)
+{
+	uint8_t rid[16];
+	int to = index_of((*m)->next_hop);
+	int ev = km_relay_receive(w->r[to], node_id(*at), (*m)->msg, (*m)->len, *spare, rid);
+	struct km_relay_out *t = *m;
+	*m = *spare;
+	*spare = t;
+	*at = to;
+	return ev;
+}
+
+static struct km_relay_out *out_copy(const struct km_relay_out *o)
+{
+	struct km_relay_out *c = malloc(sizeof(*c));
+	memcpy(c, o, sizeof(*c));
+	return c;
+}
+
+/* Relays whose ACK never came are resolved with the destination, never left at one end only:
+ * ACK lost, key untouched at C -> gone at both ends; ACK lost, key already reserved at C -> have,
+ * A stores the same bytes, and asking again gets the same answer after C consumed it; key
+ * message lost -> gone, and the late key message is refused at C; a late ACK after the resolve
+ * was sent is ignored, C's answer decides. */
+static void test_resolve_overdue(void)
+{
+	struct net w;
+	net_up(&w, 3, -1);
+	uint32_t route[3] = {node_id(0), node_id(1), node_id(2)};
+	struct km_relay_out *m = malloc(sizeof(*m)), *sp = malloc(sizeof(*sp));
+	uint8_t id[16], ids[4][16], a_key[32], c_key[32];
+	struct km_key_meta meta;
+	int at;
+
+	/* 1. ACK lost, C untouched: gone */
+	CU_ASSERT_EQUAL_FATAL(km_relay_start(w.r[0], route, 3, 32, id, m), 0);
+	at = 0;
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_FORWARDED);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_DELIVERED);
+	struct km_relay_out *lost_ack = out_copy(m);
+	CU_ASSERT_EQUAL(km_relay_overdue(w.r[0], UINT64_MAX / 2, ids, 4), 0); /* not overdue yet */
+	CU_ASSERT_EQUAL_FATAL(km_relay_overdue(w.r[0], 0, ids, 4), 1);
+	CU_ASSERT(memcmp(ids[0], id, 16) == 0);
+	CU_ASSERT_EQUAL(km_relay_pending(w.r[0]), 1); /* listed, not discarded */
+	CU_ASSERT_EQUAL_FATAL(km_relay_resolve(w.r[0], id, route, 3, m), 0);
+	at = 0;
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_PASSED);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_ANSWERED);
+	CU_ASSERT_EQUAL(m->msg[5], 6); /* gone */
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_PASSED);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_FAILED);
+	CU_ASSERT_EQUAL(km_relay_pending(w.r[0]), 0);
+	CU_ASSERT_EQUAL(km_store_get(w.st[0], id, &meta), -ENOENT);
+	CU_ASSERT_EQUAL(km_store_get(w.st[2], id, &meta), -ENOENT);
+	at = 2; /* the lost ACK turns up at A after all: nothing to confirm */
+	memcpy(m, lost_ack, sizeof(*m));
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_PASSED);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), -ENOENT);
+	CU_ASSERT_EQUAL(km_store_get(w.st[0], id, &meta), -ENOENT);
+	free(lost_ack);
+
+	/* 2. ACK lost, C has already reserved the key: have, A stores the same bytes */
+	CU_ASSERT_EQUAL_FATAL(km_relay_start(w.r[0], route, 3, 32, id, m), 0);
+	at = 0;
+	step(&w, &at, &m, &sp);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_DELIVERED);
+	struct km_take_handle th;
+	CU_ASSERT_EQUAL_FATAL(km_store_take_begin(w.st[2], KM_POOL_PEER(node_id(0)), 32, c_key, &th), 0);
+	CU_ASSERT_EQUAL_FATAL(km_relay_resolve(w.r[0], id, route, 3, m), 0);
+	struct km_relay_out *resolve = out_copy(m);
+	at = 0;
+	step(&w, &at, &m, &sp);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_ANSWERED);
+	CU_ASSERT_EQUAL(m->msg[5], 5); /* have */
+	step(&w, &at, &m, &sp);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_CONFIRMED);
+	CU_ASSERT_EQUAL_FATAL(stored_key(w.st[0], KM_POOL_PEER(node_id(2)), id, 32, a_key), 0);
+	CU_ASSERT(memcmp(a_key, c_key, 32) == 0);
+	CU_ASSERT_EQUAL(km_store_take_commit(w.st[2], &th), 0); /* C's SAE used it */
+	at = 0; /* the same resolve again (say the answer was lost): still have */
+	memcpy(m, resolve, sizeof(*m));
+	step(&w, &at, &m, &sp);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_ANSWERED);
+	CU_ASSERT_EQUAL(m->msg[5], 5);
+	free(resolve);
+
+	/* 3. key message lost: gone, and the late key message is refused at C */
+	CU_ASSERT_EQUAL_FATAL(km_relay_start(w.r[0], route, 3, 32, id, m), 0);
+	struct km_relay_out *late_key = out_copy(m);
+	CU_ASSERT_EQUAL_FATAL(km_relay_resolve(w.r[0], id, route, 3, m), 0);
+	at = 0;
+	step(&w, &at, &m, &sp);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_ANSWERED);
+	CU_ASSERT_EQUAL(m->msg[5], 6);
+	step(&w, &at, &m, &sp);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_FAILED);
+	at = 0;
+	memcpy(m, late_key, sizeof(*m));
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_FORWARDED);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_REJECTED);
+	CU_ASSERT_EQUAL(km_store_get(w.st[2], id, &meta), -ENOENT);
+	CU_ASSERT_EQUAL(km_store_get(w.st[0], id, &meta), -ENOENT);
+	free(late_key);
+
+	/* 4. a late ACK after the resolve was sent is ignored; C's answer (gone) decides */
+	CU_ASSERT_EQUAL_FATAL(km_relay_start(w.r[0], route, 3, 32, id, m), 0);
+	at = 0;
+	step(&w, &at, &m, &sp);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_DELIVERED);
+	struct km_relay_out *ack = out_copy(m);
+	CU_ASSERT_EQUAL_FATAL(km_relay_resolve(w.r[0], id, route, 3, m), 0);
+	resolve = out_copy(m);
+	at = 2;
+	memcpy(m, ack, sizeof(*m));
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_PASSED);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), -EALREADY);
+	CU_ASSERT_EQUAL(km_relay_pending(w.r[0]), 1);
+	at = 0;
+	memcpy(m, resolve, sizeof(*m));
+	step(&w, &at, &m, &sp);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_ANSWERED);
+	step(&w, &at, &m, &sp);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_FAILED);
+	CU_ASSERT_EQUAL(km_store_get(w.st[0], id, &meta), -ENOENT);
+	CU_ASSERT_EQUAL(km_store_get(w.st[2], id, &meta), -ENOENT);
+	free(ack);
+	free(resolve);
+
+	/* refusals */
+	uint32_t elsewhere[2] = {node_id(0), node_id(1)};
+	CU_ASSERT_EQUAL(km_relay_resolve(w.r[0], id, route, 3, m), -ENOENT);
+	CU_ASSERT_EQUAL_FATAL(km_relay_start(w.r[0], route, 3, 32, id, m), 0);
+	CU_ASSERT_EQUAL(km_relay_resolve(w.r[0], id, elsewhere, 2, m), -EINVAL);
+	CU_ASSERT_EQUAL(km_relay_cancel(w.r[0], id), 0);
+	free(m);
+	free(sp);
+	net_down(&w);
+}
+
 /* Thousands of corrupted variants of a genuine message (bit flips, byte overwrites, truncation,
  * extension): every one is refused and B's key pool never changes; the genuine one still works. */
 static void test_mutated_messages_refused(void)
@@ -458,6 +599,7 @@ static void test_crossing_relays(void)
 
 static CU_TestInfo relay_tests[] = {
 	{"link down drains: in-flight completes, new keys NACKed", test_link_down_drains},
+	{"overdue relays resolved with the destination", test_resolve_overdue},
 	{"A -> B -> C: C recovers exactly A's key", test_three_hops},
 	{"5-hop chain: every hop's pad and tag key used once", test_five_hops},
 	{"tampered, misrouted and replayed messages rejected", test_tampered_and_replayed_rejected},

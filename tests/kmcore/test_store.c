@@ -120,6 +120,44 @@ static uint8_t *stream_bytes(uint64_t seed, uint32_t first, uint32_t n, uint32_t
 	return out;
 }
 
+/* km_store_resolve (relay resolution at the destination), by definition: available -> deleted,
+ * gone; never stored -> gone and the id barred; used since -> have; a gone answer stays gone and
+ * its tombstone survives pruning; another pool's key is refused. */
+static void test_resolve(void)
+{
+	char dir[256];
+	su_tmpdir(dir, sizeof(dir), "resolve");
+	struct km_store *st = su_open(dir, KM_SYNC_NONE, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	km_pool_id peer = KM_POOL_PEER(7);
+	CU_ASSERT_EQUAL_FATAL(su_put_stream(st, peer, 42, 0, 3, 32), 0);
+	uint8_t id[3][KM_KEY_ID_LEN], mat[32], fresh[KM_KEY_ID_LEN];
+	for (uint32_t i = 0; i < 3; i++)
+		su_key(42, i, id[i], mat, sizeof(mat));
+	struct km_key_meta m;
+	CU_ASSERT_EQUAL(km_store_resolve(st, KM_POOL_PEER(8), id[0]), -EINVAL);
+	CU_ASSERT_EQUAL(km_store_resolve(st, peer, id[0]), 0); /* available: deleted */
+	CU_ASSERT_EQUAL(km_store_get(st, id[0], &m), -ENOENT);
+	CU_ASSERT_EQUAL(km_store_resolve(st, peer, id[0]), 0); /* asked again: still gone */
+	CU_ASSERT_EQUAL(km_store_consume(st, id[1]), 0);       /* used by an SAE */
+	CU_ASSERT_EQUAL(km_store_resolve(st, peer, id[1]), 1);
+	struct km_take_handle h;
+	uint8_t out[32];
+	CU_ASSERT_EQUAL_FATAL(km_store_take_begin(st, peer, 32, out, &h), 0); /* being taken */
+	CU_ASSERT_EQUAL(km_store_resolve(st, peer, id[2]), 1);
+	CU_ASSERT_EQUAL(km_store_take_abort(st, &h, false), 0);
+	memset(fresh, 0x5a, sizeof(fresh));
+	CU_ASSERT_EQUAL(km_store_resolve(st, peer, fresh), 0); /* never stored: barred */
+	struct km_key_in k = {.pool = peer, .bits = 256, .type = KM_KEY_RELAYED, .material = mat};
+	memcpy(k.id, fresh, KM_KEY_ID_LEN);
+	CU_ASSERT_EQUAL(km_store_put(st, &k, 1), -EEXIST);
+	CU_ASSERT_EQUAL(km_store_prune_tombstones(st, UINT64_MAX), 1); /* id[1]'s, not the gone ones */
+	CU_ASSERT_EQUAL(km_store_put(st, &k, 1), -EEXIST);
+	CU_ASSERT_EQUAL(km_store_resolve(st, peer, id[0]), 0);
+	km_store_close(st);
+	su_rmdir(dir);
+}
+
 static void test_take_both_ends_agree(void)
 {
 	char da[256], db[256];
@@ -871,6 +909,7 @@ static CU_TestInfo store_tests[] = {
 	{"UUID text form", test_uuid_text},
 	{"KEK file permissions and wrong KEK", test_kek_rules},
 	{"put, get, duplicates, tombstones", test_put_get_and_duplicates},
+	{"resolve: relay resolution at the destination", test_resolve},
 	{"take: both ends cut the same bytes", test_take_both_ends_agree},
 	{"big keys stored in chunks", test_big_keys_stored_in_chunks},
 	{"supply, derive on the peer, fetch rules, metering", test_supply_derive_fetch},
