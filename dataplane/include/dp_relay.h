@@ -41,7 +41,15 @@ struct dp_relay_port {
 
 /* LINK: the KM link to 'neighbor' goes administratively down (up = 0) or up again
  * (km_relay_set_neighbor_up: while down no key message is sent on it, replies still pass). */
-enum dp_relay_request_kind { DP_RELAY_REQ_RELAY = 0, DP_RELAY_REQ_RESYNC = 1, DP_RELAY_REQ_LINK = 2 };
+/* RESOLVE: ask the destination of overdue relay relay_id about it along route (km_relay_resolve);
+ * CANCEL: give relay relay_id up (km_relay_cancel; reported as EXPIRED). */
+enum dp_relay_request_kind {
+	DP_RELAY_REQ_RELAY = 0,
+	DP_RELAY_REQ_RESYNC = 1,
+	DP_RELAY_REQ_LINK = 2,
+	DP_RELAY_REQ_RESOLVE = 3,
+	DP_RELAY_REQ_CANCEL = 4,
+};
 
 /* Control thread -> worker (by value through the request ring, rte_ring_create_elem). */
 struct dp_relay_request {
@@ -53,6 +61,7 @@ struct dp_relay_request {
 	uint32_t route[KM_ROUTE_MAX];
 	uint32_t neighbor;  /* resync, link: the neighbour whose link is meant */
 	uint64_t cutoff_ns; /* resync: keys generated after this are left alone (0: all) */
+	uint8_t relay_id[KM_KEY_ID_LEN]; /* resolve, cancel */
 };
 
 enum dp_relay_event_kind {
@@ -60,6 +69,8 @@ enum dp_relay_event_kind {
 	DP_RELAY_EV_EXPIRED = 101, /* origin gave up waiting for the ACK: key discarded */
 	DP_RELAY_EV_RESYNCED = 102, /* a link's resync finished: count discarded, digest agreed */
 	DP_RELAY_EV_RESYNC_FAILED = 103, /* count holds the negative errno */
+	DP_RELAY_EV_OVERDUE = 104, /* resolve mode: no ACK within the timeout (relay_id); send a
+				    * RESOLVE (again every timeout while it lasts) or a CANCEL */
 	/* otherwise an enum km_relay_event, or a negative errno for a request that failed */
 };
 
@@ -85,6 +96,7 @@ struct dp_relay_stats {
 	uint64_t commit_failed; /* bursts whose group commit failed (their output was dropped) */
 	uint64_t resyncs, resync_errors;
 	uint64_t link_changes;
+	uint64_t overdue, resolves, answered, cancelled;
 };
 
 struct dp_relay_config {
@@ -95,6 +107,8 @@ struct dp_relay_config {
 	const struct dp_relay_port *ports;
 	unsigned nports;
 	uint64_t ack_timeout_ns;       /* pending relays older than this are expired (0: 1 s) */
+	bool resolve_overdue;          /* instead: report them (EV_OVERDUE) for the control thread to
+					* resolve with the destination (km_relay_resolve) or cancel */
 	volatile bool *quit;           /* dp_relay_lcore_main returns when *quit is true */
 };
 

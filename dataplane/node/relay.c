@@ -43,6 +43,9 @@ struct flight {
 	uint32_t sess;
 	int link;
 	uint64_t t0;
+	unsigned resolves;
+	uint8_t nroute;
+	uint32_t route[KM_ROUTE_MAX]; /* the route it was started on */
 };
 
 struct link {
@@ -61,7 +64,7 @@ struct qn_relay {
 	struct link links[DP_RELAY_MAX_PORTS];
 	struct sess sess[MAX_SESS];
 	struct flight fl[MAX_FLIGHT];
-	uint64_t start_refused, unmatched_events, requests_full;
+	uint64_t start_refused, unmatched_events, requests_full, given_up;
 };
 
 static uint64_t now_ns(void)
@@ -178,7 +181,7 @@ struct qn_relay *qn_relay_create(const struct cp_config *cfg, struct km_store *s
 	}
 	struct dp_relay_config dc = {.relay = kr, .requests = r->req, .events = r->ev, .pool = r->pool,
 				     .ports = ports, .nports = r->nlinks,
-				     .ack_timeout_ns = QN_RELAY_ACK_TIMEOUT_NS};
+				     .ack_timeout_ns = QN_RELAY_ACK_TIMEOUT_NS, .resolve_overdue = true};
 	rc = dp_relay_worker_create(&dc, &r->w);
 	if (rc) {
 		km_relay_free(kr);
@@ -310,8 +313,9 @@ static void started(struct qn_relay *r, const struct dp_relay_event *e, uint64_t
 		if (f->used)
 			continue;
 		*f = (struct flight){.used = true, .sess = x->id, .link = (int)(e->cookie >> 24 & 0xff),
-				     .t0 = now};
+				     .t0 = now, .nroute = x->nroute};
 		memcpy(f->id, e->relay_id, KM_KEY_ID_LEN);
+		memcpy(f->route, x->route, sizeof(f->route));
 		x->prog.in_flight++;
 		return;
 	}
@@ -346,9 +350,38 @@ static void finished(struct qn_relay *r, const struct dp_relay_event *e, uint64_
 	f->used = false;
 }
 
+/* No answer yet: ask the destination along the session's current route (or the relay's own
+ * when the session is gone or has no route now), or give up after QN_RELAY_RESOLVE_TRIES. */
+static void overdue(struct qn_relay *r, const struct dp_relay_event *e)
+{
+	struct flight *f = flight_find(r, e->relay_id);
+	if (!f) {
+		r->unmatched_events++;
+		return;
+	}
+	struct dp_relay_request q = {.kind = DP_RELAY_REQ_RESOLVE, .nroute = f->nroute};
+	memcpy(q.relay_id, f->id, KM_KEY_ID_LEN);
+	memcpy(q.route, f->route, sizeof(q.route));
+	const struct sess *x = sess_find(r, f->sess);
+	if (x && x->active && x->route_epoch == x->epoch &&
+	    x->route[x->nroute - 1] == f->route[f->nroute - 1]) {
+		q.nroute = x->nroute;
+		memcpy(q.route, x->route, sizeof(q.route));
+	}
+	if (++f->resolves > QN_RELAY_RESOLVE_TRIES) {
+		q.kind = DP_RELAY_REQ_CANCEL; /* reported back as EXPIRED */
+		r->given_up++;
+	}
+	if (rte_ring_enqueue_elem(r->req, &q, sizeof(q)))
+		r->requests_full++; /* asked again at the next timeout */
+}
+
 static void handle_event(struct qn_relay *r, const struct dp_relay_event *e, uint64_t now)
 {
 	switch (e->kind) {
+	case DP_RELAY_EV_OVERDUE:
+		overdue(r, e);
+		break;
 	case DP_RELAY_EV_STARTED:
 		started(r, e, now);
 		break;
@@ -434,7 +467,7 @@ int qn_relay_link_state(struct qn_relay *r, uint32_t qkd_link_id, bool *port_up,
 json_t *qn_relay_stats(const struct qn_relay *r)
 {
 	const struct dp_relay_stats *s = dp_relay_stats(r->w);
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "started",
+	json_t *j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "started",
 			 (json_int_t)s->started, "confirmed", (json_int_t)s->confirmed, "failed",
 			 (json_int_t)s->failed, "expired", (json_int_t)s->expired, "delivered",
 			 (json_int_t)s->delivered, "forwarded", (json_int_t)s->forwarded, "rejected",
@@ -444,4 +477,8 @@ json_t *qn_relay_stats(const struct qn_relay *r)
 			 (json_int_t)s->commit_failed, "start_refused", (json_int_t)r->start_refused,
 			 "unmatched_events", (json_int_t)r->unmatched_events, "requests_full",
 			 (json_int_t)r->requests_full);
+	json_object_update_new(j, json_pack("{s:I,s:I,s:I,s:I}", "overdue", (json_int_t)s->overdue,
+					    "resolves", (json_int_t)s->resolves, "answered",
+					    (json_int_t)s->answered, "given_up", (json_int_t)r->given_up));
+	return j;
 }

@@ -5,7 +5,10 @@
  * at its target: while buffered + in flight is below it, up to QN_RELAY_WINDOW relays of
  * QN_RELAY_KEY_BYTES are in flight. A route change (new epoch) sends new relays on the new path
  * at once while the old path's relays finish (make-before-break): each ends with an ACK (both
- * ends store the key) or a NACK / timeout (neither end keeps it). */
+ * ends store the key) or a NACK (neither does). A relay without an answer (ACK lost with a link
+ * or node, or slow) is resolved with its destination along the session's current route
+ * (km_relay_resolve: the destination's store decides, both ends follow); only after
+ * QN_RELAY_RESOLVE_TRIES unanswered resolves does the origin give it up. */
 #ifndef QKDNODE_RELAY_H
 #define QKDNODE_RELAY_H
 
@@ -17,7 +20,8 @@
 
 #define QN_RELAY_KEY_BYTES 32u /* one relayed key: 256 bits */
 #define QN_RELAY_WINDOW 16u    /* relays in flight per session */
-#define QN_RELAY_ACK_TIMEOUT_NS 10000000000ull /* origin gives a relay up after 10 s */
+#define QN_RELAY_ACK_TIMEOUT_NS 2000000000ull /* no ACK after 2 s: resolve with the destination */
+#define QN_RELAY_RESOLVE_TRIES 15u /* resolves (one per timeout) before the origin gives up */
 
 struct qn_relay;
 

@@ -26,6 +26,7 @@ struct dp_relay_worker {
 	unsigned nports;
 	struct tx_queue tx[DP_RELAY_MAX_PORTS];
 	uint64_t ack_timeout_ns;
+	bool resolve_overdue;
 	uint64_t next_expiry_tsc, expiry_period_tsc;
 	volatile bool *quit;
 	struct dp_relay_stats stats;
@@ -56,6 +57,7 @@ int dp_relay_worker_create(const struct dp_relay_config *cfg, struct dp_relay_wo
 	w->nports = cfg->nports;
 	memcpy(w->ports, cfg->ports, cfg->nports * sizeof(*w->ports));
 	w->ack_timeout_ns = cfg->ack_timeout_ns ? cfg->ack_timeout_ns : 1000000000ULL;
+	w->resolve_overdue = cfg->resolve_overdue;
 	w->expiry_period_tsc = rte_get_tsc_hz() / 10;
 	w->next_expiry_tsc = rte_get_tsc_cycles() + w->expiry_period_tsc;
 	w->quit = cfg->quit;
@@ -297,6 +299,24 @@ static void do_requests(struct dp_relay_worker *w, const struct dp_relay_request
 				w->stats.link_changes++;
 			continue;
 		}
+		if (req[i].kind == DP_RELAY_REQ_RESOLVE) {
+			int rc = km_relay_resolve(w->relay, req[i].relay_id, req[i].route, req[i].nroute,
+						  &w->out);
+			if (rc == 0) {
+				w->stats.resolves++;
+				send_out(w);
+			} else {
+				emit(w, req[i].cookie, rc, req[i].relay_id);
+			}
+			continue;
+		}
+		if (req[i].kind == DP_RELAY_REQ_CANCEL) {
+			if (km_relay_cancel(w->relay, req[i].relay_id) == 0) {
+				w->stats.cancelled++;
+				emit(w, 0, DP_RELAY_EV_EXPIRED, req[i].relay_id);
+			}
+			continue;
+		}
 		if (req[i].kind == DP_RELAY_REQ_RESYNC) {
 			int p = port_of(w, req[i].neighbor);
 			int rc = p < 0 ? -EHOSTUNREACH : w->resync[p].rs ? -EBUSY : resync_begin(w, (unsigned)p, req[i].cutoff_ns, req[i].cookie);
@@ -326,6 +346,7 @@ static void count_result(struct dp_relay_worker *w, int rc)
 	case KM_RELAY_FAILED: s->failed++; break;
 	case KM_RELAY_REJECTED: s->rejected++; break;
 	case KM_RELAY_PASSED: s->passed++; break;
+	case KM_RELAY_ANSWERED: s->answered++; break;
 	case -EBADMSG: s->rx_bad_auth++; break;
 	case -EPROTO: s->rx_malformed++; break;
 	case -EALREADY: s->rx_replayed++; break;
@@ -371,6 +392,14 @@ static void do_expiry(struct dp_relay_worker *w)
 		return;
 	w->next_expiry_tsc = now + w->expiry_period_tsc;
 	uint8_t ids[16][KM_KEY_ID_LEN];
+	if (w->resolve_overdue) {
+		int n = km_relay_overdue(w->relay, w->ack_timeout_ns, ids, 16);
+		for (int i = 0; i < n; i++) {
+			w->stats.overdue++;
+			emit(w, 0, DP_RELAY_EV_OVERDUE, ids[i]);
+		}
+		return;
+	}
 	int n = km_relay_expire(w->relay, w->ack_timeout_ns, ids, 16);
 	for (int i = 0; i < n; i++) {
 		w->stats.expired++;

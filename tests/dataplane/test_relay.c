@@ -19,6 +19,7 @@
 
 static struct rte_mempool *pool;
 static volatile bool quit_flag; /* stops workers launched with dp_relay_lcore_main */
+static bool resolve_mode;       /* net_up: workers report overdue relays instead of expiring */
 
 struct node {
 	char dir[256];
@@ -135,7 +136,7 @@ static void net_up(struct net *w, int n, int empty_link, uint64_t ack_timeout_ns
 		CU_ASSERT_FATAL(d->req && d->ev);
 		struct dp_relay_config cfg = {.relay = r, .requests = d->req, .events = d->ev, .pool = pool,
 					      .ports = ports[i], .nports = np[i], .ack_timeout_ns = ack_timeout_ns,
-					      .quit = &quit_flag};
+					      .resolve_overdue = resolve_mode, .quit = &quit_flag};
 		CU_ASSERT_EQUAL_FATAL(dp_relay_worker_create(&cfg, &d->w), 0);
 	}
 	seq++;
@@ -294,6 +295,59 @@ static void test_failed_hop_reported(void)
 	net_down(&w);
 }
 
+/* Resolve mode: C's ACK is lost on the wire; A reports the relay overdue instead of dropping
+ * it, the control side resolves it along the route, C (which holds the key untouched) discards
+ * it and answers gone: neither store keeps the key. */
+static void test_lost_ack_resolved(void)
+{
+	resolve_mode = true;
+	struct net w;
+	net_up(&w, 3, -1, 1000000); /* 1 ms ACK timeout */
+	resolve_mode = false;
+	CU_ASSERT_EQUAL_FATAL(request(&w, 64, 11), 0);
+	dp_relay_poll(w.nd[0].w);
+	dp_relay_poll(w.nd[1].w);
+	dp_relay_poll(w.nd[2].w); /* delivered, ACK on the C -> B ring */
+	CU_ASSERT_EQUAL(dp_relay_stats(w.nd[2].w)->delivered, 1);
+	struct rte_mbuf *ack = NULL;
+	CU_ASSERT_EQUAL_FATAL(rte_ring_dequeue(w.rings[3], (void **)&ack), 0);
+	rte_pktmbuf_free(ack); /* lost */
+	rte_delay_ms(150);
+	struct dp_relay_event ev, started;
+	CU_ASSERT_EQUAL_FATAL(rte_ring_dequeue_elem(w.nd[0].ev, &started, sizeof(started)), 0);
+	CU_ASSERT_EQUAL(started.kind, DP_RELAY_EV_STARTED);
+	CU_ASSERT_EQUAL(run_until_origin_event(&w, &ev, 100), DP_RELAY_EV_OVERDUE);
+	CU_ASSERT(memcmp(ev.relay_id, started.relay_id, 16) == 0);
+	struct km_key_meta meta;
+	CU_ASSERT_EQUAL(km_store_get(w.nd[2].st, ev.relay_id, &meta), 0); /* only C has it now */
+	struct dp_relay_request res = {.kind = DP_RELAY_REQ_RESOLVE, .nroute = 3,
+				       .route = {node_id(0), node_id(1), node_id(2)}};
+	memcpy(res.relay_id, ev.relay_id, 16);
+	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue_elem(w.nd[0].req, &res, sizeof(res)), 0);
+	int kind;
+	while ((kind = run_until_origin_event(&w, &ev, 100)) == DP_RELAY_EV_OVERDUE)
+		;
+	CU_ASSERT_EQUAL(kind, KM_RELAY_FAILED);
+	CU_ASSERT(memcmp(ev.relay_id, started.relay_id, 16) == 0);
+	CU_ASSERT_EQUAL(km_store_get(w.nd[0].st, started.relay_id, &meta), -ENOENT);
+	CU_ASSERT_EQUAL(km_store_get(w.nd[2].st, started.relay_id, &meta), -ENOENT);
+	CU_ASSERT_EQUAL(dp_relay_stats(w.nd[0].w)->resolves, 1);
+	CU_ASSERT_EQUAL(dp_relay_stats(w.nd[2].w)->answered, 1);
+	CU_ASSERT_EQUAL(dp_relay_stats(w.nd[0].w)->expired, 0);
+	/* a relay that cannot be resolved is given up on request */
+	CU_ASSERT_EQUAL_FATAL(request(&w, 64, 12), 0);
+	dp_relay_poll(w.nd[0].w);
+	CU_ASSERT_EQUAL_FATAL(rte_ring_dequeue_elem(w.nd[0].ev, &started, sizeof(started)), 0);
+	struct dp_relay_request cancel = {.kind = DP_RELAY_REQ_CANCEL};
+	memcpy(cancel.relay_id, started.relay_id, 16);
+	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue_elem(w.nd[0].req, &cancel, sizeof(cancel)), 0);
+	dp_relay_poll(w.nd[0].w);
+	CU_ASSERT_EQUAL_FATAL(rte_ring_dequeue_elem(w.nd[0].ev, &ev, sizeof(ev)), 0);
+	CU_ASSERT_EQUAL(ev.kind, DP_RELAY_EV_EXPIRED);
+	CU_ASSERT_EQUAL(dp_relay_stats(w.nd[0].w)->cancelled, 1);
+	net_down(&w);
+}
+
 static void link_req(struct net *w, int at, uint32_t neighbor, bool up, uint64_t cookie)
 {
 	struct dp_relay_request r = {.cookie = cookie, .kind = DP_RELAY_REQ_LINK, .up = up,
@@ -425,6 +479,7 @@ static CU_TestInfo relay_tests[] = {
 	{"failed hop reported to the origin", test_failed_hop_reported},
 	{"worker on its own lcore", test_worker_on_own_lcore},
 	{"LINK requests: down NACKs new relays, up restores", test_link_request},
+	{"lost ACK: overdue, resolved, gone at both ends", test_lost_ack_resolved},
 	{"resync over the KM link", test_resync_over_km_link},
 	CU_TEST_INFO_NULL,
 };

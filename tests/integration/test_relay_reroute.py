@@ -7,9 +7,13 @@ qkdprovision (no QKD link runs, so only the KM relay and the control plane work 
     taken down at the intermediate node (qkdctl link down): relays already past it finish with
     their ACK, new ones reaching it are NACKed, A moves the session to the other path (epoch 2).
  3. The session refills to its target over the new path; then it is deleted and drains.
- 4. Both end stores hold exactly the same relayed key ids with identical key bytes (SHA-256
-    digests compared, keys never printed), no id twice, as many as A's relay confirmed (ACKs);
-    every relay A started was confirmed or failed, none is pending.
+ 4. Peer lost: the link comes back up, a second session relays, and the transit node of its
+    route is killed (SIGKILL) mid-relay: its memif ports go down at both neighbours, A moves the
+    session to the other path; relays whose answer died with the node are resolved with C along
+    the new path (C's store decides, A follows); the session refills; it is deleted and drains.
+ 5. Both end stores hold exactly the same relayed key ids with identical key bytes (SHA-256
+    digests compared, keys never printed), no id twice, as many as A's relay confirmed (ACK or
+    resolved "have"); every relay A started was confirmed or failed, none given up.
 Deterministic: no timing assertions (waits only bound how long a broken build can hang)."""
 import os
 import signal
@@ -91,8 +95,9 @@ def log_of(n):
     return open(p).read() if os.path.exists(p) else ""
 
 
-def session(n):
+def session(n, sid=None):
     rows = ctl(n, "show", "sessions")["relay_sessions"]
+    rows = [r for r in rows if sid is None or r["id"] == sid]
     return rows[0] if rows else None
 
 
@@ -176,17 +181,42 @@ try:
         st = relay_stats("A")
         return st.get("started", -1) == st.get("confirmed", 0) + st.get("failed", 0) + st.get("expired", 0)
     check(wait_until(drained, 30), "every relay A started was confirmed or failed")
+
+    # 4. peer lost: link back up, a second session, its transit node killed mid-relay
+    ctl(via, "link", "up", down_link)
+    wait_until(lambda: len(paths()) == 2, 20)
+    eq(len(paths()), 2, "the link is back: both paths again")
+    target2 = (TARGET_KEYS + 1500) * 256
+    sid2 = ctl("A", "relay", "add", "C", f"target={target2}")["id"]
+    s2 = session("A", sid2)
+    relayed_before = s2["keys_relayed"]
+    check(wait_until(lambda: session("A", sid2)["keys_relayed"] >= relayed_before + 100, 30),
+          f"second session relays along {session('A', sid2)['path']}")
+    s2 = session("A", sid2)
+    victim = s2["path"].split(">")[1]
+    survivor = "D" if victim == "B" else "B"
+    procs[victim].send_signal(signal.SIGKILL)
+    procs[victim].wait()
+    moved = wait_until(lambda: session("A", sid2)["path"] == f"A>{survivor}>C", 20)
+    check(moved, f"{victim} killed: session moved to A>{survivor}>C (now {session('A', sid2)['path']})")
+    check(wait_until(lambda: session("A", sid2)["buffered_bits"] >= target2, 40),
+          "buffer refilled to the second target over the surviving path")
+    ctl("A", "relay", "del", str(sid2))
+    check(wait_until(drained, 40), "every relay A started was confirmed or failed (after the kill)")
     st_a = relay_stats("A")
-    st_via = relay_stats(via)
-    check(st_a["confirmed"] > 0, f"A confirmed {st_a['confirmed']} relays, {st_a['failed']} NACKed")
-    eq(st_a["expired"], 0, "no relay timed out")
+    check(st_a["confirmed"] > 0, f"A confirmed {st_a['confirmed']} relays, {st_a['failed']} failed")
+    eq((st_a["expired"], st_a["given_up"]), (0, 0), "no relay given up")
     eq(st_a["rx_bad_auth"] + st_a["rx_replayed"], 0, "no authentication failure or replay at A")
     for n in NODES:
-        eq(relay_stats(n)["commit_failed"], 0, f"{n}: every relay burst committed")
-    print(f"info A: {st_a}\ninfo {via}: {st_via}")
+        if n != victim:
+            eq(relay_stats(n)["commit_failed"], 0, f"{n}: every relay burst committed")
+    print(f"info A: {st_a}\ninfo C: {relay_stats('C')}")
     for n, p in procs.items():
-        p.send_signal(signal.SIGTERM)
+        if n != victim:
+            p.send_signal(signal.SIGTERM)
     for n, p in procs.items():
+        if n == victim:
+            continue
         try:
             p.wait(timeout=20)
         except subprocess.TimeoutExpired:
@@ -194,7 +224,7 @@ try:
             p.wait()
         eq(p.returncode, 0, f"node {n} stopped cleanly")
 
-    # 4. both ends hold the same keys, once each, as many as A confirmed
+    # 5. both ends hold the same keys, once each, as many as A confirmed
     at_a = store_keys("A", "C")
     at_c = store_keys("C", "A")
     ids_a = [k[0] for k in at_a]
@@ -203,7 +233,7 @@ try:
     eq(len(at_a), st_a["confirmed"], "A's store holds one key per confirmed relay")
     check(at_a == at_c, f"A and C hold the same {len(at_a)} key ids with identical digests")
     check(all(k[1] == "256" for k in at_a), "every relayed key has 256 bits")
-    eq(store_keys("B", "A") + store_keys("D", "A"), [], "no relayed key stayed at a transit node")
+    eq(store_keys(survivor, "A"), [], "no relayed key stayed at the transit node")
 finally:
     env.close()
 finish()
