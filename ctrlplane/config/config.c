@@ -259,8 +259,19 @@ static int routing_key(struct parse *p, const char *key, const char *v)
 		}
 		return fail(p, "mode must be distributed or central, got '%s'", v);
 	}
-	if (KEY("controller"))
-		return addr(p, r->controller, v, "controller");
+	if (KEY("controller")) { /* "host:port[, host:port]...", priority order */
+		char buf[CP_CFG_MAX_CONTROLLERS * CP_ADDR_MAX];
+		if (!copy(p, buf, sizeof(buf), v, "controller"))
+			return 0;
+		r->n_controllers = 0;
+		for (char *save, *t = strtok_r(buf, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
+			if (r->n_controllers == CP_CFG_MAX_CONTROLLERS)
+				return fail(p, "more than %d controllers", CP_CFG_MAX_CONTROLLERS);
+			if (!addr(p, r->controllers[r->n_controllers++], t, "controller"))
+				return 0;
+		}
+		return r->n_controllers ? 1 : fail(p, "controller is empty");
+	}
 	if (KEY("controller_cn"))
 		return name(p, r->controller_cn, v, "controller_cn");
 	return fail(p, "unknown key '%s' in [routing]", key);
@@ -476,7 +487,7 @@ static int validate(struct parse *p)
 	    !(c->tls_ca[0] && c->tls_cert[0] && c->tls_key[0]))
 		return at(p, 0, "[node] tls_ca, tls_cert and tls_key go together (mutual TLS)");
 	if (c->routing.mode == CP_ROUTING_CENTRAL &&
-	    (!c->routing.controller[0] || !c->tls_ca[0]))
+	    (!c->routing.n_controllers || !c->tls_ca[0]))
 		return at(p, 0, "[routing] mode = central needs controller and [node] tls_* (mutual TLS)");
 	struct cp_cfg_manager *m = &c->manager;
 	if (m->address[0] && (!m->ca[0] || !m->cert[0] || !m->key[0]))

@@ -75,9 +75,13 @@ enum cp_routing_mode {
 	CP_ROUTING_DISTRIBUTED = 0, /* configuration 1: link-state protocol between the nodes */
 	CP_ROUTING_CENTRAL,         /* configuration 2: a central QKDN controller (qkdctrl) */
 };
+#define CP_CFG_MAX_CONTROLLERS 4
 struct cp_cfg_routing {
 	enum cp_routing_mode mode;
-	char controller[CP_ADDR_MAX];    /* central: the controller's host:port */
+	/* central: the controllers' host:port in priority order (routes come from the first one
+	 * connected; every one gets our reports) */
+	unsigned n_controllers;
+	char controllers[CP_CFG_MAX_CONTROLLERS][CP_ADDR_MAX];
 	char controller_cn[CP_NAME_MAX]; /* central: CN its certificate must carry (default qkdctrl) */
 };
 

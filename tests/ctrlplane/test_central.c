@@ -22,8 +22,19 @@ static void test_config(void)
 		 node_a);
 	CU_ASSERT_EQUAL_FATAL(cp_config_parse_string(text, "a.ini", &c, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(c->routing.mode, CP_ROUTING_CENTRAL);
-	CU_ASSERT_STRING_EQUAL(c->routing.controller, "10.0.0.9:7500");
+	CU_ASSERT_EQUAL(c->routing.n_controllers, 1u);
+	CU_ASSERT_STRING_EQUAL(c->routing.controllers[0], "10.0.0.9:7500");
 	CU_ASSERT_STRING_EQUAL(c->routing.controller_cn, "qkdctrl"); /* documented default */
+	cp_config_free(c);
+	c = NULL;
+	snprintf(text, sizeof(text), "%s[routing]\nmode = central\n"
+		 "controller = 10.0.0.9:7500, [::1]:7501,10.0.0.11:7502\ncontroller_cn = ctl-1\n", node_a);
+	CU_ASSERT_EQUAL_FATAL(cp_config_parse_string(text, "a.ini", &c, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(c->routing.n_controllers, 3u); /* priority order kept */
+	CU_ASSERT(!strcmp(c->routing.controllers[0], "10.0.0.9:7500") &&
+		  !strcmp(c->routing.controllers[1], "[::1]:7501") &&
+		  !strcmp(c->routing.controllers[2], "10.0.0.11:7502"));
+	CU_ASSERT_STRING_EQUAL(c->routing.controller_cn, "ctl-1");
 	cp_config_free(c);
 	c = NULL;
 	CU_ASSERT_EQUAL_FATAL(cp_config_parse_string("[node]\nid = A\n", "a.ini", &c, err, sizeof(err)), 0);
@@ -35,6 +46,10 @@ static void test_config(void)
 	} bad[] = {
 		{"mode = centre\n", "a.ini:7: mode must be distributed or central, got 'centre'"},
 		{"controller = nowhere\n", "a.ini:7: controller must be host:port, got 'nowhere'"},
+		{"controller = 1.1.1.1:1, x\n", "a.ini:7: controller must be host:port, got 'x'"},
+		{"controller = 1.1.1.1:1,1.1.1.1:2,1.1.1.1:3,1.1.1.1:4,1.1.1.1:5\n",
+		 "a.ini:7: more than 4 controllers"},
+		{"controller = ,\n", "a.ini:7: controller is empty"},
 		{"controller_cn = a b\n",
 		 "a.ini:7: controller_cn 'a b' is not a valid name (1-31 of A-Z a-z 0-9 . _ : -)"},
 		{"period = 5\n", "a.ini:7: unknown key 'period' in [routing]"},
