@@ -27,24 +27,23 @@ static inline __m256i boxplus(const struct consts *k, __m256i x, __m256i y)
 	return _mm256_subs_epu8(_mm256_adds_epu8(mn, s), d);
 }
 
-/* Extrinsic input of one edge: t = clamp(app - c2v), kept for the way out; signs into hd (hard
- * decisions) and par (extrinsic parity). Returns |t|. */
+/* Extrinsic input of one edge: t = app - c2v saturated to [-128, 127], kept for the way out;
+ * signs into hd (hard decisions) and par (extrinsic parity). Returns |t| (0..128 unsigned). */
 static inline __m256i take(const struct consts *k, const int8_t *ap, const int8_t *cp, __m256i *tt,
 			   __m256i *hd, __m256i *par)
 {
 	__m256i a = _mm256_loadu_si256((const __m256i *)ap);
 	__m256i c = _mm256_load_si256((const __m256i *)cp);
 	*hd = _mm256_xor_si256(*hd, a);
-	__m256i t = _mm256_max_epi8(_mm256_subs_epi8(a, c), k->m127);
+	__m256i t = _mm256_subs_epi8(a, c);
 	_mm256_store_si256(tt, t);
 	*par = _mm256_xor_si256(*par, t);
 	return _mm256_abs_epi8(t);
 }
 
-/* Signed message from its magnitude (stored), and the edge's new LLR. */
+/* Signed message from its magnitude (<= LLR_C2V_MAX; stored), and the edge's new LLR. */
 static inline __m256i give(const struct consts *k, __m256i mag, __m256i t, __m256i par, int8_t *cp)
 {
-	mag = _mm256_min_epu8(mag, k->cmax);
 	__m256i v = _mm256_sign_epi8(mag, _mm256_or_si256(_mm256_xor_si256(par, t), k->one));
 	_mm256_store_si256((__m256i *)cp, v);
 	return _mm256_max_epi8(_mm256_adds_epi8(t, v), k->m127);
@@ -115,6 +114,8 @@ static inline void pair_fb(const struct consts *K, const struct row *w, const in
 			bA = boxplus(K, bA, mA);
 			bB = boxplus(K, bB, mB);
 		}
+		gA = _mm256_min_epu8(gA, K->cmax);
+		gB = _mm256_min_epu8(gB, K->cmax);
 		int8_t *cp = w->c2v + (size_t)j * z + k;
 		put(w, j, give(K, gA, tA, parA, cp), give(K, gB, tB, parB, cp + 32));
 	}
@@ -125,18 +126,14 @@ struct minus {
 	__m256i par, mn, rest;
 };
 
-static inline void minus_take(const struct consts *K, struct minus *s, __m256i m, uint32_t j)
+static inline void minus_take(const struct consts *K, struct minus *s, __m256i m)
 {
-	if (j == 0) {
-		s->mn = m;
-		return;
-	}
-	__m256i big = _mm256_max_epu8(m, s->mn);
-	s->rest = j == 1 ? big : boxplus(K, s->rest, big);
+	s->rest = boxplus(K, s->rest, _mm256_max_epu8(m, s->mn));
 	s->mn = _mm256_min_epu8(m, s->mn);
 }
 
-/* Totals between the passes: S, the cap of an edge holding mn (E) and of any other (E, mn). */
+/* Totals between the passes: S, the cap of an edge holding mn (E) and of any other (E, mn);
+ * all <= LDPC_C2V_MAX. */
 struct minus_out {
 	__m256i par, mn, total, cap, capn;
 };
@@ -164,12 +161,23 @@ static inline void pair_minus(const struct consts *K, const struct row *w, const
 	struct minus A, B;
 	A.par = *hdA = _mm256_load_si256((const __m256i *)sy);
 	B.par = *hdB = _mm256_load_si256((const __m256i *)(sy + 32));
-	A.mn = A.rest = B.mn = B.rest = _mm256_setzero_si256();
-	for (uint32_t j = 0; j < dc; j++) {
-		const int8_t *ap = w->blk[j] + w->pos[j], *cp = w->c2v + (size_t)j * z + k;
-		uint32_t step = j < 2 ? j : 2;
-		minus_take(K, &A, take(K, ap, cp, tt + 2 * j, hdA, &A.par), step);
-		minus_take(K, &B, take(K, ap + 32, cp + 32, tt + 2 * j + 1, hdB, &B.par), step);
+	/* edges 0 and 1 start mn and E; then one box-plus per edge */
+	const int8_t *ap = w->blk[0] + w->pos[0], *cp = w->c2v + k;
+	A.mn = take(K, ap, cp, tt, hdA, &A.par);
+	B.mn = take(K, ap + 32, cp + 32, tt + 1, hdB, &B.par);
+	ap = w->blk[1] + w->pos[1];
+	cp += z;
+	__m256i mA = take(K, ap, cp, tt + 2, hdA, &A.par);
+	__m256i mB = take(K, ap + 32, cp + 32, tt + 3, hdB, &B.par);
+	A.rest = _mm256_max_epu8(mA, A.mn);
+	A.mn = _mm256_min_epu8(mA, A.mn);
+	B.rest = _mm256_max_epu8(mB, B.mn);
+	B.mn = _mm256_min_epu8(mB, B.mn);
+	for (uint32_t j = 2; j < dc; j++) {
+		ap = w->blk[j] + w->pos[j];
+		cp = w->c2v + (size_t)j * z + k;
+		minus_take(K, &A, take(K, ap, cp, tt + 2 * j, hdA, &A.par));
+		minus_take(K, &B, take(K, ap + 32, cp + 32, tt + 2 * j + 1, hdB, &B.par));
 	}
 	const struct minus_out oA = minus_finish(K, &A), oB = minus_finish(K, &B);
 	for (uint32_t j = 0; j < dc; j++) {

@@ -2,7 +2,7 @@
  * the results: every SIMD variant must reproduce its messages and LLRs bit for bit.
  *
  * Per check (row r, lane i) of a layer, with edges j = 0..dc-1 (variable block col[j], shifted):
- *   t_j   = clamp(app - c2v_j)           extrinsic input, clamp to [-127, 127]
+ *   t_j   = sat(app - c2v_j)             extrinsic input, saturated to [-128, 127]
  *   c2v_j = sign_j * min(|boxplus_{k != j} t_k|, LDPC_C2V_MAX)
  *           sign_j = syndrome bit ^ product of the other signs
  *   app   = clamp(t_j + c2v_j)
@@ -93,7 +93,7 @@ uint32_t ldpc_sweep_base(const struct ldpc_dec *d)
 				int a = d->app[(size_t)d->col[e] * d->app_stride + (d->shift[e] + i) % z];
 				int c = d->c2v[(size_t)e * z + i];
 				hd ^= a < 0;
-				t[j] = clamp127(a - c);
+				t[j] = (int8_t)(a - c < -128 ? -128 : a - c > 127 ? 127 : a - c);
 				par ^= t[j] < 0;
 				m[j] = (uint8_t)abs(t[j]);
 			}
