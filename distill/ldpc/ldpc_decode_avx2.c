@@ -229,3 +229,27 @@ uint32_t ldpc_sweep_avx2(const struct ldpc_dec *d)
 	}
 	return unsatisfied;
 }
+
+uint32_t ldpc_check_avx2(const struct ldpc_dec *d)
+{
+	const uint32_t z = d->z;
+	uint32_t unsatisfied = 0;
+	for (uint32_t r = 0; r < d->mb; r++) {
+		const uint32_t e0 = d->row_start[r], dc = d->row_start[r + 1] - e0;
+		for (uint32_t k = 0; k < z; k += 64) {
+			const int8_t *sy = d->synd + (size_t)r * z + k;
+			__m256i a = _mm256_load_si256((const __m256i *)sy);
+			__m256i b = _mm256_load_si256((const __m256i *)(sy + 32));
+			for (uint32_t j = 0; j < dc; j++) {
+				uint32_t p = d->shift[e0 + j] + k;
+				const int8_t *ap = d->app + (size_t)d->col[e0 + j] * d->app_stride +
+						   (p < z ? p : p - z);
+				a = _mm256_xor_si256(a, _mm256_loadu_si256((const __m256i *)ap));
+				b = _mm256_xor_si256(b, _mm256_loadu_si256((const __m256i *)(ap + 32)));
+			}
+			unsatisfied += (uint32_t)__builtin_popcount((unsigned)_mm256_movemask_epi8(a)) +
+				       (uint32_t)__builtin_popcount((unsigned)_mm256_movemask_epi8(b));
+		}
+	}
+	return unsatisfied;
+}

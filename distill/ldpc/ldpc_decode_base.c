@@ -78,6 +78,20 @@ static void check_minus(const uint8_t *m, uint32_t dc, const uint8_t *corr, cons
 	}
 }
 
+uint32_t ldpc_check_base(const struct ldpc_dec *d)
+{
+	const uint32_t z = d->z;
+	uint32_t unsatisfied = 0;
+	for (uint32_t r = 0; r < d->mb; r++)
+		for (uint32_t i = 0; i < z; i++) {
+			int par = d->synd[(size_t)r * z + i] & 1;
+			for (uint32_t e = d->row_start[r]; e < d->row_start[r + 1]; e++)
+				par ^= d->app[(size_t)d->col[e] * d->app_stride + (d->shift[e] + i) % z] < 0;
+			unsatisfied += (uint32_t)par;
+		}
+	return unsatisfied;
+}
+
 uint32_t ldpc_sweep_base(const struct ldpc_dec *d)
 {
 	const uint32_t z = d->z;

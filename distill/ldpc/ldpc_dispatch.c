@@ -5,8 +5,8 @@
 #include "ldpc_internal.h"
 
 static const struct ldpc_variant variants[] = {
-	{"avx2", DST_CPU_LEVEL_AVX2, ldpc_sweep_avx2},
-	{"generic", 0, ldpc_sweep_base},
+	{"avx2", DST_CPU_LEVEL_AVX2, ldpc_sweep_avx2, ldpc_check_avx2},
+	{"generic", 0, ldpc_sweep_base, ldpc_check_base},
 };
 #define NVARIANTS (sizeof(variants) / sizeof(variants[0]))
 

@@ -6,8 +6,9 @@
 #include "dst_cpu.h"
 #include "ldpc_internal.h"
 
-/* verify the full syndrome when at most this many checks were seen violated in a sweep */
-#define LDPC_CHECK_AT 16
+/* check the word after a sweep that saw at most this many checks violated at its layers' starts
+ * (a check costs a tenth of a sweep; the end of a sweep holds about a quarter of those) */
+#define LDPC_CHECK_AT 64
 
 enum { G_KEY = 0, G_PUNCT = 1, G_SHORT = 2, G_REVEALED = 3 };
 
@@ -15,7 +16,7 @@ struct dst_ldpc_ws {
 	uint32_t n, max_m, app_stride, max_nb;
 	uint64_t c2v_bytes;
 	int8_t *app_buf, *c2v, *synd, *tmp, *app_out;
-	uint64_t *word, *syn;
+	uint64_t *word;
 	uint8_t *gclass;
 
 	const struct ldpc_variant *forced;
@@ -49,7 +50,6 @@ void dst_ldpc_ws_free(struct dst_ldpc_ws *ws)
 	free(ws->tmp);
 	free(ws->app_out);
 	free(ws->word);
-	free(ws->syn);
 	free(ws->gclass);
 	free(ws);
 }
@@ -72,10 +72,9 @@ struct dst_ldpc_ws *dst_ldpc_ws_create(const struct dst_ldpc_family *fam)
 	ws->tmp = zalloc_aligned(4 * 256 * 32);
 	ws->app_out = zalloc_aligned(fam->n);
 	ws->word = zalloc_aligned(fam->n / 8);
-	ws->syn = zalloc_aligned(fam->max_m / 8);
 	ws->gclass = zalloc_aligned(fam->n / LDPC_GRAN);
 	if (!ws->app_buf || !ws->c2v || !ws->synd || !ws->tmp || !ws->app_out || !ws->word ||
-	    !ws->syn || !ws->gclass) {
+	    !ws->gclass) {
 		dst_ldpc_ws_free(ws);
 		return NULL;
 	}
@@ -174,7 +173,7 @@ static void hard_decisions(const struct dst_ldpc_code *c, const int8_t *app, uin
 
 /* Sweep until the syndrome holds or max_iter; then Bob's corrected key (or his input). */
 static int iterate(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, const uint64_t *bob,
-		   const uint64_t *syndrome, uint64_t *corrected, struct dst_ldpc_result *res)
+		   uint64_t *corrected, struct dst_ldpc_result *res)
 {
 	const struct dst_ldpc_code *c = plan->code;
 	const struct ldpc_variant *v = ws->forced ? ws->forced : ldpc_variant_active();
@@ -187,15 +186,9 @@ static int iterate(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, con
 	res->iterations = 0;
 	res->flipped = 0;
 	res->leak_bits = plan->leak_bits;
-	uint32_t words = c->m / 64;
 	for (unsigned it = 1; it <= plan->max_iter; it++) {
 		res->iterations = it;
-		/* a few violated checks at layer start may already be gone by the end of the sweep */
-		if (v->sweep(&d) > LDPC_CHECK_AT)
-			continue;
-		hard_decisions(c, app, stride, ws->word);
-		dst_ldpc_code_syndrome(c, ws->word, ws->syn);
-		if (!memcmp(ws->syn, syndrome, words * sizeof(uint64_t))) {
+		if (v->sweep(&d) <= LDPC_CHECK_AT && !v->check(&d)) {
 			res->status = DST_LDPC_OK;
 			break;
 		}
@@ -205,6 +198,7 @@ static int iterate(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, con
 			memcpy(corrected, bob, plan->key_bits / 8);
 		return 0;
 	}
+	hard_decisions(c, app, stride, ws->word);
 	uint32_t k = 0, flipped = 0;
 	for (uint32_t w = 0; w < c->n / LDPC_GRAN; w++)
 		if (ws->gclass[w] == G_KEY) {
@@ -267,7 +261,7 @@ int dst_ldpc_bob(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, const
 	}
 	memset(ws->c2v, 0, (size_t)c->ne * z);
 	ws->last_code = c;
-	return iterate(ws, plan, bob, syndrome, corrected, res);
+	return iterate(ws, plan, bob, corrected, res);
 }
 
 int dst_ldpc_ws_force_variant(struct dst_ldpc_ws *ws, const char *name)

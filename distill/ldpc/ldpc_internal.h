@@ -65,11 +65,16 @@ extern const uint8_t ldpc_boxminus_corr[16];
 typedef uint32_t (*ldpc_sweep_fn)(const struct ldpc_dec *d);
 uint32_t ldpc_sweep_base(const struct ldpc_dec *d);
 uint32_t ldpc_sweep_avx2(const struct ldpc_dec *d);
+/* Number of checks the current hard decisions (signs of app) violate; 0: a valid word. */
+typedef uint32_t (*ldpc_check_fn)(const struct ldpc_dec *d);
+uint32_t ldpc_check_base(const struct ldpc_dec *d);
+uint32_t ldpc_check_avx2(const struct ldpc_dec *d);
 
 struct ldpc_variant {
 	const char *name;
 	unsigned needs;
 	ldpc_sweep_fn sweep;
+	ldpc_check_fn check;
 };
 /* Best variant for the active CPU level / a named one (NULL if unknown or not supported). */
 const struct ldpc_variant *ldpc_variant_active(void);
