@@ -1,9 +1,9 @@
 /* Controller protocol messages (cp_central.h): JSON lines, every field checked on decode. */
 #include "cp_central.h"
+#include "cp_ctl.h"
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,15 +147,6 @@ char *cp_cen_encode(const struct cp_cen_msg *m)
 	return s;
 }
 
-static int bad(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	return -EPROTO;
-}
-
 static bool get_name(const json_t *v, char *out)
 {
 	const char *s = json_string_value(v);
@@ -177,9 +168,9 @@ static bool get_u64(const json_t *o, const char *key, uint64_t *out)
 static int decode_links(const json_t *links, struct cp_lsa *l, char *why, size_t wl)
 {
 	if (!json_is_array(links))
-		return bad(why, wl, "report: \"links\" must be an array");
+		return cp_ctl_fail(why, wl, -EPROTO, "report: \"links\" must be an array");
 	if (json_array_size(links) > CP_LSA_MAX_LINKS)
-		return bad(why, wl, "report: more than %d links", CP_LSA_MAX_LINKS);
+		return cp_ctl_fail(why, wl, -EPROTO, "report: more than %d links", CP_LSA_MAX_LINKS);
 	size_t i;
 	json_t *k;
 	json_array_foreach(links, i, k)
@@ -187,13 +178,13 @@ static int decode_links(const json_t *links, struct cp_lsa *l, char *why, size_t
 		struct cp_lsa_link *x = &l->links[i];
 		json_t *up = json_object_get(k, "up"), *delta = json_object_get(k, "delta_bits");
 		if (!json_is_object(k) || !get_name(json_object_get(k, "peer"), x->peer))
-			return bad(why, wl, "report: link %zu needs \"peer\", a valid node name", i);
+			return cp_ctl_fail(why, wl, -EPROTO, "report: link %zu needs \"peer\", a valid node name", i);
 		if (!json_is_boolean(up) || !json_is_integer(delta) ||
 		    !get_u64(k, "avail_bits", &x->attr.avail) ||
 		    !get_u64(k, "capacity_bits", &x->attr.max) ||
 		    !get_u64(k, "low_water_bits", &x->attr.low_water) ||
 		    !get_u64(k, "rate_bps", &x->rate_bps))
-			return bad(why, wl,
+			return cp_ctl_fail(why, wl, -EPROTO,
 				   "report: link to %s needs \"up\" (boolean), \"delta_bits\" and "
 				   "non-negative integers \"avail_bits\", \"capacity_bits\", "
 				   "\"low_water_bits\", \"rate_bps\"",
@@ -201,7 +192,7 @@ static int decode_links(const json_t *links, struct cp_lsa *l, char *why, size_t
 		x->attr.up = json_is_true(up);
 		x->attr.delta = json_integer_value(delta);
 		if (!strcmp(x->peer, l->origin))
-			return bad(why, wl, "report: link %zu leads back to %s itself", i, l->origin);
+			return cp_ctl_fail(why, wl, -EPROTO, "report: link %zu leads back to %s itself", i, l->origin);
 	}
 	l->n_links = (uint16_t)json_array_size(links);
 	return 0;
@@ -212,13 +203,13 @@ static int decode_edges(const json_t *arr, bool routes, struct cp_cen_msg *m, ch
 	const char *what = routes ? "routes: \"edges\"" : "report: \"hold\"";
 	unsigned max = routes ? CP_CEN_MAX_EDGES : CP_CEN_MAX_HOLD;
 	if (!json_is_array(arr))
-		return bad(why, wl, "%s must be an array", what);
+		return cp_ctl_fail(why, wl, -EPROTO, "%s must be an array", what);
 	size_t n = json_array_size(arr);
 	if (n > max)
-		return bad(why, wl, "%s has more than %u entries", what, max);
+		return cp_ctl_fail(why, wl, -EPROTO, "%s has more than %u entries", what, max);
 	m->edges = calloc(n ? n : 1, sizeof(*m->edges));
 	if (!m->edges)
-		return bad(why, wl, "out of memory");
+		return cp_ctl_fail(why, wl, -EPROTO, "out of memory");
 	size_t i;
 	json_t *e;
 	json_array_foreach(arr, i, e)
@@ -227,13 +218,13 @@ static int decode_edges(const json_t *arr, bool routes, struct cp_cen_msg *m, ch
 		if (!json_is_array(e) || json_array_size(e) != (routes ? 3u : 2u) ||
 		    !get_name(json_array_get(e, 0), x->a) || !get_name(json_array_get(e, 1), x->b) ||
 		    !strcmp(x->a, x->b))
-			return bad(why, wl, "%s entry %zu must be [%s] with two different node names",
+			return cp_ctl_fail(why, wl, -EPROTO, "%s entry %zu must be [%s] with two different node names",
 				   what, i, routes ? "from, to, cost" : "from, to");
 		if (routes) {
 			json_t *c = json_array_get(e, 2);
 			x->cost = json_number_value(c);
 			if (!json_is_number(c) || !isfinite(x->cost) || x->cost < 0)
-				return bad(why, wl, "%s entry %zu: cost must be a finite number >= 0",
+				return cp_ctl_fail(why, wl, -EPROTO, "%s entry %zu: cost must be a finite number >= 0",
 					   what, i);
 		}
 		m->n_edges++;
@@ -248,12 +239,12 @@ static int decode_numbers(const json_t *arr, struct cp_cen_msg *m, char *why, si
 		return 0;
 	m->numbers_present = true;
 	if (!json_is_array(arr) || json_array_size(arr) > CP_CEN_MAX_EDGES + 1)
-		return bad(why, wl, "routes: \"numbers\" must be an array of at most %u entries",
+		return cp_ctl_fail(why, wl, -EPROTO, "routes: \"numbers\" must be an array of at most %u entries",
 			   CP_CEN_MAX_EDGES + 1);
 	size_t n = json_array_size(arr);
 	m->numbers = calloc(n ? n : 1, sizeof(*m->numbers));
 	if (!m->numbers)
-		return bad(why, wl, "out of memory");
+		return cp_ctl_fail(why, wl, -EPROTO, "out of memory");
 	size_t i;
 	json_t *e;
 	json_array_foreach(arr, i, e)
@@ -263,7 +254,7 @@ static int decode_numbers(const json_t *arr, struct cp_cen_msg *m, char *why, si
 		if (!json_is_array(e) || json_array_size(e) != 2 || !get_name(json_array_get(e, 0), x->name) ||
 		    !json_is_integer(v) || json_integer_value(v) < 1 ||
 		    json_integer_value(v) >= UINT32_MAX)
-			return bad(why, wl, "routes: \"numbers\" entry %zu must be [node, 1..%u]", i,
+			return cp_ctl_fail(why, wl, -EPROTO, "routes: \"numbers\" entry %zu must be [node, 1..%u]", i,
 				   UINT32_MAX - 1);
 		x->number = (uint32_t)json_integer_value(v);
 		m->n_numbers++;
@@ -277,29 +268,29 @@ int cp_cen_decode(const char *line, size_t len, struct cp_cen_msg *m, char *why,
 	json_error_t je;
 	json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
 	if (!o)
-		return bad(why, wl, "malformed JSON: %s", je.text);
+		return cp_ctl_fail(why, wl, -EPROTO, "malformed JSON: %s", je.text);
 	int rc = 0;
 	const char *t = json_string_value(json_object_get(o, "type"));
 	for (unsigned i = 1; t && i < 4; i++)
 		if (!strcmp(t, type_names[i]))
 			m->type = (enum cp_cen_type)i;
 	if (!json_is_object(o)) {
-		rc = bad(why, wl, "a message must be a JSON object");
+		rc = cp_ctl_fail(why, wl, -EPROTO, "a message must be a JSON object");
 	} else if (!m->type) {
-		rc = bad(why, wl, "\"type\" must be report, routes or failure");
+		rc = cp_ctl_fail(why, wl, -EPROTO, "\"type\" must be report, routes or failure");
 	} else if (m->type == CP_CEN_FAILURE) {
 		const char *r = json_string_value(json_object_get(o, "reason"));
 		if (!r)
-			rc = bad(why, wl, "failure: \"reason\" (string) is missing");
+			rc = cp_ctl_fail(why, wl, -EPROTO, "failure: \"reason\" (string) is missing");
 		else
 			snprintf(m->reason, sizeof(m->reason), "%s", r);
 	} else if (!get_name(json_object_get(o, "node"), m->node)) {
-		rc = bad(why, wl, "%s: \"node\" must be a valid node name", t);
+		rc = cp_ctl_fail(why, wl, -EPROTO, "%s: \"node\" must be a valid node name", t);
 	} else if (!get_u64(o, m->type == CP_CEN_REPORT ? "seq" : "generation", &m->seq)) {
-		rc = bad(why, wl, "%s: \"%s\" must be a non-negative integer", t,
+		rc = cp_ctl_fail(why, wl, -EPROTO, "%s: \"%s\" must be a non-negative integer", t,
 			 m->type == CP_CEN_REPORT ? "seq" : "generation");
 	} else if (m->type == CP_CEN_REPORT && m->seq > UINT32_MAX) {
-		rc = bad(why, wl, "report: \"seq\" must be below 2^32");
+		rc = cp_ctl_fail(why, wl, -EPROTO, "report: \"seq\" must be below 2^32");
 	} else if (m->type == CP_CEN_ROUTES) {
 		rc = decode_edges(json_object_get(o, "edges"), true, m, why, wl);
 		if (!rc)
@@ -310,7 +301,7 @@ int cp_cen_decode(const char *line, size_t len, struct cp_cen_msg *m, char *why,
 		json_t *num = json_object_get(o, "number");
 		if (num && (!json_is_integer(num) || json_integer_value(num) < 1 ||
 			    json_integer_value(num) >= UINT32_MAX))
-			rc = bad(why, wl, "report: \"number\" must be an integer in [1, %u]",
+			rc = cp_ctl_fail(why, wl, -EPROTO, "report: \"number\" must be an integer in [1, %u]",
 				 UINT32_MAX - 1);
 		else
 			m->lsa.number = num ? (uint32_t)json_integer_value(num) : 0;

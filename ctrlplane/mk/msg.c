@@ -1,8 +1,8 @@
 /* Q.QKDN_Mk clause 8 messages <-> JSON, enforcing the M/O columns of tables 2-5. */
 #include "cp_mk.h"
+#include "cp_ctl.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,28 +91,19 @@ char *cp_mk_encode(const struct cp_mk_msg *m)
 	return s;
 }
 
-static int why_set(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	return -EPROTO;
-}
-
 int cp_mk_decode(const char *line, size_t len, struct cp_mk_msg *m, char *why, size_t whylen)
 {
 	memset(m, 0, sizeof(*m));
 	m->seq = -1;
 	if (!line)
-		return why_set(why, whylen, "empty message");
+		return cp_ctl_fail(why, whylen, -EPROTO, "empty message");
 	json_error_t je;
 	json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
 	if (!o)
-		return why_set(why, whylen, "malformed JSON at column %d: %s", je.column, je.text);
+		return cp_ctl_fail(why, whylen, -EPROTO, "malformed JSON at column %d: %s", je.column, je.text);
 	int rc = -EPROTO;
 	if (!json_is_object(o)) {
-		why_set(why, whylen, "message is not a JSON object");
+		cp_ctl_fail(why, whylen, -EPROTO, "message is not a JSON object");
 		goto out;
 	}
 	/* read what can address a reply first */
@@ -120,7 +111,7 @@ int cp_mk_decode(const char *line, size_t len, struct cp_mk_msg *m, char *why, s
 	if (cid && (!json_is_string(cid) || json_string_length(cid) == 0 ||
 		    json_string_length(cid) >= CP_MK_ID_MAX ||
 		    strlen(json_string_value(cid)) != json_string_length(cid))) {
-		why_set(why, whylen, "component_id must be a string of 1-%d characters",
+		cp_ctl_fail(why, whylen, -EPROTO, "component_id must be a string of 1-%d characters",
 			CP_MK_ID_MAX - 1);
 		goto out;
 	}
@@ -128,54 +119,54 @@ int cp_mk_decode(const char *line, size_t len, struct cp_mk_msg *m, char *why, s
 		strcpy(m->component_id, json_string_value(cid));
 	json_t *seq = json_object_get(o, "seq");
 	if (seq && (!json_is_integer(seq) || json_integer_value(seq) < 0)) {
-		why_set(why, whylen, "seq must be a non-negative integer");
+		cp_ctl_fail(why, whylen, -EPROTO, "seq must be a non-negative integer");
 		goto out;
 	}
 	m->seq = seq ? json_integer_value(seq) : -1;
 	json_t *t = json_object_get(o, "message");
 	if (!json_is_string(t)) {
-		why_set(why, whylen, "message type missing (\"message\" must be a string)");
+		cp_ctl_fail(why, whylen, -EPROTO, "message type missing (\"message\" must be a string)");
 		goto out;
 	}
 	for (int i = CP_MK_STATUS_REPORT; i <= CP_MK_STATUS_REQUEST_RESPONSE; i++)
 		if (!strcmp(json_string_value(t), type_names[i]))
 			m->type = (enum cp_mk_type)i;
 	if (!m->type) {
-		why_set(why, whylen, "unknown message type '%.64s'", json_string_value(t));
+		cp_ctl_fail(why, whylen, -EPROTO, "unknown message type '%.64s'", json_string_value(t));
 		goto out;
 	}
 	json_t *itf = json_object_get(o, "interface");
 	if (!json_is_string(itf)) {
-		why_set(why, whylen, "interface missing (one of Mq Mops Mqrp Mk Mc Mu Mx)");
+		cp_ctl_fail(why, whylen, -EPROTO, "interface missing (one of Mq Mops Mqrp Mk Mc Mu Mx)");
 		goto out;
 	}
 	for (int i = CP_MK_MQ; i <= CP_MK_MX; i++)
 		if (!strcmp(json_string_value(itf), iface_names[i]))
 			m->iface = (enum cp_mk_iface)i;
 	if (!m->iface) {
-		why_set(why, whylen, "unknown interface '%.16s'", json_string_value(itf));
+		cp_ctl_fail(why, whylen, -EPROTO, "unknown interface '%.16s'", json_string_value(itf));
 		goto out;
 	}
 	if (needs_component(m->type) && !cid) {
-		why_set(why, whylen, "%s: mandatory component_id (%s) missing",
+		cp_ctl_fail(why, whylen, -EPROTO, "%s: mandatory component_id (%s) missing",
 			type_names[m->type], kinds[m->iface]);
 		goto out;
 	}
 	json_t *resp = json_object_get(o, "response");
 	if (needs_response(m->type)) {
 		if (!json_is_string(resp) || json_string_length(resp) == 0) {
-			why_set(why, whylen, "%s: mandatory response missing or not a string",
+			cp_ctl_fail(why, whylen, -EPROTO, "%s: mandatory response missing or not a string",
 				type_names[m->type]);
 			goto out;
 		}
 		snprintf(m->response, sizeof(m->response), "%s", json_string_value(resp));
 	} else if (resp) {
-		why_set(why, whylen, "%s has no response parameter", type_names[m->type]);
+		cp_ctl_fail(why, whylen, -EPROTO, "%s has no response parameter", type_names[m->type]);
 		goto out;
 	}
 	json_t *ext = json_object_get(o, "extension");
 	if (ext && !extension_ok(ext)) {
-		why_set(why, whylen, "extension must be an array of objects");
+		cp_ctl_fail(why, whylen, -EPROTO, "extension must be an array of objects");
 		goto out;
 	}
 	const char *key;
@@ -184,7 +175,7 @@ int cp_mk_decode(const char *line, size_t len, struct cp_mk_msg *m, char *why, s
 	{
 		if (strcmp(key, "message") && strcmp(key, "interface") && strcmp(key, "component_id") &&
 		    strcmp(key, "response") && strcmp(key, "extension") && strcmp(key, "seq")) {
-			why_set(why, whylen, "unknown parameter '%.32s'", key);
+			cp_ctl_fail(why, whylen, -EPROTO, "unknown parameter '%.32s'", key);
 			goto out;
 		}
 	}
