@@ -312,6 +312,25 @@ int km_resync_peek(const uint8_t *msg, size_t len, km_pool_id *pool, uint64_t *c
 /* True once every message was produced by km_resync_next. */
 bool km_resync_sent_all(const struct km_resync *rs);
 
+/* ---- authentication material of the QKD links ----
+ * The dataplane's Wegman-Carter pad pools, persisted so a restarted node never reuses a pad:
+ * opaque records addressed by (link, rec), sealed with AES-256-GCM under the KEK with the address
+ * as associated data. They live outside every key pool and are never supplied, relayed or resynced.
+ * Writes join this thread's group commit like any other write. */
+#define KM_AUTH_REC_MAX (1u << 20) /* bytes of one record */
+int km_store_auth_put(struct km_store *st, uint32_t link, uint64_t rec, const uint8_t *data,
+		      size_t len);
+/* The record's bytes in *data (km_key_material_alloc'ed, free with km_key_material_free(*data,
+ * *len ? *len : 1)). -ENOENT absent, -EBADMSG truncated or altered (fails authentication). */
+int km_store_auth_get(struct km_store *st, uint32_t link, uint64_t rec, uint8_t **data, size_t *len);
+int km_store_auth_del(struct km_store *st, uint32_t link, uint64_t rec); /* -ENOENT absent */
+/* Visit a link's records in rec order (the bytes are wiped after the callback; nonzero stops).
+ * Returns the count visited, -EBADMSG when a record fails authentication. */
+typedef int (*km_auth_visit_fn)(void *ctx, uint64_t rec, const uint8_t *data, size_t len);
+int km_store_auth_list(struct km_store *st, uint32_t link, km_auth_visit_fn fn, void *ctx);
+/* Delete every record of a link; returns the count. */
+int km_store_auth_clear(struct km_store *st, uint32_t link);
+
 /* How many km_key_material_alloc() blocks could not be mlock'ed (RLIMIT_MEMLOCK exhausted). */
 unsigned long km_key_material_unlocked(void);
 

@@ -487,7 +487,8 @@ static int open_dbs(struct km_store *st)
 		const char *name;
 		MDB_dbi *dbi;
 	} dbs[] = {{"keys", &st->db_keys},   {"avail", &st->db_avail}, {"expiry", &st->db_expiry},
-		   {"tomb", &st->db_tomb},   {"pools", &st->db_pools}, {"meta", &st->db_meta}};
+		   {"tomb", &st->db_tomb},   {"pools", &st->db_pools}, {"meta", &st->db_meta},
+		   {"auth", &st->db_auth}};
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
 		if ((rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbs[i].dbi))) {
 			mdb_txn_abort(txn);

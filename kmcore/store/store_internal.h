@@ -50,6 +50,7 @@ struct km_store {
 	MDB_dbi db_tomb;   /* id -> deletion time: ids that must never come back */
 	MDB_dbi db_pools;  /* pool -> struct pool_rec */
 	MDB_dbi db_meta;   /* "kek_check", "seq" */
+	MDB_dbi db_auth;   /* link BE32 | rec BE64 -> sealed authentication material */
 	pthread_mutex_t lock; /* recursive: a group commit holds it across calls */
 	MDB_txn *batch_txn;   /* open group commit (km_store_batch_begin), owned by batch_owner */
 	pthread_t batch_owner;
