@@ -6,6 +6,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,7 +46,22 @@ int dp_auth_stream_init(struct dp_auth_stream *s, const uint8_t r[DP_AUTH_R_LEN]
 		return -ENOMEM;
 	}
 	s->cap = c;
+	s->limit = UINT64_MAX;
 	memcpy(s->r, r, DP_AUTH_R_LEN);
+	return 0;
+}
+
+int dp_auth_stream_restore(struct dp_auth_stream *s, const uint8_t r[DP_AUTH_R_LEN], size_t cap,
+			   uint64_t head, uint64_t next_seq)
+{
+	if (head % DP_AUTH_PAD_LEN || next_seq > UINT64_MAX / DP_AUTH_PAD_LEN)
+		return -EINVAL;
+	int rc = dp_auth_stream_init(s, r, cap);
+	if (rc)
+		return rc;
+	s->head = head;
+	s->next_seq = next_seq;
+	s->limit = next_seq;
 	return 0;
 }
 
@@ -116,16 +132,25 @@ static int pad_held(const struct dp_auth_stream *s, uint64_t n)
 /* Pads below msg n + 1 are used or skipped: wipe them from the ring. */
 static void consume_through(struct dp_auth_stream *s, uint64_t n)
 {
-	for (uint64_t k = s->next_seq; k <= n; k++)
+	/* Pads of a skipped range that were never held are not in the ring: wipe only held ones. */
+	uint64_t from = s->next_seq, held_from = s->head > s->cap ? (s->head - s->cap) / DP_AUTH_PAD_LEN : 0;
+	if (from < held_from)
+		from = held_from;
+	for (uint64_t k = from; k <= n && k < s->head / DP_AUTH_PAD_LEN; k++)
 		OPENSSL_cleanse(s->pads + ((k * DP_AUTH_PAD_LEN) & (s->cap - 1)), DP_AUTH_PAD_LEN);
-	s->next_seq = n + 1;
+	__atomic_store_n(&s->next_seq, n + 1, __ATOMIC_RELEASE);
+}
+
+static bool reserved(const struct dp_auth_stream *s, uint64_t n)
+{
+	return n < __atomic_load_n(&s->limit, __ATOMIC_ACQUIRE);
 }
 
 int dp_auth_seal_msg(struct dp_auth_stream *s, uint8_t *hdr, size_t hdr_len, const uint8_t *body,
 		     size_t body_len, uint8_t tag[DP_QD_TAG_LEN])
 {
 	uint64_t n = s->next_seq;
-	if (hdr_len < DP_QD_HDR_LEN || !pad_held(s, n))
+	if (hdr_len < DP_QD_HDR_LEN || !pad_held(s, n) || !reserved(s, n))
 		return -EAGAIN;
 	put_le64(hdr + DP_QD_MSG_SEQ_OFF, n);
 	if (compute_tag(s, n, hdr, hdr_len, body, body_len, tag))
@@ -152,6 +177,12 @@ enum dp_err dp_auth_open_msg(struct dp_auth_stream *s, const uint8_t *hdr, size_
 	if (compute_tag(s, msg_seq, hdr, hdr_len, body, body_len, want) ||
 	    CRYPTO_memcmp(want, tag, DP_QD_TAG_LEN))
 		return DP_ERR_QD_AUTH;
+	if (!reserved(s, msg_seq)) {
+		/* authentic, but its use is not durably reserved yet: only a real message can ask */
+		if (msg_seq > s->want)
+			__atomic_store_n(&s->want, msg_seq, __ATOMIC_RELAXED);
+		return DP_ERR_QD_NO_PAD;
+	}
 	s->gaps += msg_seq - s->next_seq;
 	consume_through(s, msg_seq);
 	return DP_ERR_OK;

@@ -8,7 +8,10 @@
  * Each link has four streams: {sift, distill} x {Alice->Bob, Bob->Alice}. The pre-shared secret
  * (first start) and every refill taken from distilled key are split over the four in the same
  * way on both nodes (dp_auth_split), so both ends hold identical pad sequences. A stream is owned
- * by one lcore (sift: RX lcore, distill: the link's worker) and is not thread safe. */
+ * by one lcore (sift: RX lcore, distill: the link's worker) and is not thread safe, except for the
+ * reservation fields: a persisting owner (dp_ledger.h) reads next_seq and want and raises limit
+ * from another thread (relaxed atomics), so a stream never uses a pad whose use is not yet durably
+ * recorded, and a restarted node never uses one twice. */
 #ifndef DP_AUTH_H
 #define DP_AUTH_H
 
@@ -32,6 +35,8 @@ struct dp_auth_stream {
 	uint64_t head;     /* absolute stream offset one past the last pad byte held */
 	uint64_t next_seq; /* next msg_seq this end sends or accepts; pads below are gone */
 	uint64_t gaps;     /* messages skipped (receive side) */
+	uint64_t limit;    /* msg_seq at or above is not reserved yet: seal/open wait (UINT64_MAX: off) */
+	uint64_t want;     /* receive side: highest msg_seq refused for want of a reservation */
 	struct evp_mac_ctx_st *mac;
 };
 
@@ -43,6 +48,11 @@ static inline unsigned dp_auth_stream_index(enum dp_qd_channel ch, enum dp_role 
 
 /* Initialise with hash key r and a pad ring of 'cap' bytes (rounded up to a power of two). */
 int dp_auth_stream_init(struct dp_auth_stream *s, const uint8_t r[DP_AUTH_R_LEN], size_t cap);
+/* Initialise as a stream whose next pad byte to append sits at absolute offset 'head' and whose
+ * messages below next_seq are gone (a persisted stream being restored; head <= 16 * next_seq is
+ * allowed: appended bytes below 16 * next_seq are skipped). The reservation starts at next_seq. */
+int dp_auth_stream_restore(struct dp_auth_stream *s, const uint8_t r[DP_AUTH_R_LEN], size_t cap,
+			   uint64_t head, uint64_t next_seq);
 /* Zeroize and release. Accepts a zeroed or already freed stream. */
 void dp_auth_stream_free(struct dp_auth_stream *s);
 /* Append pad material. Returns 0 or -ENOSPC (nothing appended). */
@@ -51,13 +61,14 @@ int dp_auth_stream_append(struct dp_auth_stream *s, const uint8_t *bytes, size_t
 uint64_t dp_auth_stream_msgs_left(const struct dp_auth_stream *s);
 
 /* Seal a message of 'len' bytes (header + payload) at p: set msg_seq, append the tag. Returns the
- * total length (len + 16) or -EAGAIN when the stream has no pad left. */
+ * total length (len + 16) or -EAGAIN when the stream has no pad left or none reserved. */
 int dp_auth_seal(struct dp_auth_stream *s, uint8_t *p, size_t len);
 
 /* Verify a parsed message (header + payload of 'len' bytes, tag following) against the receive
  * stream. DP_ERR_OK consumes the pads up to and including msg_seq (a skipped range counts in
  * s->gaps); any error leaves the stream unchanged: QD_REPLAY (msg_seq already passed), QD_NO_PAD
- * (pad not yet held: retry after a refill), QD_AUTH (tag mismatch). */
+ * (pad not yet held or not yet reserved: retry after a refill; s->want notes the need), QD_AUTH
+ * (tag mismatch). */
 enum dp_err dp_auth_open(struct dp_auth_stream *s, const uint8_t *p, size_t len, uint64_t msg_seq);
 
 /* The same for a message authenticated in two parts: tag over hdr || body (a multi-frame Qdist
