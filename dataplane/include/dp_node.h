@@ -32,6 +32,8 @@
 struct rte_ring;
 struct rte_mempool;
 struct dp_node;
+struct dp_ledger;
+struct dp_auth_stream;
 
 /* Node-wide settings, fixed at creation. */
 struct dp_node_cfg {
@@ -69,6 +71,12 @@ struct dp_link_cfg {
 	uint32_t block_timeout_ms; /* abort a block when the peer is silent this long (0: 10000) */
 	const uint8_t *psk;      /* pre-shared authentication secret (copied) */
 	uint32_t psk_len;
+	/* The link's authentication ledger (dp_ledger.h), owned by the caller, or NULL. NULL: the
+	 * pad streams start from psk and refill themselves from every finished key, and keys go to
+	 * the worker's key ring. Set: the streams are restored from the ledger (psk unused), and every
+	 * finished block goes to the ledger port (dp_node_link_port) as a struct dp_refill holding its
+	 * refill and key; only the ledger's owner decides what is applied and kept. */
+	const struct dp_ledger *ledger;
 	/* distillation parameters, the same on both nodes */
 	double qber_max;         /* abort blocks above this QBER estimate (0: 0.11) */
 	uint64_t seed;           /* public seed for the pipeline's shuffles/samples */
@@ -146,5 +154,50 @@ unsigned dp_node_poll_tx(struct dp_node *n);
 /* Test hook: flip bit 'bit' of the next 'count' distill-channel Qdist messages this node sends on
  * link_id, after sealing (the peer must reject them). */
 void dp_node_test_corrupt_tx(struct dp_node *n, uint16_t link_id, unsigned count, unsigned bit);
+/* Test hook: of the COMMITs this node sends on link_id as the last of a block (the peer's COMMIT
+ * already arrived, so only the peer is left waiting), let 'skip' through, then drop 'count'. */
+void dp_node_test_drop_commit(struct dp_node *n, uint16_t link_id, unsigned skip, unsigned count);
+
+/* ---- the ledger port of a link with a ledger (control thread = the ledger's owner) ----
+ * Claims cross threads in seqlocked slots: the owner publishes its own claim (sent in COMMIT and
+ * ABORT), the worker publishes the newest claim the peer sent. */
+struct dp_claim_slot {
+	uint64_t seq; /* odd while being written */
+	uint64_t upto, held;
+};
+static inline void dp_claim_slot_write(struct dp_claim_slot *s, uint64_t upto, uint64_t held)
+{
+	__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	__atomic_store_n(&s->upto, upto, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->held, held, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELEASE);
+}
+static inline void dp_claim_slot_read(const struct dp_claim_slot *s, uint64_t *upto, uint64_t *held)
+{
+	for (;;) {
+		uint64_t a = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+		*upto = __atomic_load_n(&s->upto, __ATOMIC_RELAXED);
+		*held = __atomic_load_n(&s->held, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (!(a & 1) && a == __atomic_load_n(&s->seq, __ATOMIC_RELAXED))
+			return;
+	}
+}
+
+struct dp_link_port {
+	struct rte_ring *finished;      /* worker -> owner: struct dp_refill * (owner frees) */
+	struct rte_ring *apply_sift;    /* owner -> RX lcore: pads buffers (dp_node_pads_alloc) */
+	struct rte_ring *apply_distill; /* owner -> worker: pads buffers */
+	struct dp_auth_stream *streams[4]; /* stream order (dp_auth.h); owner reads next_seq, want,
+					      cap and raises limit (atomics) */
+	struct dp_claim_slot *own, *peer;
+	const uint64_t *block_in_use;   /* the RX lcore's next block number (atomic read) */
+};
+/* 0, or -ENOENT (no such link, or a link without a ledger). Valid until the link is removed. */
+int dp_node_link_port(struct dp_node *n, uint16_t link_id, struct dp_link_port *p);
+/* A buffer of two stream parts for an apply ring: parts a and b of mat (4 * part bytes, stream
+ * order). The lcore that dequeues it frees it. */
+void *dp_node_pads_alloc(const uint8_t *mat, uint32_t part, unsigned a, unsigned b);
 
 #endif

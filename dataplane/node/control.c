@@ -1,5 +1,6 @@
 /* The control thread on qkdnode's main lcore: QKD-link state from dp_node_link_report, worker
- * commands mapped onto dp_node (stop = remove the link, zeroize = the worker's DP_CMD_ZEROIZE),
+ * commands mapped onto dp_node (stop = remove the link, start = add it again from its
+ * authentication ledger, zeroize = the worker's DP_CMD_ZEROIZE),
  * statistics exported as DPDK telemetry. With a key store (--store) KM-link buffers, keys
  * supplied and key flush come from it through cp_kmops; without one, buffers read empty. KM links
  * with a relay port run the key relay (relay.h): sessions drive it, link up|down reaches it, and
@@ -26,6 +27,7 @@ struct link_rate {
 
 struct qn_control {
 	struct dp_node *node;
+	struct qn_ledgers *ledgers;
 	struct cp_ctrl *ctrl;
 	unsigned n_links;
 	struct dp_link_cfg links[DP_MAX_LINKS]; /* without their secrets: never re-added */
@@ -97,10 +99,24 @@ static int op_worker_cmd(void *ctx, unsigned lcore, const struct cp_worker_cmd *
 	switch (cmd->type) {
 	case CP_CMD_LINK_STOP:
 	case CP_CMD_DRAIN:
-		return present ? dp_node_link_remove(q->node, (uint16_t)cmd->link_id) : 0;
-	case CP_CMD_LINK_START:
-		/* a removed link is not re-added: its authentication stream must not restart */
-		return present ? 0 : -EPERM;
+		if (!present)
+			return 0;
+		qn_ledgers_detach(q->ledgers, (uint16_t)cmd->link_id);
+		return dp_node_link_remove(q->node, (uint16_t)cmd->link_id);
+	case CP_CMD_LINK_START: {
+		/* re-added from its ledger: the streams resume above every pad already reserved */
+		if (present)
+			return 0;
+		struct dp_link_cfg lc = q->links[i];
+		lc.ledger = qn_ledgers_get(q->ledgers, lc.link_id);
+		if (!lc.ledger)
+			return -EPERM;
+		const char *why = NULL;
+		int rc = dp_node_link_add(q->node, &lc, &why);
+		if (rc == 0 && (rc = qn_ledgers_attach(q->ledgers, q->node, lc.link_id)))
+			dp_node_link_remove(q->node, lc.link_id);
+		return rc;
+	}
 	case CP_CMD_ZEROIZE: {
 		struct dp_cmd c = {DP_CMD_ZEROIZE, cmd->link_id};
 		struct dp_cmd_resp resp;
@@ -181,7 +197,8 @@ static json_t *stats(void *ctx)
 }
 
 struct qn_control *qn_control_create(struct dp_node *n, const struct qn_options *o,
-				     const struct cp_config *cfg, struct km_store *store,
+				     const struct cp_config *cfg, struct qn_ledgers *ledgers,
+				     struct km_store *store,
 				     struct km_meter *meter, void (*tick)(void *), void *tick_ctx,
 				     char *err, size_t errlen)
 {
@@ -198,6 +215,7 @@ struct qn_control *qn_control_create(struct dp_node *n, const struct qn_options 
 		free(q);
 		return NULL;
 	}
+	q->ledgers = ledgers;
 	for (unsigned i = 0; i < o->n_links; i++) {
 		q->links[q->n_links] = o->links[i].cfg;
 		q->links[q->n_links].psk = NULL;

@@ -8,17 +8,20 @@
 #include "cp_config.h"
 #include "dp_node.h"
 #include "km_store.h"
+#include "ledgers.h"
 #include "options.h"
 
 struct qn_control;
 
 /* Set up the control thread for node n (NULL: no QKD link runs here) from the loaded node INI
- * cfg (docs/config.md; copied); the links of o are the ones the dataplane runs. With a key store,
- * KM-link buffers and key flush work on its link pools (cp_kmops), and KM links with a relay port
- * run the key relay; NULL: buffers read empty. tick(tick_ctx) is called every millisecond.
+ * cfg (docs/config.md; copied); the links of o are the ones the dataplane runs (link down/up
+ * remove them and add them again from their authentication ledgers). With a key store, KM-link
+ * buffers and key flush work on its link pools (cp_kmops), and KM links with a relay port run the
+ * key relay; NULL: buffers read empty. tick(tick_ctx) is called every millisecond.
  * NULL with a one-line reason in err. */
 struct qn_control *qn_control_create(struct dp_node *n, const struct qn_options *o,
-				     const struct cp_config *cfg, struct km_store *store,
+				     const struct cp_config *cfg, struct qn_ledgers *ledgers,
+				     struct km_store *store,
 				     struct km_meter *meter, void (*tick)(void *), void *tick_ctx,
 				     char *err, size_t errlen);
 /* Run until qn_control_stop (from the tick) or SIGINT/SIGTERM; SIGHUP reloads the INI. */

@@ -30,6 +30,8 @@ void qn_usage(void)
 		"  --report-interval S  progress line on stderr every S seconds\n"
 		"  --control FILE       run the control plane (routing, sessions, control socket,\n"
 		"                       manager agent, /qkd telemetry) from this node INI\n"
+		"  --test-drop-commit SKIP,COUNT  test hook: drop COUNT of the COMMITs this node sends\n"
+		"                       last in a block (after letting SKIP through), on every link\n"
 		QN_KM_USAGE
 		"link keys: id, role, module (port index, 0), peer (port index, 1), worker (0),\n"
 		"  psk (file, >= 320 bytes), peer-mac, block-bits (1048576), test-bits, auth-refill (8192),\n"
@@ -203,7 +205,7 @@ int qn_options_parse(struct qn_options *o, int argc, char **argv)
 	o->node.n_workers = 1;
 	o->node.worker_lcores[0] = 1;
 	enum { O_PREFIX = 256, O_LCORES, O_MEM, O_VDEV, O_RX, O_TX, O_WK, O_MTU, O_IDLE, O_STOP,
-	       O_DIGEST, O_REPORT, O_INTERVAL, O_LINK, O_HELP, O_NOHUGE, O_CONTROL, O_KM };
+	       O_DIGEST, O_REPORT, O_INTERVAL, O_LINK, O_HELP, O_NOHUGE, O_CONTROL, O_KM, O_DROP };
 	struct option lopts[32] = {
 		{"file-prefix", required_argument, 0, O_PREFIX}, {"lcores", required_argument, 0, O_LCORES},
 		{"mem", required_argument, 0, O_MEM}, {"vdev", required_argument, 0, O_VDEV},
@@ -215,6 +217,7 @@ int qn_options_parse(struct qn_options *o, int argc, char **argv)
 		{"report-interval", required_argument, 0, O_INTERVAL},
 		{"link", required_argument, 0, O_LINK}, {"help", no_argument, 0, O_HELP},
 		{"no-huge", no_argument, 0, O_NOHUGE}, {"control", required_argument, 0, O_CONTROL},
+		{"test-drop-commit", required_argument, 0, O_DROP},
 	};
 	unsigned nl = 0;
 	while (lopts[nl].name)
@@ -295,6 +298,18 @@ int qn_options_parse(struct qn_options *o, int argc, char **argv)
 		case O_NOHUGE:
 			o->no_huge = true;
 			break;
+		case O_DROP: {
+			uint64_t skip, count;
+			char *comma = strchr(optarg, ',');
+			if (!comma)
+				return fail("--test-drop-commit", "expected SKIP,COUNT");
+			*comma = 0;
+			if (parse_u64(optarg, 1000000, &skip) || parse_u64(comma + 1, 1000000, &count))
+				return fail("--test-drop-commit", "expected SKIP,COUNT");
+			o->drop_commit_skip = (unsigned)skip;
+			o->drop_commit_count = (unsigned)count;
+			break;
+		}
 		case O_KM:
 			if (qn_km_option(&o->km, lopts[li].name, optarg))
 				return -EINVAL;

@@ -33,6 +33,7 @@ struct qn_options {
 	char report_file[256];
 	char control_file[256]; /* node INI: run the control plane on the main lcore */
 	struct qn_km_opts km;   /* key store and KSA (keyman.h) */
+	unsigned drop_commit_skip, drop_commit_count; /* test hook (dp_node_test_drop_commit) */
 };
 
 /* Parse argv; on error print "qkdnode: what: why" and return -EINVAL. */

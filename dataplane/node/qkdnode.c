@@ -19,6 +19,7 @@
 #include "dp_node.h"
 #include "dst_cpu.h"
 #include "keyman.h"
+#include "ledgers.h"
 #include "options.h"
 #include "relay.h"
 
@@ -41,6 +42,7 @@ static double now_s(void)
 struct key_sink {
 	FILE *digest;
 	struct qn_keyman *km; /* NULL: no key store, keys are wiped after the digest */
+	const struct qn_options *o;
 	uint64_t keys[DP_MAX_LINKS];
 };
 
@@ -55,6 +57,24 @@ static void digest_key(FILE *f, const struct km_key_desc *d)
 	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
 		fprintf(f, "%02x", md[i]);
 	fputc('\n', f);
+}
+
+/* A key both ends hold (the ledger confirmed it): digest, count, store (inside the ledger round's
+ * group commit) or wipe. */
+static void confirm_key(void *ctx, struct km_key_desc *d)
+{
+	struct key_sink *ks = ctx;
+	if (ks->digest)
+		digest_key(ks->digest, d);
+	for (unsigned i = 0; i < ks->o->n_links; i++)
+		if (ks->o->links[i].cfg.link_id == d->link_id)
+			ks->keys[i]++;
+	if (ks->km) {
+		qn_keyman_put(ks->km, d, 1); /* takes (or wipes) the material */
+	} else {
+		km_key_material_free(d->material, (d->bits + 7) / 8);
+		d->material = NULL;
+	}
 }
 
 /* Consume every worker's key ring in bursts: keys are digested (never printed), then stored in
@@ -95,7 +115,25 @@ static unsigned drain_keys(struct dp_node *n, const struct qn_options *o, struct
 	return got;
 }
 
-static json_t *link_json(struct dp_node *n, uint16_t id)
+/* Pad positions and ledger state of a link (qn_ledgers_report), for reports and tests: msg_seq
+ * only ever grow, across restarts too. */
+static json_t *auth_json(struct qn_ledgers *L, uint16_t id)
+{
+	struct qn_ledger_report a;
+	if (qn_ledgers_report(L, id, &a))
+		return json_null();
+	json_t *next = json_array(), *res = json_array();
+	for (unsigned i = 0; i < DP_AUTH_STREAMS; i++) {
+		json_array_append_new(next, json_integer((json_int_t)a.next_seq[i]));
+		json_array_append_new(res, json_integer((json_int_t)a.reserved[i]));
+	}
+	return json_pack("{s:o, s:o, s:I, s:I, s:I, s:I, s:I}", "next_seq", next, "reserved", res,
+			 "head", (json_int_t)a.head, "block_next", (json_int_t)a.block_next, "pending",
+			 (json_int_t)a.pending, "keys_confirmed", (json_int_t)a.confirmed, "keys_dropped",
+			 (json_int_t)a.dropped);
+}
+
+static json_t *link_json(struct dp_node *n, struct qn_ledgers *L, uint16_t id)
 {
 	struct dp_link_report r;
 	if (dp_node_link_report(n, id, &r))
@@ -103,7 +141,7 @@ static json_t *link_json(struct dp_node *n, uint16_t id)
 	double secs = r.last_ns > r.first_ns ? (double)(r.last_ns - r.first_ns) * 1e-9 : 0;
 	double per = secs > 0 ? 1.0 / secs : 0;
 	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I,"
-			 " s:I, s:I}",
+			 " s:I, s:I, s:o}",
 			 "link", id, "frames", (json_int_t)r.frames, "events", (json_int_t)r.events,
 			 "sifted_bits", (json_int_t)r.sifted_bits, "secret_bits", (json_int_t)r.secret_bits,
 			 "events_per_s", (double)r.events * per, "sifted_bits_per_s",
@@ -113,14 +151,16 @@ static json_t *link_json(struct dp_node *n, uint16_t id)
 			 "blocks_done", (json_int_t)r.blocks_done, "blocks_failed",
 			 (json_int_t)r.blocks_failed, "blocks_aborted", (json_int_t)r.blocks_aborted,
 			 "auth_failures", (json_int_t)r.auth_failures, "auth_bytes_used",
-			 (json_int_t)r.auth_bytes_used, "keys_dropped", (json_int_t)r.keys_dropped);
+			 (json_int_t)r.auth_bytes_used, "keys_dropped", (json_int_t)r.keys_dropped, "auth",
+			 auth_json(L, id));
 }
 
-static json_t *report_json(struct dp_node *n, const struct qn_options *o, const struct qn_keyman *km)
+static json_t *report_json(struct dp_node *n, const struct qn_options *o, const struct qn_keyman *km,
+			   struct qn_ledgers *L)
 {
 	json_t *links = json_array();
 	for (unsigned i = 0; i < o->n_links; i++)
-		json_array_append_new(links, link_json(n, o->links[i].cfg.link_id));
+		json_array_append_new(links, link_json(n, L, o->links[i].cfg.link_id));
 	struct dp_lcore_stats s = {0};
 	if (n)
 		dp_node_lcore_stats(n, -1, &s);
@@ -140,18 +180,24 @@ static json_t *report_json(struct dp_node *n, const struct qn_options *o, const 
 	return r;
 }
 
-static void progress(struct dp_node *n, const struct qn_options *o)
+static void progress(struct dp_node *n, const struct qn_options *o, struct qn_ledgers *L)
 {
 	for (unsigned i = 0; n && i < o->n_links; i++) {
 		struct dp_link_report r;
+		struct qn_ledger_report a;
 		if (dp_node_link_report(n, o->links[i].cfg.link_id, &r))
 			continue;
+		if (qn_ledgers_report(L, r.link_id, &a))
+			memset(&a, 0, sizeof(a));
 		fprintf(stderr, "qkdnode: link %u: events %lu sifted %lu blocks %lu done %lu failed %lu "
-				"aborted %lu secret %lu auth-fail %lu\n",
+				"aborted %lu secret %lu auth-fail %lu keys %lu dropped %lu pads %lu %lu %lu %lu\n",
 			r.link_id, (unsigned long)r.events, (unsigned long)r.sifted_bits,
 			(unsigned long)r.blocks_filled, (unsigned long)r.blocks_done,
 			(unsigned long)r.blocks_failed, (unsigned long)r.blocks_aborted,
-			(unsigned long)r.secret_bits, (unsigned long)r.auth_failures);
+			(unsigned long)r.secret_bits, (unsigned long)r.auth_failures,
+			(unsigned long)a.confirmed, (unsigned long)a.dropped,
+			(unsigned long)a.next_seq[0], (unsigned long)a.next_seq[1],
+			(unsigned long)a.next_seq[2], (unsigned long)a.next_seq[3]);
 	}
 }
 
@@ -175,6 +221,7 @@ struct main_loop {
 	struct dp_node *n;
 	struct qn_options *o;
 	struct key_sink *ks;
+	struct qn_ledgers *ledgers;
 	double next_report;
 	struct qn_control *ctl;
 	unsigned got;
@@ -183,7 +230,8 @@ struct main_loop {
 static void loop_body(void *arg)
 {
 	struct main_loop *m = arg;
-	m->got = drain_keys(m->n, m->o, m->ks);
+	int decided = qn_ledgers_round(m->ledgers);
+	m->got = drain_keys(m->n, m->o, m->ks) + (decided > 0 ? (unsigned)decided : 0);
 	if (m->o->stop_after_keys && m->o->n_links) {
 		bool all = true;
 		for (unsigned i = 0; i < m->o->n_links; i++)
@@ -192,7 +240,7 @@ static void loop_body(void *arg)
 			dp_node_request_stop(m->n);
 	}
 	if (m->o->report_interval > 0 && now_s() >= m->next_report) {
-		progress(m->n, m->o);
+		progress(m->n, m->o, m->ledgers);
 		m->next_report += m->o->report_interval;
 	}
 	if (m->ctl && m->n && dp_node_stopping(m->n))
@@ -225,6 +273,7 @@ int main(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
+	struct qn_ledgers *ledgers = NULL;
 	unsigned ports = 0;
 	uint16_t pid;
 	RTE_ETH_FOREACH_DEV(pid)
@@ -239,14 +288,6 @@ int main(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
-	for (unsigned i = 0; i < o.n_links; i++) {
-		if (dp_node_link_add(n, &o.links[i].cfg, &why)) {
-			fprintf(stderr, "qkdnode: link %u: %s\n", o.links[i].cfg.link_id, why);
-			status = 2;
-			goto out;
-		}
-	}
-	qn_options_clear(&o); /* the links hold their own copies of the secrets */
 	char kerr[512];
 	ks.km = qn_keyman_open(&o.km, kerr, sizeof(kerr));
 	if (!ks.km && kerr[0]) {
@@ -254,6 +295,30 @@ int main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
+	ks.o = &o;
+	/* every link's pads come from its ledger: persisted in the store, or from the secret */
+	struct dp_link_cfg cfgs[DP_MAX_LINKS];
+	for (unsigned i = 0; i < o.n_links; i++)
+		cfgs[i] = o.links[i].cfg;
+	ledgers = qn_ledgers_open(ks.km, cfgs, o.n_links, confirm_key, &ks, kerr, sizeof(kerr));
+	if (!ledgers) {
+		fprintf(stderr, "qkdnode: %s\n", kerr);
+		status = 1;
+		goto out;
+	}
+	for (unsigned i = 0; i < o.n_links; i++) {
+		o.links[i].cfg.ledger = qn_ledgers_get(ledgers, o.links[i].cfg.link_id);
+		if (dp_node_link_add(n, &o.links[i].cfg, &why) ||
+		    qn_ledgers_attach(ledgers, n, o.links[i].cfg.link_id)) {
+			fprintf(stderr, "qkdnode: link %u: %s\n", o.links[i].cfg.link_id, why);
+			status = 2;
+			goto out;
+		}
+		if (o.drop_commit_count)
+			dp_node_test_drop_commit(n, o.links[i].cfg.link_id, o.drop_commit_skip,
+						 o.drop_commit_count);
+	}
+	qn_options_clear(&o); /* the ledgers hold what the links need of the secrets */
 	g_node = n;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -269,10 +334,10 @@ int main(int argc, char **argv)
 		if (n)
 			dp_node_request_stop(n);
 	}
-	struct main_loop m = {n, &o, &ks, now_s() + o.report_interval, NULL, 0};
+	struct main_loop m = {n, &o, &ks, ledgers, now_s() + o.report_interval, NULL, 0};
 	if (ccfg && status == 0 && !(n && dp_node_stopping(n))) {
-		m.ctl = qn_control_create(n, &o, ccfg, qn_keyman_store(ks.km), qn_keyman_meter(ks.km),
-					 loop_body, &m, err, sizeof(err));
+		m.ctl = qn_control_create(n, &o, ccfg, ledgers, qn_keyman_store(ks.km),
+					 qn_keyman_meter(ks.km), loop_body, &m, err, sizeof(err));
 		if (!m.ctl) {
 			fprintf(stderr, "qkdnode: control: %s\n", err);
 			status = 2;
@@ -290,6 +355,7 @@ int main(int argc, char **argv)
 	}
 	if (n)
 		dp_node_stop(n);
+	qn_ledgers_round(ledgers); /* record the blocks the workers finished last */
 	drain_keys(n, &o, &ks);
 	if (ks.digest)
 		fclose(ks.digest);
@@ -297,7 +363,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "qkdnode: %lu keys could not be stored\n",
 			(unsigned long)qn_keyman_dropped(ks.km));
 	if (o.report_file[0]) {
-		json_t *j = report_json(n, &o, ks.km);
+		json_t *j = report_json(n, &o, ks.km, ledgers);
 		int flags = JSON_INDENT(2) | JSON_SORT_KEYS;
 		int rc = strcmp(o.report_file, "-") ? json_dump_file(j, o.report_file, flags)
 						     : json_dumpf(j, stdout, flags);
@@ -309,6 +375,7 @@ int main(int argc, char **argv)
 	}
 out:
 	cp_config_free(ccfg);
+	qn_ledgers_close(ledgers);
 	qn_keyman_close(ks.km); /* stops the KSA, zeroizes the store's memory */
 	qn_options_clear(&o);
 	g_node = NULL;

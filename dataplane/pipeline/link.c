@@ -33,7 +33,7 @@ static int check_cfg(const struct dp_node *n, const struct dp_link_cfg *lc, cons
 		return *why = "announce_max above 65536", -EINVAL;
 	if (lc->auth_refill > DP_AUTH_STREAMS * DP_REFILL_PART_MAX)
 		return *why = "auth_refill above 16384 bytes", -EINVAL;
-	if (!lc->psk || lc->psk_len < DP_AUTH_PSK_MIN)
+	if (!lc->ledger && (!lc->psk || lc->psk_len < DP_AUTH_PSK_MIN))
 		return *why = "pre-shared authentication secret too short", -EINVAL;
 	return 0;
 }
@@ -63,6 +63,7 @@ struct dp_link *dp_link_create(struct dp_node *n, const struct dp_link_cfg *lc, 
 	l->peer_port_id = n->cfg.port_ids[lc->peer_port];
 	l->src_mac = n->port_mac[lc->peer_port];
 	l->cfg.psk = NULL;
+	l->cfg.ledger = NULL; /* owned by the caller: not kept */
 	l->psk_copy = NULL;
 	l->refill_part = lc->auth_refill / DP_AUTH_STREAMS / DP_AUTH_PAD_LEN * DP_AUTH_PAD_LEN;
 
@@ -75,7 +76,24 @@ struct dp_link *dp_link_create(struct dp_node *n, const struct dp_link_cfg *lc, 
 	st[dp_auth_stream_index(DP_QD_CH_SIFT, peer)] = &rx->rx;
 	st[dp_auth_stream_index(DP_QD_CH_DISTILL, lc->role)] = &wk->tx;
 	st[dp_auth_stream_index(DP_QD_CH_DISTILL, peer)] = &wk->rx;
-	if (dp_auth_split(st, lc->psk, lc->psk_len, 1, (size_t)lc->psk_len + (1u << 16))) {
+	if (lc->ledger) {
+		/* restored at the persisted reservation; usable once the owner raises the limits */
+		l->managed = true;
+		if (dp_ledger_restore(lc->ledger, st)) {
+			*why = "cannot restore the authentication streams from the ledger";
+			goto fail;
+		}
+		rx->next_block_seq = dp_ledger_block_next(lc->ledger);
+		struct dp_claim c = dp_ledger_claim(lc->ledger);
+		dp_claim_slot_write(&l->own_claim, c.upto, c.held);
+		l->fin = link_ring(n, "lf", DP_LEDGER_PEND_MAX);
+		l->apply_sift = link_ring(n, "ls", 2 * DP_LEDGER_PEND_MAX);
+		l->apply_distill = link_ring(n, "ld", 2 * DP_LEDGER_PEND_MAX);
+		if (!l->fin || !l->apply_sift || !l->apply_distill) {
+			*why = "out of memory (rings)";
+			goto fail;
+		}
+	} else if (dp_auth_split(st, lc->psk, lc->psk_len, 1, (size_t)lc->psk_len + (1u << 16))) {
 		*why = "cannot set up authentication streams";
 		goto fail;
 	}
@@ -142,6 +160,20 @@ void dp_link_free(struct dp_link *l)
 		rte_pktmbuf_free(rx->hold[(rx->hold_head + i) % DP_HOLD_MAX]);
 	for (unsigned i = 0; i < wk->early_n; i++)
 		rte_pktmbuf_free(wk->early[i]);
+	void *obj;
+	while (l->fin && rte_ring_dequeue(l->fin, &obj) == 0) {
+		dp_refill_free(obj);
+		free(obj);
+	}
+	if (wk->fin_pending) {
+		dp_refill_free(wk->fin_pending);
+		free(wk->fin_pending);
+	}
+	dp_ledger_port_drain(l->apply_sift);
+	dp_ledger_port_drain(l->apply_distill);
+	rte_ring_free(l->fin);
+	rte_ring_free(l->apply_sift);
+	rte_ring_free(l->apply_distill);
 	rte_ring_free(l->blk_full);
 	rte_ring_free(l->blk_free);
 	rte_ring_free(l->msg_in);

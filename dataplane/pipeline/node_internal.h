@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 
 #include "dp_auth.h"
+#include "dp_ledger.h"
 #include "dp_evframe.h"
 #include "dp_node.h"
 #include "dst_model.h"
@@ -107,6 +108,14 @@ struct dp_link_wk {
 	struct rte_mbuf *early[DP_HOLD_MAX]; /* messages for the next block (not started here) */
 	unsigned early_n;
 	unsigned corrupt_left, corrupt_bit;  /* test hook */
+	unsigned drop_commit_skip, drop_commit_left; /* test hook */
+	uint64_t dropped_commit;             /* test hook: 1 + block whose COMMIT was dropped */
+	/* The last block's final message (COMMIT or ABORT): re-sent while idle when this end's claim
+	 * grew, so claims reach the peer without a next block and a lost COMMIT is repeated. */
+	uint8_t last_type;
+	uint32_t last_reason;
+	uint64_t claim_sent, refresh_tsc;
+	struct dp_refill *fin_pending;       /* ledger: finished block waiting for room on the ring */
 	struct dp_link_wk_stats st;
 };
 
@@ -117,6 +126,11 @@ struct dp_link {
 	struct rte_ether_addr src_mac;
 	uint32_t refill_part;    /* bytes per auth stream taken from every finished key */
 	struct rte_ring *blk_full, *blk_free, *msg_in;
+	/* With a ledger (cfg.ledger): finished blocks out, agreed pads back in (ledger_port.c). */
+	bool managed;
+	struct rte_ring *fin, *apply_sift, *apply_distill;
+	struct dp_claim_slot own_claim __rte_cache_aligned; /* written by the ledger's owner */
+	struct dp_claim_slot peer_claim __rte_cache_aligned; /* written by the worker */
 	struct dp_block blocks[DP_LINK_BLOCKS];
 	struct dp_link_rx rx __rte_cache_aligned;
 	struct dp_link_wk wk __rte_cache_aligned;
@@ -196,6 +210,12 @@ void dp_win_lookup(const struct dp_link_rx *rx, const uint64_t *slots, unsigned 
 
 /* worker.c */
 unsigned dp_worker_iteration(struct dp_node *n, unsigned w, const struct dp_snap *s);
+
+/* ledger_port.c: append the agreed pads waiting on an apply ring to the owning lcore's two
+ * streams (stream order pair: a gets the first part, b the second). */
+void dp_ledger_port_apply(struct rte_ring *r, struct dp_auth_stream *a, struct dp_auth_stream *b);
+/* Wipe and free what an apply ring still holds (link teardown). Accepts NULL. */
+void dp_ledger_port_drain(struct rte_ring *r);
 
 /* tx.c */
 unsigned dp_tx_iteration(struct dp_node *n);

@@ -139,6 +139,9 @@ void dp_sift_free(struct dp_link *l)
 static void collect_free_blocks(struct dp_link *l)
 {
 	struct dp_link_rx *rx = &l->rx;
+	if (l->managed) /* with a ledger, agreed pads come from its owner (sift A->B, B->A) */
+		dp_ledger_port_apply(l->apply_sift, l->cfg.role == DP_ROLE_ALICE ? &rx->tx : &rx->rx,
+				     l->cfg.role == DP_ROLE_ALICE ? &rx->rx : &rx->tx);
 	void *objs[DP_LINK_BLOCKS];
 	unsigned k = rte_ring_dequeue_burst(l->blk_free, objs, DP_LINK_BLOCKS, NULL);
 	for (unsigned i = 0; i < k; i++) {

@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <rte_cycles.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -33,14 +34,69 @@ static void release_block(struct dp_link *l)
 	wk->done_local = wk->commit_peer = false;
 }
 
+/* With a ledger, COMMIT and ABORT carry this end's claim (dp_ledger.h). Returns its length. */
+static uint16_t own_claim(struct dp_link *l, uint8_t *p)
+{
+	if (!l->managed)
+		return 0;
+	struct dp_claim cl;
+	dp_claim_slot_read(&l->own_claim, &cl.upto, &cl.held);
+	dp_claim_put(p, &cl);
+	return DP_CLAIM_WIRE_LEN;
+}
+
+static void peer_claim(struct dp_link *l, const uint8_t *p)
+{
+	struct dp_claim cl, cur;
+	dp_claim_get(p, &cl);
+	dp_claim_slot_read(&l->peer_claim, &cur.upto, &cur.held);
+	if (cl.upto >= cur.upto) /* claims only grow; an older one says nothing new */
+		dp_claim_slot_write(&l->peer_claim, cl.upto, cl.held);
+}
+
+/* The block's final message (wk->last_type) with this end's claim: COMMIT carries the key id,
+ * ABORT the reason. */
+static void send_final(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l)
+{
+	struct dp_link_wk *wk = &l->wk;
+	uint8_t p[KM_KEY_ID_LEN + DP_CLAIM_WIRE_LEN];
+	uint16_t len;
+	if (wk->last_type == DP_QD_COMMIT) {
+		memcpy(p, wk->key_id, KM_KEY_ID_LEN);
+		len = KM_KEY_ID_LEN;
+	} else {
+		put_le32(p, wk->last_reason);
+		len = 4;
+	}
+	uint16_t cl = own_claim(l, p + len);
+	if (cl)
+		wk->claim_sent = get_le64(p + len);
+	send_ctl(n, c, l, wk->last_type, p, (uint16_t)(len + cl));
+}
+
+/* Idle with a grown claim: repeat the last block's final message (at most every 20 ms). */
+static void claim_refresh(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l)
+{
+	struct dp_link_wk *wk = &l->wk;
+	uint64_t now = rte_rdtsc(), upto, held;
+	if (!wk->last_type || now < wk->refresh_tsc)
+		return;
+	dp_claim_slot_read(&l->own_claim, &upto, &held);
+	if (upto <= wk->claim_sent)
+		return;
+	wk->refresh_tsc = now + n->tsc_hz / 50;
+	if (wk->last_type == DP_QD_COMMIT && wk->dropped_commit == wk->blk_seq + 1)
+		return; /* test hook: this block's COMMIT stays lost */
+	send_final(n, c, l);
+}
+
 static void abort_block(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l,
 			uint32_t reason, bool tell_peer)
 {
-	if (tell_peer) {
-		uint8_t p[4];
-		put_le32(p, reason);
-		send_ctl(n, c, l, DP_QD_ABORT, p, 4);
-	}
+	l->wk.last_type = DP_QD_ABORT;
+	l->wk.last_reason = reason;
+	if (tell_peer)
+		send_final(n, c, l);
 	if (reason == ABORT_FAILED)
 		DP_STAT_ADD(l->wk.st.blocks_failed, 1);
 	else
@@ -74,6 +130,61 @@ static int send_engine_msg(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_
 
 static void deliver_key(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l);
 
+/* The key of a finished block without its refill parts, in fresh key material (NULL material:
+ * the refill took it all). */
+static int rest_key(struct dp_link *l, const struct dp_engine_result *r, const uint8_t *key,
+		    uint32_t part, struct km_key_desc *d)
+{
+	uint64_t rest_bits = r->secret_bits - (uint64_t)DP_AUTH_STREAMS * part * 8;
+	memset(d, 0, sizeof(*d));
+	if (!rest_bits)
+		return 0;
+	uint32_t rest_bytes = (uint32_t)((rest_bits + 7) / 8);
+	uint8_t *mat = km_key_material_alloc(rest_bytes);
+	if (!mat)
+		return -ENOMEM;
+	/* Bits past rest_bits in the last byte are zero (PA order, LSB first). */
+	memcpy(mat, key + (size_t)DP_AUTH_STREAMS * part, rest_bytes);
+	if (rest_bits & 7)
+		mat[rest_bytes - 1] &= (uint8_t)((1u << (rest_bits & 7)) - 1);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	*d = (struct km_key_desc){
+		.link_id = l->cfg.link_id,
+		.bits = (uint32_t)rest_bits,
+		.block_seq = l->wk.blk_seq,
+		.gen_time_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
+		.material = mat,
+	};
+	memcpy(d->key_id, l->wk.key_id, KM_KEY_ID_LEN);
+	return 0;
+}
+
+/* With a ledger: the refill and the key go to the ledger's owner as one finished block; nothing
+ * is used before both ends are known to hold it. */
+static void ledger_finished(struct dp_lcore_ctx *c, struct dp_link *l, const struct dp_engine_result *r,
+			    const uint8_t *key, uint32_t part)
+{
+	struct dp_link_wk *wk = &l->wk;
+	struct dp_refill *f = calloc(1, sizeof(*f));
+	if (f) {
+		f->block_seq = wk->blk_seq;
+		f->part = part;
+		f->mat = km_key_material_alloc(part ? 4 * part : 1);
+	}
+	if (!f || !f->mat || rest_key(l, r, key, part, &f->key)) {
+		/* not handed over: never claimed, so the peer drops this block too */
+		dp_count(c, DP_ERR_KEY_RING_FULL);
+		DP_STAT_ADD(wk->st.keys_dropped, 1);
+		dp_refill_free(f);
+		free(f);
+		return;
+	}
+	memcpy(f->mat, key, 4 * (size_t)part);
+	if (rte_ring_enqueue(l->fin, f) != 0)
+		wk->fin_pending = f; /* the link waits for room (link_work) */
+}
+
 /* Both sides hold the key and the peer said so: split off the auth refill, queue the rest. */
 static void finish_block(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l)
 {
@@ -85,6 +196,16 @@ static void finish_block(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_li
 	uint32_t part = l->refill_part;
 	if ((uint64_t)part * DP_AUTH_STREAMS > bytes)
 		part = (uint32_t)(bytes / DP_AUTH_STREAMS / DP_AUTH_PAD_LEN * DP_AUTH_PAD_LEN);
+	DP_STAT_ADD(wk->st.blocks_done, 1);
+	DP_STAT_ADD(wk->st.secret_bits, r.secret_bits);
+	DP_STAT_ADD(wk->st.leak_bits, r.leak_bits);
+	DP_STAT_ADD(wk->st.qber_errors, r.qber_errors);
+	DP_STAT_ADD(wk->st.qber_bits, r.qber_bits);
+	if (l->managed) {
+		ledger_finished(c, l, &r, key, part);
+		release_block(l);
+		return;
+	}
 	/* Stream order: sift A->B, sift B->A, distill A->B, distill B->A. */
 	struct dp_block *b = wk->blk;
 	memcpy(b->refill[0], key, part);
@@ -93,37 +214,11 @@ static void finish_block(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_li
 	bool alice = l->cfg.role == DP_ROLE_ALICE;
 	dp_auth_stream_append(alice ? &wk->tx : &wk->rx, key + 2 * part, part);
 	dp_auth_stream_append(alice ? &wk->rx : &wk->tx, key + 3 * part, part);
-
-	uint64_t rest_bits = r.secret_bits - (uint64_t)DP_AUTH_STREAMS * part * 8;
-	DP_STAT_ADD(wk->st.blocks_done, 1);
-	DP_STAT_ADD(wk->st.secret_bits, r.secret_bits);
-	DP_STAT_ADD(wk->st.leak_bits, r.leak_bits);
-	DP_STAT_ADD(wk->st.qber_errors, r.qber_errors);
-	DP_STAT_ADD(wk->st.qber_bits, r.qber_bits);
-	if (rest_bits) {
-		uint32_t rest_bytes = (uint32_t)((rest_bits + 7) / 8);
-		uint8_t *mat = km_key_material_alloc(rest_bytes);
-		if (!mat) {
-			dp_count(c, DP_ERR_KEY_RING_FULL);
-			DP_STAT_ADD(wk->st.keys_dropped, 1);
-		} else {
-			/* Bits past rest_bits in the last byte are zero (PA order, LSB first). */
-			const uint8_t *src = key + (size_t)DP_AUTH_STREAMS * part;
-			memcpy(mat, src, rest_bytes);
-			if (rest_bits & 7)
-				mat[rest_bytes - 1] &= (uint8_t)((1u << (rest_bits & 7)) - 1);
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			wk->pending = (struct km_key_desc){
-				.link_id = l->cfg.link_id,
-				.bits = (uint32_t)rest_bits,
-				.block_seq = wk->blk_seq,
-				.gen_time_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
-				.material = mat,
-			};
-			memcpy(wk->pending.key_id, wk->key_id, KM_KEY_ID_LEN);
-			wk->key_pending = true;
-		}
+	if (rest_key(l, &r, key, part, &wk->pending)) {
+		dp_count(c, DP_ERR_KEY_RING_FULL);
+		DP_STAT_ADD(wk->st.keys_dropped, 1);
+	} else {
+		wk->key_pending = wk->pending.material != NULL;
 	}
 	release_block(l);
 	deliver_key(n, c, l);
@@ -139,6 +234,19 @@ static void deliver_key(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_lin
 		wk->key_pending = false;
 	}
 	(void)c;
+}
+
+/* Test hook: drop this last COMMIT of a block? */
+static bool drop_commit(struct dp_link_wk *wk)
+{
+	if (!__atomic_load_n(&wk->drop_commit_left, __ATOMIC_ACQUIRE))
+		return false;
+	if (wk->drop_commit_skip) {
+		wk->drop_commit_skip--;
+		return false;
+	}
+	__atomic_fetch_sub(&wk->drop_commit_left, 1, __ATOMIC_RELAXED);
+	return true;
 }
 
 /* The engine produced a result: on success tell the peer we hold the key (COMMIT). */
@@ -161,7 +269,11 @@ static void engine_done(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_lin
 		wk->key_id[6] = (uint8_t)((wk->key_id[6] & 0x0F) | 0x40);
 		wk->key_id[8] = (uint8_t)((wk->key_id[8] & 0x3F) | 0x80);
 	}
-	send_ctl(n, c, l, DP_QD_COMMIT, wk->key_id, KM_KEY_ID_LEN);
+	wk->last_type = DP_QD_COMMIT;
+	if (wk->commit_peer && drop_commit(wk))
+		wk->dropped_commit = wk->blk_seq + 1;
+	else
+		send_final(n, c, l);
 	if (wk->commit_peer)
 		finish_block(n, c, l);
 }
@@ -188,14 +300,18 @@ static void block_msg(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link 
 	struct dp_link_wk *wk = &l->wk;
 	wk->deadline_tsc = rte_rdtsc() + n->tsc_hz / 1000 * l->cfg.block_timeout_ms;
 	if (h->type == DP_QD_ABORT) {
+		if (l->managed && h->payload_len >= 4 + DP_CLAIM_WIRE_LEN)
+			peer_claim(l, pl + 4);
 		abort_block(n, c, l, h->payload_len >= 4 ? get_le32(pl) : 0, false);
 		return;
 	}
 	if (h->type == DP_QD_COMMIT) {
-		if (h->payload_len != KM_KEY_ID_LEN) {
+		if (h->payload_len != KM_KEY_ID_LEN && h->payload_len != KM_KEY_ID_LEN + DP_CLAIM_WIRE_LEN) {
 			dp_count(c, DP_ERR_QD_PAYLOAD);
 			return;
 		}
+		if (l->managed && h->payload_len == KM_KEY_ID_LEN + DP_CLAIM_WIRE_LEN)
+			peer_claim(l, pl + KM_KEY_ID_LEN);
 		if (l->cfg.role == DP_ROLE_BOB)
 			memcpy(wk->key_id, pl, KM_KEY_ID_LEN);
 		wk->commit_peer = true;
@@ -265,7 +381,12 @@ static bool handle_msg(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link
 	}
 	uint64_t next = wk->blk ? wk->blk_seq + 1 : wk->next_seq;
 	if (h.block_seq < next) {
-		dp_count(c, DP_ERR_QD_BLOCK); /* a block we finished or gave up */
+		/* a block we finished or gave up; a repeated final message still carries a claim */
+		size_t at = h.type == DP_QD_COMMIT ? KM_KEY_ID_LEN : h.type == DP_QD_ABORT ? 4 : 0;
+		if (l->managed && at && h.payload_len == at + DP_CLAIM_WIRE_LEN)
+			peer_claim(l, p + DP_QD_HDR_LEN + at);
+		else
+			dp_count(c, DP_ERR_QD_BLOCK);
 		return false;
 	}
 	/* The peer is on a later block: it has left ours (its ABORT was lost), so do we. */
@@ -326,6 +447,17 @@ static unsigned link_work(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_l
 {
 	struct dp_link_wk *wk = &l->wk;
 	unsigned work = 0;
+	if (l->managed) {
+		bool alice = l->cfg.role == DP_ROLE_ALICE;
+		dp_ledger_port_apply(l->apply_distill, alice ? &wk->tx : &wk->rx, alice ? &wk->rx : &wk->tx);
+		if (wk->fin_pending) {
+			if (rte_ring_enqueue(l->fin, wk->fin_pending) != 0)
+				return 0; /* hold the link until the ledger's owner catches up */
+			wk->fin_pending = NULL;
+		}
+		if (!wk->blk)
+			claim_refresh(n, c, l);
+	}
 	if (wk->key_pending) {
 		deliver_key(n, c, l);
 		if (wk->key_pending)

@@ -196,6 +196,8 @@ try:
         except subprocess.TimeoutExpired:
             p.kill()
         eq(p.returncode, 0, f"node {name} stopped cleanly")
+        if p.returncode:
+            print(log_of(name))
 finally:
     env.close()
 finish()
