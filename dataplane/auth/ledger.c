@@ -3,7 +3,7 @@
  *
  * Records (little-endian):
  *  header  "QNLG" | version 1 | link | 0 | r[4][16] | SHA-256(psk) | head | reserved[4] |
- *          block_next | claim upto | claim held                                   (176 bytes)
+ *          block_next | claim upto | claim held | seen[4]                        (208 bytes)
  *  segment "QNSG" | part | start | material[4][part]
  *  pending "QNPD" | part | block_seq | key id | key bits | 0 | gen_time_ns | material[4][part] |
  *          key bytes */
@@ -17,7 +17,7 @@
 
 #include "../wire/le.h"
 
-#define HDR_LEN 176
+#define HDR_LEN 208
 #define SEG_HDR 16
 #define PEND_HDR 48
 #define MAGIC_HDR 0x474c4e51u /* "QNLG" */
@@ -37,6 +37,7 @@ struct dp_ledger {
 	uint8_t psk_digest[SHA256_DIGEST_LENGTH];
 	uint64_t head;
 	uint64_t reserved[DP_AUTH_STREAMS];
+	uint64_t seen[DP_AUTH_STREAMS]; /* next_seq at the last write: where a receiver resumes */
 	uint64_t block_next;
 	struct dp_claim claim;
 	struct seg *segs;
@@ -110,6 +111,8 @@ static int write_header(struct dp_ledger *l)
 	put_le64(h + 152, l->block_next);
 	put_le64(h + 160, l->claim.upto);
 	put_le64(h + 168, l->claim.held);
+	for (unsigned i = 0; i < DP_AUTH_STREAMS; i++)
+		put_le64(h + 176 + 8 * i, l->seen[i]);
 	int rc = l->io.put ? l->io.put(l->io.ctx, DP_LEDGER_REC_HEADER, h, sizeof(h)) : 0;
 	OPENSSL_cleanse(h, sizeof(h));
 	return rc;
@@ -252,6 +255,8 @@ static int load_header(struct dp_ledger *l, const uint8_t *d, size_t len, const 
 	l->block_next = get_le64(d + 152);
 	l->claim.upto = get_le64(d + 160);
 	l->claim.held = get_le64(d + 168);
+	for (unsigned i = 0; i < DP_AUTH_STREAMS; i++)
+		l->seen[i] = get_le64(d + 176 + 8 * i);
 	if (l->head % DP_AUTH_PAD_LEN || l->head > UINT64_MAX / 2)
 		return *why = "authentication state header has a bad stream head", -EPROTO;
 	l->have_header = true;
@@ -410,14 +415,16 @@ size_t dp_ledger_stream_cap(const struct dp_ledger *l)
 	return (size_t)held + (size_t)DP_LEDGER_PEND_MAX * DP_LEDGER_SEG_MAX + (1u << 16);
 }
 
-int dp_ledger_restore(const struct dp_ledger *l, struct dp_auth_stream *streams[DP_AUTH_STREAMS])
+int dp_ledger_restore(const struct dp_ledger *l, struct dp_auth_stream *streams[DP_AUTH_STREAMS],
+		      unsigned send_mask)
 {
 	size_t cap = dp_ledger_stream_cap(l);
 	for (unsigned i = 0; i < DP_AUTH_STREAMS; i++) {
 		struct dp_auth_stream *s = streams[i];
 		if (!s)
 			continue;
-		uint64_t next = l->reserved[i];
+		bool send = (send_mask >> i) & 1;
+		uint64_t next = send ? l->reserved[i] : l->seen[i];
 		uint64_t from = next * DP_AUTH_PAD_LEN;
 		if (l->n_segs && from < l->segs[0].start)
 			from = l->segs[0].start;
@@ -433,6 +440,8 @@ int dp_ledger_restore(const struct dp_ledger *l, struct dp_auth_stream *streams[
 		}
 		if (rc)
 			return rc;
+		if (!send)
+			s->limit = UINT64_MAX; /* a receiver follows the sender's (reserved) numbers */
 	}
 	return 0;
 }
@@ -512,6 +521,7 @@ int dp_ledger_reserve(struct dp_ledger *l, const uint64_t next_seq[DP_AUTH_STREA
 		}
 		if (next_seq[i] < low)
 			low = next_seq[i];
+		l->seen[i] = next_seq[i]; /* written with the next header */
 	}
 	if (block_in_use + DP_LEDGER_BLOCK_RESERVE / 2 > l->block_next) {
 		l->block_next = block_in_use + DP_LEDGER_BLOCK_RESERVE;

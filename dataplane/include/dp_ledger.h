@@ -16,10 +16,11 @@
  *    (handed to the key store); otherwise both are dropped. Both ends compute the same function of
  *    two durable facts, in block order, so they append the same segments at the same offsets and
  *    keep the same keys, whichever COMMIT was lost and whoever restarted.
- *  - Reservations. A stream may only use msg_seq below its limit; the ledger raises limits ahead
- *    of use (next_seq + DP_LEDGER_RESERVE) and persists them before publishing, and a restored
- *    stream starts at the persisted limit: a crash skips pads, never repeats them. A peer that
- *    restarted therefore sends msg_seq that jump forward, which the receiver accepts (dp_auth_open).
+ *  - Reservations. A sending stream may only use msg_seq below its limit; the ledger raises limits
+ *    ahead of use (next_seq + DP_LEDGER_RESERVE) and persists them before publishing, and a
+ *    restored sending stream starts at the persisted limit: a crash skips pads, never repeats
+ *    them. A peer that restarted therefore sends msg_seq that jump forward, which the receiver
+ *    accepts (dp_auth_open: only increasing msg_seq, skipped pads are wiped).
  *    Block numbers are reserved the same way (block_next), so a restarted Alice never reuses one.
  *
  * The ledger is DPDK-free; it reports every change through an I/O sink (the key store's
@@ -86,9 +87,13 @@ int dp_ledger_load_rec(struct dp_ledger *l, uint64_t rec, const uint8_t *data, s
 int dp_ledger_load_end(struct dp_ledger *l, const uint8_t *psk, size_t psk_len, const char **why);
 void dp_ledger_free(struct dp_ledger *l); /* zeroizes; accepts NULL */
 
-/* The streams as a restarted link must start: stream i (stream order) gets r, the unused pad
- * material and next_seq = limit = the persisted reservation. 'streams' as in dp_auth_split. */
-int dp_ledger_restore(const struct dp_ledger *l, struct dp_auth_stream *streams[DP_AUTH_STREAMS]);
+/* The streams as a restarted link must start: stream i (stream order) gets r and the unused pad
+ * material; a stream this end sends on (bit i of send_mask) starts at next_seq = limit = the
+ * persisted reservation (a crash skips pads, never repeats them), a stream it receives on at the
+ * last recorded position, without a limit (the sender's numbers only grow; a restarted sender's
+ * jump forward is accepted). 'streams' as in dp_auth_split. */
+int dp_ledger_restore(const struct dp_ledger *l, struct dp_auth_stream *streams[DP_AUTH_STREAMS],
+		      unsigned send_mask);
 /* Stream capacity a restored stream gets (unused material + room for refills). */
 size_t dp_ledger_stream_cap(const struct dp_ledger *l);
 uint64_t dp_ledger_block_next(const struct dp_ledger *l);

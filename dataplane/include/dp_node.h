@@ -154,8 +154,8 @@ unsigned dp_node_poll_tx(struct dp_node *n);
 /* Test hook: flip bit 'bit' of the next 'count' distill-channel Qdist messages this node sends on
  * link_id, after sealing (the peer must reject them). */
 void dp_node_test_corrupt_tx(struct dp_node *n, uint16_t link_id, unsigned count, unsigned bit);
-/* Test hook: of the COMMITs this node sends on link_id as the last of a block (the peer's COMMIT
- * already arrived, so only the peer is left waiting), let 'skip' through, then drop 'count'. */
+/* Test hook: of the COMMITs this node sends on link_id, let 'skip' through, then drop 'count'
+ * (and their repeats): this end keeps those blocks' keys, the peer never learns it and leaves. */
 void dp_node_test_drop_commit(struct dp_node *n, uint16_t link_id, unsigned skip, unsigned count);
 
 /* ---- the ledger port of a link with a ledger (control thread = the ledger's owner) ----
@@ -190,7 +190,8 @@ struct dp_link_port {
 	struct rte_ring *apply_sift;    /* owner -> RX lcore: pads buffers (dp_node_pads_alloc) */
 	struct rte_ring *apply_distill; /* owner -> worker: pads buffers */
 	struct dp_auth_stream *streams[4]; /* stream order (dp_auth.h); owner reads next_seq, want,
-					      cap and raises limit (atomics) */
+					      cap and raises the limit of the ones it sends on */
+	unsigned send_mask;             /* bit i: this end sends on stream i */
 	struct dp_claim_slot *own, *peer;
 	const uint64_t *block_in_use;   /* the RX lcore's next block number (atomic read) */
 };

@@ -273,8 +273,9 @@ static void publish(struct lk *k)
 		k->n_push[r] -= done;
 	}
 	for (unsigned i = 0; i < DP_AUTH_STREAMS; i++)
-		__atomic_store_n(&k->port.streams[i]->limit, dp_ledger_reserved(k->led, i),
-				 __ATOMIC_RELEASE);
+		if ((k->port.send_mask >> i) & 1)
+			__atomic_store_n(&k->port.streams[i]->limit, dp_ledger_reserved(k->led, i),
+					 __ATOMIC_RELEASE);
 }
 
 int qn_ledgers_round(struct qn_ledgers *L)

@@ -31,7 +31,7 @@ void qn_usage(void)
 		"  --control FILE       run the control plane (routing, sessions, control socket,\n"
 		"                       manager agent, /qkd telemetry) from this node INI\n"
 		"  --test-drop-commit SKIP,COUNT  test hook: drop COUNT of the COMMITs this node sends\n"
-		"                       last in a block (after letting SKIP through), on every link\n"
+		"                       (after letting SKIP through), on every link\n"
 		QN_KM_USAGE
 		"link keys: id, role, module (port index, 0), peer (port index, 1), worker (0),\n"
 		"  psk (file, >= 320 bytes), peer-mac, block-bits (1048576), test-bits, auth-refill (8192),\n"

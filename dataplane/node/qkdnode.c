@@ -64,8 +64,10 @@ static void digest_key(FILE *f, const struct km_key_desc *d)
 static void confirm_key(void *ctx, struct km_key_desc *d)
 {
 	struct key_sink *ks = ctx;
-	if (ks->digest)
+	if (ks->digest) {
 		digest_key(ks->digest, d);
+		fflush(ks->digest); /* one line per block: keep it even if the node is killed */
+	}
 	for (unsigned i = 0; i < ks->o->n_links; i++)
 		if (ks->o->links[i].cfg.link_id == d->link_id)
 			ks->keys[i]++;
@@ -265,6 +267,7 @@ int main(int argc, char **argv)
 	}
 	int status = 0;
 	struct key_sink ks = {0};
+	struct qn_ledgers *ledgers = NULL;
 	struct cp_config *ccfg = NULL; /* the node INI (--control) */
 	struct dp_node *n = NULL;      /* NULL: a relay-only KM without QKD links */
 	char err[512];
@@ -273,7 +276,6 @@ int main(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
-	struct qn_ledgers *ledgers = NULL;
 	unsigned ports = 0;
 	uint16_t pid;
 	RTE_ETH_FOREACH_DEV(pid)

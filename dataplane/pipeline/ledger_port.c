@@ -57,6 +57,8 @@ int dp_node_link_port(struct dp_node *n, uint16_t link_id, struct dp_link_port *
 	p->streams[dp_auth_stream_index(DP_QD_CH_SIFT, peer)] = &l->rx.rx;
 	p->streams[dp_auth_stream_index(DP_QD_CH_DISTILL, me)] = &l->wk.tx;
 	p->streams[dp_auth_stream_index(DP_QD_CH_DISTILL, peer)] = &l->wk.rx;
+	p->send_mask = 1u << dp_auth_stream_index(DP_QD_CH_SIFT, me) |
+		       1u << dp_auth_stream_index(DP_QD_CH_DISTILL, me);
 	p->own = &l->own_claim;
 	p->peer = &l->peer_claim;
 	p->block_in_use = &l->rx.next_block_seq;

@@ -79,7 +79,9 @@ struct dp_link *dp_link_create(struct dp_node *n, const struct dp_link_cfg *lc, 
 	if (lc->ledger) {
 		/* restored at the persisted reservation; usable once the owner raises the limits */
 		l->managed = true;
-		if (dp_ledger_restore(lc->ledger, st)) {
+		unsigned send = 1u << dp_auth_stream_index(DP_QD_CH_SIFT, lc->role) |
+				1u << dp_auth_stream_index(DP_QD_CH_DISTILL, lc->role);
+		if (dp_ledger_restore(lc->ledger, st, send)) {
 			*why = "cannot restore the authentication streams from the ledger";
 			goto fail;
 		}

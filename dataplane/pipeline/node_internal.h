@@ -50,6 +50,7 @@ struct dp_block {
  * into blocks from 'pos' on, resuming when a block buffer was not available. */
 struct dp_announce {
 	uint64_t msg_seq;
+	uint64_t tsc;      /* Bob: when it was sent (a reply that never comes times out) */
 	unsigned n, pos;
 	bool decided;
 	uint64_t *slots;

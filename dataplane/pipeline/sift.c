@@ -291,6 +291,7 @@ static int bob_announce(struct dp_node *n, struct dp_link *l, unsigned k)
 			return rc;
 		DP_STAT_ADD(rx->st.auth_bytes, DP_AUTH_PAD_LEN);
 		a->msg_seq = rx->tx.next_seq - 1;
+		a->tsc = rte_rdtsc();
 		a->pos = 0;
 		a->decided = false;
 		rx->await_n++;
@@ -376,6 +377,19 @@ static unsigned bob_service(struct dp_node *n, struct dp_link *l)
 {
 	struct dp_link_rx *rx = &l->rx;
 	unsigned work = 0;
+	/* Alice's node left (restart, link down): replies older than the block timeout never come.
+	 * Give them up so announcing resumes; the block they would have fed is broken. */
+	while (rx->await_n && !rx->await[rx->await_head].decided &&
+	       rte_rdtsc() - rx->await[rx->await_head].tsc > n->tsc_hz / 1000 * l->cfg.block_timeout_ms) {
+		dp_count(&n->rx, DP_ERR_QD_GAP);
+		struct dp_announce *old = &rx->await[rx->await_head];
+		announce_wipe(old);
+		old->n = 0;
+		rx->await_head = (rx->await_head + 1) % AWAIT_RING;
+		rx->await_n--;
+		if (rx->cur)
+			rx->cur->broken = true;
+	}
 	while (rx->await_n) {
 		struct dp_announce *a = &rx->await[rx->await_head];
 		if (!a->decided || !sift_decided(l, a))

@@ -236,7 +236,7 @@ static void deliver_key(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_lin
 	(void)c;
 }
 
-/* Test hook: drop this last COMMIT of a block? */
+/* Test hook: drop this COMMIT (and its repeats)? */
 static bool drop_commit(struct dp_link_wk *wk)
 {
 	if (!__atomic_load_n(&wk->drop_commit_left, __ATOMIC_ACQUIRE))
@@ -270,7 +270,7 @@ static void engine_done(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_lin
 		wk->key_id[8] = (uint8_t)((wk->key_id[8] & 0x3F) | 0x80);
 	}
 	wk->last_type = DP_QD_COMMIT;
-	if (wk->commit_peer && drop_commit(wk))
+	if (drop_commit(wk))
 		wk->dropped_commit = wk->blk_seq + 1;
 	else
 		send_final(n, c, l);

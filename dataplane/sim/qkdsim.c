@@ -194,12 +194,22 @@ static int port_setup(uint16_t port, struct rte_mempool *pool)
 	return rte_eth_dev_start(port) < 0 ? -EIO : 0;
 }
 
-/* Send everything in the burst; the port may take it in parts (memif ring full). */
+/* Send everything in the burst; the port may take it in parts (memif ring full). While the node
+ * behind a port is down (restarting), its frames are lost, as a real module's would be, and the
+ * other node keeps being fed. */
 static void send_all(uint16_t port, struct rte_mbuf **m, unsigned n)
 {
 	unsigned sent = 0;
-	while (sent < n && !stop)
-		sent += rte_eth_tx_burst(port, 0, m + sent, (uint16_t)(n - sent));
+	while (sent < n && !stop) {
+		uint16_t k = rte_eth_tx_burst(port, 0, m + sent, (uint16_t)(n - sent));
+		sent += k;
+		if (k == 0) {
+			struct rte_eth_link link;
+			if (rte_eth_link_get_nowait(port, &link) == 0 &&
+			    link.link_status != RTE_ETH_LINK_UP)
+				break;
+		}
+	}
 	for (unsigned i = sent; i < n; i++)
 		rte_pktmbuf_free(m[i]);
 }

@@ -5,7 +5,8 @@
  *    claims alone, on the same set of kept keys (the intersection of the blocks both finished) and
  *    on byte-identical pad segments at the same offsets.
  *  - Persistence: the records reload into the same state; after a simulated kill -9 (records as of
- *    the last commit) a restored stream's msg_seq are all above every msg_seq used before.
+ *    the last commit) a restored sending stream's msg_seq are all above every msg_seq used before,
+ *    a receiving stream resumes at its recorded position.
  *  - Truncated, corrupt or foreign records, and a different pre-shared secret, are refused with a
  *    clear reason. */
 #include <errno.h>
@@ -126,7 +127,7 @@ static void test_psk_layout(void)
 	streams_of(led, pl);
 	streams_of(ref, pr);
 	memset(ref, 0, sizeof(ref));
-	CU_ASSERT_EQUAL_FATAL(dp_ledger_restore(l, pl), 0);
+	CU_ASSERT_EQUAL_FATAL(dp_ledger_restore(l, pl, 0xF), 0);
 	CU_ASSERT_EQUAL_FATAL(dp_auth_split(pr, psk, sizeof(psk), 1, sizeof(psk)), 0);
 	for (unsigned i = 0; i < 4; i++) {
 		/* nothing is usable before a reservation */
@@ -265,8 +266,8 @@ static void test_lost_commit(void)
 	struct dp_auth_stream *pa[4], *pb[4];
 	streams_of(sa, pa);
 	streams_of(sb, pb);
-	CU_ASSERT_EQUAL_FATAL(dp_ledger_restore(a.l, pa), 0);
-	CU_ASSERT_EQUAL_FATAL(dp_ledger_restore(b.l, pb), 0);
+	CU_ASSERT_EQUAL_FATAL(dp_ledger_restore(a.l, pa, 0xF), 0);
+	CU_ASSERT_EQUAL_FATAL(dp_ledger_restore(b.l, pb, 0xF), 0);
 	for (unsigned i = 0; i < 4; i++) {
 		sa[i].limit = sb[i].limit = UINT64_MAX;
 		sa[i].next_seq = sb[i].next_seq = (dp_ledger_head(a.l) - 32) / 16;
@@ -309,7 +310,7 @@ static void test_persist_crash(void)
 	struct dp_auth_stream s[4];
 	struct dp_auth_stream *p[4];
 	streams_of(s, p);
-	CU_ASSERT_EQUAL_FATAL(dp_ledger_restore(a.l, p), 0);
+	CU_ASSERT_EQUAL_FATAL(dp_ledger_restore(a.l, p, 0xF), 0);
 	uint64_t used[4];
 	for (unsigned i = 0; i < 4; i++) {
 		uint8_t msg[DP_QD_HDR_LEN + DP_QD_TAG_LEN] = {0};
@@ -325,11 +326,18 @@ static void test_persist_crash(void)
 	mem_copy(&after, &committed);
 	r = mem_load(&after, 1, psk, sizeof(psk), &io, &why, &rc);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
-	CU_ASSERT_EQUAL_FATAL(dp_ledger_restore(r, p), 0);
+	/* this end sends on streams 0 and 2 and receives on 1 and 3 */
+	CU_ASSERT_EQUAL_FATAL(dp_ledger_restore(r, p, 0x5), 0);
 	for (unsigned i = 0; i < 4; i++) {
-		CU_ASSERT(s[i].next_seq >= used[i]);
-		uint8_t msg[DP_QD_HDR_LEN + DP_QD_TAG_LEN] = {0};
-		CU_ASSERT_EQUAL(dp_auth_seal(&s[i], msg, DP_QD_HDR_LEN), -EAGAIN); /* until reserved */
+		if (i % 2 == 0) {
+			CU_ASSERT(s[i].next_seq >= used[i]);
+			uint8_t msg[DP_QD_HDR_LEN + DP_QD_TAG_LEN] = {0};
+			CU_ASSERT_EQUAL(dp_auth_seal(&s[i], msg, DP_QD_HDR_LEN), -EAGAIN); /* until reserved */
+		} else {
+			/* a receiver resumes where it was recorded (0 here) and follows the sender */
+			CU_ASSERT_EQUAL(s[i].next_seq, 0);
+			CU_ASSERT_EQUAL(s[i].limit, UINT64_MAX);
+		}
 		dp_auth_stream_free(&s[i]);
 	}
 	dp_ledger_free(r);
