@@ -197,6 +197,9 @@ struct dp_link_port {
 };
 /* 0, or -ENOENT (no such link, or a link without a ledger). Valid until the link is removed. */
 int dp_node_link_port(struct dp_node *n, uint16_t link_id, struct dp_link_port *p);
+/* True when every link with a ledger has sent the peer its current claim (in a COMMIT or ABORT):
+ * a node about to stop waits for it so the peer can decide the blocks it finished last. */
+bool dp_node_claims_sent(struct dp_node *n);
 /* A buffer of two stream parts for an apply ring: parts a and b of mat (4 * part bytes, stream
  * order). The lcore that dequeues it frees it. */
 void *dp_node_pads_alloc(const uint8_t *mat, uint32_t part, unsigned a, unsigned b);

@@ -227,6 +227,7 @@ struct main_loop {
 	double next_report;
 	struct qn_control *ctl;
 	unsigned got;
+	double linger_until; /* --stop-after-keys reached: stop by then at the latest */
 };
 
 static void loop_body(void *arg)
@@ -238,7 +239,10 @@ static void loop_body(void *arg)
 		bool all = true;
 		for (unsigned i = 0; i < m->o->n_links; i++)
 			all &= m->ks->keys[i] >= m->o->stop_after_keys;
-		if (all)
+		/* the peer decides our last blocks with our claim: stop once it went out (or after 2 s) */
+		if (all && m->linger_until == 0)
+			m->linger_until = now_s() + 2.0;
+		if (all && (dp_node_claims_sent(m->n) || now_s() > m->linger_until))
 			dp_node_request_stop(m->n);
 	}
 	if (m->o->report_interval > 0 && now_s() >= m->next_report) {
@@ -336,7 +340,7 @@ int main(int argc, char **argv)
 		if (n)
 			dp_node_request_stop(n);
 	}
-	struct main_loop m = {n, &o, &ks, ledgers, now_s() + o.report_interval, NULL, 0};
+	struct main_loop m = {n, &o, &ks, ledgers, now_s() + o.report_interval, NULL, 0, 0};
 	if (ccfg && status == 0 && !(n && dp_node_stopping(n))) {
 		m.ctl = qn_control_create(n, &o, ccfg, ledgers, qn_keyman_store(ks.km),
 					 qn_keyman_meter(ks.km), loop_body, &m, err, sizeof(err));

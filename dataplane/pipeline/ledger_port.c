@@ -65,6 +65,21 @@ int dp_node_link_port(struct dp_node *n, uint16_t link_id, struct dp_link_port *
 	return 0;
 }
 
+bool dp_node_claims_sent(struct dp_node *n)
+{
+	const struct dp_snap *s = n->snap;
+	for (unsigned i = 0; i < s->n; i++) {
+		struct dp_link *l = s->links[i];
+		uint64_t upto, held;
+		if (!l->managed)
+			continue;
+		dp_claim_slot_read(&l->own_claim, &upto, &held);
+		if (__atomic_load_n(&l->wk.claim_sent, __ATOMIC_ACQUIRE) < upto)
+			return false;
+	}
+	return true;
+}
+
 void dp_node_test_drop_commit(struct dp_node *n, uint16_t link_id, unsigned skip, unsigned count)
 {
 	struct dp_link *l = dp_snap_find(n->snap, link_id);

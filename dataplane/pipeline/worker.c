@@ -69,8 +69,8 @@ static void send_final(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link
 		len = 4;
 	}
 	uint16_t cl = own_claim(l, p + len);
-	if (cl)
-		wk->claim_sent = get_le64(p + len);
+	if (cl) /* read by dp_node_claims_sent */
+		__atomic_store_n(&wk->claim_sent, get_le64(p + len), __ATOMIC_RELEASE);
 	send_ctl(n, c, l, wk->last_type, p, (uint16_t)(len + cl));
 }
 

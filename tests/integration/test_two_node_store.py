@@ -43,7 +43,7 @@ def free_port():
 def node(name, extra, stop_after=None):
     other = "b" if name == "a" else "a"
     args = [QKDNODE, "--no-huge", "--file-prefix", f"km{name}{tag}", "--lcores", "0-1",
-            "--mem", "256", "--idle-sleep-us", "200",
+            "--mem", "256", "--idle-sleep-us", "200", "--report-interval", "1",
             "--vdev", f"net_memif0,role=server,socket={env.path(name + '_mod.sock')},{MEMIF},"
                       f"mac={MAC[name][0]}",
             "--vdev", f"net_memif1,role={'server' if name == 'a' else 'client'},"
@@ -133,7 +133,11 @@ try:
     db = open(env.path("b.keys")).read().splitlines()
     eq(da[:common], db[:common], "same key material on both nodes (digests)")
 
-    # 2. restart on the same stores with KSAs and A's control thread
+    # 2. restart on the same stores with KSAs and A's control thread (memif leaves its server
+    # sockets behind: remove them so B waits for A's new one instead of racing its probe)
+    for sockname in ("qd.sock", "a_mod.sock", "b_mod.sock"):
+        if os.path.exists(env.path(sockname)):
+            os.unlink(env.path(sockname))
     os.rename(env.path("a.keys"), env.path("a1.keys"))
     subprocess.run(["sh", MAKE_CERTS, env.path("pki"), "kme-a", "kme-b", "sae-a1", "sae-b1"],
                    check=True, capture_output=True, timeout=60)
