@@ -78,6 +78,11 @@ static void on_read(struct bufferevent *bev, void *arg)
 		char why[CP_CEN_REASON_MAX];
 		cl->st.rx++;
 		cl->st.last_rx_ms = mono_ms();
+		if (cl->ops.on_line) {
+			cl->ops.on_line(cl->ctx, line, len);
+			free(line);
+			continue;
+		}
 		if (cp_cen_decode(line, len, &m, why, sizeof(why))) {
 			cl->st.rx_bad++;
 			struct cp_cen_msg f = {.type = CP_CEN_FAILURE};
@@ -99,8 +104,9 @@ static void on_read(struct bufferevent *bev, void *arg)
 static bool controller_named(struct cp_cen_client *cl)
 {
 	char cn[CP_NAME_MAX];
-	return cp_tls_peer_cn(bufferevent_openssl_get_ssl(cl->bev), cn, sizeof(cn)) &&
-	       !strcmp(cn, cl->expect_cn);
+	return !cl->expect_cn[0] ||
+	       (cp_tls_peer_cn(bufferevent_openssl_get_ssl(cl->bev), cn, sizeof(cn)) &&
+		!strcmp(cn, cl->expect_cn));
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -109,7 +115,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		if (!controller_named(cl)) {
 			char why[96];
-			snprintf(why, sizeof(why), "controller certificate is not for %s", cl->expect_cn);
+			snprintf(why, sizeof(why), "peer certificate is not for %s", cl->expect_cn);
 			drop(cl, why);
 			return;
 		}
@@ -173,7 +179,7 @@ struct cp_cen_client *cp_cen_client_create(struct event_base *base, const char *
 		return NULL;
 	}
 	struct cp_cen_client *cl = calloc(1, sizeof(*cl));
-	if (!cl || !cp_name_valid(expect_cn)) {
+	if (!cl || (expect_cn && !cp_name_valid(expect_cn))) {
 		snprintf(err, errlen, cl ? "controller CN '%s' is not a valid name" : "out of memory",
 			 expect_cn);
 		free(cl);
@@ -182,7 +188,8 @@ struct cp_cen_client *cp_cen_client_create(struct event_base *base, const char *
 	}
 	cl->base = base;
 	snprintf(cl->addr, sizeof(cl->addr), "%s", addr);
-	strcpy(cl->expect_cn, expect_cn);
+	if (expect_cn)
+		strcpy(cl->expect_cn, expect_cn);
 	cl->ssl = ssl;
 	cl->ops = *ops;
 	cl->ctx = ctx;
@@ -220,6 +227,14 @@ int cp_cen_client_send(struct cp_cen_client *cl, const struct cp_cen_msg *m)
 		return -EINVAL;
 	write_line(cl, s);
 	free(s);
+	return 0;
+}
+
+int cp_cen_client_send_line(struct cp_cen_client *cl, const char *line)
+{
+	if (!cl->st.connected)
+		return -ENOTCONN;
+	write_line(cl, line);
 	return 0;
 }
 

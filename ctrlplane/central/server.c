@@ -613,6 +613,65 @@ static int route_show(struct cp_cen_server *s, size_t argc, const char *const *v
 	return 0;
 }
 
+json_t *cp_cen_server_status(struct cp_cen_server *s)
+{
+	if (s->dirty || !s->built)
+		compute(s);
+	json_t *ext = json_array(), *alarms = json_array();
+	uint64_t now = mono_ms();
+	unsigned connected = 0;
+	for (unsigned i = 0; i < s->db.n; i++) {
+		const struct cp_lsa *l = &s->db.v[i].lsa;
+		struct cnode *n = node_find(s, l->origin);
+		unsigned up = 0;
+		for (unsigned k = 0; k < l->n_links; k++)
+			up += l->links[k].attr.up;
+		connected += n && n->conn;
+		json_array_append_new(
+			ext, json_pack("{s:s,s:s,s:b,s:i,s:i,s:f,s:I}", "type", "node", "node",
+				       l->origin, "connected", n && n->conn, "links", l->n_links,
+				       "links_up", up, "age_s",
+				       n ? (double)(now - n->last_report_ms) / 1000.0 : 0.0, "generation",
+				       (json_int_t)(n ? n->generation : 0)));
+		char detail[128];
+		if (!n || !n->conn) {
+			snprintf(detail, sizeof(detail), "node %s is not connected (its last report is "
+				 "used until it ages out)", l->origin);
+			json_array_append_new(alarms, json_pack("{s:s,s:s,s:s,s:s}", "type", "alarm",
+								"alarm", "node_disconnected",
+								"object", l->origin, "detail", detail));
+		}
+	}
+	json_t *links = show_links(s);
+	size_t i;
+	json_t *x;
+	json_array_foreach(json_object_get(links, "links"), i, x)
+	{
+		const char *st = json_string_value(json_object_get(x, "state"));
+		if (!strcmp(st, "up"))
+			continue;
+		char obj[2 * CP_NAME_MAX + 2], detail[128];
+		snprintf(obj, sizeof(obj), "%s-%s", json_string_value(json_object_get(x, "a")),
+			 json_string_value(json_object_get(x, "b")));
+		snprintf(detail, sizeof(detail), "KM link %s is %s", obj, st);
+		json_array_append_new(alarms, json_pack("{s:s,s:s,s:s,s:s}", "type", "alarm", "alarm",
+							!strcmp(st, "one-way") ? "link_one_way"
+									       : "link_down",
+							"object", obj, "detail", detail));
+	}
+	json_decref(links);
+	json_array_insert_new(
+		ext, 0,
+		json_pack("{s:s,s:i,s:i,s:b,s:I,s:I,s:I,s:I,s:f}", "type", "controller", "nodes",
+			  (int)s->db.n, "connected", (int)connected, "warm", warm(s), "reports",
+			  (json_int_t)s->reports, "rejected", (json_int_t)(s->rejected + s->refused),
+			  "computes", (json_int_t)s->computes, "pushes", (json_int_t)s->pushes,
+			  "last_compute_us", s->last_compute_us));
+	json_array_extend(ext, alarms);
+	json_decref(alarms);
+	return ext;
+}
+
 int cp_cen_server_command(struct cp_cen_server *s, json_t *argv, json_t **res, char *err,
 			  size_t el)
 {

@@ -233,7 +233,7 @@ int cp_ctrl_central_start(struct cp_ctrl *c, char *err, size_t errlen)
 	}
 	c->central = x;
 	x->active = -1;
-	static const struct cp_cen_client_ops ops = {on_msg, on_state};
+	static const struct cp_cen_client_ops ops = {on_msg, on_state, NULL};
 	for (unsigned i = 0; i < cfg->routing.n_controllers; i++) {
 		struct ctl_link *k = &x->ctl[x->n++];
 		k->c = c;

@@ -104,6 +104,8 @@ struct cp_cen_client;
 struct cp_cen_client_ops {
 	void (*on_msg)(void *ctx, struct cp_cen_msg *m);       /* a decoded message */
 	void (*on_state)(void *ctx, bool connected);           /* connection up / down */
+	/* set: lines are handed over as they are (another protocol on the same transport) */
+	void (*on_line)(void *ctx, const char *line, size_t len);
 };
 struct cp_cen_client_stats {
 	bool connected;
@@ -112,7 +114,8 @@ struct cp_cen_client_stats {
 	unsigned backoff_ms; /* wait before the next attempt */
 	char last_error[128];
 };
-/* ssl: client context (taken over). expect_cn: the controller certificate's CN. */
+/* ssl: client context (taken over). expect_cn: the CN the peer's certificate must carry (NULL:
+ * any certificate of the CA). */
 struct cp_cen_client *cp_cen_client_create(struct event_base *base, const char *addr,
 					   const char *expect_cn, SSL_CTX *ssl,
 					   const struct cp_cen_client_ops *ops, void *ctx,
@@ -121,6 +124,7 @@ struct cp_cen_client *cp_cen_client_create(struct event_base *base, const char *
 void cp_cen_client_free(struct cp_cen_client *cl);
 /* Queue a message; -ENOTCONN when not connected, -EINVAL when it does not encode. */
 int cp_cen_client_send(struct cp_cen_client *cl, const struct cp_cen_msg *m);
+int cp_cen_client_send_line(struct cp_cen_client *cl, const char *line);
 void cp_cen_client_stats(const struct cp_cen_client *cl, struct cp_cen_client_stats *out);
 
 /* ---- the controller daemon's core (qkdctrl) ---- */
@@ -138,6 +142,17 @@ struct cp_cen_server *cp_cen_server_create(struct event_base *base,
 					   size_t errlen);
 void cp_cen_server_free(struct cp_cen_server *s);
 uint16_t cp_cen_server_port(const struct cp_cen_server *s);
+/* The controller's status as Q.QKDN_Mk extension objects (Mc reference point): one "controller"
+ * summary, one "node" per node of the database, and "alarm"s (node_disconnected, link_down,
+ * link_one_way). Caller decrefs. */
+json_t *cp_cen_server_status(struct cp_cen_server *s);
+/* Report it to a QKDN manager (qkdmgr) every period_ms as component id and answer its status
+ * requests; ssl taken over. */
+struct cp_cen_mc;
+struct cp_cen_mc *cp_cen_mc_create(struct event_base *base, struct cp_cen_server *s,
+				   const char *addr, const char *id, SSL_CTX *ssl, unsigned period_ms,
+				   char *err, size_t errlen);
+void cp_cen_mc_free(struct cp_cen_mc *mc);
 /* CLI commands (argv form) for the controller's control socket: show nodes|links|routes|stats,
  * show routes <node>, route show <from> <to> [k=n], help. 0 with *result or -errno with err. */
 int cp_cen_server_command(struct cp_cen_server *s, json_t *argv, json_t **result, char *err,

@@ -1,6 +1,7 @@
 /* qkdctrl: the central QKDN controller (Y.3802 configuration 2, docs/central.md) and its CLI.
  *   qkdctrl serve --listen host:port --ca ca.pem --cert ctrl.pem --key ctrl.key --socket path
  *                 [--cost c0,c1,c2] [--batch-ms n] [--max-age-s n] [--warmup-ms n]
+ *                 [--manager host:port [--manager-id id] [--report-ms n]]
  *   qkdctrl [-s socket] [--json] show nodes|links|stats | show routes [node]
  *           | route show <from> <to> [k=n]          (no command: interactive) */
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include "cli.h"
 #include "cp_central.h"
 #include "cp_ctl.h"
+#include "cp_tls.h"
 
 static int handler(void *ctx, json_t *argv, json_t **result, char *err, size_t errlen,
 		   const struct cp_ctl_token *tok)
@@ -66,7 +68,12 @@ static int serve(int argc, char **argv, const char *sock)
 					     {"batch-ms", required_argument, 0, 'b'},
 					     {"max-age-s", required_argument, 0, 'm'},
 					     {"warmup-ms", required_argument, 0, 'w'},
+					     {"manager", required_argument, 0, 'M'},
+					     {"manager-id", required_argument, 0, 'I'},
+					     {"report-ms", required_argument, 0, 'R'},
 					     {0, 0, 0, 0}};
+	const char *manager = NULL, *manager_id = "qkdctrl";
+	unsigned report_ms = 5000;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "l:a:c:k:s:", opts, NULL)) != -1) {
@@ -92,10 +99,17 @@ static int serve(int argc, char **argv, const char *sock)
 			if (number("--warmup-ms", optarg, 0, 600000, &o.warmup_ms))
 				return 2;
 			break;
+		case 'M': manager = optarg; break;
+		case 'I': manager_id = optarg; break;
+		case 'R':
+			if (number("--report-ms", optarg, 100, 86400000, &report_ms))
+				return 2;
+			break;
 		default:
 			fprintf(stderr, "qkdctrl: serve: usage: qkdctrl serve --listen host:port --ca f "
 					"--cert f --key f [--socket path] [--cost c0,c1,c2] "
-					"[--batch-ms n] [--max-age-s n] [--warmup-ms n]\n");
+					"[--batch-ms n] [--max-age-s n] [--warmup-ms n] [--manager host:port "
+					"[--manager-id id] [--report-ms n]]\n");
 			return 2;
 		}
 	}
@@ -117,8 +131,16 @@ static int serve(int argc, char **argv, const char *sock)
 		return 1;
 	}
 	struct cp_ctl_server *srv = cp_ctl_server_create(base, sock, handler, s, err, sizeof(err));
-	if (!srv) {
+	struct cp_cen_mc *mc = NULL;
+	if (srv && manager) { /* Mc: the controller reports to the QKDN manager */
+		SSL_CTX *ssl = cp_tls_ctx(false, o.ca, o.cert, o.key, err, sizeof(err));
+		mc = ssl ? cp_cen_mc_create(base, s, manager, manager_id, ssl, report_ms, err,
+					    sizeof(err))
+			 : NULL;
+	}
+	if (!srv || (manager && !mc)) {
 		fprintf(stderr, "qkdctrl: serve: %s\n", err);
+		cp_ctl_server_free(srv);
 		cp_cen_server_free(s);
 		event_base_free(base);
 		return 1;
@@ -126,6 +148,7 @@ static int serve(int argc, char **argv, const char *sock)
 	printf("qkdctrl: listening on port %u, control socket %s\n", cp_cen_server_port(s), sock);
 	fflush(stdout);
 	cli_serve(base);
+	cp_cen_mc_free(mc);
 	cp_ctl_server_free(srv);
 	cp_cen_server_free(s);
 	event_base_free(base);
@@ -136,6 +159,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: qkdctrl serve --listen host:port --ca f --cert f --key f [--socket p]\n"
 		   "                     [--cost c0,c1,c2] [--batch-ms n] [--max-age-s n] [--warmup-ms n]\n"
+		   "                     [--manager host:port [--manager-id id] [--report-ms n]]\n"
 		   "       qkdctrl [-s socket] [--json] show nodes|links|stats | show routes [node]\n"
 		   "               | route show <from> <to> [k=n]     (no command: interactive)\n"
 		   "socket: -s, else $QKDCTRL_SOCKET, else /run/qkdnode/ctrl.sock\n");

@@ -88,19 +88,20 @@ try:
         eq({r[0]: r[4] for r in want[n]}, {m: h for m, h in hops.items() if m != n},
            "distributed routes of %s are shortest (BFS hop counts)" % n)
 
-    csock = env.path("ctrl.sock")
-    cargs = [QKDCTRL, "serve", "--listen", "127.0.0.1:0", "--ca", env.path("ca.pem"),
-             "--cert", env.path("qkdctrl.pem"), "--key", env.path("qkdctrl.key"), "--socket", csock]
-    ctrl, line = env.spawn(cargs, "listening")
-    cport = int(re.search(r"port (\d+)", line).group(1))
-    cargs[3] = "127.0.0.1:%d" % cport  # a restart listens on the same port
-    msock = env.path("mgr.sock")  # A also reports to a QKDN manager (Mc alarms)
+    msock = env.path("mgr.sock")  # the controller and A report to a QKDN manager
     _, line = env.spawn([QKDMGR, "serve", "--listen", "127.0.0.1:0", "--ca", env.path("ca.pem"),
                          "--cert", env.path("mgr.pem"), "--key", env.path("mgr.key"),
                          "--socket", msock], "listening")
-    manager = ("[manager]\naddress = 127.0.0.1:%s\nca = %s\ncert = %s\nkey = %s\n"
-               % (re.search(r"port (\d+)", line).group(1), env.path("ca.pem"), env.path("A.pem"),
-                  env.path("A.key")))
+    mgr_addr = "127.0.0.1:" + re.search(r"port (\d+)", line).group(1)
+    manager = ("[manager]\naddress = %s\nca = %s\ncert = %s\nkey = %s\n"
+               % (mgr_addr, env.path("ca.pem"), env.path("A.pem"), env.path("A.key")))
+    csock = env.path("ctrl.sock")
+    cargs = [QKDCTRL, "serve", "--listen", "127.0.0.1:0", "--ca", env.path("ca.pem"),
+             "--cert", env.path("qkdctrl.pem"), "--key", env.path("qkdctrl.key"), "--socket", csock,
+             "--manager", mgr_addr, "--report-ms", "200"]
+    ctrl, line = env.spawn(cargs, "listening")
+    cport = int(re.search(r"port (\d+)", line).group(1))
+    cargs[3] = "127.0.0.1:%d" % cport  # a restart listens on the same port
     procs, metrics = [], {}
     for n in NODES:
         cfg = node_config(env, n, [(m, None) for m in peers(n)],
@@ -158,6 +159,17 @@ try:
     eq((sess()["path"], sess()["epoch"]), ("A>B>C", 1), "session on A>B>C")
     eq(ctl("B", "link", "down", "kbc")[0], 0, "link down B-C at B")
     check(wait_until(lambda: sess()["epoch"] == 2), "the session moved when the controller pushed")
+    # the controller's own Mc status at the QKDN manager
+    comps = lambda: {c["component"]: c for c in
+                     run_json([QKDMGR, "-s", msock, "show", "components"])["components"]}
+    check(wait_until(lambda: "qkdctrl" in comps()), "qkdctrl reports to the QKDN manager")
+    eq((comps()["qkdctrl"]["interface"], comps()["qkdctrl"]["peer"]), ("Mc", "qkdctrl"),
+       "as a QKDN controller (Mc), authenticated by its certificate")
+    st = run_json([QKDMGR, "-s", msock, "request", "qkdctrl"])["status"]
+    eq((st["controller"][0]["nodes"], st["controller"][0]["connected"], len(st["node"])), (6, 6, 6),
+       "Mc status: six nodes, all connected")
+    eq([(a["alarm"], a["object"]) for a in st["alarm"]], [("link_down", "B-C")],
+       "Mc status: the one alarm is B-C down")
     s1 = sess()
     check(s1["state"] == "active" and s1["path"] in ("A>B>E>F>C", "A>D>E>F>C") and
           s1["reroutes"] == 1, "new path avoids B-C: %s" % s1["path"])
@@ -261,7 +273,7 @@ try:
 
     # a starting controller pushes nothing while a node the reports name has not reported yet
     c2sock = env.path("ctrl2.sock")
-    _, line = env.spawn(cargs[:3] + ["127.0.0.1:0"] + cargs[4:-1] + [c2sock, "--warmup-ms", "60000"],
+    _, line = env.spawn(cargs[:3] + ["127.0.0.1:0"] + cargs[4:11] + [c2sock, "--warmup-ms", "60000"],
                         "listening")
     c2port = int(re.search(r"port (\d+)", line).group(1))
     link = lambda peer: {"peer": peer, "up": True, "avail_bits": 500, "capacity_bits": 1000,
