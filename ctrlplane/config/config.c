@@ -197,6 +197,13 @@ static int node_key(struct parse *p, const char *key, const char *v)
 		return uns(p, &c->lsa_refresh_s, v, 1, CP_LSA_MAX_AGE / 2, "lsa_refresh_s");
 	if (KEY("lcores"))
 		return lcore_list(p, v);
+	if (KEY("relay_lcore")) {
+		unsigned l;
+		if (!uns(p, &l, v, 1, 1023, "relay_lcore"))
+			return 0;
+		c->relay_lcore = (int)l;
+		return 1;
+	}
 	if (KEY("tls_ca"))
 		return copy(p, c->tls_ca, sizeof(c->tls_ca), v, "tls_ca");
 	if (KEY("tls_cert"))
@@ -246,6 +253,17 @@ static int policy_key(struct parse *p, const char *key, const char *v)
 		return dbl(p, &o->max_share, v, 0.01, 1.0, "max_share");
 	if (KEY("relay_target_bits"))
 		return u64(p, &o->relay_target, v, 256, 1ull << 40, "relay_target_bits");
+	if (KEY("relay_key_bits")) {
+		uint64_t x = 0;
+		if (!u64(p, &x, v, 8, 65536, "relay_key_bits"))
+			return 0;
+		if (x % 8)
+			return fail(p, "relay_key_bits must be a multiple of 8, got '%s'", v);
+		o->relay_key_bits = (uint32_t)x;
+		return 1;
+	}
+	if (KEY("relay_window"))
+		return uns(p, &o->relay_window, v, 1, 256, "relay_window");
 	return fail(p, "unknown key '%s' in [policy]", key);
 }
 
@@ -511,6 +529,9 @@ static void defaults(struct cp_config *c)
 	c->policy.max_ttl_s = 86400;
 	c->policy.max_share = 0.8;
 	c->policy.relay_target = 1u << 20;
+	c->policy.relay_key_bits = 256;
+	c->policy.relay_window = 16;
+	c->relay_lcore = -1;
 }
 
 static int run(struct parse *p, struct cp_config **out, char *err, size_t errlen)

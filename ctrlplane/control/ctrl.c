@@ -408,6 +408,10 @@ int cp_ctrl_reload(struct cp_ctrl *c, const char *path, char *err, size_t errlen
 	else if (n->n_lcores != c->cfg->n_lcores ||
 		 memcmp(n->lcores, c->cfg->lcores, n->n_lcores * sizeof(n->lcores[0])))
 		why = "lcores cannot change on reload (restart the node)";
+	else if (n->relay_lcore != c->cfg->relay_lcore ||
+		 n->policy.relay_key_bits != c->cfg->policy.relay_key_bits ||
+		 n->policy.relay_window != c->cfg->policy.relay_window)
+		why = "relay_lcore, relay_key_bits and relay_window cannot change on reload (restart the node)";
 	else if (strcmp(n->control_socket, c->cfg->control_socket) || strcmp(n->listen, c->cfg->listen) ||
 		 strcmp(n->metrics, c->cfg->metrics) || strcmp(n->tls_ca, c->cfg->tls_ca) ||
 		 strcmp(n->tls_cert, c->cfg->tls_cert) || strcmp(n->tls_key, c->cfg->tls_key) ||

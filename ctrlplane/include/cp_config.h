@@ -59,6 +59,8 @@ struct cp_cfg_policy {
 	uint32_t max_ttl_s;      /* longest key TTL */
 	double max_share;        /* fraction of a link's key rate application sessions may reserve */
 	uint64_t relay_target;   /* relay session buffer target (bits) */
+	uint32_t relay_key_bits; /* bits of one relayed key (a multiple of 8) */
+	unsigned relay_window;   /* relays in flight per session */
 };
 
 struct cp_cfg_manager {
@@ -99,6 +101,7 @@ struct cp_config {
 	unsigned lsa_refresh_s;
 	unsigned n_lcores;
 	unsigned lcores[CP_CFG_MAX_LCORES]; /* worker lcores */
+	int relay_lcore;                   /* lcore of the relay worker; -1 = the control thread */
 	struct cp_cfg_manager manager;
 	struct cp_cfg_routing routing;
 	struct cp_cfg_policy policy;

@@ -110,6 +110,8 @@ struct dp_relay_config {
 	bool resolve_overdue;          /* instead: report them (EV_OVERDUE) for the control thread to
 					* resolve with the destination (km_relay_resolve) or cancel */
 	volatile bool *quit;           /* dp_relay_lcore_main returns when *quit is true */
+	unsigned idle_sleep_us;        /* dp_relay_lcore_main: sleep this long after 256 idle polls
+					* (0: busy poll) */
 };
 
 struct dp_relay_worker;

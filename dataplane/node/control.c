@@ -210,7 +210,7 @@ struct qn_control *qn_control_create(struct dp_node *n, const struct qn_options 
 	q->node = n;
 	q->user_tick = tick;
 	q->user_ctx = tick_ctx;
-	q->relay = qn_relay_create(cfg, store, err, errlen);
+	q->relay = qn_relay_create(cfg, store, o->node.idle_sleep_us, err, errlen);
 	if (!q->relay && err[0]) {
 		free(q);
 		return NULL;

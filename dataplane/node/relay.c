@@ -1,6 +1,6 @@
-/* qkdnode's key relay driven by the control thread (relay.h). The worker is polled from the
- * control thread's tick: relays are control-plane paced (a window per session), so they need no
- * lcore of their own, and the worker's data stays single-threaded. */
+/* qkdnode's key relay driven by the control thread (relay.h). The worker runs on its own lcore
+ * or is polled from the control thread's tick (relays are paced by the sessions' windows, so a
+ * low-rate node needs no lcore for them); either way only one thread touches its data. */
 #include "relay.h"
 
 #include <errno.h>
@@ -16,8 +16,6 @@
 #include "km_relay.h"
 
 #define MAX_SESS 64
-#define MAX_FLIGHT (MAX_SESS * QN_RELAY_WINDOW)
-#define KEY_BITS (QN_RELAY_KEY_BYTES * 8u)
 #define BACKOFF_NS 50000000ull /* after a refused start (no key material, link down) */
 
 struct sess {
@@ -63,7 +61,12 @@ struct qn_relay {
 	unsigned nlinks, nsess;
 	struct link links[DP_RELAY_MAX_PORTS];
 	struct sess sess[MAX_SESS];
-	struct flight fl[MAX_FLIGHT];
+	uint32_t key_bytes;  /* of one relayed key */
+	unsigned window;     /* relays in flight per session */
+	int lcore;           /* -1: polled from the tick */
+	volatile bool quit;  /* stops the lcore */
+	unsigned nflight, flight_hw; /* capacity; slots below flight_hw may be used */
+	struct flight *fl;
 	uint64_t start_refused, unmatched_events, requests_full, given_up;
 };
 
@@ -135,8 +138,22 @@ static int add_links(struct qn_relay *r, const struct cp_config *cfg, struct dp_
 	return 0;
 }
 
-struct qn_relay *qn_relay_create(const struct cp_config *cfg, struct km_store *st, char *err,
-				 size_t errlen)
+static int launch(struct qn_relay *r, int lcore, char *err, size_t errlen)
+{
+	if (!rte_lcore_is_enabled((unsigned)lcore) || (unsigned)lcore == rte_get_main_lcore()) {
+		snprintf(err, errlen, "relay_lcore %d is not an EAL worker lcore (see --lcores)", lcore);
+		return -EINVAL;
+	}
+	if (rte_eal_remote_launch(dp_relay_lcore_main, r->w, (unsigned)lcore)) {
+		snprintf(err, errlen, "relay_lcore %d is already used by the dataplane", lcore);
+		return -EBUSY;
+	}
+	r->lcore = lcore;
+	return 0;
+}
+
+struct qn_relay *qn_relay_create(const struct cp_config *cfg, struct km_store *st,
+				 unsigned idle_sleep_us, char *err, size_t errlen)
 {
 	err[0] = 0;
 	bool any = false;
@@ -154,13 +171,18 @@ struct qn_relay *qn_relay_create(const struct cp_config *cfg, struct km_store *s
 		return NULL;
 	}
 	r->st = st;
+	r->lcore = -1;
+	r->key_bytes = cfg->policy.relay_key_bits / 8;
+	r->window = cfg->policy.relay_window;
+	r->nflight = MAX_SESS * r->window;
+	r->fl = calloc(r->nflight, sizeof(*r->fl));
 	r->pool = rte_pktmbuf_pool_create("qn_relay_pool", 4095, 64, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					  SOCKET_ID_ANY);
 	r->req = rte_ring_create_elem("qn_relay_req", sizeof(struct dp_relay_request), 1024,
 				      SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	r->ev = rte_ring_create_elem("qn_relay_ev", sizeof(struct dp_relay_event), 4096, SOCKET_ID_ANY,
 				     RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (!r->pool || !r->req || !r->ev) {
+	if (!r->pool || !r->req || !r->ev || !r->fl) {
 		snprintf(err, errlen, "cannot allocate the relay's mbuf pool or rings");
 		qn_relay_free(r);
 		return NULL;
@@ -181,11 +203,16 @@ struct qn_relay *qn_relay_create(const struct cp_config *cfg, struct km_store *s
 	}
 	struct dp_relay_config dc = {.relay = kr, .requests = r->req, .events = r->ev, .pool = r->pool,
 				     .ports = ports, .nports = r->nlinks,
-				     .ack_timeout_ns = QN_RELAY_ACK_TIMEOUT_NS, .resolve_overdue = true};
+				     .ack_timeout_ns = QN_RELAY_ACK_TIMEOUT_NS, .resolve_overdue = true,
+				     .quit = &r->quit, .idle_sleep_us = idle_sleep_us};
 	rc = dp_relay_worker_create(&dc, &r->w);
 	if (rc) {
 		km_relay_free(kr);
 		snprintf(err, errlen, "relay worker: %s", strerror(-rc));
+		qn_relay_free(r);
+		return NULL;
+	}
+	if (cfg->relay_lcore >= 0 && launch(r, cfg->relay_lcore, err, errlen)) {
 		qn_relay_free(r);
 		return NULL;
 	}
@@ -196,9 +223,14 @@ void qn_relay_free(struct qn_relay *r)
 {
 	if (!r)
 		return;
+	if (r->lcore >= 0) {
+		r->quit = true;
+		rte_eal_wait_lcore((unsigned)r->lcore);
+	}
 	dp_relay_worker_free(r->w); /* zeroizes the keys of relays still waiting for their ACK */
 	for (unsigned i = 0; i < r->nlinks; i++)
 		rte_eth_dev_stop(r->links[i].port);
+	free(r->fl);
 	rte_ring_free(r->req);
 	rte_ring_free(r->ev);
 	rte_mempool_free(r->pool);
@@ -278,9 +310,10 @@ static void top_up(struct qn_relay *r, struct sess *x, uint64_t now)
 	x->prog.buffered_bits = ps.available_bits;
 	if (!x->active || now < x->backoff_until)
 		return;
-	while (x->prog.in_flight + x->requested < QN_RELAY_WINDOW &&
-	       ps.available_bits + (uint64_t)(x->prog.in_flight + x->requested) * KEY_BITS < x->target_bits) {
-		struct dp_relay_request q = {.cookie = cookie_of(x), .bytes = QN_RELAY_KEY_BYTES,
+	uint64_t key_bits = (uint64_t)r->key_bytes * 8;
+	while (x->prog.in_flight + x->requested < r->window &&
+	       ps.available_bits + (x->prog.in_flight + x->requested) * key_bits < x->target_bits) {
+		struct dp_relay_request q = {.cookie = cookie_of(x), .bytes = r->key_bytes,
 					     .nroute = x->nroute, .kind = DP_RELAY_REQ_RELAY};
 		memcpy(q.route, x->route, sizeof(q.route[0]) * x->nroute);
 		if (rte_ring_enqueue_elem(r->req, &q, sizeof(q))) {
@@ -293,7 +326,7 @@ static void top_up(struct qn_relay *r, struct sess *x, uint64_t now)
 
 static struct flight *flight_find(struct qn_relay *r, const uint8_t id[KM_KEY_ID_LEN])
 {
-	for (unsigned i = 0; i < MAX_FLIGHT; i++)
+	for (unsigned i = 0; i < r->flight_hw; i++)
 		if (r->fl[i].used && !memcmp(r->fl[i].id, id, KM_KEY_ID_LEN))
 			return &r->fl[i];
 	return NULL;
@@ -308,10 +341,12 @@ static void started(struct qn_relay *r, const struct dp_relay_event *e, uint64_t
 	}
 	if (x->requested)
 		x->requested--;
-	for (unsigned i = 0; i < MAX_FLIGHT; i++) {
+	for (unsigned i = 0; i < r->nflight; i++) {
 		struct flight *f = &r->fl[i];
 		if (f->used)
 			continue;
+		if (i >= r->flight_hw)
+			r->flight_hw = i + 1;
 		*f = (struct flight){.used = true, .sess = x->id, .link = (int)(e->cookie >> 24 & 0xff),
 				     .t0 = now, .nroute = x->nroute};
 		memcpy(f->id, e->relay_id, KM_KEY_ID_LEN);
@@ -336,7 +371,7 @@ static void finished(struct qn_relay *r, const struct dp_relay_event *e, uint64_
 		if (e->kind == KM_RELAY_CONFIRMED) {
 			double us = (double)(now - f->t0) / 1e3;
 			x->prog.keys_relayed++;
-			x->prog.bits_relayed += KEY_BITS;
+			x->prog.bits_relayed += (uint64_t)r->key_bytes * 8;
 			x->latency_sum_us += us;
 			x->prog.latency_us = x->latency_sum_us / (double)x->prog.keys_relayed;
 			if (f->link >= 0 && (unsigned)f->link < r->nlinks) {
@@ -348,6 +383,8 @@ static void finished(struct qn_relay *r, const struct dp_relay_event *e, uint64_
 		}
 	}
 	f->used = false;
+	while (r->flight_hw && !r->fl[r->flight_hw - 1].used)
+		r->flight_hw--;
 }
 
 /* No answer yet: ask the destination along the session's current route (or the relay's own
@@ -415,7 +452,7 @@ void qn_relay_tick(struct qn_relay *r, struct cp_ctrl *c)
 {
 	if (!r)
 		return;
-	for (int i = 0; i < 8 && dp_relay_poll(r->w); i++)
+	for (int i = 0; r->lcore < 0 && i < 8 && dp_relay_poll(r->w); i++)
 		;
 	uint64_t now = now_ns();
 	struct dp_relay_event ev[32];

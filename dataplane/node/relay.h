@@ -2,8 +2,9 @@
  * peer_number), driven by the control thread. Relay sessions (cp_session) become relay requests
  * along their route's node numbers; the worker's events (ACK, NACK, timeout) become session
  * progress, link latency and counters. A session's buffer (KM_POOL_PEER(dst) in the store) is kept
- * at its target: while buffered + in flight is below it, up to QN_RELAY_WINDOW relays of
- * QN_RELAY_KEY_BYTES are in flight. A route change (new epoch) sends new relays on the new path
+ * at its target: while buffered + in flight is below it, up to [policy] relay_window relays of
+ * relay_key_bits are in flight. The worker runs on [node] relay_lcore, or is polled from the
+ * control thread's tick. A route change (new epoch) sends new relays on the new path
  * at once while the old path's relays finish (make-before-break): each ends with an ACK (both
  * ends store the key) or a NACK (neither does). A relay without an answer (ACK lost with a link
  * or node, or slow) is resolved with its destination along the session's current route
@@ -18,8 +19,6 @@
 #include "cp_ctrl.h"
 #include "km_store.h"
 
-#define QN_RELAY_KEY_BYTES 32u /* one relayed key: 256 bits */
-#define QN_RELAY_WINDOW 16u    /* relays in flight per session */
 #define QN_RELAY_ACK_TIMEOUT_NS 2000000000ull /* no ACK after 2 s: resolve with the destination */
 #define QN_RELAY_RESOLVE_TRIES 15u /* resolves (one per timeout) before the origin gives up */
 
@@ -27,10 +26,11 @@ struct qn_relay;
 
 /* True when port_id is a KM-link relay port of cfg (not for the QKD dataplane). */
 bool qn_relay_owns_port(const struct cp_config *cfg, uint16_t port_id);
-/* Start the relay on cfg's relay ports (configured and started here) over the store. NULL with
- * err[0] == 0 when cfg has no relay port; NULL with a one-line reason on failure. */
-struct qn_relay *qn_relay_create(const struct cp_config *cfg, struct km_store *st, char *err,
-				 size_t errlen);
+/* Start the relay on cfg's relay ports (configured and started here) over the store; on
+ * cfg->relay_lcore (sleeping idle_sleep_us after 256 idle polls) when set. NULL with err[0] == 0
+ * when cfg has no relay port; NULL with a one-line reason on failure. */
+struct qn_relay *qn_relay_create(const struct cp_config *cfg, struct km_store *st,
+				 unsigned idle_sleep_us, char *err, size_t errlen);
 void qn_relay_free(struct qn_relay *r);
 
 /* Control thread: a session was established, moved (new epoch) or torn down. */

@@ -7,6 +7,7 @@
 #include <rte_mbuf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dp_relay.h"
 
@@ -29,6 +30,7 @@ struct dp_relay_worker {
 	bool resolve_overdue;
 	uint64_t next_expiry_tsc, expiry_period_tsc;
 	volatile bool *quit;
+	unsigned idle_sleep_us;
 	struct dp_relay_stats stats;
 	unsigned nev;
 	struct dp_relay_event ev[MAX_OUT]; /* held until the burst's group commit */
@@ -61,6 +63,7 @@ int dp_relay_worker_create(const struct dp_relay_config *cfg, struct dp_relay_wo
 	w->expiry_period_tsc = rte_get_tsc_hz() / 10;
 	w->next_expiry_tsc = rte_get_tsc_cycles() + w->expiry_period_tsc;
 	w->quit = cfg->quit;
+	w->idle_sleep_us = cfg->idle_sleep_us;
 	*out = w;
 	return 0;
 }
@@ -453,7 +456,14 @@ unsigned dp_relay_poll(struct dp_relay_worker *w)
 int dp_relay_lcore_main(void *arg)
 {
 	struct dp_relay_worker *w = arg;
-	while (!w->quit || !*w->quit)
-		dp_relay_poll(w);
+	unsigned idle = 0;
+	while (!w->quit || !*w->quit) {
+		if (dp_relay_poll(w)) {
+			idle = 0;
+		} else if (w->idle_sleep_us && ++idle >= 256) {
+			idle = 0;
+			usleep(w->idle_sleep_us);
+		}
+	}
 	return 0;
 }

@@ -57,6 +57,8 @@ static void test_good(void)
 	CU_ASSERT_DOUBLE_EQUAL(c->policy.cost.c1, 2.5, 0);
 	CU_ASSERT_DOUBLE_EQUAL(c->policy.cost.c0, 1.0, 0); /* documented defaults */
 	CU_ASSERT_EQUAL(c->policy.max_key_bits, 4096u);
+	CU_ASSERT_EQUAL(c->policy.relay_key_bits, 256u); /* documented defaults */
+	CU_ASSERT_EQUAL(c->policy.relay_window, 16u);
 	CU_ASSERT_EQUAL(c->manager.report_period_ms, 5000u);
 	CU_ASSERT_STRING_EQUAL(c->manager.km_id, "A-km");
 	CU_ASSERT_STRING_EQUAL(c->manager.controller_id, "A-ctl");
@@ -131,7 +133,10 @@ static const char *numbered =
 	"peer_number = 4\n"                             /* 18 */
 	"[relay to-c]\n"                                /* 19 */
 	"peer = C\n"                                    /* 20 */
-	"target_bits = 65536\n";                        /* 21 */
+	"target_bits = 65536\n"                         /* 21 */
+	"[policy]\n"                                    /* 22 */
+	"relay_key_bits = 8192\n"                       /* 23 */
+	"relay_window = 32\n";                          /* 24 */
 
 static void expect_numbered_error(int line, const char *text, const char *want)
 {
@@ -156,6 +161,9 @@ static void test_numbers(void)
 	CU_ASSERT_STRING_EQUAL(c->relays[0].name, "to-c");
 	CU_ASSERT_STRING_EQUAL(c->relays[0].peer, "C");
 	CU_ASSERT_EQUAL(c->relays[0].target, 65536u);
+	CU_ASSERT_EQUAL(c->policy.relay_key_bits, 8192u);
+	CU_ASSERT_EQUAL(c->policy.relay_window, 32u);
+	CU_ASSERT_EQUAL(c->relay_lcore, -1);
 	cp_config_free(c);
 	expect_numbered_error(3, "number = 0", "a.ini:3: node number must be an integer in [1, 4294967294]");
 	expect_numbered_error(3, "number = 4294967295", "a.ini:3: node number must be an integer");
@@ -168,6 +176,10 @@ static void test_numbers(void)
 	expect_numbered_error(20, "peer = A", "a.ini:19: [relay to-c] peer is this node");
 	expect_numbered_error(21, "target_bits = 1", "a.ini:21: target_bits must be an integer in [256,");
 	expect_numbered_error(21, "colour = red", "a.ini:21: unknown key 'colour' in [relay to-c]");
+	expect_numbered_error(23, "relay_key_bits = 100", "a.ini:23: relay_key_bits must be a multiple of 8");
+	expect_numbered_error(23, "relay_key_bits = 65544", "a.ini:23: relay_key_bits must be an integer in [8, 65536]");
+	expect_numbered_error(24, "relay_window = 0", "a.ini:24: relay_window must be an integer in [1, 256]");
+	expect_numbered_error(3, "relay_lcore = 0", "a.ini:3: relay_lcore must be an integer in [1, 1023]");
 }
 
 static void test_file(void)

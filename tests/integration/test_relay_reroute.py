@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Key relay with rerouting in real qkdnode processes: four relay-only KMs in a square
 A(1) - B(2) - C(3) - D(4) - A, KM links over memif, link key pools provisioned beforehand with
-qkdprovision (no QKD link runs, so only the KM relay and the control plane work here).
+qkdprovision (no QKD link runs, so only the KM relay and the control plane work here). A runs its
+relay worker on an lcore of its own and relays 512-bit keys, 24 in flight; the others poll the
+relay from the control thread.
  1. The link-state protocol converges: route show A C lists both two-hop paths.
  2. A relay session A -> C relays along its route; mid-relay the second link of that route is
     taken down at the intermediate node (qkdctl link down): relays already past it finish with
@@ -26,7 +28,8 @@ from ctrl_common import Env, check, eq, finish, run, run_json, wait_until
 QKDNODE, QKDCTL, QKDPROVISION, RELAY_KEYS = sys.argv[1:5]
 NODES = {"A": 1, "B": 2, "C": 3, "D": 4}
 LINKS = [("A", "B", 12), ("B", "C", 23), ("C", "D", 34), ("A", "D", 14)]  # (server, client, id)
-TARGET_KEYS = 1500  # 256-bit keys the session keeps buffered
+TARGET_KEYS = 1500  # keys the session keeps buffered
+KEY_BITS = 512      # A's [policy] relay_key_bits
 PROVISION_KEYS = 4000  # 4096-bit link keys per link: ~2 MB, ~10k relay hops
 
 env = Env("relaywire")
@@ -64,6 +67,8 @@ def links_of(n):
 def write_config(n):
     text = (f"[node]\nid = {n}\nnumber = {NODES[n]}\nlcores = 1\ncontrol_socket = {sock(n)}\n"
             f"listen = 127.0.0.1:{LISTEN[n]}\nrouting_period_ms = 100\n")
+    if n == "A":
+        text += f"relay_lcore = 1\n[policy]\nrelay_key_bits = {KEY_BITS}\nrelay_window = 24\n"
     for peer, lid, port, _ in links_of(n):
         name = "".join(sorted(n + peer)).lower()
         text += (f"[qkd_link q{name}]\nid = {lid}\npeer = {peer}\n"
@@ -77,7 +82,8 @@ def write_config(n):
 
 
 def start(n):
-    args = [QKDNODE, "--no-huge", "--file-prefix", f"relaywire{n}{tag}", "--lcores", "0",
+    args = [QKDNODE, "--no-huge", "--file-prefix", f"relaywire{n}{tag}",
+            "--lcores", "0-1" if n == "A" else "0", "--idle-sleep-us", "200",
             "--mem", "256", "--control", env.path(n + ".ini"),
             "--store", env.path(n + ".db"), "--kek", env.path(n + ".kek"), "--store-sync", "none"]
     for peer, lid, port, role in links_of(n):
@@ -151,7 +157,7 @@ try:
     eq(sorted(paths()), ["A>B>C", "A>D>C"], "route show A C: the two paths of the square")
 
     # 2. relay session A -> C, link down mid-relay on its route
-    r = ctl("A", "relay", "add", "C", f"target={TARGET_KEYS * 256}")
+    r = ctl("A", "relay", "add", "C", f"target={TARGET_KEYS * KEY_BITS}")
     eq(r["state"], "active", "relay session A -> C established")
     s = session("A")
     eq(s["epoch"], 1, "first route: epoch 1")
@@ -170,7 +176,7 @@ try:
     check(relayed_at_move < TARGET_KEYS, f"the link went down mid-relay ({relayed_at_move} keys)")
 
     # 3. refill to the target over the new path, then delete and drain
-    check(wait_until(lambda: session("A")["buffered_bits"] >= TARGET_KEYS * 256, 40),
+    check(wait_until(lambda: session("A")["buffered_bits"] >= TARGET_KEYS * KEY_BITS, 40),
           "buffer refilled to its target over the new path")
     s = session("A")
     check(s["keys_relayed"] > relayed_at_move, "keys relayed after the move")
@@ -186,7 +192,7 @@ try:
     ctl(via, "link", "up", down_link)
     wait_until(lambda: len(paths()) == 2, 20)
     eq(len(paths()), 2, "the link is back: both paths again")
-    target2 = (TARGET_KEYS + 1500) * 256
+    target2 = (TARGET_KEYS + 1500) * KEY_BITS
     sid2 = ctl("A", "relay", "add", "C", f"target={target2}")["id"]
     s2 = session("A", sid2)
     relayed_before = s2["keys_relayed"]
@@ -232,7 +238,7 @@ try:
     eq(len(at_c), len({k[0] for k in at_c}), "no relay key id twice in C's store")
     eq(len(at_a), st_a["confirmed"], "A's store holds one key per confirmed relay")
     check(at_a == at_c, f"A and C hold the same {len(at_a)} key ids with identical digests")
-    check(all(k[1] == "256" for k in at_a), "every relayed key has 256 bits")
+    check(all(k[1] == str(KEY_BITS) for k in at_a), f"every relayed key has {KEY_BITS} bits")
     eq(store_keys(survivor, "A"), [], "no relayed key stayed at the transit node")
 finally:
     env.close()
