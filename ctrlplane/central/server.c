@@ -520,15 +520,14 @@ static json_t *show_links(struct cp_cen_server *s)
 				cost = lg->g->cost[e];
 			if (!strcmp(state, "up") && cost == CP_COST_INF)
 				state = "unusable"; /* below low water */
+			/* a's figures; a one-way link has only the advertising end's */
+			const struct cp_lsa_link *r = a == l->origin || !ba ? ab : ba;
 			json_array_append_new(
 				t, json_pack("{s:s,s:s,s:s,s:o,s:I,s:I,s:I}", "a", a, "b", b, "state",
 					     state, "cost",
 					     cost == CP_COST_INF ? json_string("-") : json_real(cost),
-					     "avail_bits",
-					     (json_int_t)(a == l->origin ? ab : ba)->attr.avail,
-					     "capacity_bits",
-					     (json_int_t)(a == l->origin ? ab : ba)->attr.max,
-					     "rate_bps", (json_int_t)(a == l->origin ? ab : ba)->rate_bps));
+					     "avail_bits", (json_int_t)r->attr.avail, "capacity_bits",
+					     (json_int_t)r->attr.max, "rate_bps", (json_int_t)r->rate_bps));
 		}
 	}
 	return json_pack("{s:o}", "links", t);

@@ -292,6 +292,9 @@ try:
     zk.settimeout(10)
     eq(early, b"", "no view for Z while Y, which Z names, has not reported")
     eq(run_json([QKDCTRL, "-s", c2sock, "show", "stats"])["warm"], False, "controller warming up")
+    eq([(x["a"], x["b"], x["state"], x["avail_bits"]) for x in
+        run_json([QKDCTRL, "-s", c2sock, "show", "links"])["links"]], [("Y", "Z", "one-way", 500)],
+       "a link only Z has reported is shown one-way, with Z's figures")
     yk, yf = tls_client("Y", c2port)
     yf.write(json.dumps({"type": "report", "node": "Y", "seq": 1, "links": [link("Z")],
                          "hold": []}).encode() + b"\n")
