@@ -18,29 +18,35 @@
 #define PHI_POINTS 4000
 #define MU_DONE 200.0 /* check messages this reliable: decoding has converged */
 
+#define QUAD 20 /* trapezoid nodes x = 0.4 i, |i| <= QUAD: +-8 sigma */
+
 struct ga {
 	double mu[PHI_POINTS], t[PHI_POINTS]; /* t = E[tanh(x / 2)], x ~ N(mu, 2 mu) */
+	double w[2 * QUAD + 1], wsum;         /* Gaussian weights of the nodes */
 };
 
-/* E[tanh((c + x) / 2)], x ~ N(mu, 2 mu): trapezoid rule over +-8 sigma (spectrally accurate). */
-static double e_tanh(double c, double mu)
+/* E[tanh((c + x) / 2)], x ~ N(mu, 2 mu): trapezoid rule (spectrally accurate for a Gaussian). */
+static double e_tanh(const struct ga *g, double c, double mu)
 {
 	if (mu <= 0)
 		return tanh(c / 2);
-	double s = sqrt(2 * mu), acc = 0, w = 0;
-	for (int i = -20; i <= 20; i++) {
-		double x = i * 0.4, g = exp(-x * x / 2);
-		acc += g * tanh((c + mu + s * x) / 2);
-		w += g;
-	}
-	return acc / w;
+	double s = sqrt(2 * mu), acc = 0;
+	for (int i = -QUAD; i <= QUAD; i++)
+		acc += g->w[i + QUAD] * tanh((c + mu + s * i * 0.4) / 2);
+	return acc / g->wsum;
 }
 
 static void ga_init(struct ga *g)
 {
+	g->wsum = 0;
+	for (int i = -QUAD; i <= QUAD; i++) {
+		double x = i * 0.4;
+		g->w[i + QUAD] = exp(-x * x / 2);
+		g->wsum += g->w[i + QUAD];
+	}
 	for (int i = 0; i < PHI_POINTS; i++) {
 		g->mu[i] = 1e-4 * pow(10, i * 7.0 / PHI_POINTS);
-		g->t[i] = e_tanh(0, g->mu[i]);
+		g->t[i] = e_tanh(g, 0, g->mu[i]);
 	}
 }
 
@@ -80,7 +86,7 @@ static bool converges(const struct ga *g, const struct dst_ldpc_design *d, doubl
 		double t = 0;
 		for (uint32_t i = 0; i < d->nvdeg; i++) {
 			double m = (d->vdeg_w[i] - 1) * mu;
-			t += lam[i] * ((1 - p) * e_tanh(L, m) + p * e_tanh(-L, m));
+			t += lam[i] * ((1 - p) * e_tanh(g, L, m) + p * e_tanh(g, -L, m));
 		}
 		double tc = rlo * pow(t, klo - 1) + rhi * pow(t, klo);
 		if (tc > 1 - 1e-12)

@@ -206,7 +206,7 @@ static void test_leak_accounting(void)
 		CU_ASSERT_EQUAL_FATAL(dst_ldpc_plan_make(fam, qs[i], target, &p), 0);
 		struct dst_ldpc_code_info in;
 		dst_ldpc_code_get_info(p.code, &in);
-		CU_ASSERT_EQUAL(p.n, 65536);
+		CU_ASSERT_EQUAL(p.n, 131072);
 		CU_ASSERT_EQUAL(p.syndrome_bits, in.m);
 		CU_ASSERT_EQUAL(p.key_bits, p.n - p.punctured - p.shortened);
 		CU_ASSERT_EQUAL(p.key_bits % 64, 0);
