@@ -627,8 +627,9 @@ json_t *cp_cen_server_status(struct cp_cen_server *s)
 			up += l->links[k].attr.up;
 		connected += n && n->conn;
 		json_array_append_new(
-			ext, json_pack("{s:s,s:s,s:b,s:i,s:i,s:f,s:I}", "type", "node", "node",
-				       l->origin, "connected", n && n->conn, "links", l->n_links,
+			ext, json_pack("{s:s,s:s,s:s,s:i,s:i,s:f,s:I}", "type", "node", "node",
+				       l->origin, "state",
+				       n && n->conn ? "connected" : "disconnected", "links", l->n_links,
 				       "links_up", up, "age_s",
 				       n ? (double)(now - n->last_report_ms) / 1000.0 : 0.0, "generation",
 				       (json_int_t)(n ? n->generation : 0)));

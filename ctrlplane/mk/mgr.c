@@ -347,6 +347,10 @@ static void summary(const struct comp *c, char *buf, size_t len)
 	if (c->iface == CP_MK_MK)
 		snprintf(buf, len, "km links %u/%u up, %u alarms", count_type(e, "km_link", "state", "up"),
 			 count_type(e, "km_link", NULL, NULL), alarms);
+	else if (c->iface == CP_MK_MC && count_type(e, "node", NULL, NULL)) /* central qkdctrl */
+		snprintf(buf, len, "%u/%u nodes connected, %u alarms",
+			 count_type(e, "node", "state", "connected"), count_type(e, "node", NULL, NULL),
+			 alarms);
 	else if (c->iface == CP_MK_MC)
 		snprintf(buf, len, "%u routes, %u alarms", count_type(e, "route", NULL, NULL), alarms);
 	else if (c->iface == CP_MK_MQ) {

@@ -165,6 +165,8 @@ try:
     check(wait_until(lambda: "qkdctrl" in comps()), "qkdctrl reports to the QKDN manager")
     eq((comps()["qkdctrl"]["interface"], comps()["qkdctrl"]["peer"]), ("Mc", "qkdctrl"),
        "as a QKDN controller (Mc), authenticated by its certificate")
+    check(wait_until(lambda: comps()["qkdctrl"]["status"] == "6/6 nodes connected, 1 alarms"),
+          "qkdmgr's one-line status of the controller: %s" % comps()["qkdctrl"]["status"])
     st = run_json([QKDMGR, "-s", msock, "request", "qkdctrl"])["status"]
     eq((st["controller"][0]["nodes"], st["controller"][0]["connected"], len(st["node"])), (6, 6, 6),
        "Mc status: six nodes, all connected")
