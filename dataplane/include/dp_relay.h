@@ -91,6 +91,7 @@ struct dp_relay_stats {
 	uint64_t rx_bad_auth;  /* -EBADMSG */
 	uint64_t rx_malformed; /* -EPROTO */
 	uint64_t rx_replayed;  /* -EALREADY */
+	uint64_t rx_late;      /* -ESTALE: an ACK after its relay went to resolution */
 	uint64_t rx_other;     /* unknown relay, wrong hop, store errors */
 	uint64_t events_dropped;
 	uint64_t commit_failed; /* bursts whose group commit failed (their output was dropped) */

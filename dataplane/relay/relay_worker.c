@@ -353,6 +353,7 @@ static void count_result(struct dp_relay_worker *w, int rc)
 	case -EBADMSG: s->rx_bad_auth++; break;
 	case -EPROTO: s->rx_malformed++; break;
 	case -EALREADY: s->rx_replayed++; break;
+	case -ESTALE: s->rx_late++; break;
 	default: s->rx_other++; break;
 	}
 }

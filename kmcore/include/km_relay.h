@@ -81,7 +81,8 @@ int km_relay_start(struct km_relay *r, const uint32_t *route, unsigned n, uint32
 		   uint8_t relay_id[KM_KEY_ID_LEN], struct km_relay_out *out);
 /* Handle a message from neighbour 'from'. Returns an enum km_relay_event (and fills out and
  * relay_id), or -EPROTO malformed, -EBADMSG failed authentication, -EALREADY replayed sequence
- * number, -ENOENT unknown relay, -EHOSTUNREACH not from the route's previous hop. On error
+ * number, -ENOENT unknown relay, -EHOSTUNREACH not from the route's previous hop, -ESTALE an ACK
+ * that came after a resolve was sent (km_relay_resolve). On error
  * nothing changes and out->len is 0. */
 int km_relay_receive(struct km_relay *r, uint32_t from, const uint8_t *msg, size_t len,
 		     struct km_relay_out *out, uint8_t relay_id[KM_KEY_ID_LEN]);
@@ -108,7 +109,7 @@ int km_relay_set_neighbor_up(struct km_relay *r, uint32_t node, bool up);
  * KM_RELAY_FAILED); one reserved, supplied or used since stays ("have": the origin stores its
  * copy, KM_RELAY_CONFIRMED); a key it never got is "gone" and its id tombstoned, so its key
  * message is NACKed should it still arrive. Asked again, it gives the same answer. Once a resolve
- * is sent, a late ACK is ignored (-EALREADY): the destination's answer decides. Resolve and its
+ * is sent, a late ACK is ignored (-ESTALE): the destination's answer decides. Resolve and its
  * answers carry no body and, like NACKs, no tag: the KMs on the route are trusted. No answer:
  * resolve again later (the origin keeps k meanwhile), or give up with km_relay_cancel (then k
  * may remain at the destination alone).

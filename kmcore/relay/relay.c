@@ -491,7 +491,7 @@ static int on_reply(struct km_relay *r, uint32_t from, const uint8_t *msg, size_
 	if (!p || p->nroute != h->nroute || memcmp(p->route, h->route, 4u * h->nroute))
 		return -ENOENT;
 	if (h->kind == KIND_ACK && p->nrroute)
-		return -EALREADY; /* resolving: the destination's answer decides, not a late ACK */
+		return -ESTALE; /* resolving: the destination's answer decides, not a late ACK */
 	if (h->kind == KIND_NACK) {
 		pending_remove(r, link);
 		return KM_RELAY_FAILED;

@@ -493,7 +493,7 @@ static void test_resolve_overdue(void)
 	at = 2;
 	memcpy(m, ack, sizeof(*m));
 	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_PASSED);
-	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), -EALREADY);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), -ESTALE);
 	CU_ASSERT_EQUAL(km_relay_pending(w.r[0]), 1);
 	at = 0;
 	memcpy(m, resolve, sizeof(*m));
