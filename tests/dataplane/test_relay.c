@@ -8,6 +8,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "../kmcore/store_util.h"
 #include "dp_eal.h"
@@ -40,7 +41,9 @@ struct net {
 static int suite_init(void)
 {
 	struct dp_eal_args a;
-	if (dp_eal_args_init(&a, "test_relay", "test_relay_kmstore", "0-1", 256, true))
+	char prefix[64]; /* per process: two checkouts may run this test at once */
+	snprintf(prefix, sizeof(prefix), "test_relay_%d", (int)getpid());
+	if (dp_eal_args_init(&a, "test_relay", prefix, "0-1", 256, true))
 		return -1;
 	if (rte_eal_init(a.argc, a.argv) < 0)
 		return -1;
