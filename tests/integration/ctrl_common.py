@@ -3,6 +3,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -63,6 +64,15 @@ def run_json(argv):
     if rc != 0:
         raise RuntimeError("%s failed (%d): %s" % (" ".join(argv), rc, err))
     return json.loads(out)
+
+
+def free_port():
+    """A TCP port on the loopback that was free a moment ago."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def wait_until(pred, timeout=10.0, step=0.05):

@@ -19,11 +19,10 @@ relay from the control thread.
 Deterministic: no timing assertions (waits only bound how long a broken build can hang)."""
 import os
 import signal
-import socket
 import subprocess
 import sys
 
-from ctrl_common import Env, check, eq, finish, run, run_json, wait_until
+from ctrl_common import Env, check, eq, finish, free_port, run, run_json, wait_until
 
 QKDNODE, QKDCTL, QKDPROVISION, RELAY_KEYS = sys.argv[1:5]
 NODES = {"A": 1, "B": 2, "C": 3, "D": 4}
@@ -34,14 +33,6 @@ PROVISION_KEYS = 4000  # 4096-bit link keys per link: ~2 MB, ~10k relay hops
 
 env = Env("relaywire")
 tag = str(os.getpid())
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 LISTEN = {n: free_port() for n in NODES}
@@ -172,6 +163,10 @@ try:
     s = session("A")
     check(rerouted, f"session moved to A>{other}>C (now {s['path']})")
     check(s["epoch"] >= 2 and s["reroutes"] >= 1, f"new epoch {s['epoch']}, reroutes {s['reroutes']}")
+    rc, out, err = run([QKDCTL, "-s", sock("A"), "show", "sessions"])
+    head = out.splitlines()[1].split() if len(out.splitlines()) > 1 else []
+    check(rc == 0 and "PATH" in head and "EPOCH" in head and f"A>{other}>C" in out,
+          "qkdctl show sessions (table) shows the route and its epoch")
     relayed_at_move = s["keys_relayed"]
     check(relayed_at_move < TARGET_KEYS, f"the link went down mid-relay ({relayed_at_move} keys)")
 

@@ -15,13 +15,12 @@ import http.client
 import json
 import os
 import signal
-import socket
 import ssl
 import subprocess
 import sys
 import time
 
-from ctrl_common import Env, check, eq, finish, run, run_json, wait_until
+from ctrl_common import Env, check, eq, finish, free_port, run, run_json, wait_until
 
 QKDNODE, QKDSIM, QKDCTL, STORE_KEYS, MAKE_CERTS = sys.argv[1:6]
 N_KEYS = 3
@@ -30,14 +29,6 @@ MAC = {"a": ("02:00:00:00:0a:00", "02:00:00:00:0a:01"), "b": ("02:00:00:00:0b:00
 
 env = Env("nodekm")
 tag = str(os.getpid())
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def node(name, extra, stop_after=None):
