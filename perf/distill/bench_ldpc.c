@@ -216,9 +216,10 @@ static void bench_ldpc_decode(struct qp_run *r)
 		fprintf(stderr, "ldpc_decode: %s\n", err);
 		return;
 	}
-	const double q = 0.02, targets[] = {1.10, dst_ldpc_default_f(0.02)};
-	for (size_t t = 0; t < 2; t++) {
-		if (t == 1 && fabs(targets[1] - targets[0]) < 1e-9)
+	/* the goal's efficiency, a step above it, and the family's calibrated default */
+	const double q = 0.02, targets[] = {1.10, 1.15, dst_ldpc_default_f(0.02)};
+	for (size_t t = 0; t < sizeof(targets) / sizeof(targets[0]); t++) {
+		if (t == 2 && (fabs(targets[2] - targets[0]) < 1e-9 || fabs(targets[2] - targets[1]) < 1e-9))
 			break;
 		struct dec_arg a = {.ws = dst_ldpc_ws_create(fam)};
 		if (dst_ldpc_plan_make(fam, q, targets[t], &a.plan))
@@ -254,8 +255,11 @@ static void bench_ldpc_decode(struct qp_run *r)
 				run_decode(&a);
 			double sec = qp_thread_cpu_seconds() - t0;
 			snprintf(variant, sizeof(variant), "%s-cputime", vars[v]);
+			/* per sweep too: comparable across codes and iteration counts */
+			double sweeps = it * calls / POOL;
 			qp_report(r, name, variant, a.plan.key_bits, (double)a.plan.key_bits * calls / sec / 1e6,
-				  "Mbit/s", json_pack("{s:f, s:i}", "cpu_seconds", sec, "decodes", (int)calls));
+				  "Mbit/s", json_pack("{s:f, s:i, s:f}", "cpu_seconds", sec, "decodes", (int)calls,
+						      "us_per_iteration", sec / sweeps * 1e6));
 		}
 		json_t *x = json_pack("{s:f, s:f, s:i, s:i, s:f}", "qber", q, "f", a.plan.f, "frames", POOL,
 				      "ok", (int)ok, "iterations", it / POOL);
