@@ -92,6 +92,7 @@ struct dp_link_report {
 	uint64_t blocks_filled, blocks_done, blocks_failed, blocks_aborted;
 	uint64_t secret_bits, leak_bits, qber_errors, qber_bits; /* QBER = errors / bits */
 	uint64_t auth_failures, auth_bytes_used;
+	uint64_t auth_bytes_sift;           /* of auth_bytes_used: the sift channel's pads */
 	uint64_t keys_dropped;              /* key ring full: zeroized, not delivered */
 	uint64_t first_ns, last_ns;         /* CLOCK_MONOTONIC of the first and last event */
 };

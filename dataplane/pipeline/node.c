@@ -359,6 +359,7 @@ int dp_node_link_report(struct dp_node *n, uint16_t link_id, struct dp_link_repo
 		.qber_bits = RD(b->qber_bits),
 		.auth_failures = RD(a->auth_failures) + RD(b->auth_failures),
 		.auth_bytes_used = RD(a->auth_bytes) + RD(b->auth_bytes),
+		.auth_bytes_sift = RD(a->auth_bytes),
 		.keys_dropped = RD(b->keys_dropped),
 		.first_ns = RD(a->first_ns),
 		.last_ns = RD(a->last_ns),

@@ -54,18 +54,26 @@ static int announce_alloc(struct dp_announce *a, unsigned cap, bool alice)
 		a->bb = pl + 4 * w;
 		a->match = pl + 5 * w;
 	}
-	return a->slots && a->syms && (!alice || a->mine) && pl ? 0 : -ENOMEM;
+	if (!a->slots || !a->syms || (alice && !a->mine) || !pl)
+		return -ENOMEM;
+	/* Touch every page now: no page faults on the RX lcore later. */
+	memset(a->slots, 0, cap * sizeof(uint64_t));
+	memset(a->syms, 0, cap);
+	memset(pl, 0, 6 * w * sizeof(uint64_t));
+	if (a->mine)
+		memset(a->mine, 0, cap);
+	return 0;
 }
 
 /* Raw bits (Bob's symbols, Alice's symbols and bit plane) are wiped before reuse and freeing. */
 static void announce_wipe(struct dp_announce *a)
 {
 	if (a->syms)
-		OPENSSL_cleanse(a->syms, a->n);
+		explicit_bzero(a->syms, a->n);
 	if (a->mine)
-		OPENSSL_cleanse(a->mine, a->n);
+		explicit_bzero(a->mine, a->n);
 	if (a->abit)
-		OPENSSL_cleanse(a->abit, PLANE_WORDS(a->n) * sizeof(uint64_t));
+		explicit_bzero(a->abit, PLANE_WORDS(a->n) * sizeof(uint64_t));
 }
 
 static void announce_free(struct dp_announce *a, unsigned cap)
@@ -110,7 +118,11 @@ int dp_sift_init(struct dp_link *l)
 			return -ENOMEM;
 	}
 	rx->out = malloc(rx->out_cap);
-	return rx->out ? 0 : -ENOMEM;
+	if (!rx->out)
+		return -ENOMEM;
+	memset(rx->out, 0, rx->out_cap);
+	memset(rx->in.buf, 0, rx->in.cap);
+	return 0;
 }
 
 void dp_sift_free(struct dp_link *l)
@@ -223,7 +235,7 @@ static bool alice_decide(struct dp_node *n, struct dp_link *l, struct dp_announc
 	dp_win_lookup(rx, a->slots, k, a->mine);
 	dp_sym_planes(a->mine, k, a->ab, a->abit, a->lo, a->hi);
 	dp_sym_planes(a->syms, k, a->bb, NULL, NULL, NULL);
-	OPENSSL_cleanse(a->mine, k);
+	explicit_bzero(a->mine, k);
 	uint64_t late = 0;
 	for (size_t w = 0; w < PLANE_WORDS(k); w++) {
 		uint64_t unknown = a->lo[w] & a->hi[w]; /* class 3: slot not in the window */
@@ -298,14 +310,14 @@ static int bob_announce(struct dp_node *n, struct dp_link *l, unsigned k)
 	} else {
 		/* Slot gaps too wide to code (a stream that stalled for seconds): never sifted. */
 		n->rx.st.errors[DP_ERR_SIFT_OVERFLOW] += k;
-		OPENSSL_cleanse(a->syms, k);
+		explicit_bzero(a->syms, k);
 	}
 	struct dp_announce *f = filling(rx);
 	unsigned rest = a->n - k;
 	memmove(f->slots, a->slots + k, rest * sizeof(uint64_t));
 	memmove(f->syms, a->syms + k, rest);
 	if (f != a) {
-		OPENSSL_cleanse(a->syms + k, rest);
+		explicit_bzero(a->syms + k, rest);
 		a->n = k;
 	}
 	f->n = rest;
@@ -365,7 +377,7 @@ static void bob_take(struct dp_node *n, struct dp_link *l, const uint64_t *slots
 			a->n += k;
 			i += k;
 		}
-		OPENSSL_cleanse(syms, count);
+		explicit_bzero(syms, count);
 	}
 	a = filling(rx);
 	if (a->n >= cap)
@@ -474,7 +486,7 @@ void dp_sift_event_frame(struct dp_node *n, struct dp_link *l, const struct dp_e
 				dp_win_unknown(rx, slots[i - 1] + 1, slots[i]);
 			dp_win_put(rx, slots[i], syms[i]);
 		}
-		OPENSSL_cleanse(syms, count);
+		explicit_bzero(syms, count);
 	}
 	rx->next_slot = last + 1;
 	if (rx->next_slot - rx->win_lo > rx->win_mask + 1)
