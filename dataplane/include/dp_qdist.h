@@ -94,7 +94,7 @@ void dp_qd_asm_free(struct dp_qd_asm *a);
  * usable (out of order, duplicate, no message in progress, too large); a message in progress is
  * dropped with it. Must not be called while a->complete. */
 enum dp_err dp_qd_asm_add(struct dp_qd_asm *a, const uint8_t *p, const struct dp_qd_hdr *h);
-/* The complete message was used or rejected: wipe it, ready for the next. */
+/* The complete message was used or rejected: ready for the next. */
 void dp_qd_asm_done(struct dp_qd_asm *a);
 
 /* Sift announcement payload: the receiver node's detections since the previous announcement
