@@ -81,8 +81,8 @@ int km_relay_start(struct km_relay *r, const uint32_t *route, unsigned n, uint32
 		   uint8_t relay_id[KM_KEY_ID_LEN], struct km_relay_out *out);
 /* Handle a message from neighbour 'from'. Returns an enum km_relay_event (and fills out and
  * relay_id), or -EPROTO malformed, -EBADMSG failed authentication, -EALREADY replayed sequence
- * number, -ENOENT unknown relay, -EHOSTUNREACH not from the route's previous hop, -ESTALE an ACK
- * that came after a resolve was sent (km_relay_resolve). On error
+ * number, -ENOENT unknown relay, -EHOSTUNREACH not from a neighbour on the route or not to be
+ * passed to one, -ESTALE an ACK that came after a resolve was sent (km_relay_resolve). On error
  * nothing changes and out->len is 0. */
 int km_relay_receive(struct km_relay *r, uint32_t from, const uint8_t *msg, size_t len,
 		     struct km_relay_out *out, uint8_t relay_id[KM_KEY_ID_LEN]);

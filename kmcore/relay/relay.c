@@ -471,6 +471,8 @@ static int on_reply(struct km_relay *r, uint32_t from, const uint8_t *msg, size_
 	size_t want_len = h->len + (h->kind == KIND_ACK ? KM_RELAY_TAG_LEN : h->kind == KIND_NACK ? 4 : 0);
 	if (len != want_len)
 		return -EPROTO;
+	if (h->hop > 0 && !neighbor(r, h->route[h->hop - 1]))
+		return -EHOSTUNREACH; /* cannot be passed back: dropped */
 	if (h->hop > 0) {
 		memcpy(out->msg, msg, len);
 		out->msg[6] = (uint8_t)(h->hop - 1);
@@ -591,7 +593,7 @@ int km_relay_receive(struct km_relay *r, uint32_t from, const uint8_t *msg, size
 	int rc = head_get(msg, len, &h);
 	if (rc)
 		return rc;
-	if (h.route[h.hop] != r->node)
+	if (h.route[h.hop] != r->node || !neighbor(r, from))
 		return -EHOSTUNREACH;
 	if (h.kind == KIND_KEY)
 		rc = on_key(r, from, msg, len, &h, out);
