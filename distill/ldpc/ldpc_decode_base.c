@@ -27,7 +27,7 @@
 
 const uint8_t ldpc_boxplus_corr[16] = {3, 2, 2, 2, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0};
 /* -4 ln(1 - e^(-d/4)) = 6.0 3.7 2.6 1.8 1.4 1.0 0.8 0.6 0.5 0.3 0.3 ...: rounded up, with more at
- * d = 1, 2, which measured best (FER at QBER 2-5%, perf ldpc_mc); c'[0] stands for infinity
+ * d = 1, 2, which measured best (FER by Monte Carlo at QBER 2-5%); c'[0] stands for infinity
  * (only an input equal to mn meets it, and that one takes E) */
 const uint8_t ldpc_boxminus_corr[16] = {127, 8, 5, 3, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0, 0};
 
