@@ -65,6 +65,14 @@ static int announce_alloc(struct dp_announce *a, unsigned cap, bool alice)
 	return 0;
 }
 
+static int announce_ring_alloc(struct dp_announce *ring, unsigned entries, unsigned cap, bool alice)
+{
+	for (unsigned i = 0; i < entries; i++)
+		if (announce_alloc(&ring[i], cap, alice))
+			return -ENOMEM;
+	return 0;
+}
+
 /* Raw bits (Bob's symbols, Alice's symbols and bit plane) are wiped before reuse and freeing. */
 static void announce_wipe(struct dp_announce *a)
 {
@@ -99,9 +107,8 @@ int dp_sift_init(struct dp_link *l)
 		memset(rx->win, 0xFF, slots / 2 + DP_WIN_PAD);
 		rx->win_mask = slots - 1;
 		/* Alice takes announcements of any size the protocol allows. */
-		for (unsigned i = 0; i < DP_PEND_MAX; i++)
-			if (announce_alloc(&rx->pend[i], DP_QD_ANNOUNCE_MAX, true))
-				return -ENOMEM;
+		if (announce_ring_alloc(rx->pend, DP_PEND_MAX, DP_QD_ANNOUNCE_MAX, true))
+			return -ENOMEM;
 		rx->out_cap = dp_qd_reply_len(DP_QD_ANNOUNCE_MAX);
 		if (dp_qd_asm_init(&rx->in, DP_QD_ANNOUNCE_CAP(DP_QD_ANNOUNCE_MAX)))
 			return -ENOMEM;
@@ -110,9 +117,8 @@ int dp_sift_init(struct dp_link *l)
 		rx->await = calloc(AWAIT_RING, sizeof(*rx->await));
 		if (!rx->await)
 			return -ENOMEM;
-		for (unsigned i = 0; i < AWAIT_RING; i++)
-			if (announce_alloc(&rx->await[i], cap, false))
-				return -ENOMEM;
+		if (announce_ring_alloc(rx->await, AWAIT_RING, cap, false))
+			return -ENOMEM;
 		rx->out_cap = DP_QD_ANNOUNCE_CAP(cap);
 		if (dp_qd_asm_init(&rx->in, dp_qd_reply_len(cap)))
 			return -ENOMEM;
@@ -384,6 +390,17 @@ static void bob_take(struct dp_node *n, struct dp_link *l, const uint64_t *slots
 		bob_announce(n, l, a->n);
 }
 
+/* Give up the oldest announcement awaiting its reply: its detections never reach a block. */
+static void drop_oldest_awaited(struct dp_node *n, struct dp_link_rx *rx)
+{
+	dp_count(&n->rx, DP_ERR_QD_GAP);
+	struct dp_announce *old = &rx->await[rx->await_head];
+	announce_wipe(old);
+	old->n = 0;
+	rx->await_head = (rx->await_head + 1) % AWAIT_RING;
+	rx->await_n--;
+}
+
 /* Sift the replied announcements in order. */
 static unsigned bob_service(struct dp_node *n, struct dp_link *l)
 {
@@ -393,12 +410,7 @@ static unsigned bob_service(struct dp_node *n, struct dp_link *l)
 	 * Give them up so announcing resumes; the block they would have fed is broken. */
 	while (rx->await_n && !rx->await[rx->await_head].decided &&
 	       rte_rdtsc() - rx->await[rx->await_head].tsc > n->tsc_hz / 1000 * l->cfg.block_timeout_ms) {
-		dp_count(&n->rx, DP_ERR_QD_GAP);
-		struct dp_announce *old = &rx->await[rx->await_head];
-		announce_wipe(old);
-		old->n = 0;
-		rx->await_head = (rx->await_head + 1) % AWAIT_RING;
-		rx->await_n--;
+		drop_oldest_awaited(n, rx);
 		if (rx->cur)
 			rx->cur->broken = true;
 	}
@@ -511,12 +523,7 @@ static void bob_reply(struct dp_node *n, struct dp_link *l, const struct dp_qd_h
 		return;
 	}
 	while (rx->await_n && rx->await[rx->await_head].msg_seq < aseq) {
-		dp_count(&n->rx, DP_ERR_QD_GAP);
-		struct dp_announce *old = &rx->await[rx->await_head];
-		announce_wipe(old);
-		old->n = 0;
-		rx->await_head = (rx->await_head + 1) % AWAIT_RING;
-		rx->await_n--;
+		drop_oldest_awaited(n, rx);
 	}
 	struct dp_announce *a = &rx->await[rx->await_head];
 	if (!rx->await_n || a->msg_seq != aseq || a->n != (unsigned)k) {

@@ -69,10 +69,7 @@ void dp_win_gather_avx2(const uint8_t *win, uint64_t mask, uint64_t base, const 
 					       _mm256_extracti128_si256(v, 1));
 		_mm_storel_epi64((__m128i *)(void *)(out + i), b);
 	}
-	for (; i < n; i++) {
-		uint64_t x = (slots[i] - base) & mask;
-		out[i] = (uint8_t)((win[x >> 1] >> ((x & 1) << 2)) & 0xF);
-	}
+	dp_win_gather_base(win, mask, base, slots + i, n - i, out + i); /* the tail */
 }
 
 int dp_sparse_decode_run_avx2(const uint8_t *words, size_t n, uint64_t pos, uint64_t *slots,
@@ -108,29 +105,17 @@ int dp_sparse_decode_run_avx2(const uint8_t *words, size_t n, uint64_t pos, uint
 						  _mm256_extracti128_si256(s, 1)));
 	}
 	int bad = _mm256_movemask_epi8(zeros) != 0;
-	for (; i < n; i++) {
-		uint16_t w;
-		memcpy(&w, words + 2 * i, 2);
-		uint64_t delta = w & 0xFFF;
-		bad |= delta == 0;
-		pos += delta;
-		slots[i] = pos;
-		syms[i] = (uint8_t)(w >> 12);
-	}
+	bad |= dp_sparse_decode_run_base(words + 2 * i, n - i, pos, slots + i, syms + i) != 0;
 	return bad ? -1 : 0;
 }
 
 size_t dp_sparse_encode_run_avx2(const uint64_t *slots, const uint8_t *syms, size_t n,
 				 uint64_t prev, uint8_t sym_mask, uint16_t *words)
 {
-	size_t i = 0;
-	if (n) { /* the first gap counts from 'prev': scalar, then whole vectors from slots[i-1] */
-		uint64_t gap = slots[0] - prev;
-		if (gap - 1 >= 0xFFF)
-			return 0;
-		words[0] = (uint16_t)(gap | (uint64_t)(syms[0] & sym_mask) << 12);
-		i = 1;
-	}
+	/* The first gap counts from 'prev' (scalar), then whole vectors read slots[i - 1]. */
+	if (!n || !dp_sparse_encode_run_base(slots, syms, 1, prev, sym_mask, words))
+		return 0;
+	size_t i = 1;
 	/* 1 <= gap <= 4095 as an unsigned test on gap - 1, with signed compares on flipped signs. */
 	const __m256i one = _mm256_set1_epi64x(1), sign = _mm256_set1_epi64x((long long)(1ull << 63));
 	const __m256i lim = _mm256_xor_si256(_mm256_set1_epi64x(0xFFE), sign);
@@ -155,12 +140,6 @@ size_t dp_sparse_encode_run_avx2(const uint64_t *slots, const uint8_t *syms, siz
 		s = _mm256_slli_epi16(_mm256_and_si256(s, smask), 12);
 		_mm256_storeu_si256((__m256i *)(void *)(words + i), _mm256_or_si256(q, s));
 	}
-	for (uint64_t p = i ? slots[i - 1] : prev; i < n; i++) {
-		uint64_t gap = slots[i] - p;
-		if (gap - 1 >= 0xFFF)
-			return i;
-		words[i] = (uint16_t)(gap | (uint64_t)(syms[i] & sym_mask) << 12);
-		p = slots[i];
-	}
-	return n;
+	return i + dp_sparse_encode_run_base(slots + i, syms + i, n - i, i ? slots[i - 1] : prev,
+					     sym_mask, words + i);
 }

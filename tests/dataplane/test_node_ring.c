@@ -225,6 +225,19 @@ static unsigned keys_match(struct pair *p, unsigned *mismatch)
 	return n;
 }
 
+/* Feed and poll until 'want' key pairs came out (at most 'frames' frames); returns the count. */
+static unsigned run_until_keys(struct pair *p, unsigned keys, unsigned want, int frames,
+			       unsigned *mismatch)
+{
+	for (int f = 0; f < frames && keys < want; f++) {
+		feed_frame(p);
+		poll_all(p);
+		poll_all(p);
+		keys += keys_match(p, mismatch);
+	}
+	return keys;
+}
+
 static void report(struct pair *p, int i, struct dp_link_report *r)
 {
 	CU_ASSERT_EQUAL_FATAL(dp_node_link_report(p->node[i], LINK, r), 0);
@@ -304,12 +317,7 @@ static void test_pair_distils_identical_keys(void)
 	static struct pair p;
 	pair_setup(&p, g_block_bits, 2000);
 	unsigned keys = 0, mismatch = 0;
-	for (int f = 0; f < 100000 && keys < 4; f++) {
-		feed_frame(&p);
-		poll_all(&p);
-		poll_all(&p);
-		keys += keys_match(&p, &mismatch);
-	}
+	keys = run_until_keys(&p, keys, 4, 100000, &mismatch);
 	settle(&p);
 	keys += keys_match(&p, &mismatch);
 	if (getenv("DP_DEBUG"))
@@ -357,12 +365,7 @@ static void test_sparse_transmitter_frames(void)
 	pair_setup(&p, g_block_bits, 2000);
 	g_alice_dense = true;
 	unsigned keys = 0, mismatch = 0;
-	for (int f = 0; f < 100000 && keys < 2; f++) {
-		feed_frame(&p);
-		poll_all(&p);
-		poll_all(&p);
-		keys += keys_match(&p, &mismatch);
-	}
+	keys = run_until_keys(&p, keys, 2, 100000, &mismatch);
 	settle(&p);
 	keys += keys_match(&p, &mismatch);
 	CU_ASSERT(keys >= 2);
@@ -475,12 +478,7 @@ static void test_bad_input_counted(void)
 
 	/* The link keeps working: keys still come out identical. */
 	unsigned keys = 0, mismatch = 0;
-	for (int f2 = 0; f2 < 100000 && keys < 2; f2++) {
-		feed_frame(&p);
-		poll_all(&p);
-		poll_all(&p);
-		keys += keys_match(&p, &mismatch);
-	}
+	keys = run_until_keys(&p, keys, 2, 100000, &mismatch);
 	CU_ASSERT(keys >= 2);
 	CU_ASSERT_EQUAL(mismatch, 0);
 	pair_teardown(&p);
@@ -538,12 +536,7 @@ static void test_multi_frame_faults(void)
 	}
 	CU_ASSERT(s.errors[DP_ERR_QD_FRAG] >= 3);
 	unsigned keys = 0, mismatch = 0;
-	for (int f = 0; f < 100000 && keys < 1; f++) {
-		feed_frame(&p);
-		poll_all(&p);
-		poll_all(&p);
-		keys += keys_match(&p, &mismatch);
-	}
+	keys = run_until_keys(&p, keys, 1, 100000, &mismatch);
 	CU_ASSERT(keys >= 1);
 	CU_ASSERT_EQUAL(mismatch, 0);
 	struct dp_link_report ra;
@@ -559,12 +552,7 @@ static void test_peer_silent_mid_block(void)
 	static struct pair p;
 	pair_setup(&p, g_block_bits, 20);
 	unsigned keys = 0, mismatch = 0;
-	for (int f = 0; f < 100000 && keys < 1; f++) {
-		feed_frame(&p);
-		poll_all(&p);
-		poll_all(&p);
-		keys += keys_match(&p, &mismatch);
-	}
+	keys = run_until_keys(&p, keys, 1, 100000, &mismatch);
 	CU_ASSERT_FATAL(keys >= 1);
 	/* Bob stops the moment Alice has a block in flight (filled, not yet done). */
 	struct dp_link_report ra, rb;
@@ -594,12 +582,7 @@ static void test_peer_silent_mid_block(void)
 	drain_keys(p.node[1]);
 	report(&p, 1, &rb);
 	keys = 0;
-	for (int f = 0; f < 200000 && keys < 2; f++) {
-		feed_frame(&p);
-		poll_all(&p);
-		poll_all(&p);
-		keys += keys_match(&p, &mismatch);
-	}
+	keys = run_until_keys(&p, keys, 2, 200000, &mismatch);
 	CU_ASSERT(keys >= 2);
 	CU_ASSERT_EQUAL(mismatch, 0);
 	pair_teardown(&p);
