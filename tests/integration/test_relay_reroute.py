@@ -4,7 +4,8 @@ A(1) - B(2) - C(3) - D(4) - A, KM links over memif, link key pools provisioned b
 qkdprovision (no QKD link runs, so only the KM relay and the control plane work here). A runs its
 relay worker on an lcore of its own and relays 512-bit keys, 24 in flight; the others poll the
 relay from the control thread.
- 1. The link-state protocol converges: route show A C lists both two-hop paths.
+ 1. The link-state protocol converges: route show A C lists both two-hop paths; D's configured
+    [relay] session to B is established and fills its buffer.
  2. A relay session A -> C relays along its route; mid-relay the second link of that route is
     taken down at the intermediate node (qkdctl link down): relays already past it finish with
     their ACK, new ones reaching it are NACKed, A moves the session to the other path (epoch 2).
@@ -60,6 +61,8 @@ def write_config(n):
             f"listen = 127.0.0.1:{LISTEN[n]}\nrouting_period_ms = 100\n")
     if n == "A":
         text += f"relay_lcore = 1\n[policy]\nrelay_key_bits = {KEY_BITS}\nrelay_window = 24\n"
+    if n == "D":
+        text += "[relay to-b]\npeer = B\ntarget_bits = 16384\n"
     for peer, lid, port, _ in links_of(n):
         name = "".join(sorted(n + peer)).lower()
         text += (f"[qkd_link q{name}]\nid = {lid}\npeer = {peer}\n"
@@ -146,6 +149,11 @@ try:
             return []
     wait_until(lambda: len(paths()) == 2, 40)
     eq(sorted(paths()), ["A>B>C", "A>D>C"], "route show A C: the two paths of the square")
+    check(wait_until(lambda: (session("D") or {}).get("buffered_bits", 0) >= 16384, 30),
+          "D's configured relay session to B filled its buffer")
+    s = session("D")
+    check(s and s["dst"] == "B" and s["state"] == "active" and s["keys_relayed"] >= 64,
+          f"D -> B session active, {s and s['keys_relayed']} keys relayed along {s and s['path']}")
 
     # 2. relay session A -> C, link down mid-relay on its route
     r = ctl("A", "relay", "add", "C", f"target={TARGET_KEYS * KEY_BITS}")
