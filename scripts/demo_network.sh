@@ -31,15 +31,30 @@ print(*[x.getsockname()[1] for x in s])')
 
 start_node() { # name role qd-role mod-mac qd-mac peer-mac ksa-port kx-port peer peer-kx
 	local pki=$work/pki
+	# the node INI carries the key store and the KSA ([store], [ksa]; docs/config.md)
+	cat >"$work/$1.ini" <<-EOF
+		[node]
+		id = ${1^^}
+		lcores = 1
+		[store]
+		path = $work/$1.db
+		kek = $work/$1.kek
+		[ksa]
+		listen = 127.0.0.1:$7
+		id = kme-$1
+		ca = $pki/ca.pem
+		cert = $pki/kme-$1.pem
+		key = $pki/kme-$1.key
+		kx_listen = 127.0.0.1:$8
+		sae = sae-a1@kme-a
+		sae = sae-b1@kme-b
+		peer = kme-$9@127.0.0.1:${10}/1
+	EOF
 	"$node" --no-huge --file-prefix "demo$1$tag" --lcores 0-1 --mem 256 --idle-sleep-us 200 \
 		--vdev "net_memif0,role=server,socket=$work/$1_mod.sock,$m,mac=$4" \
 		--vdev "net_memif1,role=$3,socket=$work/qd.sock,$m,mac=$5" \
 		--link "id=1,role=$2,psk=$work/psk,peer-mac=$6,block-bits=262144,timeout-ms=5000" \
-		--store "$work/$1.db" --kek "$work/$1.kek" --key-digest "$work/$1.keys" \
-		--ksa-id "kme-$1" --ksa-listen "127.0.0.1:$7" --ksa-kx-listen "127.0.0.1:$8" \
-		--ksa-tls "$pki/ca.pem,$pki/kme-$1.pem,$pki/kme-$1.key" \
-		--ksa-sae sae-a1@kme-a --ksa-sae sae-b1@kme-b \
-		--ksa-peer "kme-$9@127.0.0.1:${10}/1" 2>"$work/$1.log" &
+		--control "$work/$1.ini" --key-digest "$work/$1.keys" 2>"$work/$1.log" &
 	pids+=($!)
 }
 wait_file() {

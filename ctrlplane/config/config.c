@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@ static int fail(struct parse *p, const char *fmt, ...)
 
 static int known_section(const char *s, size_t n)
 {
-	static const char *const plain[] = {"node", "manager", "policy", "routing"};
+	static const char *const plain[] = {"node", "manager", "policy", "routing", "store", "ksa"};
 	static const char *const named[] = {"qkd_link ", "km_link ", "sae ", "relay "};
 	for (unsigned i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
 		if (n == strlen(plain[i]) && !strncmp(s, plain[i], n))
@@ -267,6 +268,83 @@ static int policy_key(struct parse *p, const char *key, const char *v)
 	return fail(p, "unknown key '%s' in [policy]", key);
 }
 
+static int store_key(struct parse *p, const char *key, const char *v)
+{
+	struct cp_cfg_store *st = &p->c->store;
+	if (!st->line)
+		st->line = p->section_line;
+	if (KEY("path"))
+		return copy(p, st->path, sizeof(st->path), v, "store path");
+	if (KEY("kek"))
+		return copy(p, st->kek, sizeof(st->kek), v, "kek");
+	if (KEY("sync")) {
+		if (strcmp(v, "full") && strcmp(v, "none"))
+			return fail(p, "sync must be full or none, got '%s'", v);
+		st->sync = !strcmp(v, "none");
+		return 1;
+	}
+	return fail(p, "unknown key '%s' in [store]", key);
+}
+
+/* A KME or SAE id as the KSA takes it: 1..63 printable characters, none of space @ , / */
+static bool ksa_id(const char *s, size_t len)
+{
+	if (len == 0 || len >= CP_CFG_KSA_ID_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] <= ' ' || s[i] == '@' || s[i] == ',' || s[i] == '/' || s[i] > '~')
+			return false;
+	return true;
+}
+
+static int ksa_key(struct parse *p, const char *key, const char *v)
+{
+	struct cp_cfg_ksa *k = &p->c->ksa;
+	if (!k->line)
+		k->line = p->section_line;
+	if (KEY("listen"))
+		return addr(p, k->listen, v, "ksa listen");
+	if (KEY("kx_listen"))
+		return addr(p, k->kx_listen, v, "kx_listen");
+	if (KEY("id")) {
+		if (!ksa_id(v, strlen(v)))
+			return fail(p, "ksa id '%s' must be 1-63 printable characters without space @ , /", v);
+		strcpy(k->id, v);
+		return 1;
+	}
+	if (KEY("ca"))
+		return copy(p, k->ca, sizeof(k->ca), v, "ca");
+	if (KEY("cert"))
+		return copy(p, k->cert, sizeof(k->cert), v, "cert");
+	if (KEY("key"))
+		return copy(p, k->key, sizeof(k->key), v, "key");
+	if (KEY("sae")) { /* SAE@KME, one per line */
+		const char *at = strchr(v, '@');
+		if (!at || !ksa_id(v, (size_t)(at - v)) || !ksa_id(at + 1, strlen(at + 1)))
+			return fail(p, "sae must be SAE@KME, got '%s'", v);
+		if (k->n_saes == CP_CFG_KSA_MAX_SAES)
+			return fail(p, "more than %d sae lines in [ksa]", CP_CFG_KSA_MAX_SAES);
+		strcpy(k->saes[k->n_saes++], v);
+		return 1;
+	}
+	if (KEY("peer")) { /* KME@HOST:PORT/LINK, one per line */
+		const char *at = strchr(v, '@'), *sl = at ? strrchr(at, '/') : NULL;
+		char a[CP_ADDR_MAX];
+		uint64_t link;
+		if (!at || !sl || !ksa_id(v, (size_t)(at - v)) || (size_t)(sl - at - 1) >= sizeof(a))
+			return fail(p, "peer must be KME@HOST:PORT/LINK, got '%s'", v);
+		memcpy(a, at + 1, (size_t)(sl - at - 1));
+		a[sl - at - 1] = 0;
+		if (!addr(p, (char[CP_ADDR_MAX]){0}, a, "peer address") ||
+		    !u64(p, &link, sl + 1, 0, 65535, "peer link"))
+			return 0;
+		if (k->n_peers == CP_CFG_KSA_MAX_PEERS)
+			return fail(p, "more than %d peer lines in [ksa]", CP_CFG_KSA_MAX_PEERS);
+		return copy(p, k->peers[k->n_peers++], sizeof(k->peers[0]), v, "peer");
+	}
+	return fail(p, "unknown key '%s' in [ksa]", key);
+}
+
 static int routing_key(struct parse *p, const char *key, const char *v)
 {
 	struct cp_cfg_routing *r = &p->c->routing;
@@ -377,6 +455,10 @@ static int handler(void *user, const char *section, const char *key, const char 
 		return policy_key(p, key, v);
 	if (!strcmp(section, "routing"))
 		return routing_key(p, key, v);
+	if (!strcmp(section, "store"))
+		return store_key(p, key, v);
+	if (!strcmp(section, "ksa"))
+		return ksa_key(p, key, v);
 	const char *sp = strchr(section, ' ');
 	const char *sname = sp ? sp + 1 : "";
 	size_t tlen = sp ? (size_t)(sp - section) : strlen(section);
@@ -507,6 +589,18 @@ static int validate(struct parse *p)
 	if (c->routing.mode == CP_ROUTING_CENTRAL &&
 	    (!c->routing.n_controllers || !c->tls_ca[0]))
 		return at(p, 0, "[routing] mode = central needs controller and [node] tls_* (mutual TLS)");
+	const struct cp_cfg_store *st = &c->store;
+	if (st->line && !st->path[0])
+		return at(p, st->line, "[store] path is missing");
+	if (st->path[0] && !st->kek[0])
+		return at(p, st->line, "[store] kek is missing (the key-encryption key file)");
+	const struct cp_cfg_ksa *k = &c->ksa;
+	if (k->line && !k->listen[0])
+		return at(p, k->line, "[ksa] listen is missing");
+	if (k->listen[0] && !st->path[0])
+		return at(p, k->line, "[ksa] needs a [store] to serve keys from");
+	if (k->listen[0] && (!k->id[0] || !k->ca[0] || !k->cert[0] || !k->key[0]))
+		return at(p, k->line, "[ksa] needs id, ca, cert and key (mutual TLS)");
 	struct cp_cfg_manager *m = &c->manager;
 	if (m->address[0] && (!m->ca[0] || !m->cert[0] || !m->key[0]))
 		return at(p, 0, "[manager] address needs ca, cert and key (mutual TLS)");
@@ -532,6 +626,7 @@ static void defaults(struct cp_config *c)
 	c->policy.relay_key_bits = 256;
 	c->policy.relay_window = 16;
 	c->relay_lcore = -1;
+	c->store.sync = -1;
 }
 
 static int run(struct parse *p, struct cp_config **out, char *err, size_t errlen)

@@ -87,6 +87,30 @@ struct cp_cfg_routing {
 	char controller_cn[CP_NAME_MAX]; /* central: CN its certificate must carry (default qkdctrl) */
 };
 
+/* [store]: the node's durable key store (qkdnode --store/--kek/--store-sync override it). */
+struct cp_cfg_store {
+	char path[CP_PATH_MAX];  /* database directory; empty = no store */
+	char kek[CP_PATH_MAX];   /* key-encryption key file */
+	int sync;                /* -1 unset, 0 full (fsync every commit), 1 none */
+	int line;
+};
+
+/* [ksa]: the ETSI GS QKD 014 key supply served from the store (qkdnode --ksa-* override it). The
+ * sae and peer lists are kept as written ("SAE@KME", "KME@HOST:PORT/LINK"), checked here. */
+#define CP_CFG_KSA_ID_MAX 64
+#define CP_CFG_KSA_MAX_SAES 64
+#define CP_CFG_KSA_MAX_PEERS 8
+struct cp_cfg_ksa {
+	char listen[CP_ADDR_MAX];     /* ETSI 014 listener host:port; empty = no KSA */
+	char id[CP_CFG_KSA_ID_MAX];   /* this KME's id (CN of cert) */
+	char ca[CP_PATH_MAX], cert[CP_PATH_MAX], key[CP_PATH_MAX];
+	char kx_listen[CP_ADDR_MAX];  /* Kx-2 listener host:port */
+	unsigned n_saes, n_peers;
+	char saes[CP_CFG_KSA_MAX_SAES][2 * CP_CFG_KSA_ID_MAX];
+	char peers[CP_CFG_KSA_MAX_PEERS][CP_CFG_KSA_ID_MAX + CP_ADDR_MAX + 8];
+	int line;
+};
+
 struct cp_config {
 	char path[CP_PATH_MAX];
 	char node_id[CP_NAME_MAX];
@@ -105,6 +129,8 @@ struct cp_config {
 	struct cp_cfg_manager manager;
 	struct cp_cfg_routing routing;
 	struct cp_cfg_policy policy;
+	struct cp_cfg_store store;
+	struct cp_cfg_ksa ksa;
 	unsigned n_qkd_links, n_km_links, n_saes, n_relays;
 	struct cp_cfg_qkd_link qkd_links[CP_CFG_MAX_LINKS];
 	struct cp_cfg_km_link km_links[CP_CFG_MAX_LINKS];

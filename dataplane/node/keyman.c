@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cp_config.h"
 #include "km_ksa.h"
 #include "km_meter.h"
 
@@ -72,6 +73,7 @@ int qn_km_option(struct qn_km_opts *k, const char *name, const char *val)
 		if (strcmp(val, "full") && strcmp(val, "none"))
 			return bad(name, "expected full or none");
 		k->sync_none = !strcmp(val, "none");
+		k->sync_set = true;
 		return 0;
 	}
 	if (!strcmp(name, "ksa-listen")) {
@@ -128,6 +130,37 @@ int qn_km_option(struct qn_km_opts *k, const char *name, const char *val)
 		return 0;
 	}
 	return bad(name, "unknown option");
+}
+
+int qn_km_from_config(struct qn_km_opts *k, const struct cp_config *c)
+{
+	const struct cp_cfg_store *st = &c->store;
+	const struct cp_cfg_ksa *x = &c->ksa;
+	int rc = 0;
+	if (!k->store_dir[0] && st->path[0])
+		rc |= qn_km_option(k, "store", st->path);
+	if (!k->kek_file[0] && st->kek[0])
+		rc |= qn_km_option(k, "kek", st->kek);
+	if (!k->sync_set && st->sync >= 0)
+		rc |= qn_km_option(k, "store-sync", st->sync ? "none" : "full");
+	if (!k->has_listen && x->listen[0])
+		rc |= qn_km_option(k, "ksa-listen", x->listen);
+	if (!k->kme_id[0] && x->id[0])
+		rc |= qn_km_option(k, "ksa-id", x->id);
+	if (!k->ca[0] && x->ca[0]) {
+		char tls[3 * QN_KM_PATH + 3];
+		snprintf(tls, sizeof(tls), "%s,%s,%s", x->ca, x->cert, x->key);
+		rc |= qn_km_option(k, "ksa-tls", tls);
+	}
+	if (!k->has_kx && x->kx_listen[0])
+		rc |= qn_km_option(k, "ksa-kx-listen", x->kx_listen);
+	if (!k->n_saes)
+		for (unsigned i = 0; i < x->n_saes; i++)
+			rc |= qn_km_option(k, "ksa-sae", x->saes[i]);
+	if (!k->n_peers)
+		for (unsigned i = 0; i < x->n_peers; i++)
+			rc |= qn_km_option(k, "ksa-peer", x->peers[i]);
+	return rc ? -EINVAL : 0;
 }
 
 int qn_km_check(const struct qn_km_opts *k)

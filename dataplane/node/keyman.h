@@ -20,7 +20,7 @@
 struct qn_km_opts {
 	char store_dir[QN_KM_PATH];
 	char kek_file[QN_KM_PATH];
-	bool sync_none;
+	bool sync_none, sync_set;
 	char kme_id[QN_KM_ID];
 	char listen_host[QN_KM_ID], kx_host[QN_KM_ID];
 	uint16_t listen_port, kx_port;
@@ -51,6 +51,10 @@ extern const char *const qn_km_option_names[];
 /* Record option 'name' with value 'val'; prints "qkdnode: --name: why" and returns -EINVAL when
  * the value is bad. */
 int qn_km_option(struct qn_km_opts *k, const char *name, const char *val);
+/* Fill what the command line left unset from the node INI's [store] and [ksa] sections (the
+ * flags override: a value given there wins; SAE and peer lists come whole from one side). */
+struct cp_config;
+int qn_km_from_config(struct qn_km_opts *k, const struct cp_config *c);
 /* Cross-option checks after parsing; same error style. */
 int qn_km_check(const struct qn_km_opts *k);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cp_config.h"
 #include "dst_reconcile.h"
 
 void qn_usage(void)
@@ -325,6 +326,16 @@ int qn_options_parse(struct qn_options *o, int argc, char **argv)
 		return fail(argv[optind], "unexpected argument");
 	if (!o->n_links && !o->control_file[0])
 		return fail("--link", "at least one link is required (or --control for a relay-only KM)");
+	if (o->control_file[0]) { /* [store] and [ksa] of the node INI; the flags above win */
+		struct cp_config *cfg = NULL;
+		char err[512];
+		if (cp_config_load(o->control_file, &cfg, err, sizeof(err)))
+			return fail("--control", err);
+		int rc = qn_km_from_config(&o->km, cfg);
+		cp_config_free(cfg);
+		if (rc)
+			return -EINVAL;
+	}
 	if (qn_km_check(&o->km))
 		return -EINVAL;
 	for (unsigned i = 0; i < o->n_links; i++) {

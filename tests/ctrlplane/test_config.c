@@ -138,6 +138,74 @@ static const char *numbered =
 	"relay_key_bits = 8192\n"                       /* 23 */
 	"relay_window = 32\n";                          /* 24 */
 
+static const char *keyman_text =
+	"[node]\n"                                      /* 1 */
+	"id = A\n"                                      /* 2 */
+	"[store]\n"                                     /* 3 */
+	"path = /var/lib/qkd/a.db\n"                    /* 4 */
+	"kek = /etc/qkd/a.kek\n"                        /* 5 */
+	"sync = none\n"                                 /* 6 */
+	"[ksa]\n"                                       /* 7 */
+	"listen = 127.0.0.1:8443\n"                     /* 8 */
+	"id = kme-a\n"                                  /* 9 */
+	"ca = /etc/qkd/ca.pem\n"                        /* 10 */
+	"cert = /etc/qkd/kme-a.pem\n"                   /* 11 */
+	"key = /etc/qkd/kme-a.key\n"                    /* 12 */
+	"kx_listen = 127.0.0.1:8444\n"                  /* 13 */
+	"sae = sae-a1@kme-a\n"                          /* 14 */
+	"sae = sae-b1@kme-b\n"                          /* 15 */
+	"peer = kme-b@127.0.0.1:9444/1\n";              /* 16 */
+
+/* [store] and [ksa]: the documented values, and each mistake refused with its line. */
+static void test_keyman(void)
+{
+	struct cp_config *c = NULL;
+	char err[300] = "";
+	CU_ASSERT_EQUAL_FATAL(cp_config_parse_string(keyman_text, "k.ini", &c, err, sizeof(err)), 0);
+	CU_ASSERT_STRING_EQUAL(c->store.path, "/var/lib/qkd/a.db");
+	CU_ASSERT_STRING_EQUAL(c->store.kek, "/etc/qkd/a.kek");
+	CU_ASSERT_EQUAL(c->store.sync, 1);
+	CU_ASSERT_STRING_EQUAL(c->ksa.listen, "127.0.0.1:8443");
+	CU_ASSERT_STRING_EQUAL(c->ksa.id, "kme-a");
+	CU_ASSERT_STRING_EQUAL(c->ksa.ca, "/etc/qkd/ca.pem");
+	CU_ASSERT_STRING_EQUAL(c->ksa.cert, "/etc/qkd/kme-a.pem");
+	CU_ASSERT_STRING_EQUAL(c->ksa.key, "/etc/qkd/kme-a.key");
+	CU_ASSERT_STRING_EQUAL(c->ksa.kx_listen, "127.0.0.1:8444");
+	CU_ASSERT_EQUAL(c->ksa.n_saes, 2);
+	CU_ASSERT_STRING_EQUAL(c->ksa.saes[1], "sae-b1@kme-b");
+	CU_ASSERT_EQUAL(c->ksa.n_peers, 1);
+	CU_ASSERT_STRING_EQUAL(c->ksa.peers[0], "kme-b@127.0.0.1:9444/1");
+	cp_config_free(c);
+	/* without the sections: no store (sync unset), no KSA */
+	CU_ASSERT_EQUAL_FATAL(cp_config_parse_string("[node]\nid = A\n", "k.ini", &c, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(c->store.path[0], 0);
+	CU_ASSERT_EQUAL(c->store.sync, -1);
+	CU_ASSERT_EQUAL(c->ksa.listen[0], 0);
+	cp_config_free(c);
+
+	const char *saved = good;
+	good = keyman_text;
+	expect_error(6, "sync = sometimes", "a.ini:6: sync must be full or none, got 'sometimes'");
+	expect_error(6, "colour = blue", "a.ini:6: unknown key 'colour' in [store]");
+	expect_error(5, "; no kek", "a.ini:3: [store] kek is missing");
+	expect_error(4, "; no path", "a.ini:3: [store] path is missing");
+	expect_error(8, "listen = nowhere", "a.ini:8: ksa listen must be host:port");
+	expect_error(8, "; no listen", "a.ini:7: [ksa] listen is missing");
+	expect_error(9, "id = kme a", "a.ini:9: ksa id 'kme a' must be 1-63 printable characters");
+	expect_error(10, "; no ca", "a.ini:7: [ksa] needs id, ca, cert and key (mutual TLS)");
+	expect_error(14, "sae = sae-a1", "a.ini:14: sae must be SAE@KME, got 'sae-a1'");
+	expect_error(16, "peer = kme-b@127.0.0.1:9444", "a.ini:16: peer must be KME@HOST:PORT/LINK");
+	expect_error(16, "peer = kme-b@127.0.0.1:9444/70000", "a.ini:16: peer link must be an integer in [0, 65535]");
+	expect_error(16, "peer = kme-b@nowhere/1", "a.ini:16: peer address must be host:port");
+	expect_error(3, "[nostore]", "a.ini:3: unknown section [nostore]");
+	good = saved;
+	/* a KSA needs a store to serve from */
+	CU_ASSERT_EQUAL(cp_config_parse_string("[node]\nid = A\n[ksa]\nlisten = 127.0.0.1:1\n"
+					       "id = k\nca = c\ncert = c\nkey = k\n",
+					       "k.ini", &c, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "k.ini:3: [ksa] needs a [store] to serve keys from");
+}
+
 static void expect_numbered_error(int line, const char *text, const char *want)
 {
 	const char *saved = good;
@@ -208,6 +276,7 @@ int main(void)
 			       {"line-numbered errors", test_errors},
 			       {"node numbers and relay sessions", test_numbers},
 			       {"file load", test_file},
+			       {"[store] and [ksa]", test_keyman},
 			       CU_TEST_INFO_NULL};
 	CU_SuiteInfo suites[] = {{"config", NULL, NULL, NULL, NULL, tests}, CU_SUITE_INFO_NULL};
 	return unit_run(suites);
