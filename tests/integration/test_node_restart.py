@@ -113,6 +113,8 @@ try:
     a = node("a", ["--control", env.path("a.ini"), "--test-drop-commit", "2,1"])
     wait_file(env.path("qd.sock"))
     wait_file(env.path("a_mod.sock"))
+    # a memif server takes its client once its port started: qkdsim connects after "running"
+    need(lambda: "running" in log_of("a"), "A running")
     sim = subprocess.Popen([QKDSIM, "--no-huge", "--file-prefix", f"rss{tag}", "--lcores", "0",
                             "--vdev", f"net_memif0,role=client,socket={env.path('a_mod.sock')},{MEMIF}",
                             "--vdev", f"net_memif1,role=server,socket={env.path('b_mod.sock')},{MEMIF}",

@@ -91,17 +91,21 @@ try:
     wait_file(env.path("a_mod.sock"), [a])
     b = node("b", [], N_KEYS)
     wait_file(env.path("b_mod.sock"), [a, b])
+    # memif servers take a client only once their port started: qkdsim connects after "running"
+    wait_until(lambda: all("running" in log_of(n) for n in "ab") or a.poll() is not None or
+               b.poll() is not None, 60)
     sim = subprocess.Popen([QKDSIM, "--no-huge", "--file-prefix", f"kms{tag}", "--lcores", "0",
                             "--vdev", f"net_memif0,role=client,socket={env.path('a_mod.sock')},{MEMIF}",
                             "--vdev", f"net_memif1,role=client,socket={env.path('b_mod.sock')},{MEMIF}",
                             "--loss-db", "0", "--eta-det", "1", "--frames", "200000"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                           stdout=subprocess.DEVNULL, stderr=open(env.path("sim.log"), "w"))
     env.procs.append(sim)
     for name, p in (("a", a), ("b", b)):
         try:
             p.wait(timeout=45)
         except subprocess.TimeoutExpired:
-            raise SystemExit(f"FAIL: node {name} did not finish its keys: {log_of(name)}")
+            raise SystemExit(f"FAIL: node {name} did not finish its keys: {log_of(name)}"
+                             f"\nnode b: {log_of('b')}\nqkdsim: {log_of('sim')}")
         eq(p.returncode, 0, f"node {name} stored {N_KEYS} keys and exited")
     sim.send_signal(signal.SIGTERM)
     sim.wait(timeout=10)
