@@ -152,85 +152,99 @@ int km_store_auth_del(struct km_store *st, uint32_t link, uint64_t rec)
 	return rc;
 }
 
+/* Call step on every record of a link (cursor positioned on it) until it returns nonzero (a
+ * negative errno stops with that error). Returns the count visited or the error. */
+typedef int (*walk_fn)(struct km_store *st, MDB_cursor *c, const MDB_val *k, const MDB_val *v,
+		       void *ctx);
+static int walk_link(struct km_store *st, MDB_txn *txn, uint32_t link, walk_fn step, void *ctx)
+{
+	uint8_t k0[AUTH_KEY_LEN];
+	auth_key(link, 0, k0);
+	MDB_cursor *c = NULL;
+	if (mdb_cursor_open(txn, st->db_auth, &c))
+		return -EIO;
+	MDB_val k = {AUTH_KEY_LEN, k0}, v;
+	int n = 0, rc = 0;
+	for (int g = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); g == 0 && rc == 0;
+	     g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != AUTH_KEY_LEN || memcmp(k.mv_data, k0, 4))
+			break;
+		n++;
+		rc = step(st, c, &k, &v, ctx);
+	}
+	mdb_cursor_close(c);
+	return rc < 0 ? rc : n;
+}
+
+struct list_ctx {
+	km_auth_visit_fn fn;
+	void *ctx;
+	uint8_t *plain;
+	size_t cap;
+};
+
+static int list_step(struct km_store *st, MDB_cursor *c, const MDB_val *k, const MDB_val *v,
+		     void *ctx)
+{
+	struct list_ctx *l = ctx;
+	(void)c;
+	size_t len = v->mv_size >= AUTH_OVERHEAD ? v->mv_size - AUTH_OVERHEAD : 0;
+	if (v->mv_size < AUTH_OVERHEAD || len > KM_AUTH_REC_MAX)
+		return -EBADMSG;
+	if (len + 1 > l->cap) {
+		km_key_material_free(l->plain, (uint32_t)l->cap);
+		l->cap = len + 1;
+		if (!(l->plain = km_key_material_alloc((uint32_t)l->cap))) {
+			l->cap = 0;
+			return -ENOMEM;
+		}
+	}
+	uint8_t kk[AUTH_KEY_LEN];
+	memcpy(kk, k->mv_data, AUTH_KEY_LEN);
+	int rc = auth_open(st, kk, v, l->plain);
+	if (rc)
+		return rc;
+	int stop = l->fn(l->ctx, be64_get(kk + 4), l->plain, len);
+	OPENSSL_cleanse(l->plain, len);
+	return stop != 0;
+}
+
 int km_store_auth_list(struct km_store *st, uint32_t link, km_auth_visit_fn fn, void *ctx)
 {
 	if (!st || !fn)
 		return -EINVAL;
-	uint8_t k0[AUTH_KEY_LEN];
-	auth_key(link, 0, k0);
 	pthread_mutex_lock(&st->lock);
 	MDB_txn *txn = NULL;
-	MDB_cursor *c = NULL;
-	int rc = rtxn_begin(st, &txn), n = 0;
-	if (rc == 0 && mdb_cursor_open(txn, st->db_auth, &c))
-		rc = -EIO;
-	MDB_val k = {AUTH_KEY_LEN, k0}, v;
-	uint8_t *plain = NULL;
-	size_t cap = 0;
-	for (int g = rc ? 1 : mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); g == 0;
-	     g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != AUTH_KEY_LEN || memcmp(k.mv_data, k0, 4))
-			break;
-		size_t len = v.mv_size >= AUTH_OVERHEAD ? v.mv_size - AUTH_OVERHEAD : 0;
-		if (v.mv_size < AUTH_OVERHEAD || len > KM_AUTH_REC_MAX) {
-			rc = -EBADMSG;
-			break;
-		}
-		if (len + 1 > cap) {
-			km_key_material_free(plain, (uint32_t)cap);
-			cap = len + 1;
-			if (!(plain = km_key_material_alloc((uint32_t)cap))) {
-				cap = 0;
-				rc = -ENOMEM;
-				break;
-			}
-		}
-		uint8_t kk[AUTH_KEY_LEN];
-		memcpy(kk, k.mv_data, AUTH_KEY_LEN);
-		if ((rc = auth_open(st, kk, &v, plain)))
-			break;
-		n++;
-		int stop = fn(ctx, be64_get(kk + 4), plain, len);
-		OPENSSL_cleanse(plain, len);
-		if (stop)
-			break;
-	}
-	km_key_material_free(plain, (uint32_t)cap);
-	if (c)
-		mdb_cursor_close(c);
+	struct list_ctx l = {fn, ctx, NULL, 0};
+	int rc = rtxn_begin(st, &txn);
+	if (rc == 0)
+		rc = walk_link(st, txn, link, list_step, &l);
+	km_key_material_free(l.plain, (uint32_t)l.cap);
 	if (txn)
 		mdb_txn_abort(txn);
 	pthread_mutex_unlock(&st->lock);
-	return rc ? rc : n;
+	return rc;
+}
+
+static int clear_step(struct km_store *st, MDB_cursor *c, const MDB_val *k, const MDB_val *v,
+		      void *ctx)
+{
+	(void)st, (void)k, (void)v, (void)ctx;
+	return mdb_err(mdb_cursor_del(c, 0));
 }
 
 int km_store_auth_clear(struct km_store *st, uint32_t link)
 {
 	if (!st)
 		return -EINVAL;
-	uint8_t k0[AUTH_KEY_LEN];
-	auth_key(link, 0, k0);
 	pthread_mutex_lock(&st->lock);
 	MDB_txn *txn = NULL;
-	MDB_cursor *c = NULL;
-	int rc = wtxn_begin(st, &txn), n = 0;
-	if (rc == 0 && mdb_cursor_open(txn, st->db_auth, &c))
-		rc = -EIO;
-	MDB_val k = {AUTH_KEY_LEN, k0}, v;
-	for (int g = rc ? 1 : mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); g == 0;
-	     g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != AUTH_KEY_LEN || memcmp(k.mv_data, k0, 4))
-			break;
-		if ((rc = mdb_err(mdb_cursor_del(c, 0))))
-			break;
-		n++;
-	}
-	if (c)
-		mdb_cursor_close(c);
-	if (rc == 0)
+	int rc = wtxn_begin(st, &txn);
+	int n = rc ? rc : walk_link(st, txn, link, clear_step, NULL);
+	if (n >= 0)
 		rc = wtxn_commit(st, txn);
 	else if (txn)
 		wtxn_abort(st, txn);
 	store_unlock(st);
-	return rc ? rc : n;
+	return n < 0 ? n : rc ? rc : n;
 }
