@@ -198,6 +198,45 @@ static void test_avx2_matches_portable(void)
 	compare_variants(&p, (uint32_t)(0.05 * p.key_bits));
 }
 
+/* Circulants of 64 and 128: a chunk pair of the AVX2 kernel then meets both the end of its block
+ * and the repeated head, and rows of ~13 edges (box-minus) and ~10 (forward/backward) are both
+ * compared. The helpers work on the globals, which point at a one-code family meanwhile. */
+static void test_small_circulants(void)
+{
+	if (dst_ldpc_ws_force_variant(ws, "avx2") == -ENOTSUP)
+		return;
+	dst_ldpc_ws_force_variant(ws, NULL);
+	const struct {
+		uint32_t z, rows;
+	} cases[] = {{64, 6}, {64, 8}, {128, 6}, {128, 8}};
+	struct dst_ldpc_family *keep_fam = fam;
+	struct dst_ldpc_ws *keep_ws = ws;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dst_ldpc_design d = {.z = cases[i].z, .base_cols = 24, .base_rows = cases[i].rows,
+					    .nvdeg = 3, .vdeg_w = {2, 3, 6}, .vdeg = {5, 15, 4}, .seed = 7,
+					    .name = "small"};
+		struct dst_ldpc_code *c;
+		char err[DST_LDPC_ERRLEN];
+		CU_ASSERT_EQUAL_FATAL(dst_ldpc_code_build(&d, &c, err), 0);
+		struct dst_ldpc_code_info in;
+		dst_ldpc_code_get_info(c, &in);
+		CU_ASSERT(cases[i].rows == 6 ? in.cdeg_min >= 12 : in.cdeg_max < 12);
+		CU_ASSERT_EQUAL_FATAL(dst_ldpc_family_create(&c, 1, &fam, err), 0);
+		ws = dst_ldpc_ws_create(fam);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(ws);
+		struct dst_ldpc_plan p;
+		CU_ASSERT_EQUAL_FATAL(dst_ldpc_plan_make(fam, 0.02, 1.6, &p), 0);
+		p.max_iter = 3;
+		compare_variants(&p, (uint32_t)(0.03 * p.key_bits));
+		p.max_iter = 40;
+		compare_variants(&p, (uint32_t)(0.01 * p.key_bits));
+		dst_ldpc_ws_free(ws);
+		dst_ldpc_family_free(fam);
+	}
+	fam = keep_fam;
+	ws = keep_ws;
+}
+
 static void test_leak_accounting(void)
 {
 	const double qs[] = {0.01, 0.02, 0.035, 0.05, 0.08, 0.11}; /* reachable at f = 1.12 */
@@ -302,6 +341,7 @@ int main(void)
 		{"corrects below capacity", test_corrects_below_capacity},
 		{"above capacity fails cleanly", test_above_capacity_fails_cleanly},
 		{"avx2 bit-exact with portable", test_avx2_matches_portable},
+		{"avx2 bit-exact on small circulants", test_small_circulants},
 		{"leak accounting", test_leak_accounting},
 		{"blind plan", test_blind_plan},
 		{"blind round recovers", test_blind_round_recovers},
