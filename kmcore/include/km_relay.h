@@ -9,7 +9,10 @@
  * The relayed material is k plus a 32-byte end-to-end key: C stores k (KM_POOL_PEER(A), id = the
  * relay id) and answers with an ACK authenticated by the end-to-end key; only then does A store
  * k. A hop that cannot forward (no key material, unknown neighbour) answers with a NACK and A
- * discards k, so k never ends up at A alone. Pads and tag keys that were reserved but never put on
+ * discards k, so k never ends up at A alone. NACKs and the resolution messages (resolve, have,
+ * gone) are authenticated on every hop the same way as key messages (a 32-byte Poly1305 key from
+ * the link's pool, the link's sequence number against replay; no pad); a forged, tampered or
+ * replayed one fails with -EBADMSG / -EALREADY and is never acted on. Pads and tag keys that were reserved but never put on
  * the wire go back to the pool or are discarded per the pool's policy; any that went on the wire
  * are always destroyed.
  *
@@ -67,7 +70,8 @@ enum km_relay_event {
 	KM_RELAY_DELIVERED = 2, /* destination: k stored, ACK in out */
 	KM_RELAY_CONFIRMED = 3, /* origin: ACK verified, k stored */
 	KM_RELAY_FAILED = 4,    /* origin: a NACK arrived, k discarded */
-	KM_RELAY_REJECTED = 5,  /* this hop could not forward or store: NACK in out */
+	KM_RELAY_REJECTED = 5,  /* this hop could not forward or store: NACK in out (len 0 when the
+				 * link back has no key material to authenticate it) */
 	KM_RELAY_PASSED = 6,    /* intermediate hop passed a reply back or a resolve on (out) */
 	KM_RELAY_ANSWERED = 7,  /* destination answered a resolve (out) */
 };
@@ -110,11 +114,14 @@ int km_relay_set_neighbor_up(struct km_relay *r, uint32_t node, bool up);
  * copy, KM_RELAY_CONFIRMED); a key it never got is "gone" and its id tombstoned, so its key
  * message is NACKed should it still arrive. Asked again, it gives the same answer. Once a resolve
  * is sent, a late ACK is ignored (-ESTALE): the destination's answer decides. Resolve and its
- * answers carry no body and, like NACKs, no tag: the KMs on the route are trusted. No answer:
- * resolve again later (the origin keeps k meanwhile), or give up with km_relay_cancel (then k
- * may remain at the destination alone).
+ * answers, like NACKs, are tagged on each hop with a Poly1305 key from that link's pool and carry
+ * its sequence number: a KM of the route verifies and tags again (the KMs of a route are trusted
+ * nodes, as for k itself), an attacker on a link can neither forge nor replay them. A hop that
+ * lacks key material to tag a reply drops it. No answer: resolve again later (the origin keeps k
+ * meanwhile), or give up with km_relay_cancel (then k may remain at the destination alone).
  * km_relay_resolve returns -ENOENT when the relay is not pending, -EINVAL for a route that does not
- * end at its destination, -EHOSTUNREACH / -ENETDOWN for an unknown or down first link. */
+ * end at its destination, -EHOSTUNREACH / -ENETDOWN for an unknown or down first link, -EAGAIN
+ * when that link lacks the 32 bytes to authenticate the resolve (nothing changes). */
 int km_relay_overdue(struct km_relay *r, uint64_t max_age_ns, uint8_t (*ids)[KM_KEY_ID_LEN],
 		     unsigned max);
 int km_relay_resolve(struct km_relay *r, const uint8_t relay_id[KM_KEY_ID_LEN],

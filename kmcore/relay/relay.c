@@ -6,11 +6,15 @@
  * key:  seq (8) | key length (4) | nsrc (1) | source ids (16 * nsrc) | ciphertext | tag (16);
  *       the hop's take is 32 bytes Poly1305 key + pad (key length + 32), the tag covers every
  *       byte before it.
- * ack:  tag (16) = Poly1305(end-to-end key, "ack" | relay id | route)
- * nack: reason (4, an errno value)
- * resolve (origin -> destination, 4), have (5), gone (6) (destination -> origin): no body; the
- *       route may differ from the relay's (the current route to the same destination)
- * 'hop' is the route index of the node the message is sent to. */
+ * ack:  tag (16) = Poly1305(end-to-end key, "ack" | relay id | route); passed on unchanged
+ * nack (body: reason, 4, an errno value), resolve (origin -> destination, 4), have (5) and gone
+ *       (6) (destination -> origin; no body): seq (8) | nsrc (1) | source ids (16 * nsrc) | body |
+ *       tag (16), authenticated on each hop like a key message: the take is the 32-byte Poly1305
+ *       key only, the tag covers every byte before it, and each KM verifies and tags again for
+ *       the next hop. A resolve's route may differ from the relay's (the current route to the
+ *       same destination).
+ * 'hop' is the route index of the node the message is sent to. Sequence numbers are per link and
+ * direction, shared by all kinds: one not above the last accepted is a replay. */
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -237,8 +241,44 @@ static int head_get(const uint8_t *m, size_t len, struct head *h)
 	return 0;
 }
 
+/* Take 'take_len' bytes (Poly1305 key first, then any pad) for a message to neighbour nb into
+ * r->work and give it the link's next sequence number. */
+static int take_numbered(struct km_relay *r, const struct km_relay_neighbor *nb, uint32_t take_len,
+			 struct km_take_handle *th, uint64_t *seq)
+{
+	int rc = km_store_take_begin(r->store, nb->pool, take_len, r->work, th);
+	if (rc)
+		return rc == -E2BIG ? -EAGAIN : rc;
+	if ((rc = km_store_seq_next(r->store, nb->pool, seq))) {
+		km_store_take_abort(r->store, th, false);
+		OPENSSL_cleanse(r->work, take_len);
+	}
+	return rc;
+}
+
+/* nsrc (1) | source ids of the take; returns the bytes written. */
+static size_t srcs_put(uint8_t *m, const struct km_take *t)
+{
+	m[0] = (uint8_t)t->nsrc;
+	for (uint32_t i = 0; i < t->nsrc; i++)
+		memcpy(m + 1 + i * KM_KEY_ID_LEN, t->src[i], KM_KEY_ID_LEN);
+	return 1 + (size_t)t->nsrc * KM_KEY_ID_LEN;
+}
+
+/* After the tag was computed (rc): commit the take (the bytes are spent before they reach the
+ * wire) or give them back, and wipe them. */
+static int take_finish(struct km_relay *r, struct km_take_handle *th, uint32_t take_len, int rc)
+{
+	if (rc == 0)
+		rc = km_store_take_commit(r->store, th);
+	else
+		km_store_take_abort(r->store, th, false);
+	OPENSSL_cleanse(r->work, take_len);
+	return rc;
+}
+
 /* Encrypt plain (len bytes) for the hop to route[hop]: take its pad and Poly1305 key from the
- * link pool, commit the take (the bytes are spent before they reach the wire), tag. */
+ * link pool, commit the take, tag. */
 static int seal_for_hop(struct km_relay *r, const uint32_t *route, uint8_t n, uint8_t hop,
 			const uint8_t id[KM_KEY_ID_LEN], const uint8_t *plain, uint32_t key_len,
 			struct km_relay_out *out)
@@ -250,35 +290,109 @@ static int seal_for_hop(struct km_relay *r, const uint32_t *route, uint8_t n, ui
 		return -ENETDOWN;
 	uint32_t len = key_len + KM_RELAY_E2E_LEN, take_len = KM_RELAY_AUTH_LEN + len;
 	struct km_take_handle h;
-	int rc = km_store_take_begin(r->store, nb->pool, take_len, r->work, &h);
-	if (rc)
-		return rc == -E2BIG ? -EAGAIN : rc;
 	uint64_t seq;
-	if ((rc = km_store_seq_next(r->store, nb->pool, &seq))) {
-		km_store_take_abort(r->store, &h, false);
-		OPENSSL_cleanse(r->work, take_len);
+	int rc = take_numbered(r, nb, take_len, &h, &seq);
+	if (rc)
 		return rc;
-	}
 	uint8_t *m = out->msg;
 	size_t off = head_put(m, KIND_KEY, hop, route, n, id);
 	put64(m + off, seq);
 	put32(m + off + 8, key_len);
-	m[off + 12] = (uint8_t)h.take.nsrc;
-	off += 13;
-	for (uint32_t i = 0; i < h.take.nsrc; i++, off += KM_KEY_ID_LEN)
-		memcpy(m + off, h.take.src[i], KM_KEY_ID_LEN);
+	off += 12;
+	off += srcs_put(m + off, &h.take);
 	rc = km_relay_seal(r->mac, r->work, m, off, m + off, plain, r->work + KM_RELAY_AUTH_LEN, len,
 			   m + off + len);
-	if (rc == 0)
-		rc = km_store_take_commit(r->store, &h);
-	else
-		km_store_take_abort(r->store, &h, false);
-	OPENSSL_cleanse(r->work, take_len);
-	if (rc)
+	if ((rc = take_finish(r, &h, take_len, rc)))
 		return rc;
 	out->next_hop = route[hop];
 	out->len = (uint32_t)(off + len + KM_RELAY_TAG_LEN);
 	return 0;
+}
+
+/* A control message (nack, resolve, have, gone) for the hop to route[hop], authenticated on that
+ * link like a key message but with a take of the Poly1305 key only:
+ * head | seq (8) | nsrc (1) | source ids | body | tag. It goes out on a down link too (replies
+ * drain it; resolve and transit check the state themselves). */
+static int seal_ctl(struct km_relay *r, uint8_t kind, const uint32_t *route, uint8_t n, uint8_t hop,
+		    const uint8_t id[KM_KEY_ID_LEN], const uint8_t *body, size_t blen,
+		    struct km_relay_out *out)
+{
+	out->len = 0;
+	const struct km_relay_neighbor *nb = neighbor(r, route[hop]);
+	if (!nb)
+		return -EHOSTUNREACH;
+	struct km_take_handle h;
+	uint64_t seq;
+	int rc = take_numbered(r, nb, KM_RELAY_AUTH_LEN, &h, &seq);
+	if (rc)
+		return rc;
+	uint8_t *m = out->msg;
+	size_t off = head_put(m, kind, hop, route, n, id);
+	put64(m + off, seq);
+	off += 8;
+	off += srcs_put(m + off, &h.take);
+	if (blen)
+		memcpy(m + off, body, blen);
+	off += blen;
+	rc = km_relay_mac(r->mac, r->work, m, off, NULL, 0, m + off);
+	if ((rc = take_finish(r, &h, KM_RELAY_AUTH_LEN, rc)))
+		return rc;
+	out->next_hop = route[hop];
+	out->len = (uint32_t)(off + KM_RELAY_TAG_LEN);
+	return 0;
+}
+
+/* Receiving side of both: refuse a sequence number not above the last accepted on the link
+ * (replay), take the named bytes into r->work, check the tag over the 'maclen' bytes before it,
+ * and commit the take with the sequence number. On error nothing changes (the named keys go
+ * back: nothing was revealed by them) and r->work is wiped; on success the caller wipes it. */
+static int open_named(struct km_relay *r, const struct km_take *t, uint64_t seq, const uint8_t *msg,
+		      size_t maclen)
+{
+	uint64_t last;
+	km_store_seq_last_rx(r->store, t->pool, &last);
+	if (seq <= last)
+		return -EALREADY;
+	struct km_take_handle th;
+	int rc = km_store_take_named(r->store, t, r->work, &th);
+	if (rc)
+		return rc == -ENOENT ? -EBADMSG : rc; /* keys we do not hold: not from our peer */
+	uint8_t want[KM_RELAY_TAG_LEN];
+	rc = km_relay_mac(r->mac, r->work, msg, maclen, NULL, 0, want);
+	if (rc == 0 && CRYPTO_memcmp(want, msg + maclen, KM_RELAY_TAG_LEN) != 0)
+		rc = -EBADMSG;
+	if (rc == 0)
+		rc = km_store_take_commit_seq(r->store, &th, seq);
+	if (rc) {
+		km_store_take_abort(r->store, &th, false);
+		OPENSSL_cleanse(r->work, t->bytes);
+	}
+	return rc;
+}
+
+/* Verify a control message from neighbour 'from' whose body is blen bytes. */
+static int open_ctl(struct km_relay *r, uint32_t from, const uint8_t *msg, size_t len,
+		    const struct head *h, size_t blen)
+{
+	const struct km_relay_neighbor *nb = neighbor(r, from);
+	if (!nb)
+		return -EHOSTUNREACH;
+	size_t off = h->len;
+	if (len < off + 9)
+		return -EPROTO;
+	uint64_t seq = get64(msg + off);
+	unsigned nsrc = msg[off + 8];
+	off += 9;
+	if (nsrc == 0 || nsrc > KM_TAKE_MAX_SRC || seq == 0 ||
+	    len != off + (size_t)nsrc * KM_KEY_ID_LEN + blen + KM_RELAY_TAG_LEN)
+		return -EPROTO;
+	struct km_take t = {.pool = nb->pool, .bytes = KM_RELAY_AUTH_LEN, .nsrc = nsrc};
+	for (unsigned i = 0; i < nsrc; i++)
+		memcpy(t.src[i], msg + off + i * KM_KEY_ID_LEN, KM_KEY_ID_LEN);
+	int rc = open_named(r, &t, seq, msg, len - KM_RELAY_TAG_LEN);
+	if (rc == 0)
+		OPENSSL_cleanse(r->work, KM_RELAY_AUTH_LEN);
+	return rc;
 }
 
 int km_relay_start(struct km_relay *r, const uint32_t *route, unsigned n, uint32_t bytes,
@@ -321,12 +435,14 @@ int km_relay_start(struct km_relay *r, const uint32_t *route, unsigned n, uint32
 	return 0;
 }
 
-static void nack_put(struct km_relay_out *out, const struct head *h, uint8_t to_hop, int reason)
+/* NACK towards the origin; when the link back lacks key material to authenticate it, nothing
+ * is sent (out->len 0) and the origin resolves the relay later. */
+static void nack_put(struct km_relay *r, struct km_relay_out *out, const struct head *h,
+		     uint8_t to_hop, int reason)
 {
-	size_t off = head_put(out->msg, KIND_NACK, to_hop, h->route, h->nroute, h->id);
-	put32(out->msg + off, (uint32_t)(reason < 0 ? -reason : reason));
-	out->len = (uint32_t)(off + 4);
-	out->next_hop = h->route[to_hop];
+	uint8_t body[4];
+	put32(body, (uint32_t)(reason < 0 ? -reason : reason));
+	seal_ctl(r, KIND_NACK, h->route, h->nroute, to_hop, h->id, body, sizeof(body), out);
 }
 
 static void ack_tag_input(const struct head *h, uint8_t *buf, size_t *len)
@@ -347,7 +463,7 @@ static int deliver(struct km_relay *r, const struct head *h, uint32_t key_len, s
 	memcpy(k.id, h->id, KM_KEY_ID_LEN);
 	int rc = km_store_put(r->store, &k, 1);
 	if (rc) {
-		nack_put(out, h, (uint8_t)(h->hop - 1), rc);
+		nack_put(r, out, h, (uint8_t)(h->hop - 1), rc);
 		return KM_RELAY_REJECTED;
 	}
 	uint8_t in[3 + KM_KEY_ID_LEN + 4 * KM_ROUTE_MAX];
@@ -385,31 +501,10 @@ static int on_key(struct km_relay *r, uint32_t from, const uint8_t *msg, size_t 
 	struct km_take t = {.pool = nb->pool, .bytes = KM_RELAY_AUTH_LEN + clen, .nsrc = nsrc};
 	for (unsigned i = 0; i < nsrc; i++, off += KM_KEY_ID_LEN)
 		memcpy(t.src[i], msg + off, KM_KEY_ID_LEN);
-	const uint8_t *ct = msg + off, *tag = msg + off + clen;
-	uint64_t last;
-	km_store_seq_last_rx(r->store, nb->pool, &last);
-	if (seq <= last)
-		return -EALREADY;
-	struct km_take_handle th;
-	int rc = km_store_take_named(r->store, &t, r->work, &th);
+	const uint8_t *ct = msg + off;
+	int rc = open_named(r, &t, seq, msg, off + clen);
 	if (rc)
-		return rc == -ENOENT ? -EBADMSG : rc; /* keys we do not hold: not from our peer */
-	uint8_t want[KM_RELAY_TAG_LEN];
-	rc = km_relay_mac(r->mac, r->work, msg, off, ct, clen, want);
-	if (rc == 0 && CRYPTO_memcmp(want, tag, KM_RELAY_TAG_LEN) != 0)
-		rc = -EBADMSG;
-	if (rc) {
-		/* forged or corrupted: the named keys go back, nothing was revealed by them */
-		km_store_take_abort(r->store, &th, false);
-		OPENSSL_cleanse(r->work, t.bytes);
 		return rc;
-	}
-	rc = km_store_take_commit_seq(r->store, &th, seq);
-	if (rc) {
-		km_store_take_abort(r->store, &th, false);
-		OPENSSL_cleanse(r->work, t.bytes);
-		return rc;
-	}
 	km_xor(r->plain, ct, r->work + KM_RELAY_AUTH_LEN, clen);
 	OPENSSL_cleanse(r->work, t.bytes);
 	if (h->hop + 1 == h->nroute) { /* a key resolved gone earlier: its id is tombstoned, NACK */
@@ -419,7 +514,7 @@ static int on_key(struct km_relay *r, uint32_t from, const uint8_t *msg, size_t 
 		if (rc == 0) {
 			rc = KM_RELAY_FORWARDED;
 		} else {
-			nack_put(out, h, (uint8_t)(h->hop - 1), rc);
+			nack_put(r, out, h, (uint8_t)(h->hop - 1), rc);
 			rc = KM_RELAY_REJECTED;
 		}
 	}
@@ -462,18 +557,30 @@ static int store_confirmed(struct km_relay *r, const struct head *h, struct pend
 	return KM_RELAY_CONFIRMED;
 }
 
-/* ACK, NACK, HAVE or GONE travelling back towards the origin. */
+/* ACK, NACK, HAVE or GONE travelling back towards the origin. The ACK carries the end-to-end
+ * tag and is passed as it is; the others are verified on the link they came from and tagged
+ * again for the next (so a forged or replayed one is dropped at the first KM it reaches). */
 static int on_reply(struct km_relay *r, uint32_t from, const uint8_t *msg, size_t len,
 		    const struct head *h, struct km_relay_out *out)
 {
 	if (h->route[h->hop + 1] != from)
 		return -EHOSTUNREACH;
-	size_t want_len = h->len + (h->kind == KIND_ACK ? KM_RELAY_TAG_LEN : h->kind == KIND_NACK ? 4 : 0);
-	if (len != want_len)
+	if (h->kind == KIND_ACK && len != h->len + KM_RELAY_TAG_LEN)
 		return -EPROTO;
 	if (h->hop > 0 && !neighbor(r, h->route[h->hop - 1]))
 		return -EHOSTUNREACH; /* cannot be passed back: dropped */
+	size_t blen = h->kind == KIND_NACK ? 4 : 0;
+	if (h->kind != KIND_ACK) {
+		int rc = open_ctl(r, from, msg, len, h, blen);
+		if (rc)
+			return rc;
+	}
 	if (h->hop > 0) {
+		if (h->kind != KIND_ACK) {
+			int rc = seal_ctl(r, h->kind, h->route, h->nroute, (uint8_t)(h->hop - 1), h->id,
+					  msg + len - KM_RELAY_TAG_LEN - blen, blen, out);
+			return rc ? rc : KM_RELAY_PASSED;
+		}
 		memcpy(out->msg, msg, len);
 		out->msg[6] = (uint8_t)(h->hop - 1);
 		out->len = (uint32_t)len;
@@ -509,39 +616,28 @@ static int on_reply(struct km_relay *r, uint32_t from, const uint8_t *msg, size_
 	return store_confirmed(r, h, link);
 }
 
-/* Copy of a body-less message with 'hop' set to the next receiver. */
-static void pass_on(struct km_relay_out *out, const uint8_t *msg, size_t len, const struct head *h,
-		    uint8_t hop)
-{
-	memcpy(out->msg, msg, len);
-	out->msg[6] = hop;
-	out->len = (uint32_t)len;
-	out->next_hop = h->route[hop];
-}
-
 /* Destination of a resolve: the origin never got our ACK; the store decides (km_store_resolve). */
-static int on_resolve(struct km_relay *r, uint32_t from, size_t len, const struct head *h,
-		      struct km_relay_out *out)
+static int on_resolve(struct km_relay *r, uint32_t from, const uint8_t *msg, size_t len,
+		      const struct head *h, struct km_relay_out *out)
 {
-	if (h->hop == 0 || h->route[h->hop - 1] != from || len != h->len)
-		return h->hop == 0 || h->route[h->hop - 1] != from ? -EHOSTUNREACH : -EPROTO;
-	uint8_t msg[HEAD_FIXED + 4 * KM_ROUTE_MAX];
-	head_put(msg, KIND_RESOLVE, h->hop, h->route, h->nroute, h->id);
+	if (h->hop == 0 || h->route[h->hop - 1] != from)
+		return -EHOSTUNREACH;
+	int rc = open_ctl(r, from, msg, len, h, 0);
+	if (rc)
+		return rc;
 	if (h->hop + 1 < h->nroute) { /* transit: on towards the destination */
 		const struct km_relay_neighbor *nb = neighbor(r, h->route[h->hop + 1]);
 		if (!nb || neighbor_down(r, nb))
 			return -EHOSTUNREACH; /* dropped: the origin asks again on another route */
-		pass_on(out, msg, len, h, (uint8_t)(h->hop + 1));
-		return KM_RELAY_PASSED;
+		rc = seal_ctl(r, KIND_RESOLVE, h->route, h->nroute, (uint8_t)(h->hop + 1), h->id, NULL, 0, out);
+		return rc ? rc : KM_RELAY_PASSED;
 	}
-	int rc = km_store_resolve(r->store, KM_POOL_PEER(h->route[0]), h->id);
+	rc = km_store_resolve(r->store, KM_POOL_PEER(h->route[0]), h->id);
 	if (rc < 0)
 		return rc;
-	int kind = rc ? KIND_HAVE : KIND_GONE;
-	size_t off = head_put(out->msg, (uint8_t)kind, (uint8_t)(h->hop - 1), h->route, h->nroute, h->id);
-	out->len = (uint32_t)off;
-	out->next_hop = h->route[h->hop - 1];
-	return KM_RELAY_ANSWERED;
+	rc = seal_ctl(r, rc ? KIND_HAVE : KIND_GONE, h->route, h->nroute, (uint8_t)(h->hop - 1), h->id,
+		      NULL, 0, out);
+	return rc ? rc : KM_RELAY_ANSWERED;
 }
 
 int km_relay_overdue(struct km_relay *r, uint64_t max_age_ns, uint8_t (*ids)[KM_KEY_ID_LEN],
@@ -576,10 +672,11 @@ int km_relay_resolve(struct km_relay *r, const uint8_t relay_id[KM_KEY_ID_LEN],
 		return -EHOSTUNREACH;
 	if (neighbor_down(r, nb))
 		return -ENETDOWN;
+	int rc = seal_ctl(r, KIND_RESOLVE, route, (uint8_t)n, 1, relay_id, NULL, 0, out);
+	if (rc)
+		return rc;
 	memcpy(p->rroute, route, 4u * n);
 	p->nrroute = (uint8_t)n;
-	out->len = (uint32_t)head_put(out->msg, KIND_RESOLVE, 1, route, (uint8_t)n, relay_id);
-	out->next_hop = route[1];
 	return 0;
 }
 
@@ -598,7 +695,7 @@ int km_relay_receive(struct km_relay *r, uint32_t from, const uint8_t *msg, size
 	if (h.kind == KIND_KEY)
 		rc = on_key(r, from, msg, len, &h, out);
 	else if (h.kind == KIND_RESOLVE)
-		rc = on_resolve(r, from, len, &h, out);
+		rc = on_resolve(r, from, msg, len, &h, out);
 	else if (h.hop + 1 < h.nroute)
 		rc = on_reply(r, from, msg, len, &h, out);
 	else

@@ -293,7 +293,8 @@ static void test_failed_hop_never_half_delivers(void)
 		CU_ASSERT_EQUAL(a.available_bits, b.available_bits);
 	}
 	km_store_pool_stats(w.st[1], link_pool(1), &l1_after);
-	CU_ASSERT_EQUAL(l1_before.available_bits - l1_after.available_bits, (32 + 200 + 32) * 8);
+	/* the key message's Poly1305 key, pad (k | end-to-end key), and the NACK's Poly1305 key */
+	CU_ASSERT_EQUAL(l1_before.available_bits - l1_after.available_bits, (32 + 200 + 32 + 32) * 8);
 	/* origin-side failures change nothing */
 	uint32_t bad_route[3] = {node_id(0), node_id(2), node_id(3)}, loop[3] = {node_id(0), node_id(1), node_id(0)};
 	struct km_relay_out *out = malloc(sizeof(*out));
@@ -397,6 +398,30 @@ static struct km_relay_out *out_copy(const struct km_relay_out *o)
 	return c;
 }
 
+/* Resync link i's pool between its two ends (both drop the keys only one of them holds). */
+static int resync_link(struct net *w, int i)
+{
+	struct km_resync *a, *b;
+	if (km_resync_start(w->st[i], link_pool(i), 0, &a))
+		return -1;
+	if (km_resync_start(w->st[i + 1], link_pool(i), 0, &b)) {
+		km_resync_free(a);
+		return -1;
+	}
+	uint8_t *buf = malloc(KM_RESYNC_MSG_MAX), da[32], db[32];
+	int n, done_b = 0, done_a = 0;
+	while ((n = km_resync_next(a, buf, KM_RESYNC_MSG_MAX)) > 0)
+		done_b = km_resync_receive(b, buf, (size_t)n);
+	while ((n = km_resync_next(b, buf, KM_RESYNC_MSG_MAX)) > 0)
+		done_a = km_resync_receive(a, buf, (size_t)n);
+	int rc = done_a == 1 && done_b == 1 && km_resync_finish(a, da) >= 0 &&
+			 km_resync_finish(b, db) >= 0 && memcmp(da, db, 32) == 0 ? 0 : -1;
+	free(buf);
+	km_resync_free(a);
+	km_resync_free(b);
+	return rc;
+}
+
 /* Relays whose ACK never came are resolved with the destination, never left at one end only:
  * ACK lost, key untouched at C -> gone at both ends; ACK lost, key already reserved at C -> have,
  * A stores the same bytes, and asking again gets the same answer after C consumed it; key
@@ -449,35 +474,41 @@ static void test_resolve_overdue(void)
 	CU_ASSERT_EQUAL_FATAL(km_relay_resolve(w.r[0], id, route, 3, m), 0);
 	struct km_relay_out *resolve = out_copy(m);
 	at = 0;
-	step(&w, &at, &m, &sp);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_PASSED);
 	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_ANSWERED);
 	CU_ASSERT_EQUAL(m->msg[5], 5); /* have */
-	step(&w, &at, &m, &sp);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_PASSED);
+	struct km_relay_out *answer = out_copy(m);
 	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_CONFIRMED);
 	CU_ASSERT_EQUAL_FATAL(stored_key(w.st[0], KM_POOL_PEER(node_id(2)), id, 32, a_key), 0);
 	CU_ASSERT(memcmp(a_key, c_key, 32) == 0);
 	CU_ASSERT_EQUAL(km_store_take_commit(w.st[2], &th), 0); /* C's SAE used it */
-	at = 0; /* the same resolve again (say the answer was lost): still have */
+	/* the resolve and the answer replayed: refused on their links, nothing changes */
+	at = 0;
 	memcpy(m, resolve, sizeof(*m));
-	step(&w, &at, &m, &sp);
-	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_ANSWERED);
-	CU_ASSERT_EQUAL(m->msg[5], 5);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), -EALREADY);
+	at = 1;
+	memcpy(m, answer, sizeof(*m));
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), -EALREADY);
+	CU_ASSERT_EQUAL(km_relay_pending(w.r[0]), 0);
 	free(resolve);
+	free(answer);
 
-	/* 3. key message lost: gone, and the late key message is refused at C */
+	/* 3. key message lost on link 0 (its pads are spent at A only: the link is resynced, as
+	 * after a restart): gone, C bars the id, and the late key message is refused at B */
 	CU_ASSERT_EQUAL_FATAL(km_relay_start(w.r[0], route, 3, 32, id, m), 0);
 	struct km_relay_out *late_key = out_copy(m);
+	CU_ASSERT_EQUAL_FATAL(resync_link(&w, 0), 0);
 	CU_ASSERT_EQUAL_FATAL(km_relay_resolve(w.r[0], id, route, 3, m), 0);
 	at = 0;
-	step(&w, &at, &m, &sp);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_PASSED);
 	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_ANSWERED);
 	CU_ASSERT_EQUAL(m->msg[5], 6);
 	step(&w, &at, &m, &sp);
 	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_FAILED);
 	at = 0;
 	memcpy(m, late_key, sizeof(*m));
-	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_FORWARDED);
-	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_REJECTED);
+	CU_ASSERT(step(&w, &at, &m, &sp) < 0);
 	CU_ASSERT_EQUAL(km_store_get(w.st[2], id, &meta), -ENOENT);
 	CU_ASSERT_EQUAL(km_store_get(w.st[0], id, &meta), -ENOENT);
 	free(late_key);
@@ -512,6 +543,118 @@ static void test_resolve_overdue(void)
 	CU_ASSERT_EQUAL_FATAL(km_relay_start(w.r[0], route, 3, 32, id, m), 0);
 	CU_ASSERT_EQUAL(km_relay_resolve(w.r[0], id, elsewhere, 2, m), -EINVAL);
 	CU_ASSERT_EQUAL(km_relay_cancel(w.r[0], id), 0);
+	free(m);
+	free(sp);
+	net_down(&w);
+}
+
+static uint64_t avail_bits(struct km_store *st, km_pool_id pool)
+{
+	struct km_pool_stats ps;
+	km_store_pool_stats(st, pool, &ps);
+	return ps.available_bits;
+}
+
+/* Variants of a genuine control message from node 'from' to node 'to' that must all be refused
+ * with nothing spent at 'to': tag, body/seq and kind bytes flipped, the tag replaced by
+ * Poly1305 under a key of the attacker's, a source id unknown to 'to', and the body-less
+ * unauthenticated form. Returns how many were accepted. */
+static int forgeries_accepted(struct net *w, int from, int to, int link, const struct km_relay_out *g)
+{
+	struct km_relay_out *f = malloc(sizeof(*f)), *o = malloc(sizeof(*o));
+	uint64_t before = avail_bits(w->st[to], link_pool(link));
+	unsigned nroute = g->msg[7];
+	size_t head = 24 + 4 * nroute, accepted = 0;
+	size_t flips[] = {g->len - 1, g->len - 16, g->len - 17, head + 7, 5, 8};
+	uint8_t rid[16];
+	for (size_t i = 0; i < sizeof(flips) / sizeof(flips[0]); i++) {
+		memcpy(f, g, sizeof(*f));
+		f->msg[flips[i]] ^= i == 4 ? 0x03 : 0x01; /* kind 6 (gone) <-> 5 (have), 3 (nack) -> 0 */
+		accepted += km_relay_receive(w->r[to], node_id(from), f->msg, f->len, o, rid) >= 0;
+	}
+	uint8_t key[32];
+	memset(key, 0x5a, sizeof(key));
+	memcpy(f, g, sizeof(*f));
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "POLY1305", NULL);
+	EVP_MAC_CTX *c = EVP_MAC_CTX_new(mac);
+	size_t tl = 0;
+	CU_ASSERT(EVP_MAC_init(c, key, 32, NULL) == 1 && EVP_MAC_update(c, f->msg, f->len - 16) == 1 &&
+		  EVP_MAC_final(c, f->msg + f->len - 16, &tl, 16) == 1);
+	EVP_MAC_CTX_free(c);
+	EVP_MAC_free(mac);
+	accepted += km_relay_receive(w->r[to], node_id(from), f->msg, f->len, o, rid) >= 0;
+	memcpy(f, g, sizeof(*f));
+	f->msg[head + 9] ^= 0x40; /* first source id */
+	accepted += km_relay_receive(w->r[to], node_id(from), f->msg, f->len, o, rid) >= 0;
+	accepted += km_relay_receive(w->r[to], node_id(from), g->msg, head, o, rid) >= 0;
+	CU_ASSERT_EQUAL(o->len, 0);
+	CU_ASSERT_EQUAL(avail_bits(w->st[to], link_pool(link)), before);
+	free(f);
+	free(o);
+	return (int)accepted;
+}
+
+/* NACK, resolve and its answers are authenticated on every hop with the link's pads and
+ * sequence numbers: forged, tampered and replayed ones are refused and change nothing (the
+ * origin's relay stays pending, the stores keep their keys); the genuine ones still work. */
+static void test_control_messages_authenticated(void)
+{
+	struct net w;
+	net_up(&w, 3, -1);
+	uint32_t route[3] = {node_id(0), node_id(1), node_id(2)};
+	struct km_relay_out *m = malloc(sizeof(*m)), *sp = malloc(sizeof(*sp));
+	uint8_t id[16], rid[16];
+	struct km_key_meta meta;
+	int at;
+
+	/* NACK: B cannot forward (its link to C is down) */
+	CU_ASSERT_EQUAL(km_relay_set_neighbor_up(w.r[1], node_id(2), false), 0);
+	CU_ASSERT_EQUAL_FATAL(km_relay_start(w.r[0], route, 3, 32, id, m), 0);
+	at = 0;
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_REJECTED);
+	CU_ASSERT_EQUAL_FATAL(m->msg[5], 3);
+	CU_ASSERT_EQUAL(forgeries_accepted(&w, 1, 0, 0, m), 0);
+	CU_ASSERT_EQUAL(km_relay_pending(w.r[0]), 1);
+	struct km_relay_out *nack = out_copy(m);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_FAILED);
+	CU_ASSERT_EQUAL(km_relay_pending(w.r[0]), 0);
+	CU_ASSERT_EQUAL(km_relay_receive(w.r[0], node_id(1), nack->msg, nack->len, m, rid), -EALREADY);
+	free(nack);
+	CU_ASSERT_EQUAL(km_relay_set_neighbor_up(w.r[1], node_id(2), true), 0);
+
+	/* resolve and gone: the key reached C, its ACK was lost */
+	CU_ASSERT_EQUAL_FATAL(km_relay_start(w.r[0], route, 3, 32, id, m), 0);
+	at = 0;
+	step(&w, &at, &m, &sp);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_DELIVERED);
+	CU_ASSERT_EQUAL_FATAL(km_relay_resolve(w.r[0], id, route, 3, m), 0);
+	CU_ASSERT_EQUAL(forgeries_accepted(&w, 0, 1, 0, m), 0);
+	at = 0;
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_PASSED);
+	CU_ASSERT_EQUAL(forgeries_accepted(&w, 1, 2, 1, m), 0);
+	CU_ASSERT_EQUAL(km_store_get(w.st[2], id, &meta), 0); /* C still holds it, untouched */
+	CU_ASSERT_EQUAL(meta.state, KM_KEY_AVAILABLE);
+	struct km_relay_out *resolve = out_copy(m);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_ANSWERED);
+	CU_ASSERT_EQUAL_FATAL(m->msg[5], 6);
+	CU_ASSERT_EQUAL(km_relay_receive(w.r[2], node_id(1), resolve->msg, resolve->len, sp, rid), -EALREADY);
+	free(resolve);
+	/* a forged "have" (the gone answer with its kind changed) is among the variants */
+	CU_ASSERT_EQUAL(forgeries_accepted(&w, 2, 1, 1, m), 0);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_PASSED);
+	CU_ASSERT_EQUAL(forgeries_accepted(&w, 1, 0, 0, m), 0);
+	CU_ASSERT_EQUAL(km_relay_pending(w.r[0]), 1);
+	CU_ASSERT_EQUAL(km_store_get(w.st[0], id, &meta), -ENOENT);
+	struct km_relay_out *gone = out_copy(m);
+	CU_ASSERT_EQUAL(step(&w, &at, &m, &sp), KM_RELAY_FAILED);
+	CU_ASSERT_EQUAL(km_relay_pending(w.r[0]), 0);
+	CU_ASSERT_EQUAL(km_relay_receive(w.r[0], node_id(1), gone->msg, gone->len, m, rid), -EALREADY);
+	free(gone);
+	CU_ASSERT_EQUAL(km_store_get(w.st[0], id, &meta), -ENOENT);
+	CU_ASSERT_EQUAL(km_store_get(w.st[2], id, &meta), -ENOENT);
+	/* both ends of each link spent the same bytes */
+	for (int i = 0; i < 2; i++)
+		CU_ASSERT_EQUAL(avail_bits(w.st[i], link_pool(i)), avail_bits(w.st[i + 1], link_pool(i)));
 	free(m);
 	free(sp);
 	net_down(&w);
@@ -600,6 +743,7 @@ static void test_crossing_relays(void)
 static CU_TestInfo relay_tests[] = {
 	{"link down drains: in-flight completes, new keys NACKed", test_link_down_drains},
 	{"overdue relays resolved with the destination", test_resolve_overdue},
+	{"NACK, resolve, have/gone: forged, tampered, replayed refused", test_control_messages_authenticated},
 	{"A -> B -> C: C recovers exactly A's key", test_three_hops},
 	{"5-hop chain: every hop's pad and tag key used once", test_five_hops},
 	{"tampered, misrouted and replayed messages rejected", test_tampered_and_replayed_rejected},
