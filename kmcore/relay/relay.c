@@ -241,19 +241,31 @@ static int head_get(const uint8_t *m, size_t len, struct head *h)
 	return 0;
 }
 
-/* Take 'take_len' bytes (Poly1305 key first, then any pad) for a message to neighbour nb into
- * r->work and give it the link's next sequence number. */
-static int take_numbered(struct km_relay *r, const struct km_relay_neighbor *nb, uint32_t take_len,
-			 struct km_take_handle *th, uint64_t *seq)
+/* Start a message of 'kind' to route[hop]: take 'take_len' bytes of the link's pool for it into
+ * r->work (Poly1305 key first, then any pad), write the head and the link's next sequence number
+ * to m; *off is where the kind's own fields go. Key messages never go out on a down link. */
+static int msg_begin(struct km_relay *r, uint8_t kind, const uint32_t *route, uint8_t n, uint8_t hop,
+		     const uint8_t id[KM_KEY_ID_LEN], uint32_t take_len, struct km_take_handle *th,
+		     uint8_t *m, size_t *off)
 {
+	const struct km_relay_neighbor *nb = neighbor(r, route[hop]);
+	if (!nb)
+		return -EHOSTUNREACH;
+	if (kind == KIND_KEY && neighbor_down(r, nb))
+		return -ENETDOWN;
 	int rc = km_store_take_begin(r->store, nb->pool, take_len, r->work, th);
 	if (rc)
 		return rc == -E2BIG ? -EAGAIN : rc;
-	if ((rc = km_store_seq_next(r->store, nb->pool, seq))) {
+	uint64_t seq;
+	if ((rc = km_store_seq_next(r->store, nb->pool, &seq))) {
 		km_store_take_abort(r->store, th, false);
 		OPENSSL_cleanse(r->work, take_len);
+		return rc;
 	}
-	return rc;
+	*off = head_put(m, kind, hop, route, n, id);
+	put64(m + *off, seq);
+	*off += 8;
+	return 0;
 }
 
 /* nsrc (1) | source ids of the take; returns the bytes written. */
@@ -283,22 +295,15 @@ static int seal_for_hop(struct km_relay *r, const uint32_t *route, uint8_t n, ui
 			const uint8_t id[KM_KEY_ID_LEN], const uint8_t *plain, uint32_t key_len,
 			struct km_relay_out *out)
 {
-	const struct km_relay_neighbor *nb = neighbor(r, route[hop]);
-	if (!nb)
-		return -EHOSTUNREACH;
-	if (neighbor_down(r, nb))
-		return -ENETDOWN;
 	uint32_t len = key_len + KM_RELAY_E2E_LEN, take_len = KM_RELAY_AUTH_LEN + len;
 	struct km_take_handle h;
-	uint64_t seq;
-	int rc = take_numbered(r, nb, take_len, &h, &seq);
+	uint8_t *m = out->msg;
+	size_t off;
+	int rc = msg_begin(r, KIND_KEY, route, n, hop, id, take_len, &h, m, &off);
 	if (rc)
 		return rc;
-	uint8_t *m = out->msg;
-	size_t off = head_put(m, KIND_KEY, hop, route, n, id);
-	put64(m + off, seq);
-	put32(m + off + 8, key_len);
-	off += 12;
+	put32(m + off, key_len);
+	off += 4;
 	off += srcs_put(m + off, &h.take);
 	rc = km_relay_seal(r->mac, r->work, m, off, m + off, plain, r->work + KM_RELAY_AUTH_LEN, len,
 			   m + off + len);
@@ -318,18 +323,12 @@ static int seal_ctl(struct km_relay *r, uint8_t kind, const uint32_t *route, uin
 		    struct km_relay_out *out)
 {
 	out->len = 0;
-	const struct km_relay_neighbor *nb = neighbor(r, route[hop]);
-	if (!nb)
-		return -EHOSTUNREACH;
 	struct km_take_handle h;
-	uint64_t seq;
-	int rc = take_numbered(r, nb, KM_RELAY_AUTH_LEN, &h, &seq);
+	uint8_t *m = out->msg;
+	size_t off;
+	int rc = msg_begin(r, kind, route, n, hop, id, KM_RELAY_AUTH_LEN, &h, m, &off);
 	if (rc)
 		return rc;
-	uint8_t *m = out->msg;
-	size_t off = head_put(m, kind, hop, route, n, id);
-	put64(m + off, seq);
-	off += 8;
 	off += srcs_put(m + off, &h.take);
 	if (blen)
 		memcpy(m + off, body, blen);
