@@ -300,7 +300,8 @@ static void test_failed_hop_reported(void)
 
 /* Resolve mode: C's ACK is lost on the wire; A reports the relay overdue instead of dropping
  * it, the control side resolves it along the route, C (which holds the key untouched) discards
- * it and answers gone: neither store keeps the key. */
+ * it and answers gone: neither store keeps the key. The answer forged into "have" and the answer
+ * replayed are counted (rx_bad_auth, rx_replayed) and change nothing. */
 static void test_lost_ack_resolved(void)
 {
 	resolve_mode = true;
@@ -327,10 +328,32 @@ static void test_lost_ack_resolved(void)
 				       .route = {node_id(0), node_id(1), node_id(2)}};
 	memcpy(res.relay_id, ev.relay_id, 16);
 	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue_elem(w.nd[0].req, &res, sizeof(res)), 0);
+	/* A sends the resolve, B passes it on, C answers gone, B passes the answer back */
+	const int pollers[4] = {0, 1, 2, 1};
+	for (int i = 0; i < 4; i++)
+		dp_relay_poll(w.nd[pollers[i]].w);
+	struct rte_mbuf *gone = NULL;
+	CU_ASSERT_EQUAL_FATAL(rte_ring_dequeue(w.rings[1], (void **)&gone), 0);
+	struct rte_mbuf *forged = rte_pktmbuf_copy(gone, pool, 0, UINT32_MAX);
+	struct rte_mbuf *replay = rte_pktmbuf_copy(gone, pool, 0, UINT32_MAX);
+	CU_ASSERT_FATAL(forged && replay);
+	uint8_t *fp = rte_pktmbuf_mtod(forged, uint8_t *);
+	CU_ASSERT_EQUAL(fp[DP_RELAY_HDR_LEN + 5], 6);
+	fp[DP_RELAY_HDR_LEN + 5] = 5; /* a forged "have": A would store a key C discarded */
+	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue(w.rings[1], forged), 0);
+	dp_relay_poll(w.nd[0].w);
+	CU_ASSERT_EQUAL(dp_relay_stats(w.nd[0].w)->rx_bad_auth, 1);
+	CU_ASSERT_EQUAL(dp_relay_stats(w.nd[0].w)->confirmed, 0);
+	CU_ASSERT_EQUAL(km_store_get(w.nd[0].st, started.relay_id, &meta), -ENOENT);
+	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue(w.rings[1], gone), 0);
 	int kind;
 	while ((kind = run_until_origin_event(&w, &ev, 100)) == DP_RELAY_EV_OVERDUE)
 		;
 	CU_ASSERT_EQUAL(kind, KM_RELAY_FAILED);
+	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue(w.rings[1], replay), 0); /* the answer again */
+	dp_relay_poll(w.nd[0].w);
+	CU_ASSERT_EQUAL(dp_relay_stats(w.nd[0].w)->rx_replayed, 1);
+	CU_ASSERT_EQUAL(dp_relay_stats(w.nd[0].w)->failed, 1);
 	CU_ASSERT(memcmp(ev.relay_id, started.relay_id, 16) == 0);
 	CU_ASSERT_EQUAL(km_store_get(w.nd[0].st, started.relay_id, &meta), -ENOENT);
 	CU_ASSERT_EQUAL(km_store_get(w.nd[2].st, started.relay_id, &meta), -ENOENT);
