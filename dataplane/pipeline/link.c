@@ -124,8 +124,11 @@ struct dp_link *dp_link_create(struct dp_node *n, const struct dp_link_cfg *lc, 
 		goto fail;
 	wk->max_msg = dp_engine_max_msg(wk->eng);
 	wk->asm_buf = malloc(wk->max_msg);
-	wk->out_buf = malloc(wk->max_msg);
-	if (!wk->asm_buf || !wk->out_buf) {
+	wk->out_buf = malloc(DP_BLK_SUB + wk->max_msg);
+	/* A Qdist message carries at most one chunk of an engine message. */
+	size_t in_cap = DP_BLK_SUB + (wk->max_msg < DP_BLK_CHUNK ? wk->max_msg : DP_BLK_CHUNK);
+	if (!wk->asm_buf || !wk->out_buf || dp_qd_asm_init(&wk->in, in_cap) ||
+	    dp_qd_asm_init(&wk->replay, in_cap)) {
 		*why = "out of memory (message buffers)";
 		goto fail;
 	}
@@ -154,9 +157,13 @@ void dp_link_free(struct dp_link *l)
 	if (wk->asm_buf)
 		OPENSSL_cleanse(wk->asm_buf, wk->max_msg);
 	if (wk->out_buf)
-		OPENSSL_cleanse(wk->out_buf, wk->max_msg);
+		OPENSSL_cleanse(wk->out_buf, DP_BLK_SUB + wk->max_msg);
 	free(wk->asm_buf);
 	free(wk->out_buf);
+	dp_qd_asm_free(&wk->in);
+	dp_qd_asm_free(&wk->replay);
+	for (unsigned i = 0; i < wk->in_n; i++)
+		rte_pktmbuf_free(wk->in_m[i]);
 	drain_mbufs(l->msg_in);
 	for (unsigned i = 0; i < rx->hold_n; i++)
 		rte_pktmbuf_free(rx->hold[(rx->hold_head + i) % DP_HOLD_MAX]);

@@ -137,7 +137,6 @@ struct dp_node *dp_node_create(const struct dp_node_cfg *cfg, const char **why)
 	}
 	if (!n->cfg.tx_drain_us)
 		n->cfg.tx_drain_us = 100;
-	n->frag_max = n->cfg.mtu - DP_QD_HDR_LEN - DP_QD_TAG_LEN - 8;
 	n->tsc_hz = rte_get_tsc_hz();
 	n->drain_tsc = n->tsc_hz / 1000000 * n->cfg.tx_drain_us;
 	unsigned serial = __atomic_fetch_add(&node_serial, 1, __ATOMIC_RELAXED);

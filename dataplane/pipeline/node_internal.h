@@ -24,6 +24,10 @@
 #define DP_REFILL_PART_MAX 4096 /* bytes per auth stream per finished key */
 #define DP_MSG_RING 512        /* distill messages queued from the RX lcore to a worker */
 #define DP_TX_RING 2048
+/* BLOCK messages: u32 total, u32 offset, then bytes of an engine message. An engine message goes
+ * as one Qdist message (one pad) unless it exceeds DP_QD_MSG_MAX: then in chunks of this size. */
+#define DP_BLK_SUB 8
+#define DP_BLK_CHUNK (DP_QD_MSG_MAX - DP_BLK_SUB)
 
 /* Per-link counters: the RX part is written by the RX lcore, the worker part by the worker. */
 struct dp_link_rx_stats {
@@ -101,12 +105,20 @@ struct dp_link_wk {
 	bool done_local, commit_peer;
 	uint8_t key_id[KM_KEY_ID_LEN]; /* Alice's choice, sent in her COMMIT */
 	uint64_t deadline_tsc;       /* abort the block when the peer is silent until then */
-	uint8_t *asm_buf, *out_buf;  /* reassembled peer message, our next message */
+	uint8_t *asm_buf;            /* the peer's engine message, reassembled from BLOCK chunks */
+	uint8_t *out_buf;            /* DP_BLK_SUB bytes of room, then our next engine message */
 	size_t asm_len, asm_total, max_msg;
+	/* The distill message being reassembled from its frames, and those frames: kept until it is
+	 * complete and authenticated (then used, or held in early[] as a whole). */
+	struct dp_qd_asm in;
+	struct rte_mbuf *in_m[DP_QD_FRAGS_MAX];
+	unsigned in_n;
+	struct dp_qd_asm replay;     /* a held multi-frame message put together again */
 	struct km_key_desc pending;  /* finished key waiting for room on the key ring */
 	bool key_pending;
 	struct dp_auth_stream tx, rx;
-	struct rte_mbuf *early[DP_HOLD_MAX]; /* messages for the next block (not started here) */
+	struct rte_mbuf *early[DP_HOLD_MAX]; /* frames of whole authenticated messages for a later
+					      * block (not started here), in order */
 	unsigned early_n;
 	unsigned corrupt_left, corrupt_bit;  /* test hook */
 	unsigned drop_commit_skip, drop_commit_left; /* test hook */
@@ -185,7 +197,6 @@ struct dp_node {
 	struct dp_tx_buf txb[DP_MAX_PORTS];
 	struct rte_ether_addr port_mac[DP_MAX_PORTS];
 	unsigned ring_serial;
-	unsigned frag_max; /* largest BLOCK fragment that fits the MTU */
 };
 
 /* link.c */

@@ -1,5 +1,6 @@
 /* Distill worker: owns its links' block pipelines. For the block at the head of a link's queue it
- * runs the engine, carrying the engine's messages as Qdist BLOCK messages (fragmented to the MTU),
+ * runs the engine, carrying each engine message as one Qdist BLOCK message (one pad; the Qdist
+ * layer spreads it over MTU frames),
  * then both nodes exchange COMMIT (Alice's carries the key id) and only then does the key go to the
  * key ring: a block that fails, times out or is aborted by the peer never reaches it. */
 #include <errno.h>
@@ -106,20 +107,22 @@ static void abort_block(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_lin
 	release_block(l);
 }
 
+/* The engine message in wk->out_buf as BLOCK messages: one multi-frame Qdist message (one pad)
+ * per chunk of up to DP_BLK_CHUNK bytes, each behind its sub-header. */
 static int send_engine_msg(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l,
 			   size_t len)
 {
 	struct dp_link_wk *wk = &l->wk;
-	uint8_t frag[16384];
 	size_t off = 0;
 	do {
-		size_t k = len - off < n->frag_max ? len - off : n->frag_max;
-		put_le32(frag, (uint32_t)len);
-		put_le32(frag + 4, (uint32_t)off);
-		memcpy(frag + 8, wk->out_buf + off, k);
-		int rc = dp_qdist_send(n, c, l, &wk->tx, DP_QD_BLOCK, wk->blk_seq, frag,
-				       (uint16_t)(k + 8));
-		OPENSSL_cleanse(frag, k + 8);
+		size_t k = len - off < DP_BLK_CHUNK ? len - off : DP_BLK_CHUNK;
+		/* The sub-header goes just before the chunk: over the previous chunk's tail, which
+		 * is sent already (the message is copied into the frames). */
+		uint8_t *q = wk->out_buf + off;
+		put_le32(q, (uint32_t)len);
+		put_le32(q + 4, (uint32_t)off);
+		int rc = dp_qdist_send(n, c, l, &wk->tx, DP_QD_BLOCK, wk->blk_seq, q,
+				       (uint32_t)(DP_BLK_SUB + k));
 		if (rc)
 			return rc;
 		DP_STAT_ADD(wk->st.auth_bytes, DP_AUTH_PAD_LEN);
@@ -293,24 +296,25 @@ static void engine_result(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_l
 		engine_done(n, c, l);
 }
 
-/* An authenticated message for the block in progress. */
+/* An authenticated message (payload pl of h->msg_len bytes) for the block in progress. */
 static void block_msg(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l,
 		      const struct dp_qd_hdr *h, const uint8_t *pl)
 {
 	struct dp_link_wk *wk = &l->wk;
+	uint32_t len = h->msg_len;
 	wk->deadline_tsc = rte_rdtsc() + n->tsc_hz / 1000 * l->cfg.block_timeout_ms;
 	if (h->type == DP_QD_ABORT) {
-		if (l->managed && h->payload_len >= 4 + DP_CLAIM_WIRE_LEN)
+		if (l->managed && len >= 4 + DP_CLAIM_WIRE_LEN)
 			peer_claim(l, pl + 4);
-		abort_block(n, c, l, h->payload_len >= 4 ? get_le32(pl) : 0, false);
+		abort_block(n, c, l, len >= 4 ? get_le32(pl) : 0, false);
 		return;
 	}
 	if (h->type == DP_QD_COMMIT) {
-		if (h->payload_len != KM_KEY_ID_LEN && h->payload_len != KM_KEY_ID_LEN + DP_CLAIM_WIRE_LEN) {
+		if (len != KM_KEY_ID_LEN && len != KM_KEY_ID_LEN + DP_CLAIM_WIRE_LEN) {
 			dp_count(c, DP_ERR_QD_PAYLOAD);
 			return;
 		}
-		if (l->managed && h->payload_len == KM_KEY_ID_LEN + DP_CLAIM_WIRE_LEN)
+		if (l->managed && len == KM_KEY_ID_LEN + DP_CLAIM_WIRE_LEN)
 			peer_claim(l, pl + KM_KEY_ID_LEN);
 		if (l->cfg.role == DP_ROLE_BOB)
 			memcpy(wk->key_id, pl, KM_KEY_ID_LEN);
@@ -319,72 +323,56 @@ static void block_msg(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link 
 			finish_block(n, c, l);
 		return;
 	}
-	/* BLOCK fragment: u32 total, u32 offset, bytes; fragments arrive in order. */
-	if (h->payload_len < 8 || wk->done_local) {
+	/* BLOCK: u32 total, u32 offset, a chunk of the engine message; chunks arrive in order. */
+	if (len < DP_BLK_SUB || wk->done_local) {
 		dp_count(c, DP_ERR_QD_PAYLOAD);
 		return;
 	}
 	uint32_t total = get_le32(pl), off = get_le32(pl + 4);
-	size_t k = h->payload_len - 8u;
+	size_t k = len - DP_BLK_SUB;
 	if (off == 0) {
 		wk->asm_len = 0;
 		wk->asm_total = total;
 	}
 	if (total == 0 || total > wk->max_msg || total != wk->asm_total || off != wk->asm_len ||
-	    off + k > total) {
+	    k > total - off) {
 		dp_count(c, DP_ERR_QD_PAYLOAD);
 		abort_block(n, c, l, ABORT_FAILED, true);
 		return;
 	}
-	memcpy(wk->asm_buf + off, pl + 8, k);
-	wk->asm_len += k;
-	if (wk->asm_len < total)
-		return;
+	const uint8_t *msg = pl + DP_BLK_SUB; /* a message in one chunk is used where it lies */
+	if (k < total) {
+		memcpy(wk->asm_buf + off, pl + DP_BLK_SUB, k);
+		wk->asm_len += k;
+		if (wk->asm_len < total)
+			return;
+		msg = wk->asm_buf;
+	}
 	size_t out_len = 0;
 	uint64_t t0 = rte_rdtsc();
-	int rc = dp_engine_step(wk->eng, wk->asm_buf, total, wk->out_buf, wk->max_msg, &out_len);
+	int rc = dp_engine_step(wk->eng, msg, total, wk->out_buf + DP_BLK_SUB, wk->max_msg,
+				 &out_len);
 	c->st.cycles_distill += rte_rdtsc() - t0;
 	wk->asm_len = wk->asm_total = 0;
 	engine_result(n, c, l, rc, out_len);
 }
 
-/* Returns true when m was kept (queued for a later block). */
-static bool handle_msg(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l,
-		       struct rte_mbuf *m, bool authenticated)
+/* A whole authenticated message (payload pl of h->msg_len bytes). Returns true when it is for a
+ * block not started here: the caller holds its frames in early[] for replay_early. */
+static bool use_msg(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l,
+		    const struct dp_qd_hdr *h, const uint8_t *pl)
 {
 	struct dp_link_wk *wk = &l->wk;
-	const uint8_t *p = rte_pktmbuf_mtod_offset(m, const uint8_t *, DP_ETH_HDR_LEN);
-	size_t len = rte_pktmbuf_data_len(m) - DP_ETH_HDR_LEN;
-	struct dp_qd_hdr h;
-	enum dp_err e = dp_qd_parse(p, len, &h);
-	if (!e && h.frag_cnt != 1)
-		e = DP_ERR_QD_FRAG; /* distill messages are single frames (BLOCK fragments its own) */
-	if (e) {
-		dp_count(c, e);
-		return false;
-	}
-	if (!authenticated) {
-		uint64_t skipped = h.msg_seq > wk->rx.next_seq ? h.msg_seq - wk->rx.next_seq : 0;
-		e = dp_auth_open(&wk->rx, p, DP_QD_HDR_LEN + h.payload_len, h.msg_seq);
-		if (e) {
-			dp_count(c, e);
-			if (e == DP_ERR_QD_AUTH)
-				DP_STAT_ADD(wk->st.auth_failures, 1);
-			return false;
-		}
-		c->st.errors[DP_ERR_QD_GAP] += skipped;
-		DP_STAT_ADD(wk->st.auth_bytes, DP_AUTH_PAD_LEN);
-	}
-	if (wk->blk && h.block_seq == wk->blk_seq) {
-		block_msg(n, c, l, &h, p + DP_QD_HDR_LEN);
+	if (wk->blk && h->block_seq == wk->blk_seq) {
+		block_msg(n, c, l, h, pl);
 		return false;
 	}
 	uint64_t next = wk->blk ? wk->blk_seq + 1 : wk->next_seq;
-	if (h.block_seq < next) {
+	if (h->block_seq < next) {
 		/* a block we finished or gave up; a repeated final message still carries a claim */
-		size_t at = h.type == DP_QD_COMMIT ? KM_KEY_ID_LEN : h.type == DP_QD_ABORT ? 4 : 0;
-		if (l->managed && at && h.payload_len == at + DP_CLAIM_WIRE_LEN)
-			peer_claim(l, p + DP_QD_HDR_LEN + at);
+		size_t at = h->type == DP_QD_COMMIT ? KM_KEY_ID_LEN : h->type == DP_QD_ABORT ? 4 : 0;
+		if (l->managed && at && h->msg_len == at + DP_CLAIM_WIRE_LEN)
+			peer_claim(l, pl + at);
 		else
 			dp_count(c, DP_ERR_QD_BLOCK);
 		return false;
@@ -392,28 +380,106 @@ static bool handle_msg(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link
 	/* The peer is on a later block: it has left ours (its ABORT was lost), so do we. */
 	if (wk->blk)
 		abort_block(n, c, l, ABORT_BROKEN, false);
-	if (wk->early_n == DP_HOLD_MAX) {
-		dp_count(c, DP_ERR_QD_HOLD_FULL);
-		return false;
-	}
-	wk->early[wk->early_n++] = m;
 	return true;
 }
 
+/* Keep the cnt frames of a message for a later block (all or none); false when they do not fit. */
+static bool hold_early(struct dp_lcore_ctx *c, struct dp_link_wk *wk, struct rte_mbuf **ms,
+		       unsigned cnt)
+{
+	if (cnt > DP_HOLD_MAX - wk->early_n) {
+		dp_count(c, DP_ERR_QD_HOLD_FULL);
+		return false;
+	}
+	memcpy(wk->early + wk->early_n, ms, cnt * sizeof(ms[0]));
+	wk->early_n += cnt;
+	return true;
+}
+
+static void free_in_frames(struct dp_link_wk *wk)
+{
+	rte_pktmbuf_free_bulk(wk->in_m, wk->in_n);
+	wk->in_n = 0;
+}
+
+/* One frame from the RX lcore: into the reassembly; a complete message is authenticated (pads in
+ * msg_seq order) and then used or held. Takes ownership of m. */
+static void handle_frame(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l,
+			 struct rte_mbuf *m)
+{
+	struct dp_link_wk *wk = &l->wk;
+	const uint8_t *p = rte_pktmbuf_mtod_offset(m, const uint8_t *, DP_ETH_HDR_LEN);
+	size_t len = rte_pktmbuf_data_len(m) - DP_ETH_HDR_LEN;
+	struct dp_qd_hdr h;
+	enum dp_err e = dp_qd_parse(p, len, &h);
+	if (e) {
+		dp_count(c, e);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (h.frag_idx == 0)
+		free_in_frames(wk); /* the message in progress (if any) lost its tail */
+	uint64_t dropped = wk->in.dropped;
+	e = dp_qd_asm_add(&wk->in, p, &h);
+	c->st.errors[DP_ERR_QD_MSG_DROPPED] += wk->in.dropped - dropped;
+	if (e) {
+		dp_count(c, e);
+		free_in_frames(wk);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	wk->in_m[wk->in_n++] = m; /* in_n == frames taken: at most frag_cnt */
+	if (!wk->in.complete)
+		return;
+	const struct dp_qd_hdr *mh = &wk->in.h;
+	uint64_t skipped = mh->msg_seq > wk->rx.next_seq ? mh->msg_seq - wk->rx.next_seq : 0;
+	e = dp_auth_open_msg(&wk->rx, wk->in.last_hdr, DP_QD_HDR_LEN, wk->in.buf, mh->msg_len,
+			     mh->msg_seq, wk->in.tag);
+	if (e) {
+		dp_count(c, e);
+		if (e == DP_ERR_QD_AUTH)
+			DP_STAT_ADD(wk->st.auth_failures, 1);
+	} else {
+		c->st.errors[DP_ERR_QD_GAP] += skipped;
+		DP_STAT_ADD(wk->st.auth_bytes, DP_AUTH_PAD_LEN);
+		if (use_msg(n, c, l, mh, wk->in.buf) && hold_early(c, wk, wk->in_m, wk->in_n))
+			wk->in_n = 0; /* now owned by early[] */
+	}
+	free_in_frames(wk);
+	dp_qd_asm_done(&wk->in);
+}
+
+/* The block just started: the held messages again, without authenticating them twice. */
 static void replay_early(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l)
 {
 	struct dp_link_wk *wk = &l->wk;
-	unsigned k = wk->early_n, kept = 0;
+	unsigned k = wk->early_n;
 	struct rte_mbuf *list[DP_HOLD_MAX];
 	memcpy(list, wk->early, k * sizeof(list[0]));
 	wk->early_n = 0;
-	for (unsigned i = 0; i < k; i++) {
-		if (handle_msg(n, c, l, list[i], true))
-			kept++;
-		else
-			rte_pktmbuf_free(list[i]);
+	for (unsigned i = 0; i < k;) {
+		/* Held frames were parsed and put together once: they form whole messages. */
+		struct dp_qd_hdr h;
+		const uint8_t *p = rte_pktmbuf_mtod_offset(list[i], const uint8_t *, DP_ETH_HDR_LEN);
+		dp_qd_parse(p, rte_pktmbuf_data_len(list[i]) - DP_ETH_HDR_LEN, &h);
+		unsigned cnt = h.frag_cnt;
+		const uint8_t *pl = p + DP_QD_HDR_LEN;
+		if (cnt > 1) {
+			for (unsigned j = 0; j < cnt; j++) {
+				struct rte_mbuf *f = list[i + j];
+				const uint8_t *q = rte_pktmbuf_mtod_offset(f, const uint8_t *,
+									   DP_ETH_HDR_LEN);
+				struct dp_qd_hdr fh;
+				dp_qd_parse(q, rte_pktmbuf_data_len(f) - DP_ETH_HDR_LEN, &fh);
+				dp_qd_asm_add(&wk->replay, q, &fh);
+			}
+			pl = wk->replay.buf;
+		}
+		if (!use_msg(n, c, l, &h, pl) || !hold_early(c, wk, list + i, cnt))
+			rte_pktmbuf_free_bulk(list + i, cnt);
+		dp_qd_asm_done(&wk->replay);
+		i += cnt;
 	}
-	(void)kept;
 }
 
 static void start_block(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l)
@@ -435,7 +501,7 @@ static void start_block(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_lin
 	}
 	size_t out_len = 0;
 	uint64_t t0 = rte_rdtsc();
-	int rc = dp_engine_begin(wk->eng, b->sb, b->block_seq, wk->out_buf, wk->max_msg,
+	int rc = dp_engine_begin(wk->eng, b->sb, b->block_seq, wk->out_buf + DP_BLK_SUB, wk->max_msg,
 				 &out_len);
 	c->st.cycles_distill += rte_rdtsc() - t0;
 	engine_result(n, c, l, rc, out_len);
@@ -466,8 +532,7 @@ static unsigned link_work(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_l
 	void *ms[DP_BURST];
 	unsigned k = rte_ring_dequeue_burst(l->msg_in, ms, DP_BURST, NULL);
 	for (unsigned i = 0; i < k; i++)
-		if (!handle_msg(n, c, l, ms[i], false))
-			rte_pktmbuf_free(ms[i]);
+		handle_frame(n, c, l, ms[i]);
 	work += k;
 	if (!wk->blk && !wk->key_pending) {
 		start_block(n, c, l);
