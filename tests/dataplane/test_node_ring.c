@@ -1,8 +1,9 @@
 /* Two qkdnode dataplanes in one process, connected by net_ring port pairs and fed by the link
  * model: N blocks distilled with identical keys on both ends, block counts equal to a reference
  * sifting of the same events, zero authentication failures; a tampered Qdist message is rejected
- * and its block aborted on both ends; malformed, replayed and out-of-order input is counted; a
- * peer that goes silent mid-block makes the block time out with nothing reaching the key ring.
+ * and its block aborted on both ends; a distillation message spanning frames costs one pad and a
+ * lost or reordered fragment of it drops it and its block; malformed, replayed and out-of-order
+ * input is counted; a peer that goes silent mid-block makes the block time out with nothing reaching the key ring.
  * The nodes run in manual mode: this thread polls every role, so the run is deterministic. */
 #include <math.h>
 #include <rte_eal.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dp_auth.h"
 #include "dp_eal.h"
 #include "dp_evframe.h"
 #include "dp_node.h"
@@ -32,6 +34,7 @@ struct pair {
 	struct dp_node *node[2];   /* 0 Alice, 1 Bob */
 	struct rte_ring *module[2]; /* what each node's module port receives */
 	struct rte_ring *qd[2];     /* qd[0]: Alice -> Bob, qd[1]: Bob -> Alice */
+	struct rte_ring *tap[2];    /* what each node sends on Qdist: qd[i], or a ring pump() moves */
 	struct rte_ring *sink[2];
 	uint16_t ports[4];
 	struct dp_simgen *gen;
@@ -69,6 +72,7 @@ static void link_params(struct dst_link_params *lp)
 static bool g_alice_dense = true;
 static unsigned g_mtu;          /* 0: the node's default (jumbo) */
 static unsigned g_announce_max; /* 0: the link's default */
+static bool g_tap;              /* Qdist frames pass through the test (pump) */
 
 static void pair_setup(struct pair *p, uint32_t block_bits, uint32_t timeout_ms)
 {
@@ -78,11 +82,12 @@ static void pair_setup(struct pair *p, uint32_t block_bits, uint32_t timeout_ms)
 		p->module[i] = ring("m");
 		p->qd[i] = ring("q");
 		p->sink[i] = ring("s");
+		p->tap[i] = g_tap ? ring("w") : p->qd[i];
 	}
 	p->ports[0] = port("am", p->module[0], p->sink[0]);
-	p->ports[1] = port("aq", p->qd[1], p->qd[0]);
+	p->ports[1] = port("aq", p->qd[1], p->tap[0]);
 	p->ports[2] = port("bm", p->module[1], p->sink[1]);
-	p->ports[3] = port("bq", p->qd[0], p->qd[1]);
+	p->ports[3] = port("bq", p->qd[0], p->tap[1]);
 	unit_fill_random(p->psk, sizeof(p->psk), 99);
 	for (int i = 0; i < 2; i++) {
 		/* One pool for both: their mbufs cross over the ring ports. */
@@ -135,6 +140,11 @@ static void pair_teardown(struct pair *p)
 			rte_pktmbuf_free(m);
 		while (rte_ring_dequeue(p->qd[i], (void **)&m) == 0)
 			rte_pktmbuf_free(m);
+		if (p->tap[i] != p->qd[i]) {
+			while (rte_ring_dequeue(p->tap[i], (void **)&m) == 0)
+				rte_pktmbuf_free(m);
+			rte_ring_free(p->tap[i]);
+		}
 		rte_ring_free(p->module[i]);
 		rte_ring_free(p->qd[i]);
 		rte_ring_free(p->sink[i]);
@@ -547,6 +557,136 @@ static void test_multi_frame_faults(void)
 	pair_teardown(&p);
 }
 
+/* The Qdist wires seen by pump(): distill-channel messages and frames per direction, and a fault
+ * for the next distill message of two or more frames from Alice to Bob. */
+enum wire_fault { WIRE_OK, WIRE_LOSE, WIRE_REORDER };
+struct wire {
+	uint64_t msgs[2], frames[2];
+	enum wire_fault fault;
+	unsigned faulted;
+	struct rte_mbuf *stash; /* WIRE_REORDER: fragment 0, sent after fragment 1 */
+};
+
+/* Move the frames each node sent (tap) onto the wire to its peer (qd), in order, counting and
+ * applying w->fault. */
+static unsigned pump(struct pair *p, struct wire *w)
+{
+	unsigned moved = 0;
+	for (int d = 0; d < 2; d++) {
+		struct rte_mbuf *ms[512], *out[513];
+		unsigned room = rte_ring_free_count(p->qd[d]);
+		unsigned n = rte_ring_dequeue_burst(p->tap[d], (void **)ms,
+						    room < 512 ? room - 1 : 512, NULL);
+		unsigned k = 0;
+		for (unsigned i = 0; i < n; i++) {
+			struct dp_qd_hdr h;
+			bool distill = qd_hdr_of(ms[i], &h) && h.channel == DP_QD_CH_DISTILL;
+			if (distill) {
+				w->frames[d]++;
+				w->msgs[d] += h.frag_idx == 0;
+			}
+			bool target = distill && d == 0 && w->fault != WIRE_OK && h.frag_cnt >= 2;
+			if (target && w->fault == WIRE_LOSE && h.frag_idx == 1) {
+				rte_pktmbuf_free(ms[i]);
+				w->fault = WIRE_OK;
+				w->faulted++;
+				continue;
+			}
+			if (target && w->fault == WIRE_REORDER && h.frag_idx == 0) {
+				w->stash = ms[i];
+				continue;
+			}
+			out[k++] = ms[i];
+			if (target && w->fault == WIRE_REORDER && h.frag_idx == 1 && w->stash) {
+				out[k++] = w->stash;
+				w->stash = NULL;
+				w->fault = WIRE_OK;
+				w->faulted++;
+			}
+		}
+		deliver(p->qd[d], out, k);
+		moved += n;
+	}
+	return moved;
+}
+
+static unsigned poll_wire(struct pair *p, struct wire *w)
+{
+	unsigned work = poll_node(p->node[0], NULL) + pump(p, w);
+	return work + poll_node(p->node[1], NULL) + pump(p, w);
+}
+
+/* Feed and poll until 'want' more key pairs and then nothing moves for 5 ms. */
+static unsigned run_wire(struct pair *p, struct wire *w, unsigned want, unsigned *mismatch)
+{
+	unsigned keys = 0;
+	for (int f = 0; f < 200000 && (keys < want || w->fault != WIRE_OK); f++) {
+		feed_frame(p);
+		poll_wire(p, w);
+		poll_wire(p, w);
+		keys += keys_match(p, mismatch);
+	}
+	double quiet_since = now_s();
+	while (now_s() - quiet_since < 0.005)
+		if (poll_wire(p, w))
+			quiet_since = now_s();
+	return keys + keys_match(p, mismatch);
+}
+
+/* Distillation messages at MTU 1500: a message spanning frames costs one pad (16 bytes, counted
+ * per message on both ends), and a lost or reordered fragment of one drops that message
+ * (counted), its block is abandoned by both ends and later keys agree. */
+static void test_distill_multi_frame(void)
+{
+	static struct pair p;
+	g_mtu = 1500;
+	g_tap = true;
+	pair_setup(&p, g_block_bits, 200);
+	g_mtu = 0;
+	g_tap = false;
+	struct wire w = {0};
+	unsigned mismatch = 0;
+	unsigned keys = run_wire(&p, &w, 2, &mismatch);
+	CU_ASSERT(keys >= 2);
+	CU_ASSERT_EQUAL(mismatch, 0);
+	struct dp_link_report ra, rb;
+	report(&p, 0, &ra);
+	report(&p, 1, &rb);
+	if (getenv("DP_DEBUG"))
+		printf("\ndistill msgs %lu+%lu frames %lu+%lu\n", w.msgs[0], w.msgs[1], w.frames[0],
+		       w.frames[1]);
+	/* Some messages spanned frames, yet each end spent one pad per message sent or received. */
+	CU_ASSERT(w.frames[0] + w.frames[1] > w.msgs[0] + w.msgs[1]);
+	uint64_t pads = DP_AUTH_PAD_LEN * (w.msgs[0] + w.msgs[1]);
+	CU_ASSERT_EQUAL(ra.auth_bytes_used - ra.auth_bytes_sift, pads);
+	CU_ASSERT_EQUAL(rb.auth_bytes_used - rb.auth_bytes_sift, pads);
+	CU_ASSERT_EQUAL(ra.blocks_aborted + ra.blocks_failed, 0);
+
+	for (int fault = WIRE_LOSE; fault <= WIRE_REORDER; fault++) {
+		struct dp_lcore_stats s;
+		dp_node_lcore_stats(p.node[1], -1, &s);
+		uint64_t dropped = s.errors[DP_ERR_QD_MSG_DROPPED];
+		uint64_t aborted_a = ra.blocks_aborted + ra.blocks_failed;
+		uint64_t aborted_b = rb.blocks_aborted + rb.blocks_failed;
+		w.fault = (enum wire_fault)fault;
+		keys = run_wire(&p, &w, 1, &mismatch);
+		CU_ASSERT_EQUAL(w.faulted, (unsigned)fault);
+		CU_ASSERT(keys >= 1);
+		CU_ASSERT_EQUAL(mismatch, 0);
+		dp_node_lcore_stats(p.node[1], -1, &s);
+		CU_ASSERT_EQUAL(s.errors[DP_ERR_QD_MSG_DROPPED], dropped + 1);
+		report(&p, 0, &ra);
+		report(&p, 1, &rb);
+		CU_ASSERT(ra.blocks_aborted + ra.blocks_failed > aborted_a);
+		CU_ASSERT(rb.blocks_aborted + rb.blocks_failed > aborted_b);
+		CU_ASSERT_EQUAL(ra.blocks_done, rb.blocks_done);
+		CU_ASSERT_EQUAL(ra.auth_failures + rb.auth_failures, 0);
+	}
+	if (getenv("DP_DEBUG"))
+		debug_dump(&p);
+	pair_teardown(&p);
+}
+
 static void test_peer_silent_mid_block(void)
 {
 	static struct pair p;
@@ -676,6 +816,7 @@ static CU_TestInfo tests[] = {
 	{"tampered Qdist message aborts the block", test_tampered_message_aborts_block},
 	{"bad, replayed and stale input is counted", test_bad_input_counted},
 	{"multi-frame sift messages: faulty fragments drop the message", test_multi_frame_faults},
+	{"multi-frame distill messages: one pad each, faulty fragments", test_distill_multi_frame},
 	{"peer silent mid-block: block times out", test_peer_silent_mid_block},
 	{"worker command rings", test_worker_commands},
 	{"link removal through RCU", test_link_remove},
