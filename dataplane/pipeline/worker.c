@@ -1,8 +1,8 @@
 /* Distill worker: owns its links' block pipelines. For the block at the head of a link's queue it
- * runs the engine, carrying each engine message as one Qdist BLOCK message (one pad; the Qdist
- * layer spreads it over MTU frames),
- * then both nodes exchange COMMIT (Alice's carries the key id) and only then does the key go to the
- * key ring: a block that fails, times out or is aborted by the peer never reaches it. */
+ * runs the engine, carrying each engine message as one Qdist BLOCK message (one pad, spread over
+ * MTU frames by dp_qdist_send), then both nodes exchange COMMIT (Alice's carries the key id) and
+ * only then does the key go to the key ring: a block that fails, times out or is aborted by the
+ * peer never reaches it. */
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>

@@ -3,8 +3,9 @@
  * sifting of the same events, zero authentication failures; a tampered Qdist message is rejected
  * and its block aborted on both ends; a distillation message spanning frames costs one pad and a
  * lost or reordered fragment of it drops it and its block; malformed, replayed and out-of-order
- * input is counted; a peer that goes silent mid-block makes the block time out with nothing reaching the key ring.
- * The nodes run in manual mode: this thread polls every role, so the run is deterministic. */
+ * input is counted; a peer that goes silent mid-block makes the block time out with nothing
+ * reaching the key ring. The nodes run in manual mode: this thread polls every role, so the run
+ * is deterministic. */
 #include <math.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
