@@ -41,6 +41,23 @@ class Env:
             raise RuntimeError("%s did not start: %s" % (argv[0], line + p.stdout.read()))
         return p, line
 
+    def start_logged(self, name, argv, header=None):
+        """Start a program whose stderr goes to <name>.log in the test folder (appended, so a
+        restarted program keeps its earlier runs; header marks where this run begins)."""
+        log = open(self.path(name + ".log"), "a")
+        if header:
+            log.write(header)
+            log.flush()
+        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log)
+        log.close()
+        self.procs.append(p)
+        return p
+
+    def log_of(self, name):
+        """What <name>.log holds so far ("" before the program started)."""
+        p = self.path(name + ".log")
+        return open(p).read() if os.path.exists(p) else ""
+
     def close(self):
         for p in self.procs:
             if p.poll() is None:

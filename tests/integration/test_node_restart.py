@@ -46,17 +46,10 @@ def node(name, extra):
             "--store-sync", "none",
             "--key-digest", env.path(f"{name}{runs[name]}.keys"),
             "--report", env.path(f"{name}{runs[name]}.json")] + extra
-    log = open(env.path(name + ".log"), "a")
-    log.write(f"=== run {runs[name]}\n")
-    log.flush()
-    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log)
-    env.procs.append(p)
-    return p
+    return env.start_logged(name, args, f"=== run {runs[name]}\n")
 
 
-def log_of(name):
-    p = env.path(name + ".log")
-    return open(p).read() if os.path.exists(p) else ""
+log_of = env.log_of
 
 
 PROGRESS = re.compile(r"link 1: .* keys (\d+) dropped (\d+) pads (\d+) (\d+) (\d+) (\d+)")

@@ -84,15 +84,10 @@ def start(n):
         name = "".join(sorted(n + peer)).lower()
         args += ["--vdev", f"net_memif{port},role={role},socket={env.path(name + '.memif')},"
                            f"socket-abstract=no,mac=02:00:00:00:{NODES[n]:02x}:{port:02x}"]
-    log = open(env.path(n + ".log"), "a")
-    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log)
-    env.procs.append(p)
-    return p
+    return env.start_logged(n, args)
 
 
-def log_of(n):
-    p = env.path(n + ".log")
-    return open(p).read() if os.path.exists(p) else ""
+log_of = env.log_of
 
 
 def session(n, sid=None):

@@ -45,15 +45,10 @@ def node(name, extra, stop_after=None):
     if stop_after:
         args += ["--stop-after-keys", str(stop_after), "--key-digest", env.path(name + ".keys"),
                  "--report", env.path(name + ".json")]
-    log = open(env.path(name + ".log"), "a")
-    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log)
-    env.procs.append(p)
-    return p
+    return env.start_logged(name, args)
 
 
-def log_of(name):
-    p = env.path(name + ".log")
-    return open(p).read() if os.path.exists(p) else ""
+log_of = env.log_of
 
 
 def wait_file(path, procs):
@@ -87,8 +82,10 @@ try:
 
     # 1. distil N keys into both stores
     a = node("a", [], N_KEYS)
-    wait_file(env.path("qd.sock"), [a])
+    # memif servers take a client only once their port started, and B's client tries once
     wait_file(env.path("a_mod.sock"), [a])
+    check(wait_until(lambda: "qkdnode: running" in log_of("a") or a.poll() is not None, 60) and
+          a.poll() is None, "node a running")
     b = node("b", [], N_KEYS)
     wait_file(env.path("b_mod.sock"), [a, b])
     # memif servers take a client only once their port started: qkdsim connects after "running"
@@ -151,7 +148,9 @@ try:
                 "--ksa-sae", "sae-a1@kme-a", "--ksa-sae", "sae-b1@kme-b",
                 "--ksa-peer", f"kme-{peer}@127.0.0.1:{peer_kx}/1"]
     a = node("a", ksa("a", ak, akx, "b", bkx) + ["--control", env.path("a.ini")])
-    wait_file(env.path("qd.sock"), [a])
+    # B's memif client connects once, at its start: wait until A's restarted ports run
+    check(wait_until(lambda: log_of("a").count("qkdnode: running") >= 2 or a.poll() is not None,
+                     60) and a.poll() is None, "node a restarted")
     b = node("b", ksa("b", bk, bkx, "a", akx))
     check(wait_until(lambda: "serving ETSI 014" in log_of("a") and "serving ETSI 014" in log_of("b")
                      or a.poll() is not None or b.poll() is not None, 60) and
