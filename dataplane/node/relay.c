@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dp_eal.h"
 #include "dp_relay.h"
 #include "km_relay.h"
 
@@ -99,7 +100,7 @@ static int port_start(uint16_t port, struct rte_mempool *pool)
 	if (rte_eth_dev_configure(port, 1, 1, &conf) ||
 	    rte_eth_rx_queue_setup(port, 0, 512, rte_eth_dev_socket_id(port), NULL, pool) ||
 	    rte_eth_tx_queue_setup(port, 0, 512, rte_eth_dev_socket_id(port), NULL) ||
-	    rte_eth_dev_start(port))
+	    dp_port_start(port, DP_PORT_START_WAIT_MS))
 		return -EIO;
 	return 0;
 }

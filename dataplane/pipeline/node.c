@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <urcu/urcu-qsbr.h>
 
+#include "dp_eal.h"
 #include "node_internal.h"
 
 #define IDLE_POLLS_BEFORE_SLEEP 256
@@ -186,7 +187,7 @@ fail:
 int dp_node_start(struct dp_node *n)
 {
 	for (unsigned i = 0; i < n->cfg.n_ports; i++) {
-		if (rte_eth_dev_start(n->cfg.port_ids[i]) < 0)
+		if (dp_port_start(n->cfg.port_ids[i], DP_PORT_START_WAIT_MS) < 0)
 			return -EIO;
 		rte_eth_promiscuous_enable(n->cfg.port_ids[i]);
 	}

@@ -191,7 +191,7 @@ static int port_setup(uint16_t port, struct rte_mempool *pool)
 	    rte_eth_tx_queue_setup(port, 0, 1024, rte_eth_dev_socket_id(port), NULL) < 0)
 		return -EIO;
 	rte_eth_dev_set_mtu(port, 9000);
-	return rte_eth_dev_start(port) < 0 ? -EIO : 0;
+	return dp_port_start(port, DP_PORT_START_WAIT_MS) < 0 ? -EIO : 0;
 }
 
 /* Send everything in the burst; the port may take it in parts (memif ring full). While the node

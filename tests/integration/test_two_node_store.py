@@ -147,14 +147,16 @@ try:
                 "--ksa-tls", f"{pki}/ca.pem,{pki}/kme-{me}.pem,{pki}/kme-{me}.key",
                 "--ksa-sae", "sae-a1@kme-a", "--ksa-sae", "sae-b1@kme-b",
                 "--ksa-peer", f"kme-{peer}@127.0.0.1:{peer_kx}/1"]
-    a = node("a", ksa("a", ak, akx, "b", bkx) + ["--control", env.path("a.ini")])
-    # B's memif client connects once, at its start: wait until A's restarted ports run
-    check(wait_until(lambda: log_of("a").count("qkdnode: running") >= 2 or a.poll() is not None,
-                     60) and a.poll() is None, "node a restarted")
+    # B first: its memif client finds no server yet and keeps trying (dp_port_start) until A is up
     b = node("b", ksa("b", bk, bkx, "a", akx))
+    check(wait_until(lambda: "serving ETSI 014" in log_of("b") or b.poll() is not None, 60) and
+          b.poll() is None, "node b waits for its peer's port")
+    a = node("a", ksa("a", ak, akx, "b", bkx) + ["--control", env.path("a.ini")])
     check(wait_until(lambda: "serving ETSI 014" in log_of("a") and "serving ETSI 014" in log_of("b")
                      or a.poll() is not None or b.poll() is not None, 60) and
           a.poll() is None and b.poll() is None, "both KSAs serving")
+    check(wait_until(lambda: log_of("b").count("qkdnode: running") >= 2 or b.poll() is not None,
+                     30) and b.poll() is None, "node b's ports came up once A's did")
     check(wait_until(lambda: os.path.exists(sock), 60), "control socket open")
 
     def buffer_bits():
