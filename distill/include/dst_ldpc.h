@@ -152,6 +152,11 @@ int dst_ldpc_plan_make_blind(const struct dst_ldpc_family *fam, double qber, dou
 			     double headroom, struct dst_ldpc_plan *plan);
 /* Calibrated efficiency for FER <= 1e-2 at this QBER (from perf/results/ldpc_mc.json runs). */
 double dst_ldpc_default_f(double qber);
+/* Blind start measured by Monte Carlo for this QBER (1-8%): efficiency for
+ * dst_ldpc_plan_make_blind with DST_LDPC_BLIND_HEADROOM and the reveal step (punctured/step_div bits
+ * per round). Returns 0, or -ENOENT outside the measured range (use dst_ldpc_default_f). */
+#define DST_LDPC_BLIND_HEADROOM 0.15
+int dst_ldpc_blind_default(double qber, double *f_start, unsigned *step_div);
 /* Blind round: reveal 'bits' more punctured filler bits (rounded up to 64, capped at punctured).
  * Updates revealed, leak_bits and f. Returns the number newly revealed, 0 if none remain. */
 int dst_ldpc_plan_reveal(struct dst_ldpc_plan *plan, uint32_t bits);

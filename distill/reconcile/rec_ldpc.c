@@ -2,8 +2,11 @@
  *
  * Bob sends the plan (QBER estimate, target efficiency and the rate adaptation it gives); Alice,
  * having made the same plan, answers with the syndrome of every frame. Bob decodes; frames that
- * fail ask for a quarter of the punctured filler bits at a time (blind reconciliation, at most
- * four rounds); frames still failing are dropped by both sides. Leak per kept frame is exact:
+ * fail ask for 1/step_div of the punctured filler bits at a time (blind reconciliation). With the
+ * default efficiency and a QBER the blind Monte Carlo covers (dst_ldpc_blind_default), the plan
+ * starts low (f 1.02-1.08, mother code with DST_LDPC_BLIND_HEADROOM to spare) and reveals in
+ * sixteenths; otherwise it is the calibrated fixed-rate plan revealing in quarters. Frames still
+ * failing are dropped by both sides. Leak per kept frame is exact:
  * syndrome bits - punctured bits + revealed bits (dst_ldpc.h); dropped frames' bits are discarded
  * with everything disclosed about them. The key is cut into frames of plan.key_bits bits; the
  * last one is padded with zeros known to both (its leak is counted in full). */
@@ -22,11 +25,11 @@ enum {
 	L_FILLER = 0x34, /* Alice -> Bob: filler bits of those frames */
 	L_DONE = 0x35,   /* Bob -> Alice: kept frames, leak */
 };
-#define L_VERSION 1
+#define L_VERSION 2
 #define L_HDR 12
-#define L_INIT_BODY 72 /* u64 key bits, f64 qber, f64 f, u32 key_bits, syndrome_bits, punctured,
-			  shortened, char[32] code name */
-#define L_MAX_BLIND 4
+#define L_INIT_BODY 80 /* u64 key bits, f64 qber, f64 f, u32 key_bits, syndrome_bits, punctured,
+			  shortened, char[32] code name, u32 blind (0/1), u32 step_div */
+#define L_MAX_BLIND 16 /* largest step_div: every punctured bit can be revealed */
 #define L_MIN_FRAME_DIV 8 /* frames of at least n/8 key bits (else -ENOSPC at begin) */
 
 static void put32(uint8_t *p, uint32_t v)
@@ -100,6 +103,8 @@ struct side {
 	int (*random)(void *, void *, size_t);
 	void *random_ctx;
 	double f_target;
+	double f_plan; /* the f field of the plan (start f when blind) */
+	uint32_t blind, step_div; /* plan kind and reveal step (punctured / step_div per round) */
 };
 
 static int side_init(struct side *s, const struct dst_rec_config *cfg)
@@ -133,9 +138,22 @@ static void side_fini(struct side *s)
 	free(s->synbuf);
 }
 
-static uint32_t reveal_step(const struct dst_ldpc_plan *p)
+/* Bob's plan for this QBER: blind start when the default efficiency is asked for and the blind
+ * Monte Carlo covers the QBER, else fixed rate at f (0 = calibrated) revealing quarters. Alice
+ * calls it with Bob's fields and must get the same plan. */
+static int plan_for(struct side *s, double qber, double f, uint32_t blind, uint32_t step_div)
 {
-	uint32_t q = p->punctured / 4;
+	s->blind = blind;
+	s->step_div = step_div;
+	s->f_plan = f;
+	if (blind)
+		return dst_ldpc_plan_make_blind(s->fam, qber, f, DST_LDPC_BLIND_HEADROOM, &s->plan);
+	return dst_ldpc_plan_make(s->fam, qber, f, &s->plan);
+}
+
+static uint32_t reveal_step(const struct side *s)
+{
+	uint32_t q = s->plan.punctured / s->step_div;
 	return (q + 63) / 64 * 64;
 }
 
@@ -232,9 +250,11 @@ static int alice_init(struct rec_ldpc_alice *a, const uint8_t *in, size_t len, u
 	uint64_t qb = get64(b + 8), fb = get64(b + 16);
 	memcpy(&qber, &qb, 8);
 	memcpy(&f, &fb, 8);
-	if (get64(b) != s->n_bits || !(qber > 0 && qber < 0.5) || !(f >= 0 && f < 10))
+	uint32_t blind = get32(b + 72), step_div = get32(b + 76);
+	if (get64(b) != s->n_bits || !(qber > 0 && qber < 0.5) || !(f >= 0 && f < 10) || blind > 1 ||
+	    step_div < 1 || step_div > L_MAX_BLIND || (!blind && step_div != 4))
 		return -EPROTO;
-	if (dst_ldpc_plan_make(s->fam, qber, f, &s->plan))
+	if (plan_for(s, qber, f, blind, step_div))
 		return -EPROTO;
 	char name[33] = {0};
 	memcpy(name, b + 40, 32);
@@ -439,7 +459,12 @@ int rec_ldpc_bob_begin(struct rec_ldpc_bob *b, const uint64_t *key, uint64_t n_b
 	struct side *s = &b->s;
 	if (!key || !n_bits || n_bits > s->max_bits || !(qber > 0 && qber < 0.5))
 		return -EINVAL;
-	if (dst_ldpc_plan_make(s->fam, qber, s->f_target, &s->plan) || !s->plan.key_bits)
+	double f = s->f_target;
+	unsigned step_div = 4;
+	uint32_t blind = f == 0 && !dst_ldpc_blind_default(qber, &f, &step_div);
+	if (!blind)
+		f = s->f_target, step_div = 4;
+	if (plan_for(s, qber, f, blind, step_div) || !s->plan.key_bits)
 		return -EINVAL;
 	uint64_t frames = (n_bits + s->plan.key_bits - 1) / s->plan.key_bits;
 	if (frames > s->max_frames)
@@ -498,7 +523,7 @@ static int bob_request(struct rec_ldpc_bob *b, uint8_t *out, size_t cap, size_t 
 {
 	struct side *s = &b->s;
 	uint32_t failing = bob_decode(b);
-	uint32_t step = reveal_step(&s->plan);
+	uint32_t step = reveal_step(s);
 	uint32_t upto = (b->blind + 1) * step;
 	if (upto > s->plan.punctured)
 		upto = s->plan.punctured;
@@ -555,7 +580,7 @@ int rec_ldpc_bob_step(struct rec_ldpc_bob *b, const uint8_t *in, size_t in_len, 
 		uint8_t *p = out + L_HDR;
 		uint64_t qb, fb;
 		memcpy(&qb, &b->qber, 8);
-		memcpy(&fb, &s->f_target, 8);
+		memcpy(&fb, &s->f_plan, 8);
 		put64(p, s->n_bits);
 		put64(p + 8, qb);
 		put64(p + 16, fb);
@@ -567,6 +592,8 @@ int rec_ldpc_bob_step(struct rec_ldpc_bob *b, const uint8_t *in, size_t in_len, 
 		dst_ldpc_code_get_info(s->plan.code, &info);
 		memset(p + 40, 0, 32);
 		memcpy(p + 40, info.name, strnlen(info.name, 32));
+		put32(p + 72, s->blind);
+		put32(p + 76, s->step_div);
 		hdr(out, L_INIT, 0, s->frames);
 		*out_len = L_HDR + L_INIT_BODY;
 		s->st.msg_bytes += *out_len;
@@ -579,7 +606,7 @@ int rec_ldpc_bob_step(struct rec_ldpc_bob *b, const uint8_t *in, size_t in_len, 
 		for (size_t w = 0; w < s->frames * sw; w++)
 			b->synd[w] = get64(in + L_HDR + 8 * w);
 	} else if (t == L_FILLER && s->round > 0) {
-		uint32_t k = get32(in + 8), upto = b->blind * reveal_step(&s->plan);
+		uint32_t k = get32(in + 8), upto = b->blind * reveal_step(s);
 		if (upto > s->plan.punctured)
 			upto = s->plan.punctured;
 		uint32_t failing = 0;

@@ -313,6 +313,29 @@ static void test_reconcile_interface_round_trip(void)
 		CU_ASSERT_EQUAL(dst_rec_alice_begin(A, ka, n), 0);
 		CU_ASSERT_EQUAL(dst_rec_bob_begin(B, kb, n, 0.03), 0);
 		int rb = dst_rec_bob_step(B, NULL, 0, m1, cap, &l1), ra;
+		if (methods[k] == DST_REC_LDPC) {
+			/* At 3% the plan is the blind start revealing sixteenths (ldpc_family.c table):
+			 * flag at body offset 72, step at 76. A plan Alice cannot reproduce is refused:
+			 * step 0, step above 16, fixed rate with a blind step, another start f. */
+			CU_ASSERT_EQUAL(m1[12 + 72], 1);
+			CU_ASSERT_EQUAL(m1[12 + 76], 16);
+			double f_other = 1.5;
+			for (int t = 0; t < 4; t++) {
+				memcpy(m2, m1, l1);
+				if (t == 0)
+					m2[12 + 76] = 0;
+				else if (t == 1)
+					m2[12 + 76] = 17;
+				else if (t == 2)
+					m2[12 + 72] = 0;
+				else
+					memcpy(m2 + 12 + 16, &f_other, 8);
+				struct dst_rec_alice *X = dst_rec_alice_create(&cfg);
+				CU_ASSERT_EQUAL(dst_rec_alice_begin(X, ka, n), 0);
+				CU_ASSERT_EQUAL(dst_rec_alice_step(X, m2, l1, m1 + l1, cap - l1, &l2), -EPROTO);
+				dst_rec_alice_free(X);
+			}
+		}
 		unsigned rounds = 0;
 		for (;;) {
 			ra = dst_rec_alice_step(A, m1, l1, m2, cap, &l2);
