@@ -14,6 +14,7 @@
 #ifndef DST_RECONCILE_H
 #define DST_RECONCILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,9 @@ struct dst_rec_config {
 	/* LDPC */
 	const char *ldpc_dir; /* codes directory, NULL: dst_ldpc_default_dir() */
 	double ldpc_f;        /* target efficiency, 0: calibrated default */
+	/* With ldpc_f 0: start from the blind plan (lower f, several reveal rounds and decodes per
+	 * failing frame: less leak, about 5-20x less throughput); false: the fixed-rate plan. */
+	bool ldpc_blind;
 	/* Randomness (LDPC filler bits); NULL: getrandom(). Returns 0 or -errno. */
 	int (*random)(void *ctx, void *buf, size_t len);
 	void *random_ctx;

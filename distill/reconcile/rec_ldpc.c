@@ -3,8 +3,8 @@
  * Bob sends the plan (QBER estimate, target efficiency and the rate adaptation it gives); Alice,
  * having made the same plan, answers with the syndrome of every frame. Bob decodes; frames that
  * fail ask for 1/step_div of the punctured filler bits at a time (blind reconciliation). With the
- * default efficiency and a QBER the blind Monte Carlo covers (dst_ldpc_blind_default), the plan
- * starts low (f 1.02-1.08, mother code with DST_LDPC_BLIND_HEADROOM to spare) and reveals in
+ * default efficiency, ldpc_blind set and a QBER the blind Monte Carlo covers
+ * (dst_ldpc_blind_default), the plan starts low (f 1.02-1.08, mother code with DST_LDPC_BLIND_HEADROOM to spare) and reveals in
  * sixteenths; otherwise it is the calibrated fixed-rate plan revealing in quarters. Frames still
  * failing are dropped by both sides. Leak per kept frame is exact:
  * syndrome bits - punctured bits + revealed bits (dst_ldpc.h); dropped frames' bits are discarded
@@ -103,6 +103,7 @@ struct side {
 	int (*random)(void *, void *, size_t);
 	void *random_ctx;
 	double f_target;
+	bool blind_wanted; /* config: blind plan when the default efficiency is asked for */
 	double f_plan; /* the f field of the plan (start f when blind) */
 	uint32_t blind, step_div; /* plan kind and reveal step (punctured / step_div per round) */
 };
@@ -123,6 +124,7 @@ static int side_init(struct side *s, const struct dst_rec_config *cfg)
 	s->random = cfg->random;
 	s->random_ctx = cfg->random_ctx;
 	s->f_target = cfg->ldpc_f;
+	s->blind_wanted = cfg->ldpc_blind;
 	return s->ws && s->revealed && s->ok && s->frame && s->synbuf ? 0 : -ENOMEM;
 }
 
@@ -461,7 +463,7 @@ int rec_ldpc_bob_begin(struct rec_ldpc_bob *b, const uint64_t *key, uint64_t n_b
 		return -EINVAL;
 	double f = s->f_target;
 	unsigned step_div = 4;
-	uint32_t blind = f == 0 && !dst_ldpc_blind_default(qber, &f, &step_div);
+	uint32_t blind = f == 0 && s->blind_wanted && !dst_ldpc_blind_default(qber, &f, &step_div);
 	if (!blind)
 		f = s->f_target, step_div = 4;
 	if (plan_for(s, qber, f, blind, step_div) || !s->plan.key_bits)

@@ -303,7 +303,8 @@ static void test_reconcile_interface_round_trip(void)
 	for (unsigned k = 0; k < 2; k++) {
 		if (!dst_rec_method_available(methods[k]))
 			continue;
-		struct dst_rec_config cfg = {.method = methods[k], .max_bits = n, .seed = 3};
+		struct dst_rec_config cfg = {.method = methods[k], .max_bits = n, .seed = 3,
+					     .ldpc_blind = true};
 		struct dst_rec_alice *A = dst_rec_alice_create(&cfg);
 		struct dst_rec_bob *B = dst_rec_bob_create(&cfg);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(A);
@@ -319,6 +320,16 @@ static void test_reconcile_interface_round_trip(void)
 			 * step 0, step above 16, fixed rate with a blind step, another start f. */
 			CU_ASSERT_EQUAL(m1[12 + 72], 1);
 			CU_ASSERT_EQUAL(m1[12 + 76], 16);
+			/* Without ldpc_blind the default is the fixed-rate plan revealing quarters. */
+			struct dst_rec_config fixed = cfg;
+			fixed.ldpc_blind = false;
+			struct dst_rec_bob *F = dst_rec_bob_create(&fixed);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(F);
+			CU_ASSERT_EQUAL(dst_rec_bob_begin(F, kb, n, 0.03), 0);
+			CU_ASSERT_EQUAL(dst_rec_bob_step(F, NULL, 0, m2, cap, &l2), DST_REC_CONTINUE);
+			CU_ASSERT_EQUAL(m2[12 + 72], 0);
+			CU_ASSERT_EQUAL(m2[12 + 76], 4);
+			dst_rec_bob_free(F);
 			double f_other = 1.5;
 			for (int t = 0; t < 4; t++) {
 				memcpy(m2, m1, l1);
