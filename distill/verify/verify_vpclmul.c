@@ -4,35 +4,8 @@
 #include <immintrin.h>
 
 #include "gf128.h"
+#include "gf128_clmul.h"
 #include "verify_internal.h"
-
-static inline void clmul128(__m128i a, __m128i b, __m128i *lo, __m128i *hi)
-{
-	__m128i l = _mm_clmulepi64_si128(a, b, 0x00);
-	__m128i h = _mm_clmulepi64_si128(a, b, 0x11);
-	__m128i m = _mm_clmulepi64_si128(_mm_xor_si128(a, _mm_srli_si128(a, 8)),
-					 _mm_xor_si128(b, _mm_srli_si128(b, 8)), 0x00);
-	m = _mm_xor_si128(m, _mm_xor_si128(l, h));
-	*lo = _mm_xor_si128(l, _mm_slli_si128(m, 8));
-	*hi = _mm_xor_si128(h, _mm_srli_si128(m, 8));
-}
-
-/* lo + hi x^128 modulo x^128 + x^7 + x^2 + x + 1 (see verify_pclmul.c). */
-static inline __m128i reduce(__m128i lo, __m128i hi)
-{
-	const __m128i poly = _mm_set_epi64x(0, 0x87);
-	__m128i t = _mm_clmulepi64_si128(hi, poly, 0x01);
-	hi = _mm_xor_si128(hi, _mm_srli_si128(t, 8));
-	lo = _mm_xor_si128(lo, _mm_slli_si128(t, 8));
-	return _mm_xor_si128(lo, _mm_clmulepi64_si128(hi, poly, 0x00));
-}
-
-static inline __m128i mul(__m128i a, __m128i b)
-{
-	__m128i lo, hi;
-	clmul128(a, b, &lo, &hi);
-	return reduce(lo, hi);
-}
 
 /* Per-lane Karatsuba terms of a x b without the final combination: lo x lo, hi x hi and
  * (lo + hi)(lo' + hi'), accumulated by the caller. bk holds b's lo + hi in each lane's low word. */
@@ -50,7 +23,7 @@ void dst_verify_hash_vpclmul(const uint64_t *msg, uint64_t nbits, const uint64_t
 	__m128i p[9];
 	p[1] = _mm_set_epi64x((long long)k[1], (long long)k[0]);
 	for (int i = 2; i <= 8; i++)
-		p[i] = mul(p[i - 1], p[1]);
+		p[i] = gf128_clmul_mul(p[i - 1], p[1]);
 	/* Lane 0 takes the earlier block of a pair, so it gets the higher power. */
 	__m256i kp[4], kk[4];
 	for (int j = 0; j < 4; j++) {
@@ -74,13 +47,13 @@ void dst_verify_hash_vpclmul(const uint64_t *msg, uint64_t nbits, const uint64_t
 		mid = _mm_xor_si128(mid, _mm_xor_si128(lo, hi));
 		lo = _mm_xor_si128(lo, _mm_slli_si128(mid, 8));
 		hi = _mm_xor_si128(hi, _mm_srli_si128(mid, 8));
-		acc = reduce(lo, hi);
+		acc = gf128_clmul_reduce(lo, hi);
 	}
 	for (; i < blocks; i++) {
 		uint64_t b[2];
 		gf128_block(msg, nbits, i, b);
-		acc = mul(_mm_xor_si128(acc, _mm_set_epi64x((long long)b[1], (long long)b[0])), p[1]);
+		acc = gf128_clmul_mul(_mm_xor_si128(acc, _mm_set_epi64x((long long)b[1], (long long)b[0])), p[1]);
 	}
-	acc = mul(_mm_xor_si128(acc, _mm_set_epi64x(0, (long long)nbits)), p[1]);
+	acc = gf128_clmul_mul(_mm_xor_si128(acc, _mm_set_epi64x(0, (long long)nbits)), p[1]);
 	_mm_storeu_si128((__m128i *)out, acc);
 }
