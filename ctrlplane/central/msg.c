@@ -209,7 +209,7 @@ static int decode_edges(const json_t *arr, bool routes, struct cp_cen_msg *m, ch
 		return cp_ctl_fail(why, wl, -EPROTO, "%s has more than %u entries", what, max);
 	m->edges = calloc(n ? n : 1, sizeof(*m->edges));
 	if (!m->edges)
-		return cp_ctl_fail(why, wl, -EPROTO, "out of memory");
+		return cp_ctl_fail(why, wl, -ENOMEM, "out of memory");
 	size_t i;
 	json_t *e;
 	json_array_foreach(arr, i, e)
@@ -244,7 +244,7 @@ static int decode_numbers(const json_t *arr, struct cp_cen_msg *m, char *why, si
 	size_t n = json_array_size(arr);
 	m->numbers = calloc(n ? n : 1, sizeof(*m->numbers));
 	if (!m->numbers)
-		return cp_ctl_fail(why, wl, -EPROTO, "out of memory");
+		return cp_ctl_fail(why, wl, -ENOMEM, "out of memory");
 	size_t i;
 	json_t *e;
 	json_array_foreach(arr, i, e)
