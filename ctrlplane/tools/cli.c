@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cp_ctl.h"
+#include "cp_version.h"
 
 static int call(const struct cli_opts *o, int fd, json_t *argv)
 {
@@ -99,16 +100,30 @@ int cli_client_main(struct cli_opts *o, int argc, char **argv, void (*usage)(FIL
 {
 	static const struct option opts[] = {{"socket", required_argument, 0, 's'},
 					     {"json", no_argument, 0, 'j'},
+					     {"timeout", required_argument, 0, 't'},
 					     {"help", no_argument, 0, 'h'},
+					     {"version", no_argument, 0, 'V'},
 					     {0, 0, 0, 0}};
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+s:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+s:jt:hV", opts, NULL)) != -1) {
+		char *end, buf[160];
 		switch (c) {
 		case 's': o->socket = optarg; break;
 		case 'j': o->json = 1; break;
+		case 't':
+			o->timeout_ms = (int)strtol(optarg, &end, 10);
+			if (*end || o->timeout_ms <= 0) {
+				fprintf(stderr, "%s: --timeout: '%s' is not a positive number\n", o->tool,
+					optarg);
+				return 2;
+			}
+			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("%s\n", cp_version_string(buf, sizeof(buf)));
 			return 0;
 		default:
 			usage(stderr);

@@ -16,8 +16,9 @@ struct cli_opts {
 int cli_run(const struct cli_opts *o, int argc, char **argv);
 /* Interactive mode until EOF / quit; returns 0. */
 int cli_interactive(const struct cli_opts *o);
-/* A client tool's main after its own subcommands: -s/--socket, --json, -h/--help (usage to
- * stdout), then one command or interactive mode. Returns the exit status. */
+/* A client tool's main after its own subcommands: -s/--socket, --json, -t/--timeout MS,
+ * -h/--help (usage to stdout), -V/--version, then one command or interactive mode. Returns the
+ * exit status. */
 int cli_client_main(struct cli_opts *o, int argc, char **argv, void (*usage)(FILE *f));
 
 struct event_base;

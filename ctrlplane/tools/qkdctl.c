@@ -1,11 +1,9 @@
 /* qkdctl: the operator CLI of a qkdnode control thread (docs/control.md). */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "cp_version.h"
 
 static void usage(FILE *f)
 {
@@ -28,43 +26,5 @@ int main(int argc, char **argv)
 {
 	const char *env = getenv("QKDCTL_SOCKET");
 	struct cli_opts o = {"qkdctl", env ? env : "/run/qkdnode/ctl.sock", 0, 10000};
-	static const struct option opts[] = {{"socket", required_argument, 0, 's'},
-					     {"json", no_argument, 0, 'j'},
-					     {"timeout", required_argument, 0, 't'},
-					     {"help", no_argument, 0, 'h'},
-					     {"version", no_argument, 0, 'V'},
-					     {0, 0, 0, 0}};
-	int c;
-	while ((c = getopt_long(argc, argv, "+s:jt:hV", opts, NULL)) != -1) {
-		char *end;
-		switch (c) {
-		case 's':
-			o.socket = optarg;
-			break;
-		case 'j':
-			o.json = 1;
-			break;
-		case 't':
-			o.timeout_ms = (int)strtol(optarg, &end, 10);
-			if (*end || o.timeout_ms <= 0) {
-				fprintf(stderr, "qkdctl: --timeout: '%s' is not a positive number\n", optarg);
-				return 2;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V': {
-			char buf[160];
-			printf("%s\n", cp_version_string(buf, sizeof(buf)));
-			return 0;
-		}
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind == argc)
-		return cli_interactive(&o);
-	return cli_run(&o, argc - optind, argv + optind);
+	return cli_client_main(&o, argc, argv, usage);
 }
