@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Per-test CUnit summary from meson testlog.json files; --total prints 'N passed, N failed'."""
+"""Per-test CUnit summary from meson testlog.json files; --total prints 'N passed, N failed'
+and, for each failed test, its name and the last lines of its output (CI shows only the tail)."""
 import json
 import re
 import sys
 
+TAIL_LINES = 25
 ROW = re.compile(r"^\s*tests\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", re.M)
 
 
@@ -36,13 +38,23 @@ def main(argv):
     total = argv and argv[0] == "--total"
     paths = argv[1:] if total else argv
     tp = tf = 0
+    failed = []
     for path in paths:
         for e in load(path):
             p, f = counts(e)
             tp += p
             tf += f
+            if f:
+                failed.append((path, e))
             if not total:
                 print(f"  {e['name']:48s} {e['result']:8s} {p:4d} passed {f:3d} failed")
+    if total:
+        for path, e in failed:
+            print(f"--- failed: {e['name']} ({e['result']}, {path}) ---")
+            for stream in ("stdout", "stderr"):
+                lines = (e.get(stream) or "").splitlines()[-TAIL_LINES:]
+                for line in lines:
+                    print(f"  {stream[3]}| {line}")
     print(f"{tp} passed, {tf} failed")
     return 0
 
