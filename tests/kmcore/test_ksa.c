@@ -165,11 +165,18 @@ static int peer(struct km_ksa *k, const char *id, uint16_t port, km_pool_id pool
 	return km_ksa_set_peer(k, &p);
 }
 
+/* Says which step failed: a suite that cannot start otherwise shows only "initialization failed". */
+static int init_failed(const char *step)
+{
+	fprintf(stderr, "ksa suite_init: %s failed (errno %d: %s)\n", step, errno, strerror(errno));
+	return 1;
+}
+
 static int suite_init(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/ksa_test_XXXXXX");
 	if (!mkdtemp(dir))
-		return 1;
+		return init_failed("mkdtemp");
 	char cmd[1400];
 	char script[512];
 	snprintf(script, sizeof(script), "%s", unit_src_path("../scripts/make_certs.sh"));
@@ -178,18 +185,18 @@ static int suite_init(void)
 		 " >/dev/null && sh %s %s/rogue sae-a1 >/dev/null",
 		 script, dir, script, dir);
 	if (system(cmd) != 0)
-		return 1;
+		return init_failed("make_certs.sh");
 	uint8_t kek[32];
 	unit_fill_random(kek, sizeof(kek), 77);
 	int fd = open(path("kek", "bin"), O_WRONLY | O_CREAT | O_EXCL, 0600);
 	if (fd < 0 || write(fd, kek, sizeof(kek)) != (ssize_t)sizeof(kek) || close(fd) != 0)
-		return 1;
+		return init_failed("writing the KEK file");
 	store_a = open_store("store-a");
 	store_b = open_store("store-b");
 	store_c = open_store("store-c");
 	meter_a = km_meter_create();
 	if (!store_a || !store_b || !store_c || !meter_a)
-		return 1;
+		return init_failed("opening the stores");
 	km_store_set_meter(store_a, meter_a);
 	static struct ref_stream ca, ad;
 	if (feed_link(store_a, "kme-a", store_b, "kme-b", POOL_AB, POOL_AB, &ab, &ba, 1000) ||
@@ -197,12 +204,12 @@ static int suite_init(void)
 		      2000) ||
 	    feed_link(store_a, "kme-a", NULL, "kme-d", POOL_AD, POOL_AD, &ad, NULL, 3000) ||
 	    feed_self(store_a, &a_self, 4000))
-		return 1;
+		return init_failed("filling the key pools");
 	kme_a = start_kme("kme-a", store_a, false);
 	kme_b = start_kme("kme-b", store_b, true);
 	kme_c = start_kme("kme-c", store_c, false);
 	if (!kme_a || !kme_b || !kme_c)
-		return 1;
+		return init_failed("starting the KMEs");
 	uint16_t pa = km_ksa_kx_port(kme_a), pb = km_ksa_kx_port(kme_b), pc = km_ksa_kx_port(kme_c);
 	/* kme-d never runs: a port nobody listens on (bind, read the port, close) */
 	int sfd = socket(AF_INET, SOCK_STREAM, 0);
@@ -210,12 +217,12 @@ static int suite_init(void)
 	socklen_t sl = sizeof(sa);
 	if (sfd < 0 || bind(sfd, (struct sockaddr *)&sa, sizeof(sa)) ||
 	    getsockname(sfd, (struct sockaddr *)&sa, &sl))
-		return 1;
+		return init_failed("reserving a dead port for kme-d");
 	close(sfd);
 	if (peer(kme_a, "kme-b", pb, POOL_AB) || peer(kme_a, "kme-c", pc, POOL_AC_AT_A) ||
 	    peer(kme_a, "kme-d", ntohs(sa.sin_port), POOL_AD) || peer(kme_b, "kme-a", pa, POOL_AB) ||
 	    peer(kme_c, "kme-a", pa, POOL_AC_AT_C))
-		return 1;
+		return init_failed("setting the peers");
 	return km_ksa_start(kme_a) || km_ksa_start(kme_b) || km_ksa_start(kme_c);
 }
 
