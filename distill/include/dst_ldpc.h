@@ -155,7 +155,7 @@ double dst_ldpc_default_f(double qber);
 /* Blind start measured by Monte Carlo for this QBER (1-8%): efficiency for
  * dst_ldpc_plan_make_blind with DST_LDPC_BLIND_HEADROOM and the reveal step (punctured/step_div bits
  * per round). Returns 0, or -ENOENT outside the measured range (use dst_ldpc_default_f). */
-#define DST_LDPC_BLIND_HEADROOM 0.15
+#define DST_LDPC_BLIND_HEADROOM 0.08
 int dst_ldpc_blind_default(double qber, double *f_start, unsigned *step_div);
 /* Blind round: reveal 'bits' more punctured filler bits (rounded up to 64, capped at punctured).
  * Updates revealed, leak_bits and f. Returns the number newly revealed, 0 if none remain. */
@@ -191,6 +191,31 @@ struct dst_ldpc_result {
 int dst_ldpc_bob(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, const uint64_t *bob,
 		 const uint64_t *syndrome, const uint64_t *revealed, uint64_t *corrected,
 		 struct dst_ldpc_result *res);
+
+/* Bob, blind round: continue the failed decode the last dst_ldpc_bob()/dst_ldpc_bob_resume() on
+ * this workspace left (same frame 'bob' and syndrome, same code, puncturing and shortening) after
+ * Alice revealed more filler: plan->revealed (>= the last call's) with 'revealed' holding the first
+ * plan->revealed filler bits as in dst_ldpc_bob. The newly revealed bits become certain LLRs in the
+ * current decoder state and up to plan->max_iter more sweeps run from the current messages,
+ * instead of decoding from the channel again (res->iterations counts this call's sweeps). Returns
+ * 0 (see res->status) or -EINVAL (no failed decode of this shape to continue, bad arguments). */
+int dst_ldpc_bob_resume(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan,
+			const uint64_t *bob, const uint64_t *revealed, uint64_t *corrected,
+			struct dst_ldpc_result *res);
+
+/* Bob's decode in blind round 'round' of a frame (0: the syndrome just came; r > 0: after the
+ * r-th reveal), on a workspace that holds this frame's state from its previous rounds: round 0
+ * decodes from the channel with at most DST_LDPC_BLIND_FIRST_ITER sweeps (plan->max_iter when
+ * nothing can be revealed); later rounds resume with at most DST_LDPC_BLIND_ROUND_ITER sweeps,
+ * except every DST_LDPC_BLIND_RESTART-th round, which decodes from the channel again with
+ * plan->max_iter, and the round that revealed the last filler bit, which does so when resuming
+ * failed. res->iterations counts the sweeps of this call. Returns 0 or -EINVAL as dst_ldpc_bob. */
+#define DST_LDPC_BLIND_FIRST_ITER 30
+#define DST_LDPC_BLIND_ROUND_ITER 8
+#define DST_LDPC_BLIND_RESTART 4
+int dst_ldpc_bob_blind(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, unsigned round,
+		       const uint64_t *bob, const uint64_t *syndrome, const uint64_t *revealed,
+		       uint64_t *corrected, struct dst_ldpc_result *res);
 
 /* ---- introspection for tests and benchmarks ----------------------------------------------- */
 

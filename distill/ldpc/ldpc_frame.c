@@ -22,6 +22,10 @@ struct dst_ldpc_ws {
 	const struct ldpc_variant *forced;
 	const struct ldpc_variant *last;
 	const struct dst_ldpc_code *last_code;
+	/* shape of the failed decode the state holds, for dst_ldpc_bob_resume (resumable false
+	 * after a success or before any decode) */
+	bool resumable;
+	uint32_t last_punctured, last_shortened, last_revealed;
 };
 
 /* block 0 of the APP LLRs (64 bytes of scratch before it, see struct ldpc_dec) */
@@ -108,6 +112,7 @@ int dst_ldpc_alice(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, con
 	if (!ws || !plan_fits(ws, plan) || !key || !syndrome || (plan->punctured && !filler))
 		return -EINVAL;
 	const struct dst_ldpc_code *c = plan->code;
+	ws->resumable = false; /* the granule classes below are Alice's */
 	mark_granules(ws, plan);
 	/* filler word i belongs to the i-th punctured granule in puncture order */
 	for (uint32_t i = 0; i < plan->punctured / LDPC_GRAN; i++)
@@ -172,8 +177,8 @@ static void hard_decisions(const struct dst_ldpc_code *c, const int8_t *app, uin
 }
 
 /* Sweep until the syndrome holds or max_iter; then Bob's corrected key (or his input). */
-static int iterate(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, const uint64_t *bob,
-		   uint64_t *corrected, struct dst_ldpc_result *res)
+static void iterate(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, const uint64_t *bob,
+		    uint64_t *corrected, struct dst_ldpc_result *res)
 {
 	const struct dst_ldpc_code *c = plan->code;
 	const struct ldpc_variant *v = ws->forced ? ws->forced : ldpc_variant_active();
@@ -196,7 +201,7 @@ static int iterate(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, con
 	if (res->status != DST_LDPC_OK) {
 		if (corrected != bob)
 			memcpy(corrected, bob, plan->key_bits / 8);
-		return 0;
+		return;
 	}
 	hard_decisions(c, app, stride, ws->word);
 	uint32_t k = 0, flipped = 0;
@@ -206,36 +211,44 @@ static int iterate(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, con
 			corrected[k++] = ws->word[w];
 		}
 	res->flipped = flipped;
-	return 0;
 }
 
-/* Revealed filler as certain LLRs (+-127). */
-static void set_revealed(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan,
+/* Revealed filler granules [from, plan->revealed / 64) as certain LLRs (+-127), with the repeated
+ * head of a block kept equal to it. */
+static void set_revealed(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, uint32_t from,
 			 const uint64_t *revealed)
 {
 	const struct dst_ldpc_code *c = plan->code;
 	uint32_t per = c->z / 64;
 	int8_t *app = app_blocks(ws);
-	for (uint32_t i = 0; i < plan->revealed / LDPC_GRAN; i++) {
+	for (uint32_t i = from; i < plan->revealed / LDPC_GRAN; i++) {
 		uint32_t w = c->punct_order[i];
 		int8_t *dst = app + (size_t)(w / per) * ws->app_stride + (w % per) * 64;
 		fill_word(dst, revealed[i], 127);
+		if (w % per == 0)
+			memcpy(dst + c->z, dst, LDPC_APP_TAIL);
 		ws->gclass[w] = G_REVEALED;
 	}
 }
 
-int dst_ldpc_bob(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, const uint64_t *bob,
-		 const uint64_t *syndrome, const uint64_t *revealed, uint64_t *corrected,
-		 struct dst_ldpc_result *res)
+/* Remember the shape of a failed decode so that dst_ldpc_bob_resume can continue it. */
+static void keep_state(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan,
+		       const struct dst_ldpc_result *res)
 {
-	if (!ws || !plan_fits(ws, plan) || !bob || !syndrome || !corrected || !res ||
-	    (plan->revealed && !revealed))
-		return -EINVAL;
+	ws->resumable = res->status != DST_LDPC_OK;
+	ws->last_punctured = plan->punctured;
+	ws->last_shortened = plan->shortened;
+	ws->last_revealed = plan->revealed;
+}
+
+/* Channel LLRs into every block (Bob's bits, 0 for unknown filler, certain for shortened and
+ * revealed bits); then each block's head repeated after its end. */
+static void channel_llrs(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan,
+			 const uint64_t *bob, const uint64_t *revealed)
+{
 	const struct dst_ldpc_code *c = plan->code;
 	uint32_t z = c->z, per = z / 64, stride = ws->app_stride;
 	int8_t *app = app_blocks(ws);
-	mark_granules(ws, plan);
-	/* channel LLRs into every block; then each block's head repeated after its end */
 	uint32_t k = 0;
 	for (uint32_t w = 0; w < c->n / LDPC_GRAN; w++) {
 		int8_t *dst = app + (size_t)(w / per) * stride + (w % per) * 64;
@@ -252,16 +265,47 @@ int dst_ldpc_bob(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, const
 			break;
 		}
 	}
-	set_revealed(ws, plan, revealed);
+	set_revealed(ws, plan, 0, revealed);
 	for (uint32_t col = 0; col < c->nb; col++)
 		memcpy(app + (size_t)col * stride + z, app + (size_t)col * stride, LDPC_APP_TAIL);
+}
+
+int dst_ldpc_bob(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, const uint64_t *bob,
+		 const uint64_t *syndrome, const uint64_t *revealed, uint64_t *corrected,
+		 struct dst_ldpc_result *res)
+{
+	if (!ws || !plan_fits(ws, plan) || !bob || !syndrome || !corrected || !res ||
+	    (plan->revealed && !revealed))
+		return -EINVAL;
+	const struct dst_ldpc_code *c = plan->code;
+	mark_granules(ws, plan);
+	channel_llrs(ws, plan, bob, revealed);
 	for (uint32_t i = 0; i < c->m / 8; i++) {
 		uint64_t m = spread_bits((uint8_t)(syndrome[i / 8] >> (8 * (i % 8))));
 		memcpy(ws->synd + 8 * i, &m, 8);
 	}
-	memset(ws->c2v, 0, (size_t)c->ne * z);
+	memset(ws->c2v, 0, (size_t)c->ne * c->z);
 	ws->last_code = c;
-	return iterate(ws, plan, bob, corrected, res);
+	iterate(ws, plan, bob, corrected, res);
+	keep_state(ws, plan, res);
+	return 0;
+}
+
+int dst_ldpc_bob_resume(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan,
+			const uint64_t *bob, const uint64_t *revealed, uint64_t *corrected,
+			struct dst_ldpc_result *res)
+{
+	if (!ws || !plan_fits(ws, plan) || !bob || !corrected || !res || !ws->resumable ||
+	    plan->code != ws->last_code || plan->punctured != ws->last_punctured ||
+	    plan->shortened != ws->last_shortened || plan->revealed < ws->last_revealed ||
+	    (plan->revealed > ws->last_revealed && !revealed))
+		return -EINVAL;
+	/* the filler revealed since the last call becomes known in the current state; the check
+	 * messages stay, so the next sweeps start from where the failed decode stopped */
+	set_revealed(ws, plan, ws->last_revealed / LDPC_GRAN, revealed);
+	iterate(ws, plan, bob, corrected, res);
+	keep_state(ws, plan, res);
+	return 0;
 }
 
 int dst_ldpc_ws_force_variant(struct dst_ldpc_ws *ws, const char *name)

@@ -1,7 +1,10 @@
 /* LDPC reconciliation frames: AVX2 and portable decoders agree bit for bit (decisions, iteration
  * counts and the fixed-point state); an error-free frame decodes in one iteration; frames below
  * capacity are corrected to Alice's key; frames far above capacity are reported failed and Bob's
- * bits come back unchanged; leak accounting follows its definition; bad arguments change nothing. */
+ * bits come back unchanged; leak accounting follows its definition; blind rounds resumed from the
+ * failed state (dst_ldpc_bob_resume, dst_ldpc_bob_blind) agree between variants, recover a frame
+ * that failed at its start rate and never turn a hopeless one into a success; bad arguments
+ * change nothing. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -310,6 +313,176 @@ static void test_blind_round_recovers(void)
 	frame_free(&f);
 }
 
+/* Resumed blind rounds: after a failed first decode and each reveal, the generic and AVX2
+ * decoders continue to the same decisions, iteration counts and fixed-point state. */
+static void test_resume_avx2_matches_portable(void)
+{
+	if (dst_ldpc_ws_force_variant(ws, "avx2") == -ENOTSUP)
+		return;
+	struct dst_ldpc_ws *w2 = dst_ldpc_ws_create(fam);
+	CU_ASSERT_EQUAL_FATAL(dst_ldpc_ws_force_variant(ws, "generic"), 0);
+	CU_ASSERT_EQUAL_FATAL(dst_ldpc_ws_force_variant(w2, "avx2"), 0);
+	struct dst_ldpc_plan p;
+	CU_ASSERT_EQUAL_FATAL(dst_ldpc_plan_make_blind(fam, 0.03, 1.05, 0.15, &p), 0);
+	CU_ASSERT_FATAL(p.punctured >= 4 * 64);
+	struct frame f;
+	frame_make(&f, &p, (uint32_t)(0.033 * p.key_bits));
+	uint64_t *out2 = malloc(f.words * 8);
+	struct dst_ldpc_result r1, r2;
+	p.max_iter = 6;
+	CU_ASSERT_EQUAL(dst_ldpc_bob(ws, &p, f.bob, f.syn, NULL, f.out, &r1), 0);
+	CU_ASSERT_EQUAL(dst_ldpc_bob(w2, &p, f.bob, f.syn, NULL, out2, &r2), 0);
+	CU_ASSERT_EQUAL(r1.status, DST_LDPC_FAILED);
+	for (int round = 0; round < 3; round++) {
+		CU_ASSERT(dst_ldpc_plan_reveal(&p, p.punctured / 4) > 0);
+		p.max_iter = 3 + (unsigned)round;
+		CU_ASSERT_EQUAL(dst_ldpc_bob_resume(ws, &p, f.bob, f.fill, f.out, &r1), 0);
+		CU_ASSERT_EQUAL(dst_ldpc_bob_resume(w2, &p, f.bob, f.fill, out2, &r2), 0);
+		CU_ASSERT_EQUAL(r1.status, r2.status);
+		CU_ASSERT_EQUAL(r1.iterations, r2.iterations);
+		CU_ASSERT_EQUAL(r1.flipped, r2.flipped);
+		CU_ASSERT_EQUAL(memcmp(f.out, out2, f.words * 8), 0);
+		size_t l1, l2;
+		const int8_t *a1 = dst_ldpc_ws_app(ws, &l1), *a2 = dst_ldpc_ws_app(w2, &l2);
+		CU_ASSERT_EQUAL(l1, l2);
+		CU_ASSERT_EQUAL(memcmp(a1, a2, l1), 0);
+		const int8_t *c1 = dst_ldpc_ws_c2v(ws, &l1), *c2 = dst_ldpc_ws_c2v(w2, &l2);
+		CU_ASSERT_EQUAL(l1, l2);
+		CU_ASSERT_EQUAL(memcmp(c1, c2, l1), 0);
+		if (r1.status == DST_LDPC_OK)
+			break;
+	}
+	dst_ldpc_ws_force_variant(ws, NULL);
+	free(out2);
+	frame_free(&f);
+	dst_ldpc_ws_free(w2);
+}
+
+/* Alice's filler bits as the decoder sees them once revealed: the APP LLRs of the revealed
+ * positions carry their values (bit 1 <-> negative) right after the resume put them in. */
+static void test_resume_sets_revealed(void)
+{
+	struct dst_ldpc_plan p;
+	CU_ASSERT_EQUAL_FATAL(dst_ldpc_plan_make_blind(fam, 0.02, 1.05, 0.15, &p), 0);
+	struct frame f;
+	frame_make(&f, &p, (uint32_t)(0.05 * p.key_bits)); /* far above: keeps failing */
+	struct dst_ldpc_result r;
+	p.max_iter = 2;
+	CU_ASSERT_EQUAL(dst_ldpc_bob(ws, &p, f.bob, f.syn, NULL, f.out, &r), 0);
+	CU_ASSERT_EQUAL_FATAL(r.status, DST_LDPC_FAILED);
+	CU_ASSERT(dst_ldpc_plan_reveal(&p, 128) == 128);
+	p.max_iter = 0; /* no sweep: the state as the reveal left it */
+	CU_ASSERT_EQUAL(dst_ldpc_bob_resume(ws, &p, f.bob, f.fill, f.out, &r), 0);
+	CU_ASSERT_EQUAL(r.status, DST_LDPC_FAILED);
+	CU_ASSERT_EQUAL(memcmp(f.out, f.bob, f.words * 8), 0);
+	size_t len;
+	const int8_t *app = dst_ldpc_ws_app(ws, &len);
+	/* each revealed filler word sits in some 64-bit word of the frame whose LLRs are all +-127
+	 * with its bits' signs (a chance match of 64 random signs and saturation is negligible) */
+	unsigned found = 0;
+	for (int k = 0; k < 2; k++)
+		for (size_t w = 0; w < len / 64; w++) {
+			unsigned match = 0;
+			for (int b = 0; b < 64; b++) {
+				int8_t a = app[w * 64 + (size_t)b];
+				int bit = (int)(f.fill[k] >> b & 1);
+				match += (a == 127 && !bit) || (a == -127 && bit);
+			}
+			if (match == 64) {
+				found++;
+				break;
+			}
+		}
+	CU_ASSERT_EQUAL(found, 2);
+	frame_free(&f);
+}
+
+/* The blind schedule: a frame that fails at the start rate decodes after reveals, equal to
+ * Alice's key, with leak = syndrome - punctured + revealed bits. */
+static void test_blind_schedule_recovers(void)
+{
+	const double qs[] = {0.02, 0.05};
+	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		struct dst_ldpc_plan p;
+		CU_ASSERT_EQUAL_FATAL(dst_ldpc_plan_make_blind(fam, qs[i], 1.03, 0.15, &p), 0);
+		struct dst_ldpc_code_info in;
+		dst_ldpc_code_get_info(p.code, &in);
+		struct frame f;
+		frame_make(&f, &p, (uint32_t)(qs[i] * p.key_bits));
+		struct dst_ldpc_result r;
+		unsigned round = 0;
+		CU_ASSERT_EQUAL(dst_ldpc_bob_blind(ws, &p, round, f.bob, f.syn, NULL, f.out, &r), 0);
+		CU_ASSERT_EQUAL(r.status, DST_LDPC_FAILED); /* f 1.03 is below what the code can do */
+		while (r.status != DST_LDPC_OK && dst_ldpc_plan_reveal(&p, p.punctured / 16) > 0)
+			CU_ASSERT_EQUAL(dst_ldpc_bob_blind(ws, &p, ++round, f.bob, f.syn, f.fill, f.out,
+							   &r), 0);
+		CU_ASSERT_EQUAL(r.status, DST_LDPC_OK);
+		CU_ASSERT(round >= 1);
+		CU_ASSERT_EQUAL(r.flipped, (uint32_t)(qs[i] * p.key_bits));
+		CU_ASSERT_EQUAL(memcmp(f.out, f.alice, f.words * 8), 0);
+		CU_ASSERT(p.revealed > 0 && p.revealed <= p.punctured);
+		CU_ASSERT_EQUAL(p.leak_bits, in.m - p.punctured + p.revealed);
+		CU_ASSERT_EQUAL(r.leak_bits, p.leak_bits);
+		frame_free(&f);
+	}
+}
+
+/* A frame above capacity even with every filler bit revealed ends failed after the last round,
+ * with Bob's bits unchanged, never as a success with wrong bits. */
+static void test_blind_schedule_above_capacity(void)
+{
+	struct dst_ldpc_plan p;
+	CU_ASSERT_EQUAL_FATAL(dst_ldpc_plan_make_blind(fam, 0.02, 1.10, 0.08, &p), 0);
+	p.max_iter = 20;
+	struct frame f;
+	frame_make(&f, &p, (uint32_t)(0.06 * p.key_bits));
+	memset(f.out, 0xa5, f.words * 8);
+	struct dst_ldpc_result r;
+	unsigned round = 0;
+	CU_ASSERT_EQUAL(dst_ldpc_bob_blind(ws, &p, round, f.bob, f.syn, NULL, f.out, &r), 0);
+	while (r.status != DST_LDPC_OK && dst_ldpc_plan_reveal(&p, p.punctured / 8) > 0)
+		CU_ASSERT_EQUAL(dst_ldpc_bob_blind(ws, &p, ++round, f.bob, f.syn, f.fill, f.out, &r), 0);
+	CU_ASSERT_EQUAL(r.status, DST_LDPC_FAILED);
+	CU_ASSERT_EQUAL(p.revealed, p.punctured);
+	CU_ASSERT(round >= 1);
+	CU_ASSERT_EQUAL(memcmp(f.out, f.bob, f.words * 8), 0);
+	frame_free(&f);
+}
+
+static void test_resume_bad_arguments(void)
+{
+	struct dst_ldpc_plan p;
+	CU_ASSERT_EQUAL_FATAL(dst_ldpc_plan_make_blind(fam, 0.02, 1.05, 0.15, &p), 0);
+	struct frame f;
+	frame_make(&f, &p, (uint32_t)(0.05 * p.key_bits));
+	struct dst_ldpc_result r;
+	/* after Alice's syndrome the workspace holds no decode to continue */
+	CU_ASSERT_EQUAL(dst_ldpc_bob_resume(ws, &p, f.bob, NULL, f.out, &r), -EINVAL);
+	p.max_iter = 2;
+	CU_ASSERT_EQUAL(dst_ldpc_bob(ws, &p, f.bob, f.syn, NULL, f.out, &r), 0);
+	CU_ASSERT_EQUAL_FATAL(r.status, DST_LDPC_FAILED);
+	struct dst_ldpc_plan q = p;
+	dst_ldpc_plan_reveal(&q, 64);
+	CU_ASSERT_EQUAL(dst_ldpc_bob_resume(ws, &q, f.bob, NULL, f.out, &r), -EINVAL); /* no values */
+	struct dst_ldpc_plan other;
+	CU_ASSERT_EQUAL_FATAL(dst_ldpc_plan_make_blind(fam, 0.02, 1.10, 0.15, &other), 0);
+	if (other.punctured != p.punctured || other.code != p.code)
+		CU_ASSERT_EQUAL(dst_ldpc_bob_resume(ws, &other, f.bob, f.fill, f.out, &r), -EINVAL);
+	CU_ASSERT_EQUAL(dst_ldpc_bob_resume(ws, &q, f.bob, f.fill, f.out, &r), 0);
+	/* fewer revealed bits than the state already knows */
+	CU_ASSERT_EQUAL(dst_ldpc_bob_resume(ws, &p, f.bob, f.fill, f.out, &r), -EINVAL);
+	/* after a success there is nothing to continue */
+	struct dst_ldpc_plan easy;
+	CU_ASSERT_EQUAL_FATAL(dst_ldpc_plan_make(fam, 0.02, 1.5, &easy), 0);
+	struct frame g;
+	frame_make(&g, &easy, 10);
+	CU_ASSERT_EQUAL(dst_ldpc_bob(ws, &easy, g.bob, g.syn, NULL, g.out, &r), 0);
+	CU_ASSERT_EQUAL(r.status, DST_LDPC_OK);
+	CU_ASSERT_EQUAL(dst_ldpc_bob_resume(ws, &easy, g.bob, NULL, g.out, &r), -EINVAL);
+	frame_free(&g);
+	frame_free(&f);
+}
+
 static void test_bad_arguments(void)
 {
 	struct dst_ldpc_plan p;
@@ -345,6 +518,11 @@ int main(void)
 		{"leak accounting", test_leak_accounting},
 		{"blind plan", test_blind_plan},
 		{"blind round recovers", test_blind_round_recovers},
+		{"resume: avx2 bit-exact with portable", test_resume_avx2_matches_portable},
+		{"resume: revealed filler becomes certain", test_resume_sets_revealed},
+		{"blind schedule recovers a failing frame", test_blind_schedule_recovers},
+		{"blind schedule above capacity fails", test_blind_schedule_above_capacity},
+		{"resume: bad arguments", test_resume_bad_arguments},
 		{"bad arguments", test_bad_arguments},
 		CU_TEST_INFO_NULL,
 	};
