@@ -12,7 +12,10 @@
  * message arrives), and each side then discards the keys only it holds and reports
  * DP_RELAY_EV_RESYNCED with the count discarded and the digest of the agreed set (equal at both
  * ends). Run it after a restart, before relays and key flow resume. One worker per lcore owns its km_relay; nothing it touches is locked except the
- * key store (thread-safe). */
+ * key store (thread-safe).
+ *
+ * Ports: the worker is the only thread bursting on its ports, so it also restarts one whose link
+ * stayed down (dp_port_watch): a memif client reconnects to a neighbour KM that restarted. */
 #ifndef DP_RELAY_H
 #define DP_RELAY_H
 
@@ -98,6 +101,7 @@ struct dp_relay_stats {
 	uint64_t resyncs, resync_errors;
 	uint64_t link_changes;
 	uint64_t overdue, resolves, answered, cancelled;
+	uint64_t port_restarts; /* ports started again after their peer went away (dp_port_watch) */
 };
 
 struct dp_relay_config {

@@ -215,7 +215,19 @@ static int eal_init(const struct qn_options *o, const char *prog)
 	}
 	if (rc)
 		return rc;
-	return rte_eal_init(a.argc, a.argv) < 0 ? -rte_errno : 0;
+	/* a memif server socket left by a killed run is removed, a live one refuses the start */
+	struct dp_memif_lock lk;
+	char err[320];
+	int removed = dp_eal_memif_reclaim(&a, &lk, err, sizeof(err));
+	if (removed < 0) {
+		fprintf(stderr, "qkdnode: %s\n", err);
+		return -EADDRINUSE;
+	}
+	if (removed)
+		fprintf(stderr, "qkdnode: removed %d stale memif socket file(s)\n", removed);
+	rc = rte_eal_init(a.argc, a.argv) < 0 ? -rte_errno : 0;
+	dp_memif_unlock(&lk);
+	return rc;
 }
 
 /* The main lcore's loop body: with --control it is the control thread's tick, otherwise it runs
@@ -265,8 +277,10 @@ int main(int argc, char **argv)
 	}
 	int erc = eal_init(&o, argv[0]);
 	if (erc) {
-		fprintf(stderr, "qkdnode: EAL: %s\n",
-			erc == -E2BIG ? "too many or too long EAL arguments" : rte_strerror(rte_errno));
+		if (erc != -EADDRINUSE) /* that one was explained already */
+			fprintf(stderr, "qkdnode: EAL: %s\n",
+				erc == -E2BIG ? "too many or too long EAL arguments"
+					      : rte_strerror(rte_errno));
 		qn_options_clear(&o);
 		return 1;
 	}

@@ -515,9 +515,10 @@ json_t *qn_relay_stats(const struct qn_relay *r)
 			 (json_int_t)s->commit_failed, "start_refused", (json_int_t)r->start_refused,
 			 "unmatched_events", (json_int_t)r->unmatched_events, "requests_full",
 			 (json_int_t)r->requests_full);
-	json_object_update_new(j, json_pack("{s:I,s:I,s:I,s:I,s:I}", "overdue",
+	json_object_update_new(j, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "overdue",
 					    (json_int_t)s->overdue, "resolves", (json_int_t)s->resolves,
 					    "answered", (json_int_t)s->answered, "late_acks",
-					    (json_int_t)s->rx_late, "given_up", (json_int_t)r->given_up));
+					    (json_int_t)s->rx_late, "given_up", (json_int_t)r->given_up,
+					    "port_restarts", (json_int_t)s->port_restarts));
 	return j;
 }

@@ -7,8 +7,10 @@
 #include <rte_mbuf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "dp_eal.h"
 #include "dp_relay.h"
 
 /* Everything one poll can produce: one message per request or received frame. */
@@ -26,6 +28,7 @@ struct dp_relay_worker {
 	struct dp_relay_port ports[DP_RELAY_MAX_PORTS];
 	unsigned nports;
 	struct tx_queue tx[DP_RELAY_MAX_PORTS];
+	struct dp_port_watch watch[DP_RELAY_MAX_PORTS]; /* restarts a port whose peer went away */
 	uint64_t ack_timeout_ns;
 	bool resolve_overdue;
 	uint64_t next_expiry_tsc, expiry_period_tsc;
@@ -58,6 +61,8 @@ int dp_relay_worker_create(const struct dp_relay_config *cfg, struct dp_relay_wo
 	w->pool = cfg->pool;
 	w->nports = cfg->nports;
 	memcpy(w->ports, cfg->ports, cfg->nports * sizeof(*w->ports));
+	for (unsigned p = 0; p < cfg->nports; p++)
+		w->watch[p].port = cfg->ports[p].port_id;
 	w->ack_timeout_ns = cfg->ack_timeout_ns ? cfg->ack_timeout_ns : 1000000000ULL;
 	w->resolve_overdue = cfg->resolve_overdue;
 	w->expiry_period_tsc = rte_get_tsc_hz() / 10;
@@ -96,6 +101,12 @@ static int port_of(const struct dp_relay_worker *w, uint32_t neighbor)
 static void tx_flush(struct dp_relay_worker *w, unsigned p)
 {
 	struct tx_queue *q = &w->tx[p];
+	if (w->watch[p].stopped) { /* being restarted: its peer is gone anyway */
+		w->stats.tx_dropped += q->n;
+		rte_pktmbuf_free_bulk(q->m, q->n);
+		q->n = 0;
+		return;
+	}
 	for (unsigned off = 0; off < q->n;) {
 		uint16_t want = (uint16_t)(q->n - off < DP_RELAY_BURST ? q->n - off : DP_RELAY_BURST);
 		uint16_t sent = rte_eth_tx_burst(w->ports[p].port_id, w->ports[p].queue, q->m + off, want);
@@ -395,6 +406,13 @@ static void do_expiry(struct dp_relay_worker *w)
 	if (now < w->next_expiry_tsc)
 		return;
 	w->next_expiry_tsc = now + w->expiry_period_tsc;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	for (unsigned p = 0; p < w->nports; p++) {
+		uint64_t before = w->watch[p].restarts;
+		dp_port_watch(&w->watch[p], (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+		w->stats.port_restarts += w->watch[p].restarts - before;
+	}
 	uint8_t ids[16][KM_KEY_ID_LEN];
 	if (w->resolve_overdue) {
 		int n = km_relay_overdue(w->relay, w->ack_timeout_ns, ids, 16);
@@ -423,7 +441,8 @@ unsigned dp_relay_poll(struct dp_relay_worker *w)
 		nreq = rte_ring_dequeue_burst_elem(w->requests, req, sizeof(req[0]), 8, NULL);
 	work = nreq;
 	for (unsigned p = 0; p < w->nports; p++) {
-		n[p] = rte_eth_rx_burst(w->ports[p].port_id, w->ports[p].queue, m[p], DP_RELAY_BURST);
+		n[p] = w->watch[p].stopped ? 0 : rte_eth_rx_burst(w->ports[p].port_id, w->ports[p].queue,
+								  m[p], DP_RELAY_BURST);
 		w->stats.rx_frames += n[p];
 		work += n[p];
 	}

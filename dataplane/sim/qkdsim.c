@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dp_eal.h"
 #include "dp_evframe.h"
@@ -197,10 +198,11 @@ static int port_setup(uint16_t port, struct rte_mempool *pool)
 /* Send everything in the burst; the port may take it in parts (memif ring full). While the node
  * behind a port is down (restarting), its frames are lost, as a real module's would be, and the
  * other node keeps being fed. */
-static void send_all(uint16_t port, struct rte_mbuf **m, unsigned n)
+static void send_all(const struct dp_port_watch *w, struct rte_mbuf **m, unsigned n)
 {
+	uint16_t port = w->port;
 	unsigned sent = 0;
-	while (sent < n && !stop) {
+	while (sent < n && !stop && !w->stopped) {
 		uint16_t k = rte_eth_tx_burst(port, 0, m + sent, (uint16_t)(n - sent));
 		sent += k;
 		if (k == 0) {
@@ -245,11 +247,22 @@ int main(int argc, char **argv)
 		snprintf(buf, sizeof(buf), "--vdev=%s", o.vdevs[i]);
 		rc = dp_eal_args_add(&a, buf);
 	}
+	struct dp_memif_lock lk = {0};
+	char err[320];
+	int removed = rc ? 0 : dp_eal_memif_reclaim(&a, &lk, err, sizeof(err));
+	if (removed < 0) {
+		fprintf(stderr, "qkdsim: %s\n", err);
+		return 1;
+	}
+	if (removed)
+		fprintf(stderr, "qkdsim: removed %d stale memif socket file(s)\n", removed);
 	if (rc || rte_eal_init(a.argc, a.argv) < 0) {
+		dp_memif_unlock(&lk);
 		fprintf(stderr, "qkdsim: EAL: %s\n",
 			rc ? "too many or too long EAL arguments" : rte_strerror(rte_errno));
 		return 1;
 	}
+	dp_memif_unlock(&lk);
 	int status = 0;
 	struct dp_simgen *g = NULL;
 	struct rte_mempool *pool = rte_pktmbuf_pool_create("sim_pool", 4095, 256, 0,
@@ -299,13 +312,23 @@ int main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	uint64_t hz = rte_get_tsc_hz(), next = rte_rdtsc();
+	/* a node that restarts as a memif server is reconnected to (dp_port_watch) */
+	struct dp_port_watch watch[2] = {{.port = port[0]}, {.port = port[1]}};
+	uint64_t hz = rte_get_tsc_hz(), next = rte_rdtsc(), next_watch = next;
 	uint64_t period = o.rate > 0 ? (uint64_t)((double)hz / o.rate) : 0;
 	struct rte_mbuf *burst[2][32];
 	unsigned nb[2] = {0, 0};
 	uint64_t frames = 0, events = 0;
 	static uint8_t fa[16384], fb[16384];
 	while (!stop && (!o.frames || frames < o.frames)) {
+		if (rte_rdtsc() >= next_watch) {
+			next_watch = rte_rdtsc() + hz / 10;
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			for (unsigned i = 0; i < 2; i++)
+				dp_port_watch(&watch[i], (uint64_t)ts.tv_sec * 1000000000ull +
+								 (uint64_t)ts.tv_nsec);
+		}
 		size_t la, lb;
 		int nd = dp_simgen_next(g, fa, sizeof(fa), &la, fb, sizeof(fb), &lb);
 		if (nd < 0) {
@@ -321,14 +344,14 @@ int main(int argc, char **argv)
 				continue;
 			struct rte_mbuf *m = frame_mbuf(pool, f[i], l[i], &mac[i]);
 			if (!m) {
-				send_all(port[i], burst[i], nb[i]);
+				send_all(&watch[i], burst[i], nb[i]);
 				nb[i] = 0;
 				m = frame_mbuf(pool, f[i], l[i], &mac[i]);
 			}
 			if (m)
 				burst[i][nb[i]++] = m;
 			if (nb[i] == 32 || period) {
-				send_all(port[i], burst[i], nb[i]);
+				send_all(&watch[i], burst[i], nb[i]);
 				nb[i] = 0;
 			}
 		}
@@ -340,11 +363,12 @@ int main(int argc, char **argv)
 		}
 	}
 	for (unsigned i = 0; i < 2; i++)
-		send_all(port[i], burst[i], nb[i]);
+		send_all(&watch[i], burst[i], nb[i]);
 	fprintf(stderr, "qkdsim: %lu frame pairs, %lu detections\n", (unsigned long)frames,
 		(unsigned long)events);
 	for (unsigned i = 0; i < 2; i++)
-		rte_eth_dev_stop(port[i]);
+		if (!watch[i].stopped)
+			rte_eth_dev_stop(port[i]);
 out:
 	dp_simgen_free(g);
 	rte_eal_cleanup();

@@ -3,7 +3,9 @@
 keeping different keys. Two qkdnode processes (A alice with its control thread, B bob) with key
 stores, over memif, fed by qkdsim. A drops its COMMIT of one block (--test-drop-commit): A keeps
 that key, B never learns it and leaves the block.
- 1. Keys flow; B is killed with SIGKILL mid-run and started again on the same store: keys flow
+ 1. Keys flow; B is killed with SIGKILL mid-run and started again on the same store, with no
+    manual step: the memif socket file B served its module port on is left behind by the kill and
+    removed by the restart (nobody listens on it), and qkdsim's client port reconnects: keys flow
     again, and every pad position (next msg_seq of each of the four streams, progress lines) B
     reports on the streams it sends on after the restart is above the last one it reported
     before, and A's positions (the receiver) never go back: pads only move forward.
@@ -35,8 +37,9 @@ def node(name, extra):
     runs[name] += 1
     args = [QKDNODE, "--no-huge", "--file-prefix", f"rs{name}{tag}", "--lcores", "0-1",
             "--mem", "256", "--idle-sleep-us", "200", "--report-interval", "0.2",
-            # B is a client on both ports (qkdsim and A serve them): it reconnects after a restart
-            "--vdev", f"net_memif0,role={'server' if name == 'a' else 'client'},"
+            # both serve their module port (qkdsim is the client): B's kill -9 leaves its socket
+            # file, which the restart removes (nobody listens); B is the client of A's Qdist port
+            "--vdev", f"net_memif0,role=server,"
                       f"socket={env.path(name + '_mod.sock')},{MEMIF},mac={MAC[name][0]}",
             "--vdev", f"net_memif1,role={'server' if name == 'a' else 'client'},"
                       f"socket={env.path('qd.sock')},{MEMIF},mac={MAC[name][1]}",
@@ -106,24 +109,25 @@ try:
     a = node("a", ["--control", env.path("a.ini"), "--test-drop-commit", "2,1"])
     wait_file(env.path("qd.sock"))
     wait_file(env.path("a_mod.sock"))
-    # a memif server takes its client once its port started: qkdsim connects after "running"
+    # a memif server takes its client once its port started: clients connect after "running"
     need(lambda: "running" in log_of("a"), "A running")
-    sim = subprocess.Popen([QKDSIM, "--no-huge", "--file-prefix", f"rss{tag}", "--lcores", "0",
-                            "--vdev", f"net_memif0,role=client,socket={env.path('a_mod.sock')},{MEMIF}",
-                            "--vdev", f"net_memif1,role=server,socket={env.path('b_mod.sock')},{MEMIF}",
-                            "--loss-db", "0", "--eta-det", "1", "--frames", "100000000"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    env.procs.append(sim)
-    wait_file(env.path("b_mod.sock"))
     b = node("b", [])
+    wait_file(env.path("b_mod.sock"))
+    need(lambda: "running" in log_of("b"), "B running")
+    sim = env.start_logged("sim", [QKDSIM, "--no-huge", "--file-prefix", f"rss{tag}", "--lcores", "0",
+                                   "--vdev", f"net_memif0,role=client,socket={env.path('a_mod.sock')},{MEMIF}",
+                                   "--vdev", f"net_memif1,role=client,socket={env.path('b_mod.sock')},{MEMIF}",
+                                   "--loss-db", "0", "--eta-det", "1", "--frames", "100000000"])
 
     # 1. keys flow, then B is killed and restarted
     need(lambda: keys("a") >= 5 and keys("b") >= 5, "both nodes confirm 5 keys")
     before = progress("b")[-1][2]
     b.send_signal(signal.SIGKILL)
     b.wait(timeout=10)
+    check(os.path.exists(env.path("b_mod.sock")), "B's kill -9 left its memif socket file behind")
     a_keys = keys("a")
-    b = node("b", [])
+    b = node("b", [])  # no manual step: the stale socket is removed, qkdsim reconnects
+    need(lambda: "removed 1 stale memif socket" in log_of("b"), "B removed its stale socket")
     need(lambda: keys("b") >= 3, "B confirms 3 keys after its restart")
     need(lambda: keys("a") >= a_keys + 3, "A confirms 3 more keys after B's restart")
     # B sends on streams 1 (sift) and 3 (distill): it resumes above every pad it reserved; A, the
