@@ -63,6 +63,8 @@ struct km_ksa {
 	bool saes_pending;
 	struct ksa_peer *peers;
 	unsigned n_peers;
+	struct kx_conn *kx_retired; /* Kx-2 connections waiting to be freed (ksa_kx.c) */
+	bool kx_reap_scheduled;
 	uint32_t key_size, min_key_size, max_key_size, max_key_per_request, max_sae_id_count;
 	uint64_t max_key_count;
 	struct km_store *store;

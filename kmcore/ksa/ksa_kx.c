@@ -408,6 +408,13 @@ void ksa_kx_handler(struct evhttp_request *req, void *arg)
 
 /* ---- sending side ---- */
 
+static void conn_free(struct kx_conn *c)
+{
+	evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+	evhttp_connection_free(c->evcon);
+	free(c);
+}
+
 static void conn_destroy(struct kx_conn *c)
 {
 	for (struct kx_conn **pp = &c->peer->conns; *pp; pp = &(*pp)->next)
@@ -415,25 +422,47 @@ static void conn_destroy(struct kx_conn *c)
 			*pp = c->next;
 			break;
 		}
-	evhttp_connection_set_closecb(c->evcon, NULL, NULL);
-	evhttp_connection_free(c->evcon);
-	free(c);
+	conn_free(c);
 }
 
-static void deferred_destroy(evutil_socket_t fd, short what, void *arg)
+static void free_retired(struct km_ksa *k)
 {
-	conn_destroy(arg);
+	while (k->kx_retired) {
+		struct kx_conn *c = k->kx_retired;
+		k->kx_retired = c->next;
+		conn_free(c);
+	}
 }
 
-/* Stop using a closed or failed connection; free it from the event loop later (libevent is
- * still inside its callbacks), or at shutdown. */
+static void deferred_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct km_ksa *k = arg;
+	k->kx_reap_scheduled = false;
+	free_retired(k);
+}
+
+/* Stop using a closed or failed connection: it leaves the peer's list at once and is freed from
+ * the event loop later (libevent is still inside its callbacks). The pending callback names the
+ * KME, never the connection, so a shutdown that frees the connection first leaves it nothing
+ * dangling to touch. */
 static void conn_retire(struct kx_conn *c)
 {
 	if (c->retired)
 		return;
 	c->retired = true;
-	struct timeval now = {0, 0};
-	event_base_once(c->peer->k->base, -1, EV_TIMEOUT, deferred_destroy, c, &now);
+	struct km_ksa *k = c->peer->k;
+	for (struct kx_conn **pp = &c->peer->conns; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	c->next = k->kx_retired;
+	k->kx_retired = c;
+	if (!k->kx_reap_scheduled) {
+		struct timeval now = {0, 0};
+		k->kx_reap_scheduled = event_base_once(k->base, -1, EV_TIMEOUT, deferred_reap, k,
+						       &now) == 0;
+	}
 }
 
 static void conn_closed(struct evhttp_connection *evcon, void *arg)
@@ -532,4 +561,5 @@ void ksa_kx_close_all(struct km_ksa *k)
 	for (unsigned i = 0; i < k->n_peers; i++)
 		while (k->peers[i].conns)
 			conn_destroy(k->peers[i].conns);
+	free_retired(k);
 }
