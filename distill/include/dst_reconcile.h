@@ -39,9 +39,10 @@ struct dst_rec_config {
 	/* LDPC */
 	const char *ldpc_dir; /* codes directory, NULL: dst_ldpc_default_dir() */
 	double ldpc_f;        /* target efficiency, 0: calibrated default */
-	/* With ldpc_f 0: start from the blind plan (lower f, several reveal rounds and decodes per
-	 * failing frame: less leak, about 5-20x less throughput); false: the fixed-rate plan. */
-	bool ldpc_blind;
+	/* With ldpc_f 0 the plan is blind (starts below the fixed-rate f, reveals filler in rounds
+	 * while each failing frame's decoder continues: 1-2% less leak for ~1.3x the decoding CPU
+	 * and a few more round trips, perf/results/ldpc_blind.json); true: the fixed-rate plan. */
+	bool ldpc_fixed;
 	/* Randomness (LDPC filler bits); NULL: getrandom(). Returns 0 or -errno. */
 	int (*random)(void *ctx, void *buf, size_t len);
 	void *random_ctx;

@@ -3,10 +3,12 @@
  * Bob sends the plan (QBER estimate, target efficiency and the rate adaptation it gives); Alice,
  * having made the same plan, answers with the syndrome of every frame. Bob decodes; frames that
  * fail ask for 1/step_div of the punctured filler bits at a time (blind reconciliation). With the
- * default efficiency, ldpc_blind set and a QBER the blind Monte Carlo covers
- * (dst_ldpc_blind_default), the plan starts low (f 1.02-1.08, mother code with DST_LDPC_BLIND_HEADROOM to spare) and reveals in
- * sixteenths; otherwise it is the calibrated fixed-rate plan revealing in quarters. Frames still
- * failing are dropped by both sides. Leak per kept frame is exact:
+ * default efficiency, ldpc_fixed unset and a QBER the blind Monte Carlo covers
+ * (dst_ldpc_blind_default), the plan starts below the fixed-rate one (mother code with
+ * DST_LDPC_BLIND_HEADROOM to spare) and reveals in sixteenths, each frame's decoder continuing
+ * from its failed state (dst_ldpc_bob_blind, one workspace per frame, up to L_MAX_STATES);
+ * otherwise it is the calibrated fixed-rate plan revealing in quarters and decoding again from the
+ * channel. Frames still failing are dropped by both sides. Leak per kept frame is exact:
  * syndrome bits - punctured bits + revealed bits (dst_ldpc.h); dropped frames' bits are discarded
  * with everything disclosed about them. The key is cut into frames of plan.key_bits bits; the
  * last one is padded with zeros known to both (its leak is counted in full). */
@@ -31,6 +33,9 @@ enum {
 			  shortened, char[32] code name, u32 blind (0/1), u32 step_div */
 #define L_MAX_BLIND 16 /* largest step_div: every punctured bit can be revealed */
 #define L_MIN_FRAME_DIV 8 /* frames of at least n/8 key bits (else -ENOSPC at begin) */
+/* Bob's resumable decoder states (~1.1 MB each at n = 2^17): frames beyond decode each blind
+ * round from the channel instead (slower, same protocol) */
+#define L_MAX_STATES 32
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -124,7 +129,7 @@ static int side_init(struct side *s, const struct dst_rec_config *cfg)
 	s->random = cfg->random;
 	s->random_ctx = cfg->random_ctx;
 	s->f_target = cfg->ldpc_f;
-	s->blind_wanted = cfg->ldpc_blind;
+	s->blind_wanted = !cfg->ldpc_fixed;
 	return s->ws && s->revealed && s->ok && s->frame && s->synbuf ? 0 : -ENOMEM;
 }
 
@@ -415,9 +420,25 @@ struct rec_ldpc_bob {
 	uint64_t *synd;    /* frames x syndrome words */
 	uint64_t *revbuf;  /* frames x n/64 revealed filler words */
 	uint64_t *corr;    /* one frame */
+	struct dst_ldpc_ws **state; /* frame f < nstate: its own decoder, resumed between rounds */
+	uint32_t nstate;
 	double qber;
 	uint32_t blind;
 };
+
+/* Frames of the largest key a blind plan can cut: key_bits >= n - the most any code punctures. */
+static uint32_t blind_frames_max(const struct side *s)
+{
+	uint32_t least = s->n;
+	for (size_t i = 0; i < dst_ldpc_family_size(s->fam); i++) {
+		struct dst_ldpc_code_info in;
+		dst_ldpc_code_get_info(dst_ldpc_family_code(s->fam, i), &in);
+		if (in.n - in.max_punctured < least)
+			least = in.n - in.max_punctured;
+	}
+	uint64_t frames = least ? (s->max_bits + least - 1) / least : 0;
+	return (uint32_t)(frames < L_MAX_STATES ? frames : L_MAX_STATES);
+}
 
 struct rec_ldpc_bob *rec_ldpc_bob_create(const struct dst_rec_config *cfg)
 {
@@ -433,10 +454,17 @@ struct rec_ldpc_bob *rec_ldpc_bob_create(const struct dst_rec_config *cfg)
 	b->synd = calloc(F * fw, 8);
 	b->revbuf = calloc(F * fw, 8);
 	b->corr = calloc(fw + 1, 8);
-	if (!b->key || !b->synd || !b->revbuf || !b->corr) {
+	b->nstate = b->s.blind_wanted && b->s.f_target == 0 ? blind_frames_max(&b->s) : 0;
+	b->state = calloc(b->nstate + 1, sizeof(*b->state));
+	if (!b->key || !b->synd || !b->revbuf || !b->corr || !b->state) {
 		rec_ldpc_bob_free(b);
 		return NULL;
 	}
+	for (uint32_t i = 0; i < b->nstate; i++)
+		if (!(b->state[i] = dst_ldpc_ws_create(b->s.fam))) {
+			rec_ldpc_bob_free(b);
+			return NULL;
+		}
 	return b;
 }
 
@@ -452,6 +480,9 @@ void rec_ldpc_bob_free(struct rec_ldpc_bob *b)
 	free(b->synd);
 	free(b->revbuf);
 	free(b->corr);
+	for (uint32_t i = 0; b->state && i < b->nstate; i++)
+		dst_ldpc_ws_free(b->state[i]);
+	free(b->state);
 	side_fini(&b->s);
 	free(b);
 }
@@ -501,8 +532,12 @@ static uint32_t bob_decode(struct rec_ldpc_bob *b)
 		uint64_t len = s->n_bits - from < p.key_bits ? s->n_bits - from : p.key_bits;
 		bits_get(s->frame, b->key, from, p.key_bits, s->n_bits);
 		struct dst_ldpc_result res;
-		int rc = dst_ldpc_bob(s->ws, &p, s->frame, b->synd + (size_t)f * sw,
-				      p.revealed ? b->revbuf + (size_t)f * fw : NULL, b->corr, &res);
+		const uint64_t *syn = b->synd + (size_t)f * sw;
+		const uint64_t *rev = p.revealed ? b->revbuf + (size_t)f * fw : NULL;
+		int rc = s->blind && f < b->nstate
+				 ? dst_ldpc_bob_blind(b->state[f], &p, b->blind, s->frame, syn, rev, b->corr,
+						      &res)
+				 : dst_ldpc_bob(s->ws, &p, s->frame, syn, rev, b->corr, &res);
 		if (rc == 0 && res.status == DST_LDPC_OK) {
 			s->ok[f] = 1;
 			/* Count corrections in the real (unpadded) bits only. */

@@ -20,7 +20,7 @@ static int run_reconcile(int argc, char **argv)
 		{"alice", required_argument, 0, 'a'},  {"bob", required_argument, 0, 'b'},
 		{"out", required_argument, 0, 'o'},    {"json", no_argument, 0, 'j'},
 		{"frame-bits", required_argument, 0, 'f'}, {"seed", required_argument, 0, 's'},
-		{"schedule", required_argument, 0, 'S'}, {"blind", no_argument, 0, 'B'},
+		{"schedule", required_argument, 0, 'S'}, {"fixed", no_argument, 0, 'F'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0}};
 	struct dst_rec_config cfg = {.method = DST_REC_CASCADE, .seed = 1};
@@ -44,7 +44,7 @@ static int run_reconcile(int argc, char **argv)
 		case 'b': bob = optarg; break;
 		case 'o': out = optarg; break;
 		case 'j': json = 1; break;
-		case 'B': cfg.ldpc_blind = true; break;
+		case 'F': cfg.ldpc_fixed = true; break;
 		case 'f':
 			if (qkdtool_parse_u64(optarg, 64, 1u << 22, &v))
 				return qkdtool_bad(NAME, "--frame-bits %s: expected 64 .. 4194304", optarg);
@@ -65,7 +65,7 @@ static int run_reconcile(int argc, char **argv)
 		case 'h':
 			printf("usage: qkdtool reconcile --method ldpc|cascade --qber-est Q --alice FILE "
 			       "--bob FILE --out FILE [--json] [--frame-bits N] [--seed S] "
-			       "[--schedule waves|concurrent] [--blind]\n");
+			       "[--schedule waves|concurrent] [--fixed]\n");
 			return QKDTOOL_OK;
 		default:
 			return qkdtool_bad(NAME, "unknown or incomplete option '%s' (see --help)",
