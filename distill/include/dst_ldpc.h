@@ -210,8 +210,8 @@ int dst_ldpc_bob_resume(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan
  * except every DST_LDPC_BLIND_RESTART-th round, which decodes from the channel again with
  * plan->max_iter, and the round that revealed the last filler bit, which does so when resuming
  * failed. res->iterations counts the sweeps of this call. Returns 0 or -EINVAL as dst_ldpc_bob. */
-#define DST_LDPC_BLIND_FIRST_ITER 30
-#define DST_LDPC_BLIND_ROUND_ITER 8
+#define DST_LDPC_BLIND_FIRST_ITER 45
+#define DST_LDPC_BLIND_ROUND_ITER 15
 #define DST_LDPC_BLIND_RESTART 4
 int dst_ldpc_bob_blind(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, unsigned round,
 		       const uint64_t *bob, const uint64_t *syndrome, const uint64_t *revealed,
