@@ -5,7 +5,7 @@
  *   t_j   = sat(app - c2v_j)             extrinsic input, saturated to [-128, 127]
  *   c2v_j = sign_j * min(|boxplus_{k != j} t_k|, LDPC_C2V_MAX)
  *           sign_j = syndrome bit ^ product of the other signs
- *   app   = clamp(t_j + c2v_j)
+ *   app   = sat(t_j + c2v_j)             saturated to [-128, 127] (one instruction in AVX2)
  * Magnitudes combine with the box-plus in table form,
  *   g(x, y) = max(min(x, y) + c[x + y] - c[|x - y|], 0),  c[d] = round(4 ln(1 + e^(-d/4))),
  * in one of two ways:
@@ -31,9 +31,9 @@ const uint8_t ldpc_boxplus_corr[16] = {3, 2, 2, 2, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
  * (only an input equal to mn meets it, and that one takes E) */
 const uint8_t ldpc_boxminus_corr[16] = {127, 8, 5, 3, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0, 0};
 
-static inline int8_t clamp127(int v)
+static inline int8_t sat8(int v)
 {
-	return (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+	return (int8_t)(v > 127 ? 127 : v < -128 ? -128 : v);
 }
 
 static inline int boxplus(int x, int y, const uint8_t *corr)
@@ -100,14 +100,15 @@ uint32_t ldpc_sweep_base(const struct ldpc_dec *d)
 	uint8_t m[256], mag[256];
 	for (uint32_t r = 0; r < d->mb; r++) {
 		const uint32_t e0 = d->row_start[r], dc = d->row_start[r + 1] - e0;
+		int8_t *c2v = d->c2v + (size_t)e0 * z;
 		for (uint32_t i = 0; i < z; i++) {
 			int par = d->synd[(size_t)r * z + i] & 1, hd = par;
 			for (uint32_t j = 0; j < dc; j++) {
 				uint32_t e = e0 + j;
 				int a = d->app[(size_t)d->col[e] * d->app_stride + (d->shift[e] + i) % z];
-				int c = d->c2v[(size_t)e * z + i];
+				int c = c2v[ldpc_c2v_at(i, j, dc)];
 				hd ^= a < 0;
-				t[j] = (int8_t)(a - c < -128 ? -128 : a - c > 127 ? 127 : a - c);
+				t[j] = sat8(a - c);
 				par ^= t[j] < 0;
 				m[j] = (uint8_t)abs(t[j]);
 			}
@@ -120,10 +121,10 @@ uint32_t ldpc_sweep_base(const struct ldpc_dec *d)
 				uint32_t e = e0 + j;
 				int v = mag[j] < LDPC_C2V_MAX ? mag[j] : LDPC_C2V_MAX;
 				v = (par ^ (t[j] < 0)) ? -v : v;
-				d->c2v[(size_t)e * z + i] = (int8_t)v;
+				c2v[ldpc_c2v_at(i, j, dc)] = (int8_t)v;
 				int8_t *blk = d->app + (size_t)d->col[e] * d->app_stride;
 				uint32_t p = (d->shift[e] + i) % z;
-				int8_t a = clamp127(t[j] + v);
+				int8_t a = sat8(t[j] + v);
 				blk[p] = a;
 				if (p < LDPC_APP_TAIL)
 					blk[p + z] = a;

@@ -50,12 +50,21 @@ struct ldpc_dec {
 			      * [z, z + 64) so that 64 bytes from any position read cyclically;
 			      * [-64, 0) and [z + 64, z + 128) are scratch */
 	uint32_t app_stride;
-	int8_t *c2v;         /* edge e at c2v + e * z */
+	int8_t *c2v;         /* row r's messages from c2v + row_start[r] * z, by chunk of 64 checks
+			      * and then by edge: check i of edge j at ldpc_c2v_at(i, j, dc) (one
+			      * sequential stream per row, which the hardware prefetcher follows;
+			      * one stream per edge was not) */
 	const int8_t *synd;  /* m bytes: 0 or -1 */
 	int8_t *tmp;         /* 4 * 256 * 32 bytes scratch (AVX2) */
 	const uint8_t *corr; /* 16 entries: box-plus correction c[d] = round(4 ln(1 + e^(-d/4))) */
 	const uint8_t *corr_minus; /* 16 entries: box-minus c'[d] = round(-4 ln(1 - e^(-d/4))) */
 };
+
+/* Offset of check i's message on edge j of a row of dc edges (see struct ldpc_dec). */
+static inline uint32_t ldpc_c2v_at(uint32_t i, uint32_t j, uint32_t dc)
+{
+	return (i / 64 * dc + j) * 64 + i % 64;
+}
 
 /* Box-plus correction table c[d] = round(4 ln(1 + e^(-d/4))), d < 16 (0 beyond). */
 extern const uint8_t ldpc_boxplus_corr[16];
