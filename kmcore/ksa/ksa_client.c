@@ -1,6 +1,9 @@
 /* Blocking ETSI 014 / Kx-2 HTTPS client: one keep-alive TLS connection driven by a private event
  * base until each answer arrives. */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,8 +119,8 @@ static void answered(struct evhttp_request *req, void *arg)
 	event_base_loopbreak(c->base);
 }
 
-int km_ksa_client_request(struct km_ksa_client *c, const char *method, const char *path,
-			  const char *body, char **resp, size_t *resp_len)
+static int request(struct km_ksa_client *c, const char *method, const char *path,
+		   const char *body, char **resp, size_t *resp_len)
 {
 	enum evhttp_cmd_type cmd;
 	if (strcmp(method, "GET") == 0)
@@ -172,6 +175,26 @@ int km_ksa_client_request(struct km_ksa_client *c, const char *method, const cha
 	}
 	c->body = NULL;
 	return c->status;
+}
+
+/* A server closing mid-write must fail the request, not kill the caller's process: SIGPIPE is
+ * blocked while the request runs and one it raised is taken off this thread before unblocking. */
+int km_ksa_client_request(struct km_ksa_client *c, const char *method, const char *path,
+			  const char *body, char **resp, size_t *resp_len)
+{
+	sigset_t pipe_set, old, pending;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	sigpending(&pending);
+	bool was_pending = sigismember(&pending, SIGPIPE);
+	int rc = request(c, method, path, body, resp, resp_len);
+	const struct timespec now = {0, 0};
+	if (!was_pending && !sigismember(&old, SIGPIPE))
+		while (sigtimedwait(&pipe_set, NULL, &now) == SIGPIPE)
+			;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
 }
 
 void km_ksa_client_free_body(char *resp, size_t len)

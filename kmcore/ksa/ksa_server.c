@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,6 +276,12 @@ int km_ksa_run(struct km_ksa *k)
 static void *thread_main(void *arg)
 {
 	pthread_setname_np(pthread_self(), "ksa"); /* for top -H, perf */
+	/* a client closing mid-write must fail the write with EPIPE, not kill the host process:
+	 * SIGPIPE from this thread's writes stays pending on this thread */
+	sigset_t pipe_set;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
 	km_ksa_run(arg);
 	return NULL;
 }
