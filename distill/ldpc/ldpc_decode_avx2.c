@@ -8,23 +8,18 @@
 #include "ldpc_internal.h"
 
 struct consts {
-	__m256i one, cmax, bias, tab, tabm;
+	__m256i one, cmax, bias, fifteen, tab, tabm; /* bias: 0x70 (see minus_finish) */
 };
 
-/* Table lookup c[v] for v < 16, 0 beyond: adding 0x70 makes every index >= 16 negative, which
- * pshufb turns into 0. */
-static inline __m256i lut(__m256i tab, __m256i v, __m256i bias)
-{
-	return _mm256_shuffle_epi8(tab, _mm256_adds_epu8(v, bias));
-}
-
-/* g(x, y) = max(min(x, y) + c[x + y] - c[|x - y|], 0) on magnitudes 0..127 */
+/* g(x, y) = max(min(x, y) + c[x + y] - c[|x - y|], 0) on magnitudes 0..128; c[15] = 0 stands
+ * for every index >= 15. Indices clamped by min and |x - y| as max - min: saturating adds run on
+ * two of Zen's four vector ports, min, max and plain adds on all four. */
 static inline __m256i boxplus(const struct consts *k, __m256i x, __m256i y)
 {
-	__m256i mn = _mm256_min_epu8(x, y);
-	__m256i s = lut(k->tab, _mm256_adds_epu8(x, y), k->bias);
-	__m256i d = lut(k->tab, _mm256_abs_epi8(_mm256_sub_epi8(x, y)), k->bias);
-	return _mm256_subs_epu8(_mm256_adds_epu8(mn, s), d);
+	__m256i lo = _mm256_min_epu8(x, y), hi = _mm256_max_epu8(x, y);
+	__m256i s = _mm256_shuffle_epi8(k->tab, _mm256_min_epu8(_mm256_adds_epu8(x, y), k->fifteen));
+	__m256i d = _mm256_shuffle_epi8(k->tab, _mm256_min_epu8(_mm256_sub_epi8(hi, lo), k->fifteen));
+	return _mm256_subs_epu8(_mm256_add_epi8(lo, s), d);
 }
 
 /* Extrinsic input of one edge: t = app - c2v saturated to [-128, 127], kept for the way out;
@@ -89,6 +84,8 @@ static inline void pair_fb(const struct consts *K, const struct row *w, const in
 	__m256i fA = parA, fB = parB;
 	for (uint32_t j = 0; j < dc; j++) {
 		const int8_t *ap = w->blk[j] + w->pos[j], *cp = w->c2v + (size_t)k * dc + 64 * j;
+		_mm_prefetch((const char *)(ap + 64), _MM_HINT_T0); /* next chunk pair, see pair_minus */
+		_mm_prefetch((const char *)(ap + 127), _MM_HINT_T0);
 		__m256i mA = take(ap, cp, tt + 2 * j, hdA, &parA);
 		__m256i mB = take(ap + 32, cp + 32, tt + 2 * j + 1, hdB, &parB);
 		fA = j == 0 ? mA : boxplus(K, fA, mA);
@@ -209,6 +206,7 @@ uint32_t ldpc_sweep_avx2(const struct ldpc_dec *d)
 		_mm256_set1_epi8(1),
 		_mm256_set1_epi8(LDPC_C2V_MAX),
 		_mm256_set1_epi8(0x70),
+		_mm256_set1_epi8(15),
 		_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)d->corr)),
 		_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)d->corr_minus)),
 	};
