@@ -10,8 +10,9 @@
  * otherwise it is the calibrated fixed-rate plan revealing in quarters and decoding again from the
  * channel. Frames still failing are dropped by both sides. Leak per kept frame is exact:
  * syndrome bits - punctured bits + revealed bits (dst_ldpc.h); dropped frames' bits are discarded
- * with everything disclosed about them. The key is cut into frames of plan.key_bits bits; the
- * last one is padded with zeros known to both (its leak is counted in full). */
+ * with everything disclosed about them. The key is cut into frames of plan.key_bits bits, evenly
+ * filled (dst_ldpc_plan_fit): only the last one is padded, by less than 64 bits per frame, with
+ * zeros known to both (its leak is counted in full). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,7 @@ enum {
 	L_FILLER = 0x34, /* Alice -> Bob: filler bits of those frames */
 	L_DONE = 0x35,   /* Bob -> Alice: kept frames, leak */
 };
-#define L_VERSION 2
+#define L_VERSION 3 /* 3: frames evenly filled (dst_ldpc_plan_fit) */
 #define L_HDR 12
 #define L_INIT_BODY 80 /* u64 key bits, f64 qber, f64 f, u32 key_bits, syndrome_bits, punctured,
 			  shortened, char[32] code name, u32 blind (0/1), u32 step_div */
@@ -145,17 +146,19 @@ static void side_fini(struct side *s)
 	free(s->synbuf);
 }
 
-/* Bob's plan for this QBER: blind start when the default efficiency is asked for and the blind
- * Monte Carlo covers the QBER, else fixed rate at f (0 = calibrated) revealing quarters. Alice
- * calls it with Bob's fields and must get the same plan. */
-static int plan_for(struct side *s, double qber, double f, uint32_t blind, uint32_t step_div)
+/* Bob's plan for this QBER and key length: blind start when the default efficiency is asked for
+ * and the blind Monte Carlo covers the QBER, else fixed rate at f (0 = calibrated) revealing
+ * quarters; then the key cut into evenly filled frames. Alice calls it with Bob's fields and must
+ * get the same plan. */
+static int plan_for(struct side *s, double qber, double f, uint32_t blind, uint32_t step_div,
+		    uint64_t n_bits)
 {
 	s->blind = blind;
 	s->step_div = step_div;
 	s->f_plan = f;
-	if (blind)
-		return dst_ldpc_plan_make_blind(s->fam, qber, f, DST_LDPC_BLIND_HEADROOM, &s->plan);
-	return dst_ldpc_plan_make(s->fam, qber, f, &s->plan);
+	int rc = blind ? dst_ldpc_plan_make_blind(s->fam, qber, f, DST_LDPC_BLIND_HEADROOM, &s->plan)
+		       : dst_ldpc_plan_make(s->fam, qber, f, &s->plan);
+	return rc ? rc : dst_ldpc_plan_fit(s->fam, n_bits, blind, &s->plan);
 }
 
 static uint32_t reveal_step(const struct side *s)
@@ -261,7 +264,7 @@ static int alice_init(struct rec_ldpc_alice *a, const uint8_t *in, size_t len, u
 	if (get64(b) != s->n_bits || !(qber > 0 && qber < 0.5) || !(f >= 0 && f < 10) || blind > 1 ||
 	    step_div < 1 || step_div > L_MAX_BLIND || (!blind && step_div != 4))
 		return -EPROTO;
-	if (plan_for(s, qber, f, blind, step_div))
+	if (plan_for(s, qber, f, blind, step_div, s->n_bits))
 		return -EPROTO;
 	char name[33] = {0};
 	memcpy(name, b + 40, 32);
@@ -497,7 +500,7 @@ int rec_ldpc_bob_begin(struct rec_ldpc_bob *b, const uint64_t *key, uint64_t n_b
 	uint32_t blind = f == 0 && s->blind_wanted && !dst_ldpc_blind_default(qber, &f, &step_div);
 	if (!blind)
 		f = s->f_target, step_div = 4;
-	if (plan_for(s, qber, f, blind, step_div) || !s->plan.key_bits)
+	if (plan_for(s, qber, f, blind, step_div, n_bits) || !s->plan.key_bits)
 		return -EINVAL;
 	uint64_t frames = (n_bits + s->plan.key_bits - 1) / s->plan.key_bits;
 	if (frames > s->max_frames)

@@ -294,6 +294,59 @@ static void test_blind_plan(void)
 	CU_ASSERT_EQUAL(dst_ldpc_plan_make_blind(fam, 0.6, 1.1, 0.1, &p), -EINVAL);
 }
 
+/* Even frames: the frame count of the plan stays, each frame carries 64 * ceil(bits / 64F) key
+ * bits at the target efficiency (the rest shortened), so the key fills its frames; leak and shape
+ * follow their definitions; a blind plan can reveal up to the calibrated fixed-rate f. */
+static void test_plan_fit(void)
+{
+	const double qs[] = {0.01, 0.02, 0.03, 0.05, 0.08};
+	const uint64_t lens[] = {1u << 20, 300001, 5u << 20};
+	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
+		for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++)
+			for (int blind = 0; blind < 2; blind++) {
+				struct dst_ldpc_plan p, full;
+				double f0;
+				unsigned step;
+				CU_ASSERT_EQUAL_FATAL(dst_ldpc_blind_default(qs[i], &f0, &step), 0);
+				CU_ASSERT_EQUAL_FATAL(blind ? dst_ldpc_plan_make_blind(fam, qs[i], f0,
+										 DST_LDPC_BLIND_HEADROOM, &p)
+							    : dst_ldpc_plan_make(fam, qs[i], 0, &p), 0);
+				full = p;
+				uint64_t bits = lens[l], F = (bits + full.key_bits - 1) / full.key_bits;
+				CU_ASSERT_EQUAL(dst_ldpc_plan_fit(fam, bits, blind, &p), 0);
+				uint64_t want = (bits + 64 * F - 1) / (64 * F) * 64;
+				struct dst_ldpc_code_info in;
+				dst_ldpc_code_get_info(p.code, &in);
+				CU_ASSERT_EQUAL(p.key_bits, want);
+				CU_ASSERT_EQUAL((bits + p.key_bits - 1) / p.key_bits, F);
+				CU_ASSERT(F * p.key_bits - bits < 64 * F);
+				CU_ASSERT_EQUAL(p.key_bits, p.n - p.punctured - p.shortened);
+				CU_ASSERT_EQUAL(p.syndrome_bits, in.m);
+				CU_ASSERT_EQUAL(p.leak_bits, in.m - p.punctured);
+				CU_ASSERT(p.punctured <= in.max_punctured && p.shortened <= in.max_shortened);
+				CU_ASSERT(p.punctured % 64 == 0 && p.shortened % 64 == 0);
+				CU_ASSERT_DOUBLE_EQUAL(p.f, p.leak_bits / (p.key_bits * h2(qs[i])), 1e-12);
+				CU_ASSERT(p.f >= full.f_target - 1e-9);
+				CU_ASSERT(p.f <= full.f_target + 0.01);
+				if (blind)
+					CU_ASSERT(in.m / (p.key_bits * h2(qs[i])) >=
+						  dst_ldpc_default_f(qs[i]) - 1e-9);
+				/* fitting again changes nothing */
+				struct dst_ldpc_plan again = p;
+				CU_ASSERT_EQUAL(dst_ldpc_plan_fit(fam, bits, blind, &again), 0);
+				CU_ASSERT_EQUAL(memcmp(&again, &p, sizeof(p)), 0);
+			}
+	struct dst_ldpc_plan p;
+	CU_ASSERT_EQUAL_FATAL(dst_ldpc_plan_make(fam, 0.02, 0, &p), 0);
+	struct dst_ldpc_plan same = p;
+	CU_ASSERT_EQUAL(dst_ldpc_plan_fit(fam, 3ull * p.key_bits, false, &same), 0);
+	CU_ASSERT_EQUAL(memcmp(&same, &p, sizeof(p)), 0); /* full frames already */
+	CU_ASSERT_EQUAL(dst_ldpc_plan_fit(fam, 0, false, &same), -EINVAL);
+	dst_ldpc_plan_reveal(&same, 64);
+	if (same.revealed)
+		CU_ASSERT_EQUAL(dst_ldpc_plan_fit(fam, 1000000, false, &same), -EINVAL);
+}
+
 static void test_blind_round_recovers(void)
 {
 	/* a frame that fails at its plan decodes once Alice reveals punctured filler */
@@ -517,6 +570,7 @@ int main(void)
 		{"avx2 bit-exact on small circulants", test_small_circulants},
 		{"leak accounting", test_leak_accounting},
 		{"blind plan", test_blind_plan},
+		{"even frames (plan fit)", test_plan_fit},
 		{"blind round recovers", test_blind_round_recovers},
 		{"resume: avx2 bit-exact with portable", test_resume_avx2_matches_portable},
 		{"resume: revealed filler becomes certain", test_resume_sets_revealed},
