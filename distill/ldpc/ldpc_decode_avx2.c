@@ -84,8 +84,7 @@ static inline void pair_fb(const struct consts *K, const struct row *w, const in
 	__m256i fA = parA, fB = parB;
 	for (uint32_t j = 0; j < dc; j++) {
 		const int8_t *ap = w->blk[j] + w->pos[j], *cp = w->c2v + (size_t)k * dc + 64 * j;
-		_mm_prefetch((const char *)(ap + 64), _MM_HINT_T0); /* next chunk pair, see pair_minus */
-		_mm_prefetch((const char *)(ap + 127), _MM_HINT_T0);
+		_mm_prefetch((const char *)(ap + 127), _MM_HINT_T0); /* see pair_minus */
 		__m256i mA = take(ap, cp, tt + 2 * j, hdA, &parA);
 		__m256i mB = take(ap + 32, cp + 32, tt + 2 * j + 1, hdB, &parB);
 		fA = j == 0 ? mA : boxplus(K, fA, mA);
@@ -179,9 +178,9 @@ static inline void pair_minus(const struct consts *K, const struct row *w, const
 	for (uint32_t j = 2; j < dc; j++) {
 		ap = w->blk[j] + w->pos[j];
 		cp = w->c2v + (size_t)k * dc + 64 * j;
-		/* the LLRs of the next chunk pair: one stream per edge is more than the hardware
-		 * prefetcher follows (6% faster sweeps) */
-		_mm_prefetch((const char *)(ap + 64), _MM_HINT_T0);
+		/* the end of the next chunk pair's LLRs (its start shares a line with this one's
+		 * end): one stream per edge is more than the hardware prefetcher follows (6% faster
+		 * sweeps) */
 		_mm_prefetch((const char *)(ap + 127), _MM_HINT_T0);
 		minus_take(K, &A, take(ap, cp, tt + 2 * j, hdA, &A.par));
 		minus_take(K, &B, take(ap + 32, cp + 32, tt + 2 * j + 1, hdB, &B.par));
