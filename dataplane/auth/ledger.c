@@ -2,8 +2,10 @@
  * reservations, and their records.
  *
  * Records (little-endian):
- *  header  "QNLG" | version 1 | link | 0 | r[4][16] | SHA-256(psk) | head | reserved[4] |
+ *  header  "QNLG" | version 2 | link | 0 | r[4][16] | SHA-256(psk) | head | reserved[4] |
  *          block_next | claim upto | claim held | seen[4]                        (208 bytes)
+ *          reserved and seen are msg_seq values in the stream's unit (dp_auth_stream_unit);
+ *          version 1 counted 16-byte pads on every stream and is converted when loaded.
  *  segment "QNSG" | part | start | material[4][part]
  *  pending "QNPD" | part | block_seq | key id | key bits | 0 | gen_time_ns | material[4][part] |
  *          key bytes */
@@ -101,7 +103,7 @@ static int write_header(struct dp_ledger *l)
 {
 	uint8_t h[HDR_LEN] = {0};
 	put_le32(h, MAGIC_HDR);
-	put_le32(h + 4, 1);
+	put_le32(h + 4, 2);
 	put_le32(h + 8, l->link_id);
 	memcpy(h + 16, l->r, sizeof(l->r));
 	memcpy(h + 80, l->psk_digest, sizeof(l->psk_digest));
@@ -243,7 +245,8 @@ static int load_header(struct dp_ledger *l, const uint8_t *d, size_t len, const 
 		return *why = "authentication state header truncated or malformed", -EPROTO;
 	if (get_le32(d) != MAGIC_HDR)
 		return *why = "authentication state header has a bad magic", -EPROTO;
-	if (get_le32(d + 4) != 1)
+	uint32_t version = get_le32(d + 4);
+	if (version != 1 && version != 2)
 		return *why = "authentication state has an unsupported version", -EPROTO;
 	if (get_le32(d + 8) != l->link_id)
 		return *why = "authentication state belongs to another link", -EPROTO;
@@ -257,6 +260,14 @@ static int load_header(struct dp_ledger *l, const uint8_t *d, size_t len, const 
 	l->claim.held = get_le64(d + 168);
 	for (unsigned i = 0; i < DP_AUTH_STREAMS; i++)
 		l->seen[i] = get_le64(d + 176 + 8 * i);
+	for (unsigned i = 0; i < DP_AUTH_STREAMS && version == 1; i++) {
+		/* version 1 numbered 16-byte pads: the same byte offsets in this stream's unit */
+		uint64_t f = DP_AUTH_PAD_LEN / dp_auth_stream_unit(i);
+		if (l->reserved[i] > UINT64_MAX / 32 || l->seen[i] > UINT64_MAX / 32)
+			return *why = "authentication state header has a bad reservation", -EPROTO;
+		l->reserved[i] *= f;
+		l->seen[i] *= f;
+	}
 	if (l->head % DP_AUTH_PAD_LEN || l->head > UINT64_MAX / 2)
 		return *why = "authentication state header has a bad stream head", -EPROTO;
 	l->have_header = true;
@@ -425,12 +436,13 @@ int dp_ledger_restore(const struct dp_ledger *l, struct dp_auth_stream *streams[
 			continue;
 		bool send = (send_mask >> i) & 1;
 		uint64_t next = send ? l->reserved[i] : l->seen[i];
-		uint64_t from = next * DP_AUTH_PAD_LEN;
+		unsigned unit = dp_auth_stream_unit(i);
+		uint64_t from = next * unit;
 		if (l->n_segs && from < l->segs[0].start)
 			from = l->segs[0].start;
 		if (from > l->head)
 			from = l->head;
-		int rc = dp_auth_stream_restore(s, l->r[i], cap, from, next);
+		int rc = dp_auth_stream_restore(s, l->r[i], cap, unit, from, next);
 		for (unsigned k = 0; !rc && k < l->n_segs; k++) {
 			const struct seg *g = &l->segs[k];
 			if (g->start + g->part <= from)
@@ -510,17 +522,18 @@ int dp_ledger_reserve(struct dp_ledger *l, const uint64_t next_seq[DP_AUTH_STREA
 		      const uint64_t want[DP_AUTH_STREAMS], uint64_t block_in_use)
 {
 	bool moved = false;
-	uint64_t low = UINT64_MAX;
+	uint64_t low = UINT64_MAX; /* lowest byte offset any stream still needs */
 	for (unsigned i = 0; i < DP_AUTH_STREAMS; i++) {
 		uint64_t need = next_seq[i];
 		if (want[i] && want[i] >= need) /* want 0: nothing asked */
 			need = want[i] + 1;
-		if (need + DP_LEDGER_RESERVE / 2 > l->reserved[i]) {
-			l->reserved[i] = need + DP_LEDGER_RESERVE;
+		uint64_t ahead = DP_LEDGER_RESERVE * (DP_AUTH_PAD_LEN / dp_auth_stream_unit(i));
+		if (need + ahead / 2 > l->reserved[i]) {
+			l->reserved[i] = need + ahead;
 			moved = true;
 		}
-		if (next_seq[i] < low)
-			low = next_seq[i];
+		if (next_seq[i] * dp_auth_stream_unit(i) < low)
+			low = next_seq[i] * dp_auth_stream_unit(i);
 		l->seen[i] = next_seq[i]; /* written with the next header */
 	}
 	if (block_in_use + DP_LEDGER_BLOCK_RESERVE / 2 > l->block_next) {
@@ -530,7 +543,7 @@ int dp_ledger_reserve(struct dp_ledger *l, const uint64_t next_seq[DP_AUTH_STREA
 	/* segments every stream has used up are gone for good */
 	unsigned drop = 0;
 	while (drop < l->n_segs &&
-	       l->segs[drop].start + l->segs[drop].part <= low * DP_AUTH_PAD_LEN) {
+	       l->segs[drop].start + l->segs[drop].part <= low) {
 		int rc = del_rec(l, DP_LEDGER_REC_SEG(l->segs[drop].start));
 		if (rc && rc != -ENOENT)
 			return rc;

@@ -48,7 +48,8 @@
 	X(KEY_RING_FULL, "key dropped (zeroized): key ring full")                                \
 	X(AUTH_EMPTY, "authentication pads exhausted: sending waits for a refill")                 \
 	X(NO_MBUF, "mbuf pool exhausted")                                                        \
-	X(TX_DROP, "TX queue full, frame dropped")
+	X(TX_DROP, "TX queue full, frame dropped")                                               \
+	X(BLOCK_TRANSCRIPT, "block aborted: the peer's transcript tag differs (a message was forged)")
 
 enum dp_err {
 #define DP_ERR_ENUM(name, text) DP_ERR_##name,

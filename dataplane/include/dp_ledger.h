@@ -36,7 +36,7 @@
 #include "km_key.h"
 
 #define DP_LEDGER_SEG_MAX 4096u    /* bytes per stream in one segment (a refill part) */
-#define DP_LEDGER_RESERVE 1024u    /* messages reserved ahead of a stream's use */
+#define DP_LEDGER_RESERVE 1024u    /* 16-byte pads' worth reserved ahead of a stream's use */
 #define DP_LEDGER_BLOCK_RESERVE 64u /* block numbers reserved ahead */
 #define DP_LEDGER_PEND_MAX 64u     /* pending blocks held (older ones fall out of any claim) */
 #define DP_LEDGER_WINDOW 64u       /* blocks a claim covers */

@@ -68,6 +68,8 @@ struct dp_link_cfg {
 	uint32_t window_log2;    /* Alice: slot window 2^k slots (0: 24) */
 	uint32_t announce_max;   /* Bob: detections per announcement (0: DP_QD_ANNOUNCE_MAX) */
 	uint32_t auth_refill;    /* bytes of every finished key that refill the auth streams */
+	uint8_t auth_tag_len;    /* bytes of a BLOCK message's short tag: 4, 8, 16 (0: 4); the same
+				    on both nodes (docs/protocol.md, "Authentication") */
 	uint32_t block_timeout_ms; /* abort a block when the peer is silent this long (0: 10000) */
 	const uint8_t *psk;      /* pre-shared authentication secret (copied) */
 	uint32_t psk_len;
@@ -93,6 +95,8 @@ struct dp_link_report {
 	uint64_t secret_bits, leak_bits, qber_errors, qber_bits; /* QBER = errors / bits */
 	uint64_t auth_failures, auth_bytes_used;
 	uint64_t auth_bytes_sift;           /* of auth_bytes_used: the sift channel's pads */
+	uint64_t block_msgs;                /* BLOCK messages sent and received (short tags) */
+	uint64_t transcript_failures;       /* blocks whose transcript tags differed (aborted) */
 	uint64_t keys_dropped;              /* key ring full: zeroized, not delivered */
 	uint64_t first_ns, last_ns;         /* CLOCK_MONOTONIC of the first and last event */
 };
@@ -155,6 +159,12 @@ unsigned dp_node_poll_tx(struct dp_node *n);
 /* Test hook: flip bit 'bit' of the next 'count' distill-channel Qdist messages this node sends on
  * link_id, after sealing (the peer must reject them). */
 void dp_node_test_corrupt_tx(struct dp_node *n, uint16_t link_id, unsigned count, unsigned bit);
+/* Test hook: forge the next 'count' engine messages of pipeline type 'msg_type' (the first byte of
+ * the pipeline frame, docs/distill_messages.md; 0x45 is PA) this node sends on link_id: flip bit
+ * 'bit' of the message body, fix the pipeline CRC and seal it with a valid short tag, as an
+ * attacker who broke the short tag would; this node's transcript keeps the genuine message. */
+void dp_node_test_forge_tx(struct dp_node *n, uint16_t link_id, unsigned count, uint8_t msg_type,
+			   unsigned bit);
 /* Test hook: of the COMMITs this node sends on link_id, let 'skip' through, then drop 'count'
  * (and their repeats): this end keeps those blocks' keys, the peer never learns it and leaves. */
 void dp_node_test_drop_commit(struct dp_node *n, uint16_t link_id, unsigned skip, unsigned count);

@@ -1,7 +1,8 @@
 /* Qdist: the authenticated classical channel between the two nodes of a QKD link (sifting
  * exchange and the distillation pipeline's messages). docs/protocol.md has the byte layout.
- * A frame is Ethernet + 32-byte header + payload (+ the 16-byte Wegman-Carter tag in the last
- * frame of a message, dp_auth.h). All multi-byte fields little-endian. */
+ * A frame is Ethernet + 32-byte header + payload (+ the Wegman-Carter tag in the last frame of a
+ * message, dp_auth.h: 16 bytes, or the link's short tag length for BLOCK messages). All
+ * multi-byte fields little-endian. */
 #ifndef DP_QDIST_H
 #define DP_QDIST_H
 
@@ -10,9 +11,13 @@
 
 #include "dp_errors.h"
 
-#define DP_QD_VERSION 2
+#define DP_QD_VERSION 3
 #define DP_QD_HDR_LEN 32
-#define DP_QD_TAG_LEN 16
+#define DP_QD_TAG_LEN 16 /* full tag; the longest a frame carries */
+/* Header byte 4, the tag byte: tag length (4, 8 or 16; 16 for every type but BLOCK), and KEYED
+ * (BLOCK, COMMIT only): the message's pad starts with a 16-byte key or mask (dp_auth.h). */
+#define DP_QD_TAG_LEN_MASK 0x1f
+#define DP_QD_TAG_KEYED 0x80
 #define DP_QD_MSG_SEQ_OFF 16 /* offset of msg_seq in the header (set when sealing) */
 #define DP_QD_MSG_MAX (1u << 20) /* largest message payload (all fragments together) */
 #define DP_QD_FRAGS_MAX 1024     /* fragments per message */
@@ -37,13 +42,15 @@ enum dp_qd_channel {
 enum dp_role { DP_ROLE_ALICE = 0, DP_ROLE_BOB = 1 };
 
 /* One frame's header. A message is carried in frag_cnt frames (fragments) that share every field
- * but payload_len and frag_idx; only the last fragment carries the tag, computed over that
- * fragment's header followed by the whole message payload (msg_len bytes). */
+ * but payload_len and frag_idx; only the last fragment carries the tag (tag & TAG_LEN_MASK
+ * bytes), computed over that fragment's header followed by the whole message payload (msg_len
+ * bytes). */
 struct dp_qd_hdr {
 	uint8_t version;
 	uint8_t type;
 	uint16_t link_id;
-	uint8_t channel;
+	uint8_t channel; /* implied by type (not on the wire since version 3) */
+	uint8_t tag;     /* the tag byte (0 when writing: a full tag, not keyed) */
 	uint8_t role; /* sender's role */
 	uint16_t payload_len; /* payload bytes in this frame */
 	uint64_t block_seq;
@@ -61,6 +68,11 @@ static inline enum dp_qd_channel dp_qd_type_channel(uint8_t type)
 static inline int dp_qd_last_frag(const struct dp_qd_hdr *h)
 {
 	return h->frag_idx + 1 == h->frag_cnt;
+}
+
+static inline unsigned dp_qd_tag_len(const struct dp_qd_hdr *h)
+{
+	return h->tag & DP_QD_TAG_LEN_MASK;
 }
 
 /* Write the header (msg_seq is filled in by dp_auth_seal). */
@@ -85,7 +97,8 @@ struct dp_qd_asm {
 	int active, complete;
 	uint64_t dropped;                 /* messages dropped incomplete */
 };
-/* Buffer for messages of up to 'cap' payload bytes. 0 or -ENOMEM. */
+/* Buffer for messages of up to 'cap' payload bytes (8-byte aligned with room to the next
+ * multiple of 8, as short tags need). 0 or -ENOMEM. */
 int dp_qd_asm_init(struct dp_qd_asm *a, size_t cap);
 /* Zeroize and release (accepts a zeroed struct). */
 void dp_qd_asm_free(struct dp_qd_asm *a);

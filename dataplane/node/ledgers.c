@@ -242,7 +242,7 @@ static int round_link(struct qn_ledgers *L, struct lk *k)
 	for (unsigned i = 0; i < DP_AUTH_STREAMS; i++) {
 		next[i] = __atomic_load_n(&p->streams[i]->next_seq, __ATOMIC_ACQUIRE);
 		want[i] = __atomic_load_n(&p->streams[i]->want, __ATOMIC_RELAXED);
-		uint64_t room = next[i] * DP_AUTH_PAD_LEN + k->cap[i];
+		uint64_t room = next[i] * dp_auth_stream_unit(i) + k->cap[i];
 		if (room < max_head)
 			max_head = room;
 	}

@@ -36,6 +36,7 @@ void qn_usage(void)
 		QN_KM_USAGE
 		"link keys: id, role, module (port index, 0), peer (port index, 1), worker (0),\n"
 		"  psk (file, >= 320 bytes), peer-mac, block-bits (1048576), test-bits, auth-refill (8192),\n"
+		"  auth-tag (short BLOCK tag bytes: 4, 8 or 16; 4),\n"
 		"  timeout-ms (10000), seed (1), window-log2 (22), announce-max (65536), qber-max (0.11),\n"
 		"  method (cascade|ldpc)\n");
 }
@@ -144,6 +145,11 @@ static int parse_link(struct qn_link_opt *lo, char *spec)
 		} else if (!strcmp(k, "test-bits")) {
 			rc = parse_u64(v, 1u << 26, &x);
 			c->test_bits = (uint32_t)x;
+		} else if (!strcmp(k, "auth-tag")) {
+			rc = parse_u64(v, 16, &x);
+			if (!rc && x != 4 && x != 8 && x != 16)
+				return fail("--link auth-tag", "must be 4, 8 or 16 (bytes)");
+			c->auth_tag_len = (uint8_t)x;
 		} else if (!strcmp(k, "auth-refill")) {
 			rc = parse_u64(v, 16384, &x);
 			c->auth_refill = (uint32_t)x;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../wire/le.h"
 #include "node_internal.h"
 
 static struct rte_ring *link_ring(struct dp_node *n, const char *what, unsigned size)
@@ -33,6 +34,8 @@ static int check_cfg(const struct dp_node *n, const struct dp_link_cfg *lc, cons
 		return *why = "announce_max above 65536", -EINVAL;
 	if (lc->auth_refill > DP_AUTH_STREAMS * DP_REFILL_PART_MAX)
 		return *why = "auth_refill above 16384 bytes", -EINVAL;
+	if (lc->auth_tag_len && lc->auth_tag_len != 4 && lc->auth_tag_len != 8 && lc->auth_tag_len != 16)
+		return *why = "auth_tag_len must be 4, 8 or 16", -EINVAL;
 	if (!lc->ledger && (!lc->psk || lc->psk_len < DP_AUTH_PSK_MIN))
 		return *why = "pre-shared authentication secret too short", -EINVAL;
 	return 0;
@@ -100,6 +103,15 @@ struct dp_link *dp_link_create(struct dp_node *n, const struct dp_link_cfg *lc, 
 		goto fail;
 	}
 
+	/* Transcript keys: the distill streams' r, A->B hashes payloads, B->A chains them. */
+	bool alice = lc->role == DP_ROLE_ALICE;
+	const uint8_t *ki = alice ? wk->tx.r : wk->rx.r, *ko = alice ? wk->rx.r : wk->tx.r;
+	for (int i = 0; i < 2; i++) {
+		wk->tk_in[i] = get_le64(ki + 8 * i);
+		wk->tk_out[i] = get_le64(ko + 8 * i);
+	}
+	wk->tag_len = lc->auth_tag_len ? lc->auth_tag_len : 4;
+
 	l->blk_full = link_ring(n, "bf", DP_LINK_BLOCKS * 2);
 	l->blk_free = link_ring(n, "bx", DP_LINK_BLOCKS * 2);
 	l->msg_in = link_ring(n, "mi", DP_MSG_RING);
@@ -124,7 +136,8 @@ struct dp_link *dp_link_create(struct dp_node *n, const struct dp_link_cfg *lc, 
 		goto fail;
 	wk->max_msg = dp_engine_max_msg(wk->eng);
 	wk->asm_buf = malloc(wk->max_msg);
-	wk->out_buf = malloc(DP_BLK_SUB + wk->max_msg);
+	/* 8 spare bytes: short tags and transcripts hash whole 64-bit words */
+	wk->out_buf = malloc(DP_BLK_SUB + wk->max_msg + 8);
 	/* A Qdist message carries at most one chunk of an engine message. */
 	size_t in_cap = DP_BLK_SUB + (wk->max_msg < DP_BLK_CHUNK ? wk->max_msg : DP_BLK_CHUNK);
 	if (!wk->asm_buf || !wk->out_buf || dp_qd_asm_init(&wk->in, in_cap) ||
@@ -157,7 +170,7 @@ void dp_link_free(struct dp_link *l)
 	if (wk->asm_buf)
 		OPENSSL_cleanse(wk->asm_buf, wk->max_msg);
 	if (wk->out_buf)
-		OPENSSL_cleanse(wk->out_buf, DP_BLK_SUB + wk->max_msg);
+		OPENSSL_cleanse(wk->out_buf, DP_BLK_SUB + wk->max_msg + 8);
 	free(wk->asm_buf);
 	free(wk->out_buf);
 	dp_qd_asm_free(&wk->in);
@@ -198,5 +211,10 @@ void dp_link_free(struct dp_link *l)
 	dp_auth_stream_free(&rx->rx);
 	dp_auth_stream_free(&wk->tx);
 	dp_auth_stream_free(&wk->rx);
+	OPENSSL_cleanse(wk->tk_in, sizeof(wk->tk_in));
+	OPENSSL_cleanse(wk->tk_out, sizeof(wk->tk_out));
+	OPENSSL_cleanse(&wk->tr, sizeof(wk->tr));
+	OPENSSL_cleanse(wk->ttag, sizeof(wk->ttag));
+	OPENSSL_cleanse(wk->peer_ttag, sizeof(wk->peer_ttag));
 	rte_free(l);
 }

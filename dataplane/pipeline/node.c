@@ -361,6 +361,8 @@ int dp_node_link_report(struct dp_node *n, uint16_t link_id, struct dp_link_repo
 		.auth_bytes_used = RD(a->auth_bytes) + RD(b->auth_bytes),
 		.auth_bytes_sift = RD(a->auth_bytes),
 		.keys_dropped = RD(b->keys_dropped),
+		.block_msgs = RD(b->block_msgs),
+		.transcript_failures = RD(b->transcript_failures),
 		.first_ns = RD(a->first_ns),
 		.last_ns = RD(a->last_ns),
 	};
@@ -446,10 +448,29 @@ void dp_node_test_corrupt_tx(struct dp_node *n, uint16_t link_id, unsigned count
 	__atomic_store_n(&l->wk.corrupt_left, count, __ATOMIC_RELEASE);
 }
 
+void dp_node_test_forge_tx(struct dp_node *n, uint16_t link_id, unsigned count, uint8_t msg_type,
+			   unsigned bit)
+{
+	struct dp_link *l = dp_snap_find(n->snap, link_id);
+	if (!l)
+		return;
+	__atomic_store_n(&l->wk.forge_bit, bit, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->wk.forge_type, msg_type, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->wk.forge_left, count, __ATOMIC_RELEASE);
+}
+
 int dp_qdist_send(struct dp_node *n, struct dp_lcore_ctx *ctx, struct dp_link *l,
 		  struct dp_auth_stream *stream, uint8_t type, uint64_t block_seq,
 		  const uint8_t *payload, uint32_t len)
 {
+	return dp_qdist_send_tagged(n, ctx, l, stream, type, DP_QD_TAG_LEN, block_seq, payload, len);
+}
+
+int dp_qdist_send_tagged(struct dp_node *n, struct dp_lcore_ctx *ctx, struct dp_link *l,
+			 struct dp_auth_stream *stream, uint8_t type, uint8_t tag, uint64_t block_seq,
+			 const uint8_t *payload, uint32_t len)
+{
+	unsigned tlen = tag & DP_QD_TAG_LEN_MASK;
 	/* Every fragment carries up to 'room' bytes, so the last one has space for the tag. */
 	uint32_t room = n->cfg.mtu - DP_QD_HDR_LEN - DP_QD_TAG_LEN;
 	uint32_t cnt = len ? (len + room - 1) / room : 1;
@@ -458,7 +479,7 @@ int dp_qdist_send(struct dp_node *n, struct dp_lcore_ctx *ctx, struct dp_link *l
 	/* Check everything that can fail before the pad is spent. */
 	if (rte_ring_free_count(ctx->tx) < cnt)
 		return -EAGAIN;
-	if (dp_auth_stream_msgs_left(stream) == 0) {
+	if (dp_auth_stream_bytes_left(stream) < dp_auth_msg_pad(tag)) {
 		dp_count(ctx, DP_ERR_AUTH_EMPTY);
 		return -EAGAIN;
 	}
@@ -471,6 +492,7 @@ int dp_qdist_send(struct dp_node *n, struct dp_lcore_ctx *ctx, struct dp_link *l
 		.type = type,
 		.link_id = l->cfg.link_id,
 		.channel = dp_qd_type_channel(type),
+		.tag = tag,
 		.role = (uint8_t)l->cfg.role,
 		.block_seq = block_seq,
 		.msg_seq = stream->next_seq, /* the pad dp_auth_seal_msg takes */
@@ -482,7 +504,7 @@ int dp_qdist_send(struct dp_node *n, struct dp_lcore_ctx *ctx, struct dp_link *l
 	for (uint32_t i = 0; i < cnt; i++) {
 		uint32_t k = len - off < room ? len - off : room;
 		bool last = i + 1 == cnt;
-		size_t total = DP_ETH_HDR_LEN + DP_QD_HDR_LEN + k + (last ? DP_QD_TAG_LEN : 0);
+		size_t total = DP_ETH_HDR_LEN + DP_QD_HDR_LEN + k + (last ? tlen : 0);
 		uint8_t *p = (uint8_t *)rte_pktmbuf_append(ms[i], (uint16_t)total);
 		if (!p) {
 			rte_pktmbuf_free_bulk(ms, cnt);
@@ -506,7 +528,7 @@ int dp_qdist_send(struct dp_node *n, struct dp_lcore_ctx *ctx, struct dp_link *l
 	}
 	if (h.channel == DP_QD_CH_DISTILL &&
 	    __atomic_load_n(&l->wk.corrupt_left, __ATOMIC_ACQUIRE)) {
-		unsigned bit = l->wk.corrupt_bit % (8 * (DP_QD_HDR_LEN + klast + DP_QD_TAG_LEN));
+		unsigned bit = l->wk.corrupt_bit % (8 * (DP_QD_HDR_LEN + klast + tlen));
 		q[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 		__atomic_fetch_sub(&l->wk.corrupt_left, 1, __ATOMIC_RELAXED);
 	}

@@ -13,6 +13,7 @@
 #include "dp_ledger.h"
 #include "dp_evframe.h"
 #include "dp_node.h"
+#include "dp_transcript.h"
 #include "dst_model.h"
 #include "dst_sift.h"
 #include "engine.h"
@@ -37,6 +38,7 @@ struct dp_link_rx_stats {
 struct dp_link_wk_stats {
 	uint64_t blocks_done, blocks_failed, blocks_aborted, secret_bits, leak_bits;
 	uint64_t qber_errors, qber_bits, auth_failures, auth_bytes, keys_dropped;
+	uint64_t block_msgs, transcript_failures;
 };
 
 /* A block buffer travelling RX -> worker (filled) -> RX (free, with auth refill for the sift
@@ -114,6 +116,13 @@ struct dp_link_wk {
 	struct rte_mbuf *in_m[DP_QD_FRAGS_MAX];
 	unsigned in_n;
 	struct dp_qd_asm replay;     /* a held multi-frame message put together again */
+	/* Block transcript (dp_transcript.h): the keys, the running hash, this end's final tag
+	 * (kept for repeated COMMITs until the next block's) and the peer's, unmasked. */
+	uint64_t tk_in[2], tk_out[2];
+	struct dp_transcript tr;
+	uint8_t ttag[DP_TRANSCRIPT_TAG_LEN], peer_ttag[DP_TRANSCRIPT_TAG_LEN];
+	uint8_t tag_len;             /* the link's short tag length */
+	uint32_t sent_blk;           /* BLOCK messages sent in this block (the first is keyed) */
 	struct km_key_desc pending;  /* finished key waiting for room on the key ring */
 	bool key_pending;
 	struct dp_auth_stream tx, rx;
@@ -121,6 +130,8 @@ struct dp_link_wk {
 					      * block (not started here), in order */
 	unsigned early_n;
 	unsigned corrupt_left, corrupt_bit;  /* test hook */
+	unsigned forge_left, forge_bit;      /* test hook */
+	uint8_t forge_type;                  /* test hook */
 	unsigned drop_commit_skip, drop_commit_left; /* test hook */
 	uint64_t dropped_commit;             /* test hook: 1 + block whose COMMIT was dropped */
 	/* The last block's final message (COMMIT or ABORT): re-sent while idle when this end's claim
@@ -239,6 +250,11 @@ void dp_tx_discard(struct dp_node *n);
 int dp_qdist_send(struct dp_node *n, struct dp_lcore_ctx *ctx, struct dp_link *l,
 		  struct dp_auth_stream *stream, uint8_t type, uint64_t block_seq,
 		  const uint8_t *payload, uint32_t len);
+/* The same with the header's tag byte (dp_qdist.h): a short or keyed tag. A short-tagged
+ * payload must be 8-byte aligned and readable to the next multiple of 8 bytes (dp_auth.h). */
+int dp_qdist_send_tagged(struct dp_node *n, struct dp_lcore_ctx *ctx, struct dp_link *l,
+			 struct dp_auth_stream *stream, uint8_t type, uint8_t tag, uint64_t block_seq,
+			 const uint8_t *payload, uint32_t len);
 
 static inline void dp_count(struct dp_lcore_ctx *c, enum dp_err e)
 {

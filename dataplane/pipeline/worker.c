@@ -1,8 +1,9 @@
 /* Distill worker: owns its links' block pipelines. For the block at the head of a link's queue it
- * runs the engine, carrying each engine message as one Qdist BLOCK message (one pad, spread over
- * MTU frames by dp_qdist_send), then both nodes exchange COMMIT (Alice's carries the key id) and
- * only then does the key go to the key ring: a block that fails, times out or is aborted by the
- * peer never reaches it. */
+ * runs the engine, carrying each engine message as one Qdist BLOCK message (a short tag, spread
+ * over MTU frames by dp_qdist_send) and folding it into the block's transcript (dp_transcript.h);
+ * then both nodes exchange COMMIT (Alice's carries the key id, both their transcript tag) and only
+ * when the peer's transcript tag equals this end's does the key go to the key ring: a block that
+ * fails, times out, is aborted by the peer or saw a forged message never reaches it. */
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -12,16 +13,22 @@
 #include <time.h>
 
 #include "../wire/le.h"
+#include "dst_block.h"
 #include "node_internal.h"
 
-enum { ABORT_TIMEOUT = 1, ABORT_FAILED = 2, ABORT_SHUTDOWN = 3, ABORT_BROKEN = 4 };
+enum { ABORT_TIMEOUT = 1, ABORT_FAILED = 2, ABORT_SHUTDOWN = 3, ABORT_BROKEN = 4,
+       ABORT_TRANSCRIPT = 5 };
+
+/* COMMIT payload: key id, transcript tag (masked), then the claim with a ledger. */
+#define COMMIT_TTAG KM_KEY_ID_LEN
+#define COMMIT_CLAIM (KM_KEY_ID_LEN + DP_TRANSCRIPT_TAG_LEN)
 
 static void send_ctl(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l, uint8_t type,
-		     const uint8_t *payload, uint16_t len)
+		     uint8_t tag, const uint8_t *payload, uint16_t len)
 {
 	/* Control messages are rare; if the TX ring is full the peer's timeout covers the loss. */
-	if (dp_qdist_send(n, c, l, &l->wk.tx, type, l->wk.blk_seq, payload, len) == 0)
-		DP_STAT_ADD(l->wk.st.auth_bytes, DP_AUTH_PAD_LEN);
+	if (dp_qdist_send_tagged(n, c, l, &l->wk.tx, type, tag, l->wk.blk_seq, payload, len) == 0)
+		DP_STAT_ADD(l->wk.st.auth_bytes, dp_auth_msg_pad(tag));
 }
 
 /* Return the block buffer to the RX lcore (with the sift-stream refill when the key was kept). */
@@ -29,6 +36,8 @@ static void release_block(struct dp_link *l)
 {
 	struct dp_link_wk *wk = &l->wk;
 	dp_engine_abort(wk->eng);
+	dp_transcript_reset(&wk->tr);
+	OPENSSL_cleanse(wk->peer_ttag, sizeof(wk->peer_ttag));
 	rte_ring_enqueue(l->blk_free, wk->blk);
 	wk->blk = NULL;
 	wk->asm_len = wk->asm_total = 0;
@@ -55,16 +64,24 @@ static void peer_claim(struct dp_link *l, const uint8_t *p)
 		dp_claim_slot_write(&l->peer_claim, cl.upto, cl.held);
 }
 
-/* The block's final message (wk->last_type) with this end's claim: COMMIT carries the key id,
- * ABORT the reason. */
+/* The block's final message (wk->last_type) with this end's claim: COMMIT carries the key id and
+ * the transcript tag masked with the key bytes of its own (keyed) pad, ABORT the reason. */
 static void send_final(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l)
 {
 	struct dp_link_wk *wk = &l->wk;
-	uint8_t p[KM_KEY_ID_LEN + DP_CLAIM_WIRE_LEN];
+	uint8_t p[COMMIT_CLAIM + DP_CLAIM_WIRE_LEN];
 	uint16_t len;
+	uint8_t tag = DP_QD_TAG_LEN;
 	if (wk->last_type == DP_QD_COMMIT) {
+		uint8_t mask[DP_AUTH_KEY_LEN];
+		if (dp_auth_next_key(&wk->tx, mask))
+			return; /* no pad: as a lost message, the peer's timeout covers it */
 		memcpy(p, wk->key_id, KM_KEY_ID_LEN);
-		len = KM_KEY_ID_LEN;
+		for (unsigned i = 0; i < DP_TRANSCRIPT_TAG_LEN; i++)
+			p[COMMIT_TTAG + i] = wk->ttag[i] ^ mask[i];
+		OPENSSL_cleanse(mask, sizeof(mask));
+		len = COMMIT_CLAIM;
+		tag |= DP_QD_TAG_KEYED;
 	} else {
 		put_le32(p, wk->last_reason);
 		len = 4;
@@ -72,7 +89,7 @@ static void send_final(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link
 	uint16_t cl = own_claim(l, p + len);
 	if (cl) /* read by dp_node_claims_sent */
 		__atomic_store_n(&wk->claim_sent, get_le64(p + len), __ATOMIC_RELEASE);
-	send_ctl(n, c, l, wk->last_type, p, (uint16_t)(len + cl));
+	send_ctl(n, c, l, wk->last_type, tag, p, (uint16_t)(len + cl));
 }
 
 /* Idle with a grown claim: repeat the last block's final message (at most every 20 ms). */
@@ -102,30 +119,64 @@ static void abort_block(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_lin
 		DP_STAT_ADD(l->wk.st.blocks_failed, 1);
 	else
 		DP_STAT_ADD(l->wk.st.blocks_aborted, 1);
+	if (reason == ABORT_TRANSCRIPT)
+		DP_STAT_ADD(l->wk.st.transcript_failures, 1);
 	dp_count(c, reason == ABORT_FAILED ? DP_ERR_BLOCK_FAILED :
-		    reason == ABORT_TIMEOUT ? DP_ERR_BLOCK_TIMEOUT : DP_ERR_BLOCK_ABORTED);
+		    reason == ABORT_TIMEOUT ? DP_ERR_BLOCK_TIMEOUT :
+		    reason == ABORT_TRANSCRIPT ? DP_ERR_BLOCK_TRANSCRIPT : DP_ERR_BLOCK_ABORTED);
 	release_block(l);
 }
 
-/* The engine message in wk->out_buf as BLOCK messages: one multi-frame Qdist message (one pad)
- * per chunk of up to DP_BLK_CHUNK bytes, each behind its sub-header. */
+/* Test hook: flip a bit of the pipeline message body at msg and fix its CRC-32C (pipeline frame,
+ * docs/distill_messages.md). Returns the byte flipped (undo: call again) or -1. */
+static long forge(uint8_t *msg, size_t len, unsigned bit)
+{
+	if (len < 20)
+		return -1;
+	uint32_t body = get_le32(msg + 4);
+	if (!body || (size_t)body + 20 != len)
+		return -1;
+	long at = 16 + (long)(bit / 8 % body);
+	msg[at] ^= (uint8_t)(1u << (bit % 8));
+	put_le32(msg + 16 + body, dst_crc32c(msg, 16 + (size_t)body));
+	return at;
+}
+
+/* The engine message in wk->out_buf as BLOCK messages: one multi-frame Qdist message (short tag;
+ * the block's first one keyed) per chunk of up to DP_BLK_CHUNK bytes, each behind its sub-header
+ * and folded into the transcript. */
 static int send_engine_msg(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l,
 			   size_t len)
 {
 	struct dp_link_wk *wk = &l->wk;
+	bool forging = len <= DP_BLK_CHUNK && __atomic_load_n(&wk->forge_left, __ATOMIC_ACQUIRE) &&
+		       wk->out_buf[DP_BLK_SUB] == wk->forge_type;
+	long forged = -1;
 	size_t off = 0;
 	do {
 		size_t k = len - off < DP_BLK_CHUNK ? len - off : DP_BLK_CHUNK;
 		/* The sub-header goes just before the chunk: over the previous chunk's tail, which
-		 * is sent already (the message is copied into the frames). */
+		 * is sent already (the message is copied into the frames). DP_BLK_CHUNK is a multiple
+		 * of 8, so q stays aligned for the hashes. */
 		uint8_t *q = wk->out_buf + off;
 		put_le32(q, (uint32_t)len);
 		put_le32(q + 4, (uint32_t)off);
-		int rc = dp_qdist_send(n, c, l, &wk->tx, DP_QD_BLOCK, wk->blk_seq, q,
-				       (uint32_t)(DP_BLK_SUB + k));
+		uint8_t tag = (uint8_t)(wk->tag_len | (wk->sent_blk ? 0 : DP_QD_TAG_KEYED));
+		dp_transcript_add(&wk->tr, wk->tk_in, wk->tk_out, DP_QD_BLOCK, (uint8_t)l->cfg.role,
+				  l->cfg.link_id, wk->blk_seq, q, (uint32_t)(DP_BLK_SUB + k));
+		if (forging) /* the transcript keeps the genuine message, the wire gets a forged one */
+			forged = forge(q + DP_BLK_SUB, k, wk->forge_bit);
+		int rc = dp_qdist_send_tagged(n, c, l, &wk->tx, DP_QD_BLOCK, tag, wk->blk_seq, q,
+					      (uint32_t)(DP_BLK_SUB + k));
+		if (forged >= 0) {
+			forge(q + DP_BLK_SUB, k, wk->forge_bit); /* undo: the same flip and CRC */
+			__atomic_fetch_sub(&wk->forge_left, 1, __ATOMIC_RELAXED);
+		}
 		if (rc)
 			return rc;
-		DP_STAT_ADD(wk->st.auth_bytes, DP_AUTH_PAD_LEN);
+		wk->sent_blk++;
+		DP_STAT_ADD(wk->st.block_msgs, 1);
+		DP_STAT_ADD(wk->st.auth_bytes, dp_auth_msg_pad(tag));
 		off += k;
 	} while (off < len);
 	return 0;
@@ -188,10 +239,15 @@ static void ledger_finished(struct dp_lcore_ctx *c, struct dp_link *l, const str
 		wk->fin_pending = f; /* the link waits for room (link_work) */
 }
 
-/* Both sides hold the key and the peer said so: split off the auth refill, queue the rest. */
+/* Both sides hold the key and the peer said so: unless the transcripts differ (a message was
+ * forged: abort, no key on either end), split off the auth refill, queue the rest. */
 static void finish_block(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l)
 {
 	struct dp_link_wk *wk = &l->wk;
+	if (CRYPTO_memcmp(wk->ttag, wk->peer_ttag, DP_TRANSCRIPT_TAG_LEN) != 0) {
+		abort_block(n, c, l, ABORT_TRANSCRIPT, true);
+		return;
+	}
 	struct dp_engine_result r;
 	dp_engine_result(wk->eng, &r);
 	const uint8_t *key = (const uint8_t *)r.key;
@@ -272,6 +328,7 @@ static void engine_done(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_lin
 		wk->key_id[6] = (uint8_t)((wk->key_id[6] & 0x0F) | 0x40);
 		wk->key_id[8] = (uint8_t)((wk->key_id[8] & 0x3F) | 0x80);
 	}
+	dp_transcript_tag(&wk->tr, wk->tk_out, wk->blk_seq, wk->ttag);
 	wk->last_type = DP_QD_COMMIT;
 	if (drop_commit(wk))
 		wk->dropped_commit = wk->blk_seq + 1;
@@ -310,20 +367,26 @@ static void block_msg(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link 
 		return;
 	}
 	if (h->type == DP_QD_COMMIT) {
-		if (len != KM_KEY_ID_LEN && len != KM_KEY_ID_LEN + DP_CLAIM_WIRE_LEN) {
+		/* keyed: handle_frame unmasked the transcript tag */
+		if ((len != COMMIT_CLAIM && len != COMMIT_CLAIM + DP_CLAIM_WIRE_LEN) ||
+		    !(h->tag & DP_QD_TAG_KEYED)) {
 			dp_count(c, DP_ERR_QD_PAYLOAD);
 			return;
 		}
-		if (l->managed && len == KM_KEY_ID_LEN + DP_CLAIM_WIRE_LEN)
-			peer_claim(l, pl + KM_KEY_ID_LEN);
+		if (l->managed && len == COMMIT_CLAIM + DP_CLAIM_WIRE_LEN)
+			peer_claim(l, pl + COMMIT_CLAIM);
 		if (l->cfg.role == DP_ROLE_BOB)
 			memcpy(wk->key_id, pl, KM_KEY_ID_LEN);
+		memcpy(wk->peer_ttag, pl + COMMIT_TTAG, DP_TRANSCRIPT_TAG_LEN);
 		wk->commit_peer = true;
 		if (wk->done_local)
 			finish_block(n, c, l);
 		return;
 	}
-	/* BLOCK: u32 total, u32 offset, a chunk of the engine message; chunks arrive in order. */
+	/* BLOCK: u32 total, u32 offset, a chunk of the engine message; chunks arrive in order. Each
+	 * is used provisionally: the transcript decides at COMMIT. */
+	dp_transcript_add(&wk->tr, wk->tk_in, wk->tk_out, DP_QD_BLOCK, h->role, h->link_id,
+			  h->block_seq, pl, len);
 	if (len < DP_BLK_SUB || wk->done_local) {
 		dp_count(c, DP_ERR_QD_PAYLOAD);
 		return;
@@ -370,7 +433,7 @@ static bool use_msg(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l
 	uint64_t next = wk->blk ? wk->blk_seq + 1 : wk->next_seq;
 	if (h->block_seq < next) {
 		/* a block we finished or gave up; a repeated final message still carries a claim */
-		size_t at = h->type == DP_QD_COMMIT ? KM_KEY_ID_LEN : h->type == DP_QD_ABORT ? 4 : 0;
+		size_t at = h->type == DP_QD_COMMIT ? COMMIT_CLAIM : h->type == DP_QD_ABORT ? 4 : 0;
 		if (l->managed && at && h->msg_len == at + DP_CLAIM_WIRE_LEN)
 			peer_claim(l, pl + at);
 		else
@@ -380,6 +443,12 @@ static bool use_msg(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l
 	/* The peer is on a later block: it has left ours (its ABORT was lost), so do we. */
 	if (wk->blk)
 		abort_block(n, c, l, ABORT_BROKEN, false);
+	if (h->type == DP_QD_COMMIT) {
+		/* a block not started here cannot be finished by the peer; its unmasked tag is not
+		 * kept for later */
+		dp_count(c, DP_ERR_QD_BLOCK);
+		return false;
+	}
 	return true;
 }
 
@@ -433,15 +502,27 @@ static void handle_frame(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_li
 		return;
 	const struct dp_qd_hdr *mh = &wk->in.h;
 	uint64_t skipped = mh->msg_seq > wk->rx.next_seq ? mh->msg_seq - wk->rx.next_seq : 0;
-	e = dp_auth_open_msg(&wk->rx, wk->in.last_hdr, DP_QD_HDR_LEN, wk->in.buf, mh->msg_len,
-			     mh->msg_seq, wk->in.tag);
+	/* short tags of another length than this link's policy are refused, not verified */
+	if (mh->type == DP_QD_BLOCK && dp_qd_tag_len(mh) != wk->tag_len)
+		e = DP_ERR_QD_RESERVED;
+	else
+		e = dp_auth_open_msg(&wk->rx, wk->in.last_hdr, DP_QD_HDR_LEN, wk->in.buf,
+				     mh->msg_len, mh->msg_seq, wk->in.tag);
 	if (e) {
 		dp_count(c, e);
 		if (e == DP_ERR_QD_AUTH)
 			DP_STAT_ADD(wk->st.auth_failures, 1);
 	} else {
 		c->st.errors[DP_ERR_QD_GAP] += skipped;
-		DP_STAT_ADD(wk->st.auth_bytes, DP_AUTH_PAD_LEN);
+		DP_STAT_ADD(wk->st.auth_bytes, dp_auth_msg_pad(mh->tag));
+		if (mh->type == DP_QD_BLOCK)
+			DP_STAT_ADD(wk->st.block_msgs, 1);
+		if (mh->type == DP_QD_COMMIT && (mh->tag & DP_QD_TAG_KEYED) &&
+		    mh->msg_len >= COMMIT_CLAIM) {
+			for (unsigned i = 0; i < DP_TRANSCRIPT_TAG_LEN; i++)
+				wk->in.buf[COMMIT_TTAG + i] ^= wk->rx.mask[i];
+		}
+		OPENSSL_cleanse(wk->rx.mask, sizeof(wk->rx.mask));
 		if (use_msg(n, c, l, mh, wk->in.buf) && hold_early(c, wk, wk->in_m, wk->in_n))
 			wk->in_n = 0; /* now owned by early[] */
 	}
@@ -463,19 +544,15 @@ static void replay_early(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_li
 		const uint8_t *p = rte_pktmbuf_mtod_offset(list[i], const uint8_t *, DP_ETH_HDR_LEN);
 		dp_qd_parse(p, rte_pktmbuf_data_len(list[i]) - DP_ETH_HDR_LEN, &h);
 		unsigned cnt = h.frag_cnt;
-		const uint8_t *pl = p + DP_QD_HDR_LEN;
-		if (cnt > 1) {
-			for (unsigned j = 0; j < cnt; j++) {
-				struct rte_mbuf *f = list[i + j];
-				const uint8_t *q = rte_pktmbuf_mtod_offset(f, const uint8_t *,
-									   DP_ETH_HDR_LEN);
-				struct dp_qd_hdr fh;
-				dp_qd_parse(q, rte_pktmbuf_data_len(f) - DP_ETH_HDR_LEN, &fh);
-				dp_qd_asm_add(&wk->replay, q, &fh);
-			}
-			pl = wk->replay.buf;
+		/* put together again in the (aligned) replay buffer: the transcript hashes words */
+		for (unsigned j = 0; j < cnt; j++) {
+			struct rte_mbuf *f = list[i + j];
+			const uint8_t *q = rte_pktmbuf_mtod_offset(f, const uint8_t *, DP_ETH_HDR_LEN);
+			struct dp_qd_hdr fh;
+			dp_qd_parse(q, rte_pktmbuf_data_len(f) - DP_ETH_HDR_LEN, &fh);
+			dp_qd_asm_add(&wk->replay, q, &fh);
 		}
-		if (!use_msg(n, c, l, &h, pl) || !hold_early(c, wk, list + i, cnt))
+		if (!use_msg(n, c, l, &h, wk->replay.buf) || !hold_early(c, wk, list + i, cnt))
 			rte_pktmbuf_free_bulk(list + i, cnt);
 		dp_qd_asm_done(&wk->replay);
 		i += cnt;
@@ -494,6 +571,8 @@ static void start_block(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_lin
 	wk->next_seq = b->block_seq + 1;
 	wk->done_local = wk->commit_peer = false;
 	wk->asm_len = wk->asm_total = 0;
+	wk->sent_blk = 0;
+	dp_transcript_reset(&wk->tr);
 	wk->deadline_tsc = rte_rdtsc() + n->tsc_hz / 1000 * l->cfg.block_timeout_ms;
 	if (b->broken) {
 		abort_block(n, c, l, ABORT_BROKEN, true);

@@ -2,6 +2,7 @@
 #include "dp_qdist.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +14,7 @@ void dp_qd_write_hdr(uint8_t *p, const struct dp_qd_hdr *h)
 	p[0] = DP_QD_VERSION;
 	p[1] = h->type;
 	put_le16(p + 2, h->link_id);
-	p[4] = h->channel;
+	p[4] = h->tag ? h->tag : DP_QD_TAG_LEN;
 	p[5] = h->role;
 	put_le16(p + 6, h->payload_len);
 	put_le64(p + 8, h->block_seq);
@@ -30,7 +31,7 @@ enum dp_err dp_qd_parse(const uint8_t *p, size_t len, struct dp_qd_hdr *h)
 	h->version = p[0];
 	h->type = p[1];
 	h->link_id = get_le16(p + 2);
-	h->channel = p[4];
+	h->tag = p[4];
 	h->role = p[5];
 	h->payload_len = get_le16(p + 6);
 	h->block_seq = get_le64(p + 8);
@@ -42,18 +43,23 @@ enum dp_err dp_qd_parse(const uint8_t *p, size_t len, struct dp_qd_hdr *h)
 		return DP_ERR_QD_VERSION;
 	if (h->type == 0 || h->type > DP_QD_TYPE_MAX)
 		return DP_ERR_QD_TYPE;
-	if (h->channel != dp_qd_type_channel(h->type) || h->role > DP_ROLE_BOB)
+	h->channel = dp_qd_type_channel(h->type);
+	unsigned t = dp_qd_tag_len(h);
+	bool keyed = h->tag & DP_QD_TAG_KEYED;
+	if (h->role > DP_ROLE_BOB || (h->tag & ~(DP_QD_TAG_LEN_MASK | DP_QD_TAG_KEYED)) ||
+	    (t != 4 && t != 8 && t != DP_QD_TAG_LEN) || (h->type != DP_QD_BLOCK && t != DP_QD_TAG_LEN) ||
+	    (keyed && h->type != DP_QD_BLOCK && h->type != DP_QD_COMMIT))
 		return DP_ERR_QD_RESERVED;
 	if (h->frag_cnt == 0 || h->frag_cnt > DP_QD_FRAGS_MAX || h->frag_idx >= h->frag_cnt)
 		return DP_ERR_QD_FRAG;
-	int last = dp_qd_last_frag(h);
-	if (len < DP_QD_HDR_LEN + (last ? DP_QD_TAG_LEN : 0))
+	size_t tl = dp_qd_last_frag(h) ? t : 0;
+	if (len < DP_QD_HDR_LEN + tl)
 		return DP_ERR_QD_SHORT;
-	if ((size_t)h->payload_len > len - DP_QD_HDR_LEN - (last ? DP_QD_TAG_LEN : 0) ||
+	if ((size_t)h->payload_len > len - DP_QD_HDR_LEN - tl ||
 	    h->msg_len > DP_QD_MSG_MAX || h->payload_len > h->msg_len ||
 	    (h->frag_cnt == 1 && h->payload_len != h->msg_len))
 		return DP_ERR_QD_LENGTH;
-	if (!last && h->payload_len == 0) /* every fragment but the last carries payload */
+	if (!tl && h->payload_len == 0) /* every fragment but the last carries payload */
 		return DP_ERR_QD_FRAG;
 	return DP_ERR_OK;
 }
@@ -61,7 +67,7 @@ enum dp_err dp_qd_parse(const uint8_t *p, size_t len, struct dp_qd_hdr *h)
 int dp_qd_asm_init(struct dp_qd_asm *a, size_t cap)
 {
 	memset(a, 0, sizeof(*a));
-	a->buf = malloc(cap ? cap : 1);
+	a->buf = malloc(cap + 8); /* malloc aligns; the 8 bytes let a hash read the last word whole */
 	if (!a->buf)
 		return -ENOMEM;
 	a->cap = cap;
@@ -71,7 +77,7 @@ int dp_qd_asm_init(struct dp_qd_asm *a, size_t cap)
 void dp_qd_asm_free(struct dp_qd_asm *a)
 {
 	if (a->buf) {
-		explicit_bzero(a->buf, a->cap);
+		explicit_bzero(a->buf, a->cap + 8);
 		free(a->buf);
 	}
 	memset(a, 0, sizeof(*a));
@@ -93,7 +99,7 @@ static void drop(struct dp_qd_asm *a)
 
 static int same_message(const struct dp_qd_hdr *x, const struct dp_qd_hdr *y)
 {
-	return x->type == y->type && x->link_id == y->link_id && x->role == y->role &&
+	return x->type == y->type && x->tag == y->tag && x->link_id == y->link_id && x->role == y->role &&
 	       x->block_seq == y->block_seq && x->msg_seq == y->msg_seq &&
 	       x->msg_len == y->msg_len && x->frag_cnt == y->frag_cnt;
 }
@@ -121,7 +127,7 @@ enum dp_err dp_qd_asm_add(struct dp_qd_asm *a, const uint8_t *p, const struct dp
 	a->next++;
 	if (dp_qd_last_frag(h)) {
 		memcpy(a->last_hdr, p, DP_QD_HDR_LEN);
-		memcpy(a->tag, p + DP_QD_HDR_LEN + h->payload_len, DP_QD_TAG_LEN);
+		memcpy(a->tag, p + DP_QD_HDR_LEN + h->payload_len, dp_qd_tag_len(h));
 		a->complete = 1;
 	}
 	return DP_ERR_OK;

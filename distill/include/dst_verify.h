@@ -35,6 +35,10 @@ bool dst_verify_equal(const struct dst_verify_tag *a, const struct dst_verify_ta
 /* The full 128-bit hash with key k = {low word, high word}: the dispatched kernel. */
 void dst_verify_hash(const uint64_t *msg, uint64_t nbits, const uint64_t k[2], uint64_t out[2]);
 
+/* r = a * b in the same field and bit order (dispatched: PCLMULQDQ where the CPU has it). Lets
+ * callers extend a hash by a few blocks (Horner steps) without rehashing. */
+void dst_gf128_mul(const uint64_t a[2], const uint64_t b[2], uint64_t r[2]);
+
 typedef void (*dst_verify_hash_fn)(const uint64_t *msg, uint64_t nbits, const uint64_t k[2],
 				   uint64_t out[2]);
 struct dst_verify_variant {

@@ -15,9 +15,12 @@ const struct dst_verify_variant dst_verify_variants[] = {
 };
 
 static dst_verify_hash_fn hash_impl = dst_verify_hash_base;
+static void (*mul_impl)(const uint64_t a[2], const uint64_t b[2], uint64_t r[2]) = dst_gf128_mul_base;
 
 static void verify_select(unsigned flags)
 {
+	unsigned pclmul = DST_CPU_PCLMUL | DST_CPU_SSE42;
+	mul_impl = (flags & pclmul) == pclmul ? dst_gf128_mul_pclmul : dst_gf128_mul_base;
 	hash_impl = dst_verify_hash_base;
 	for (const struct dst_verify_variant *v = dst_verify_variants; v->name; v++)
 		if ((flags & v->needs) == v->needs)
@@ -28,6 +31,11 @@ DST_DISPATCH("verify", verify_select)
 void dst_verify_hash(const uint64_t *msg, uint64_t nbits, const uint64_t k[2], uint64_t out[2])
 {
 	hash_impl(msg, nbits, k, out);
+}
+
+void dst_gf128_mul(const uint64_t a[2], const uint64_t b[2], uint64_t r[2])
+{
+	mul_impl(a, b, r);
 }
 
 unsigned dst_verify_tag_bits(uint64_t nbits, double eps_cor)

@@ -13,6 +13,13 @@ static inline __m128i load_block(const uint64_t *msg, uint64_t nbits, uint64_t i
 	return _mm_set_epi64x((long long)b[1], (long long)b[0]);
 }
 
+void dst_gf128_mul_pclmul(const uint64_t a[2], const uint64_t b[2], uint64_t r[2])
+{
+	__m128i x = _mm_set_epi64x((long long)a[1], (long long)a[0]);
+	__m128i y = _mm_set_epi64x((long long)b[1], (long long)b[0]);
+	_mm_storeu_si128((__m128i *)r, gf128_clmul_mul(x, y));
+}
+
 void dst_verify_hash_pclmul(const uint64_t *msg, uint64_t nbits, const uint64_t k[2],
 			    uint64_t out[2])
 {

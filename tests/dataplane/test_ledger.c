@@ -6,7 +6,8 @@
  *    on byte-identical pad segments at the same offsets.
  *  - Persistence: the records reload into the same state; after a simulated kill -9 (records as of
  *    the last commit) a restored sending stream's msg_seq are all above every msg_seq used before,
- *    a receiving stream resumes at its recorded position.
+ *    a receiving stream resumes at its recorded position. Reservations count in each stream's
+ *    unit (16 bytes sift, 4 distill); a version 1 header (16-byte units everywhere) converts.
  *  - Truncated, corrupt or foreign records, and a different pre-shared secret, are refused with a
  *    clear reason. */
 #include <errno.h>
@@ -104,11 +105,11 @@ static void streams_of(struct dp_auth_stream s[4], struct dp_auth_stream *p[4])
 /* Seal a fixed message on stream a, open it on b at the same msg_seq: 1 when it verifies. */
 static int same_pad(struct dp_auth_stream *a, struct dp_auth_stream *b)
 {
-	uint8_t msg[DP_QD_HDR_LEN + 8 + DP_QD_TAG_LEN] = {1, 2, 3};
+	uint8_t msg[DP_QD_HDR_LEN + 8 + DP_QD_TAG_LEN] = {1, 2, 3, 0, DP_QD_TAG_LEN};
 	int n = dp_auth_seal(a, msg, DP_QD_HDR_LEN + 8);
 	if (n < 0)
 		return 0;
-	uint64_t seq = a->next_seq - 1;
+	uint64_t seq = a->next_seq - DP_QD_TAG_LEN / a->unit; /* a full tag spends 16 bytes */
 	return dp_auth_open(b, msg, DP_QD_HDR_LEN + 8, seq) == DP_ERR_OK;
 }
 
@@ -131,13 +132,13 @@ static void test_psk_layout(void)
 	CU_ASSERT_EQUAL_FATAL(dp_auth_split(pr, psk, sizeof(psk), 1, sizeof(psk)), 0);
 	for (unsigned i = 0; i < 4; i++) {
 		/* nothing is usable before a reservation */
-		uint8_t msg[DP_QD_HDR_LEN + DP_QD_TAG_LEN] = {0};
+		uint8_t msg[DP_QD_HDR_LEN + DP_QD_TAG_LEN] = {[4] = DP_QD_TAG_LEN};
 		CU_ASSERT_EQUAL(dp_auth_seal(&led[i], msg, DP_QD_HDR_LEN), -EAGAIN);
 		led[i].limit = UINT64_MAX;
 		/* messages 0, 1 and one deep into the third segment verify across */
 		CU_ASSERT(same_pad(&led[i], &ref[i]));
 		CU_ASSERT(same_pad(&ref[i], &led[i]));
-		led[i].next_seq = ref[i].next_seq = 8200 / 16;
+		led[i].next_seq = ref[i].next_seq = 8192 / dp_auth_stream_unit(i);
 		CU_ASSERT(same_pad(&led[i], &ref[i]));
 		dp_auth_stream_free(&led[i]);
 		dp_auth_stream_free(&ref[i]);
@@ -147,13 +148,26 @@ static void test_psk_layout(void)
 	CU_ASSERT_EQUAL(dp_ledger_reserve(l, next, want, 7), 1);
 	CU_ASSERT_EQUAL(dp_ledger_reserved(l, 0), DP_LEDGER_RESERVE);
 	CU_ASSERT_EQUAL(dp_ledger_reserved(l, 1), 5 + DP_LEDGER_RESERVE);
-	CU_ASSERT_EQUAL(dp_ledger_reserved(l, 3), 2001 + DP_LEDGER_RESERVE);
+	CU_ASSERT_EQUAL(dp_ledger_reserved(l, 3), 2001 + 4 * DP_LEDGER_RESERVE); /* 4-byte unit */
 	CU_ASSERT_EQUAL(dp_ledger_block_next(l), 7 + DP_LEDGER_BLOCK_RESERVE);
 	CU_ASSERT_EQUAL(dp_ledger_reserve(l, next, want, 7), 0);
 	/* a segment every stream passed is deleted */
-	uint64_t past[4] = {300, 300, 300, 300};
+	uint64_t past[4] = {300, 300, 1200, 1200}; /* byte offset 4800 on every stream */
 	CU_ASSERT_EQUAL(dp_ledger_reserve(l, past, want, 7), 0); /* limits unchanged */
 	CU_ASSERT_EQUAL(m.n, 1 + 2);
+	/* a receiving distill stream resumes at a msg_seq inside a 16-byte pad (4-byte unit) */
+	uint64_t odd[4] = {300, 300, 1203, 1200};
+	CU_ASSERT(dp_ledger_reserve(l, odd, want, 7) >= 0);
+	CU_ASSERT_EQUAL_FATAL(dp_ledger_restore(l, pl, 0), 0);
+	CU_ASSERT_EQUAL(led[2].next_seq, 1203);
+	memset(ref, 0, sizeof(ref));
+	CU_ASSERT_EQUAL_FATAL(dp_auth_split(pr, psk, sizeof(psk), 1, sizeof(psk)), 0);
+	ref[2].next_seq = 1203;
+	CU_ASSERT(same_pad(&ref[2], &led[2]));
+	for (unsigned i = 0; i < 4; i++) {
+		dp_auth_stream_free(&led[i]);
+		dp_auth_stream_free(&ref[i]);
+	}
 	dp_ledger_free(l);
 	mem_clear(&m);
 }
@@ -270,7 +284,7 @@ static void test_lost_commit(void)
 	CU_ASSERT_EQUAL_FATAL(dp_ledger_restore(b.l, pb, 0xF), 0);
 	for (unsigned i = 0; i < 4; i++) {
 		sa[i].limit = sb[i].limit = UINT64_MAX;
-		sa[i].next_seq = sb[i].next_seq = (dp_ledger_head(a.l) - 32) / 16;
+		sa[i].next_seq = sb[i].next_seq = (dp_ledger_head(a.l) - 32) / sa[i].unit;
 		CU_ASSERT(same_pad(&sa[i], &sb[i]));
 		dp_auth_stream_free(&sa[i]);
 		dp_auth_stream_free(&sb[i]);
@@ -302,8 +316,31 @@ static void test_persist_crash(void)
 	CU_ASSERT_EQUAL(dp_ledger_pending(r), 2);
 	CU_ASSERT_EQUAL(dp_ledger_claim(r).upto, 2);
 	CU_ASSERT_EQUAL(dp_ledger_claim(r).held, 3);
-	CU_ASSERT_EQUAL(dp_ledger_reserved(r, 2), DP_LEDGER_RESERVE);
+	CU_ASSERT_EQUAL(dp_ledger_reserved(r, 2), 4 * DP_LEDGER_RESERVE);
 	dp_ledger_free(r);
+
+	/* a version 1 header (every stream counted in 16-byte pads) loads with the same byte
+	 * offsets: the distill streams' numbers times four */
+	struct mem v1 = {0};
+	mem_copy(&v1, &a.m);
+	for (unsigned i = 0; i < v1.n; i++) {
+		if (v1.rec[i] != DP_LEDGER_REC_HEADER)
+			continue;
+		v1.data[i][4] = 1;
+		for (unsigned k = 2; k < 4; k++) {
+			uint8_t *f = v1.data[i] + 120 + 8 * k;
+			uint64_t x = 0;
+			memcpy(&x, f, 8);
+			x /= 4;
+			memcpy(f, &x, 8);
+		}
+	}
+	r = mem_load(&v1, 1, psk, sizeof(psk), &io, &why, &rc);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(dp_ledger_reserved(r, 0), DP_LEDGER_RESERVE);
+	CU_ASSERT_EQUAL(dp_ledger_reserved(r, 2), 4 * DP_LEDGER_RESERVE);
+	dp_ledger_free(r);
+	mem_clear(&v1);
 
 	/* the node used pads up to its reservation, then was killed: the restored streams start at
 	 * the persisted reservation, above every msg_seq used */
@@ -313,12 +350,12 @@ static void test_persist_crash(void)
 	CU_ASSERT_EQUAL_FATAL(dp_ledger_restore(a.l, p, 0xF), 0);
 	uint64_t used[4];
 	for (unsigned i = 0; i < 4; i++) {
-		uint8_t msg[DP_QD_HDR_LEN + DP_QD_TAG_LEN] = {0};
+		uint8_t msg[DP_QD_HDR_LEN + DP_QD_TAG_LEN] = {[4] = DP_QD_TAG_LEN};
 		s[i].limit = dp_ledger_reserved(a.l, i);
 		while (dp_auth_seal(&s[i], msg, DP_QD_HDR_LEN) > 0)
 			;
 		used[i] = s[i].next_seq; /* stopped by the reservation, not by the pads */
-		CU_ASSERT_EQUAL(used[i], DP_LEDGER_RESERVE);
+		CU_ASSERT_EQUAL(used[i], DP_LEDGER_RESERVE * 16 / dp_auth_stream_unit(i));
 		dp_auth_stream_free(&s[i]);
 	}
 	dp_ledger_free(a.l);
@@ -331,7 +368,7 @@ static void test_persist_crash(void)
 	for (unsigned i = 0; i < 4; i++) {
 		if (i % 2 == 0) {
 			CU_ASSERT(s[i].next_seq >= used[i]);
-			uint8_t msg[DP_QD_HDR_LEN + DP_QD_TAG_LEN] = {0};
+			uint8_t msg[DP_QD_HDR_LEN + DP_QD_TAG_LEN] = {[4] = DP_QD_TAG_LEN};
 			CU_ASSERT_EQUAL(dp_auth_seal(&s[i], msg, DP_QD_HDR_LEN), -EAGAIN); /* until reserved */
 		} else {
 			/* a receiver resumes where it was recorded (0 here) and follows the sender */

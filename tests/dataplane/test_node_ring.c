@@ -427,6 +427,55 @@ static void test_tampered_message_aborts_block(void)
 	pair_teardown(&p);
 }
 
+/* An attacker who broke a short tag: Alice's PA message (her last of the block) reaches Bob with a
+ * flipped Toeplitz-seed bit, its pipeline CRC fixed and a valid short tag. Bob uses it (his
+ * engine finishes with a key that differs from Alice's), but the transcript tags in the COMMITs
+ * differ: both ends abort that block, neither keeps a key, and later blocks agree. */
+static void test_forged_short_tag_aborts_at_commit(void)
+{
+	static struct pair p;
+	pair_setup(&p, g_block_bits, 2000);
+	unsigned keys = 0, mismatch = 0;
+	keys = run_until_keys(&p, keys, 1, 100000, &mismatch);
+	CU_ASSERT_EQUAL_FATAL(keys, 1);
+	struct dp_link_report ra, rb;
+	report(&p, 0, &ra);
+	uint64_t done_before = ra.blocks_done;
+	/* PA body: 48 bytes of lengths and report-only figures, then the Toeplitz seed of n + l - 1
+	 * bits; its bit n - 1 (n = block_bits reconciled bits) enters every key bit */
+	dp_node_test_forge_tx(p.node[0], LINK, 1, 0x45, 8 * 48 + g_block_bits - 1);
+	for (int f = 0; f < 100000 && keys < 3; f++) {
+		feed_frame(&p);
+		poll_all(&p);
+		poll_all(&p);
+		keys += keys_match(&p, &mismatch);
+	}
+	settle(&p);
+	keys += keys_match(&p, &mismatch);
+	report(&p, 0, &ra);
+	report(&p, 1, &rb);
+	if (getenv("DP_DEBUG"))
+		debug_dump(&p);
+	CU_ASSERT(keys >= 3);
+	CU_ASSERT_EQUAL(mismatch, 0);
+	/* the forged message passed its short tag: no authentication failure, and was used */
+	CU_ASSERT_EQUAL(ra.auth_failures + rb.auth_failures, 0);
+	CU_ASSERT_EQUAL(ra.transcript_failures, 1);
+	CU_ASSERT_EQUAL(rb.transcript_failures, 1);
+	CU_ASSERT_EQUAL(ra.blocks_aborted, 1);
+	CU_ASSERT_EQUAL(rb.blocks_aborted, 1);
+	CU_ASSERT_EQUAL(ra.blocks_failed + rb.blocks_failed, 0);
+	/* the block made no key on either end: every key delivered came in matching pairs */
+	CU_ASSERT_EQUAL(ra.blocks_done, rb.blocks_done);
+	CU_ASSERT_EQUAL(ra.blocks_done, done_before + keys - 1);
+	struct dp_lcore_stats s;
+	dp_node_lcore_stats(p.node[1], -1, &s);
+	CU_ASSERT_EQUAL(s.errors[DP_ERR_BLOCK_TRANSCRIPT], 1);
+	CU_ASSERT_EQUAL(rte_ring_count(dp_node_key_ring(p.node[0], 0)), 0);
+	CU_ASSERT_EQUAL(rte_ring_count(dp_node_key_ring(p.node[1], 0)), 0);
+	pair_teardown(&p);
+}
+
 static void test_bad_input_counted(void)
 {
 	static struct pair p;
@@ -452,7 +501,7 @@ static void test_bad_input_counted(void)
 	f[1] = DP_EVF_FLAG_RX_SIDE | DP_EVF_FLAG_DENSE;
 	inject(p.module[0], f, (size_t)len, DP_ETHERTYPE_EVENTS);        /* Bob's side at Alice */
 	inject(p.module[0], f, (size_t)len, 0x0800);                      /* IPv4 */
-	uint8_t q[64] = {DP_QD_VERSION, DP_QD_BLOCK, LINK, 0, DP_QD_CH_DISTILL, DP_ROLE_ALICE};
+	uint8_t q[64] = {DP_QD_VERSION, DP_QD_BLOCK, LINK, 0, 4, DP_ROLE_ALICE}; /* 4-byte tag */
 	q[30] = 1;                                                        /* BLOCK, bad tag */
 	inject(p.qd[0], q, sizeof(q), DP_ETHERTYPE_QDIST);
 	poll_all(&p);
@@ -563,6 +612,7 @@ static void test_multi_frame_faults(void)
 enum wire_fault { WIRE_OK, WIRE_LOSE, WIRE_REORDER };
 struct wire {
 	uint64_t msgs[2], frames[2];
+	uint64_t blk[2], keyed[2], commits[2]; /* BLOCK messages, keyed ones, COMMITs */
 	enum wire_fault fault;
 	unsigned faulted;
 	struct rte_mbuf *stash; /* WIRE_REORDER: fragment 0, sent after fragment 1 */
@@ -585,6 +635,10 @@ static unsigned pump(struct pair *p, struct wire *w)
 			if (distill) {
 				w->frames[d]++;
 				w->msgs[d] += h.frag_idx == 0;
+				w->blk[d] += h.frag_idx == 0 && h.type == DP_QD_BLOCK;
+				w->keyed[d] += h.frag_idx == 0 && h.type == DP_QD_BLOCK &&
+					       (h.tag & DP_QD_TAG_KEYED);
+				w->commits[d] += h.frag_idx == 0 && h.type == DP_QD_COMMIT;
 			}
 			bool target = distill && d == 0 && w->fault != WIRE_OK && h.frag_cnt >= 2;
 			if (target && w->fault == WIRE_LOSE && h.frag_idx == 1) {
@@ -634,9 +688,10 @@ static unsigned run_wire(struct pair *p, struct wire *w, unsigned want, unsigned
 	return keys + keys_match(p, mismatch);
 }
 
-/* Distillation messages at MTU 1500: a message spanning frames costs one pad (16 bytes, counted
- * per message on both ends), and a lost or reordered fragment of one drops that message
- * (counted), its block is abandoned by both ends and later keys agree. */
+/* Distillation messages at MTU 1500: a message spanning frames costs one pad, and a block costs
+ * the documented pad bytes on each end (docs/protocol.md): 2 x (16 block key + 32 COMMIT) + 4 per
+ * BLOCK message sent or received. A lost or reordered fragment of a message drops it (counted),
+ * its block is abandoned by both ends and later keys agree. */
 static void test_distill_multi_frame(void)
 {
 	static struct pair p;
@@ -656,12 +711,20 @@ static void test_distill_multi_frame(void)
 	if (getenv("DP_DEBUG"))
 		printf("\ndistill msgs %lu+%lu frames %lu+%lu\n", w.msgs[0], w.msgs[1], w.frames[0],
 		       w.frames[1]);
-	/* Some messages spanned frames, yet each end spent one pad per message sent or received. */
+	/* Some messages spanned frames, yet each end spent one pad per message sent or received:
+	 * per block and direction one keyed BLOCK message and one COMMIT, the rest short tags. */
 	CU_ASSERT(w.frames[0] + w.frames[1] > w.msgs[0] + w.msgs[1]);
-	uint64_t pads = DP_AUTH_PAD_LEN * (w.msgs[0] + w.msgs[1]);
+	CU_ASSERT_EQUAL(ra.blocks_aborted + ra.blocks_failed, 0);
+	for (int d = 0; d < 2; d++) {
+		CU_ASSERT_EQUAL(w.keyed[d], ra.blocks_done);
+		CU_ASSERT_EQUAL(w.commits[d], ra.blocks_done);
+		CU_ASSERT_EQUAL(w.msgs[d], w.blk[d] + w.commits[d]);
+	}
+	uint64_t pads = 96 * ra.blocks_done + 4 * (w.blk[0] + w.blk[1]);
 	CU_ASSERT_EQUAL(ra.auth_bytes_used - ra.auth_bytes_sift, pads);
 	CU_ASSERT_EQUAL(rb.auth_bytes_used - rb.auth_bytes_sift, pads);
-	CU_ASSERT_EQUAL(ra.blocks_aborted + ra.blocks_failed, 0);
+	CU_ASSERT_EQUAL(ra.block_msgs, w.blk[0] + w.blk[1]);
+	CU_ASSERT_EQUAL(rb.block_msgs, w.blk[0] + w.blk[1]);
 
 	for (int fault = WIRE_LOSE; fault <= WIRE_REORDER; fault++) {
 		struct dp_lcore_stats s;
@@ -815,6 +878,7 @@ static CU_TestInfo tests[] = {
 	{"ring pair distils identical keys", test_pair_distils_identical_keys},
 	{"sparse transmitter frames", test_sparse_transmitter_frames},
 	{"tampered Qdist message aborts the block", test_tampered_message_aborts_block},
+	{"forged message with a valid short tag aborts at COMMIT", test_forged_short_tag_aborts_at_commit},
 	{"bad, replayed and stale input is counted", test_bad_input_counted},
 	{"multi-frame sift messages: faulty fragments drop the message", test_multi_frame_faults},
 	{"multi-frame distill messages: one pad each, faulty fragments", test_distill_multi_frame},

@@ -1,12 +1,17 @@
 /* Qdist framing, multi-frame reassembly, sift payloads and Wegman-Carter authentication:
- * Poly1305 known answer (RFC 8439 section 2.5.2), pads used once, replay/gap/tamper handling, one
- * tag over a message split into frames; lost, duplicated, reordered or tampered fragments drop the
- * message. Payload layouts are checked against bytes written here from docs/protocol.md. */
+ * full tags are Poly1305 (the reference checked against RFC 8439 section 2.5.2) over header and
+ * payload with the pad at 16 * msg_seq; short tags and transcripts equal their definitions
+ * computed here with a bit-serial GF(2^128) product (dp_auth.h, dp_transcript.h); pads used
+ * once, replay/gap/tamper handling, one tag over a message split into frames; lost, duplicated,
+ * reordered or tampered fragments drop the message. Payload layouts are checked against bytes
+ * written here from docs/protocol.md. */
 #include <errno.h>
+#include <openssl/evp.h>
 #include <string.h>
 
 #include "dp_auth.h"
 #include "dp_qdist.h"
+#include "dp_transcript.h"
 #include "unit.h"
 
 /* RFC 8439 2.5.2: key = r || s, message, tag. */
@@ -17,20 +22,282 @@ static const char rfc_msg[] = "Cryptographic Forum Research Group";
 static const uint8_t rfc_tag[16] = {0xa8, 0x06, 0x1d, 0xc1, 0x30, 0x51, 0x36, 0xc6,
 				    0xc2, 0x2b, 0x8b, 0xaf, 0x0c, 0x01, 0x27, 0xa9};
 
+/* Reference Poly1305 (OpenSSL's one-shot MAC) over a || b. */
+static void ref_poly1305(const uint8_t key[32], const uint8_t *a, size_t alen, const uint8_t *b,
+			 size_t blen, uint8_t tag[16])
+{
+	uint8_t buf[512];
+	memcpy(buf, a, alen);
+	memcpy(buf + alen, b, blen);
+	size_t out = 0;
+	CU_ASSERT_PTR_NOT_NULL(EVP_Q_mac(NULL, "POLY1305", NULL, NULL, NULL, key, 32, buf, alen + blen,
+					 tag, 16, &out));
+	CU_ASSERT_EQUAL(out, 16);
+}
+
 static void test_poly1305_known_answer(void)
 {
-	struct dp_auth_stream s;
+	/* The reference reproduces RFC 8439 2.5.2. */
+	uint8_t tag[16];
+	ref_poly1305(rfc_key, (const uint8_t *)rfc_msg, strlen(rfc_msg), NULL, 0, tag);
+	CU_ASSERT_EQUAL(memcmp(tag, rfc_tag, 16), 0);
+	/* A full tag is Poly1305 keyed r || the 16 pad bytes at 16 * msg_seq, over header and
+	 * payload; the message at msg_seq 1 takes the second pad. */
+	uint8_t pads[32];
+	unit_fill_random(pads, sizeof(pads), 11);
+	struct dp_auth_stream s, rx;
 	CU_ASSERT_EQUAL_FATAL(dp_auth_stream_init(&s, rfc_key, 64), 0);
-	CU_ASSERT_EQUAL(dp_auth_stream_append(&s, rfc_key + 16, 16), 0);
-	uint8_t m[64];
-	size_t len = strlen(rfc_msg);
-	memcpy(m, rfc_msg, len);
-	memcpy(m + len, rfc_tag, 16);
-	CU_ASSERT_EQUAL(dp_auth_open(&s, m, len, 0), DP_ERR_OK);
-	CU_ASSERT_EQUAL(s.next_seq, 1);
+	CU_ASSERT_EQUAL_FATAL(dp_auth_stream_init(&rx, rfc_key, 64), 0);
+	CU_ASSERT_EQUAL(dp_auth_stream_append(&s, pads, 32), 0);
+	CU_ASSERT_EQUAL(dp_auth_stream_append(&rx, pads, 32), 0);
+	s.next_seq = 1;
+	struct dp_qd_hdr h = {.type = DP_QD_ABORT, .link_id = 7, .role = DP_ROLE_ALICE,
+			      .payload_len = 34, .msg_len = 34, .block_seq = 9, .frag_cnt = 1};
+	uint8_t m[128];
+	dp_qd_write_hdr(m, &h);
+	memcpy(m + DP_QD_HDR_LEN, rfc_msg, 34);
+	CU_ASSERT_EQUAL(dp_auth_seal(&s, m, DP_QD_HDR_LEN + 34), DP_QD_HDR_LEN + 34 + 16);
+	CU_ASSERT_EQUAL(m[16], 1); /* msg_seq */
+	uint8_t key[32];
+	memcpy(key, rfc_key, 16);
+	memcpy(key + 16, pads + 16, 16);
+	ref_poly1305(key, m, DP_QD_HDR_LEN, m + DP_QD_HDR_LEN, 34, tag);
+	CU_ASSERT_EQUAL(memcmp(tag, m + DP_QD_HDR_LEN + 34, 16), 0);
+	CU_ASSERT_EQUAL(dp_auth_open(&rx, m, DP_QD_HDR_LEN + 34, 1), DP_ERR_OK);
+	CU_ASSERT_EQUAL(rx.next_seq, 2);
 	/* The pad is gone: the same message again is a replay. */
-	CU_ASSERT_EQUAL(dp_auth_open(&s, m, len, 0), DP_ERR_QD_REPLAY);
+	CU_ASSERT_EQUAL(dp_auth_open(&rx, m, DP_QD_HDR_LEN + 34, 1), DP_ERR_QD_REPLAY);
 	dp_auth_stream_free(&s);
+	dp_auth_stream_free(&rx);
+}
+
+/* ---- short tags and transcripts against their definitions ---- */
+static void ref_mul(const uint64_t a[2], const uint64_t b[2], uint64_t r[2])
+{
+	/* shift-and-add: z += x for every set bit of b, x *= X mod X^128 + X^7 + X^2 + X + 1 */
+	uint64_t x0 = a[0], x1 = a[1], z0 = 0, z1 = 0;
+	for (int i = 0; i < 128; i++) {
+		if ((b[i / 64] >> (i % 64)) & 1) {
+			z0 ^= x0;
+			z1 ^= x1;
+		}
+		uint64_t top = x1 >> 63;
+		x1 = x1 << 1 | x0 >> 63;
+		x0 = x0 << 1 ^ (top ? 0x87 : 0);
+	}
+	r[0] = z0;
+	r[1] = z1;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Horner a = (a + x) k over the 16-byte blocks of p (zero-padded). */
+static void ref_horner(uint64_t a[2], const uint64_t k[2], const uint8_t *p, size_t len)
+{
+	for (size_t off = 0; off < len; off += 16) {
+		uint8_t blk[16] = {0};
+		memcpy(blk, p + off, len - off < 16 ? len - off : 16);
+		a[0] ^= le64(blk);
+		a[1] ^= le64(blk + 8);
+		ref_mul(a, k, a);
+	}
+}
+
+/* H_k(m) of dst_verify.h: blocks, then the length block (bits). */
+static void ref_hash(const uint64_t k[2], const uint8_t *p, size_t len, uint64_t out[2])
+{
+	out[0] = out[1] = 0;
+	ref_horner(out, k, p, len);
+	out[0] ^= 8 * (uint64_t)len;
+	ref_mul(out, k, out);
+}
+
+/* The short tag's G = ((H_k(payload) + h0) k + h1) k. */
+static void ref_short(const uint64_t k[2], const uint8_t *hdr, const uint8_t *p, size_t len,
+		      uint8_t out[16])
+{
+	uint64_t g[2];
+	ref_hash(k, p, len, g);
+	ref_horner(g, k, hdr, DP_QD_HDR_LEN);
+	for (int i = 0; i < 8; i++) {
+		out[i] = (uint8_t)(g[0] >> (8 * i));
+		out[8 + i] = (uint8_t)(g[1] >> (8 * i));
+	}
+}
+
+/* A distill-channel message in an aligned buffer: header with tag byte, payload; sealed. */
+static int seal_distill(struct dp_auth_stream *tx, uint64_t *buf, uint8_t type, uint8_t tag,
+			uint64_t block, const uint8_t *payload, uint16_t len)
+{
+	uint8_t *m = (uint8_t *)buf;
+	struct dp_qd_hdr h = {.type = type, .tag = tag, .link_id = 7, .role = DP_ROLE_BOB,
+			      .payload_len = len, .block_seq = block, .msg_len = len, .frag_cnt = 1};
+	dp_qd_write_hdr(m, &h);
+	memcpy(m + DP_QD_HDR_LEN, payload, len);
+	return dp_auth_seal(tx, m, DP_QD_HDR_LEN + len);
+}
+
+static enum dp_err open_distill(struct dp_auth_stream *rx, const uint64_t *buf, size_t len)
+{
+	const uint8_t *m = (const uint8_t *)buf;
+	struct dp_qd_hdr h;
+	enum dp_err e = dp_qd_parse(m, len, &h);
+	return e ? e : dp_auth_open(rx, m, DP_QD_HDR_LEN + h.payload_len, h.msg_seq);
+}
+
+static void test_short_tags(void)
+{
+	uint8_t r[16], pads[256], pl[300];
+	unit_fill_random(r, sizeof(r), 21);
+	unit_fill_random(pads, sizeof(pads), 22);
+	unit_fill_random(pl, sizeof(pl), 23);
+	struct dp_auth_stream tx, rx;
+	CU_ASSERT_EQUAL_FATAL(dp_auth_stream_init(&tx, r, 256), 0);
+	CU_ASSERT_EQUAL_FATAL(dp_auth_stream_init(&rx, r, 256), 0);
+	CU_ASSERT_EQUAL(dp_auth_stream_set_unit(&tx, DP_AUTH_UNIT_DISTILL), 0);
+	CU_ASSERT_EQUAL(dp_auth_stream_set_unit(&rx, DP_AUTH_UNIT_DISTILL), 0);
+	CU_ASSERT_EQUAL(dp_auth_stream_set_unit(&rx, 5), -EINVAL);
+	CU_ASSERT_EQUAL(dp_auth_stream_append(&tx, pads, sizeof(pads)), 0);
+	CU_ASSERT_EQUAL(dp_auth_stream_append(&rx, pads, sizeof(pads)), 0);
+	uint64_t m[8][48];
+	uint8_t g[16];
+	/* A BLOCK message before its block's keyed one cannot be sealed. */
+	CU_ASSERT_EQUAL(seal_distill(&tx, m[0], DP_QD_BLOCK, 4, 5, pl, 40), -EINVAL);
+	CU_ASSERT_EQUAL(tx.next_seq, 0);
+	/* Keyed: key = pads[0..16), tag = low 4 bytes of G xor pads[16..20); msg_seq 0, 5 units. */
+	int len0 = seal_distill(&tx, m[0], DP_QD_BLOCK, 4 | DP_QD_TAG_KEYED, 5, pl, 40);
+	CU_ASSERT_EQUAL(len0, DP_QD_HDR_LEN + 40 + 4);
+	CU_ASSERT_EQUAL(tx.next_seq, 5);
+	uint64_t k[2] = {le64(pads), le64(pads + 8)};
+	const uint8_t *b0 = (const uint8_t *)m[0];
+	ref_short(k, b0, b0 + DP_QD_HDR_LEN, 40, g);
+	for (int i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(b0[DP_QD_HDR_LEN + 40 + i], g[i] ^ pads[16 + i]);
+	/* The next one of the block: the same key, the 4 pad bytes at 20; 8-byte tags at 24. */
+	int len1 = seal_distill(&tx, m[1], DP_QD_BLOCK, 4, 5, pl + 40, 13);
+	const uint8_t *b1 = (const uint8_t *)m[1];
+	CU_ASSERT_EQUAL(b1[16], 5);
+	ref_short(k, b1, b1 + DP_QD_HDR_LEN, 13, g);
+	for (int i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(b1[DP_QD_HDR_LEN + 13 + i], g[i] ^ pads[20 + i]);
+	int len2 = seal_distill(&tx, m[2], DP_QD_BLOCK, 8, 5, pl, 200);
+	const uint8_t *b2 = (const uint8_t *)m[2];
+	ref_short(k, b2, b2 + DP_QD_HDR_LEN, 200, g);
+	for (int i = 0; i < 8; i++)
+		CU_ASSERT_EQUAL(b2[DP_QD_HDR_LEN + 200 + i], g[i] ^ pads[24 + i]);
+	CU_ASSERT_EQUAL(tx.next_seq, 8);
+	/* A keyed COMMIT: its mask is pads[32..48) (dp_auth_next_key), its Poly1305 pad 48..64. */
+	uint8_t mask[16], key[32], tag[16];
+	CU_ASSERT_EQUAL(dp_auth_next_key(&tx, mask), 0);
+	CU_ASSERT_EQUAL(memcmp(mask, pads + 32, 16), 0);
+	int len3 = seal_distill(&tx, m[3], DP_QD_COMMIT, 16 | DP_QD_TAG_KEYED, 5, pl, 32);
+	CU_ASSERT_EQUAL(tx.next_seq, 16);
+	memcpy(key, r, 16);
+	memcpy(key + 16, pads + 48, 16);
+	const uint8_t *b3 = (const uint8_t *)m[3];
+	ref_poly1305(key, b3, DP_QD_HDR_LEN, b3 + DP_QD_HDR_LEN, 32, tag);
+	CU_ASSERT_EQUAL(memcmp(tag, b3 + DP_QD_HDR_LEN + 32, 16), 0);
+	/* Short and keyed tags only where the format allows them. */
+	CU_ASSERT_EQUAL(seal_distill(&tx, m[7], DP_QD_ABORT, 4, 5, pl, 4), -EINVAL);
+	CU_ASSERT_EQUAL(seal_distill(&tx, m[7], DP_QD_ABORT, 16 | DP_QD_TAG_KEYED, 5, pl, 4), -EINVAL);
+	/* Receiving: a message of block 5 without its keyed one is refused; tampered ones too. */
+	CU_ASSERT_EQUAL(open_distill(&rx, m[1], (size_t)len1), DP_ERR_QD_AUTH);
+	uint64_t t[48];
+	memcpy(t, m[0], (size_t)len0);
+	((uint8_t *)t)[DP_QD_HDR_LEN + 7] ^= 4;
+	CU_ASSERT_EQUAL(open_distill(&rx, t, (size_t)len0), DP_ERR_QD_AUTH);
+	CU_ASSERT_EQUAL(open_distill(&rx, m[0], (size_t)len0), DP_ERR_OK);
+	CU_ASSERT_EQUAL(rx.next_seq, 5);
+	CU_ASSERT(rx.bkey_set && rx.bkey_block == 5 && rx.bkey[0] == k[0] && rx.bkey[1] == k[1]);
+	/* A forger who knows the key and the pad (the test) makes a tampered message whose short
+	 * tag verifies: short tags alone do not prove authenticity, the transcript does. */
+	memcpy(t, m[1], (size_t)len1);
+	uint8_t *tb = (uint8_t *)t;
+	tb[DP_QD_HDR_LEN + 2] ^= 0x40;
+	ref_short(k, tb, tb + DP_QD_HDR_LEN, 13, g);
+	for (int i = 0; i < 4; i++)
+		tb[DP_QD_HDR_LEN + 13 + i] = g[i] ^ pads[20 + i];
+	CU_ASSERT_EQUAL(open_distill(&rx, t, (size_t)len1), DP_ERR_OK);
+	CU_ASSERT_EQUAL(open_distill(&rx, m[1], (size_t)len1), DP_ERR_QD_REPLAY);
+	CU_ASSERT_EQUAL(open_distill(&rx, m[2], (size_t)len2), DP_ERR_OK);
+	/* The keyed COMMIT leaves its mask on the receiving stream. */
+	CU_ASSERT_EQUAL(open_distill(&rx, m[3], (size_t)len3), DP_ERR_OK);
+	CU_ASSERT_EQUAL(memcmp(rx.mask, pads + 32, 16), 0);
+	CU_ASSERT_EQUAL(rx.next_seq, 16);
+	/* Pads wrap around the 256-byte ring: the next block's keyed message at byte 248. */
+	tx.next_seq = rx.next_seq = 62;
+	uint8_t more[64];
+	unit_fill_random(more, sizeof(more), 24);
+	CU_ASSERT_EQUAL(dp_auth_stream_append(&tx, more, 64), 0);
+	CU_ASSERT_EQUAL(dp_auth_stream_append(&rx, more, 64), 0);
+	int len4 = seal_distill(&tx, m[4], DP_QD_BLOCK, 4 | DP_QD_TAG_KEYED, 6, pl, 64);
+	uint8_t wkey[16];
+	memcpy(wkey, pads + 248, 8);
+	memcpy(wkey + 8, more, 8);
+	uint64_t k6[2] = {le64(wkey), le64(wkey + 8)};
+	const uint8_t *b4 = (const uint8_t *)m[4];
+	ref_short(k6, b4, b4 + DP_QD_HDR_LEN, 64, g);
+	for (int i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(b4[DP_QD_HDR_LEN + 64 + i], g[i] ^ more[8 + i]);
+	CU_ASSERT_EQUAL(open_distill(&rx, m[4], (size_t)len4), DP_ERR_OK);
+	CU_ASSERT_EQUAL(rx.next_seq, 67);
+	dp_auth_stream_free(&tx);
+	dp_auth_stream_free(&rx);
+}
+
+static void test_transcript_definition(void)
+{
+	uint64_t ki[2] = {0x0123456789abcdefull, 0x1122334455667788ull};
+	uint64_t ko[2] = {0x8877665544332211ull, 0xfedcba9876543210ull};
+	uint64_t buf[3][40];
+	unit_fill_random(buf, sizeof(buf), 31);
+	const uint8_t *p0 = (const uint8_t *)buf[0], *p1 = (const uint8_t *)buf[1];
+	struct dp_transcript t;
+	dp_transcript_reset(&t);
+	dp_transcript_add(&t, ki, ko, DP_QD_BLOCK, DP_ROLE_BOB, 7, 12, p0, 100);
+	dp_transcript_add(&t, ki, ko, DP_QD_BLOCK, DP_ROLE_ALICE, 7, 12, p1, 37);
+	uint8_t tag[16];
+	dp_transcript_tag(&t, ko, 12, tag);
+	/* acc = ((acc + d) ko + H_ki(payload)) ko per message; tag = (acc + (2, 12)) ko */
+	uint64_t acc[2] = {0, 0}, g[2];
+	const uint8_t *ps[2] = {p0, p1};
+	const uint32_t lens[2] = {100, 37};
+	const uint8_t roles[2] = {DP_ROLE_BOB, DP_ROLE_ALICE};
+	for (int i = 0; i < 2; i++) {
+		acc[0] ^= DP_QD_BLOCK | (uint64_t)roles[i] << 8 | 7ull << 16 | (uint64_t)lens[i] << 32;
+		acc[1] ^= 12;
+		ref_mul(acc, ko, acc);
+		ref_hash(ki, ps[i], lens[i], g);
+		acc[0] ^= g[0];
+		acc[1] ^= g[1];
+		ref_mul(acc, ko, acc);
+	}
+	acc[0] ^= 2;
+	acc[1] ^= 12;
+	ref_mul(acc, ko, acc);
+	CU_ASSERT_EQUAL(le64(tag), acc[0]);
+	CU_ASSERT_EQUAL(le64(tag + 8), acc[1]);
+	/* Another order, a flipped payload bit, another block: other tags. */
+	uint8_t other[16];
+	dp_transcript_reset(&t);
+	dp_transcript_add(&t, ki, ko, DP_QD_BLOCK, DP_ROLE_ALICE, 7, 12, p1, 37);
+	dp_transcript_add(&t, ki, ko, DP_QD_BLOCK, DP_ROLE_BOB, 7, 12, p0, 100);
+	dp_transcript_tag(&t, ko, 12, other);
+	CU_ASSERT(memcmp(tag, other, 16) != 0);
+	dp_transcript_reset(&t);
+	((uint8_t *)buf[0])[99] ^= 1;
+	dp_transcript_add(&t, ki, ko, DP_QD_BLOCK, DP_ROLE_BOB, 7, 12, p0, 100);
+	dp_transcript_add(&t, ki, ko, DP_QD_BLOCK, DP_ROLE_ALICE, 7, 12, p1, 37);
+	dp_transcript_tag(&t, ko, 12, other);
+	CU_ASSERT(memcmp(tag, other, 16) != 0);
+	dp_transcript_tag(&t, ko, 13, tag);
+	CU_ASSERT(memcmp(tag, other, 16) != 0);
 }
 
 static void make_pair(struct dp_auth_stream *tx, struct dp_auth_stream *rx, size_t pad_bytes)
@@ -71,12 +338,12 @@ static void test_seal_open_replay_gap_tamper(void)
 	uint8_t m[5][128];
 	int len[5];
 	for (int i = 0; i < 5; i++)
-		len[i] = build_msg(&tx, m[i], DP_QD_BLOCK, 42, "syndrome bytes");
+		len[i] = build_msg(&tx, m[i], DP_QD_ABORT, 42, "syndrome bytes");
 	CU_ASSERT_EQUAL(len[0], DP_QD_HDR_LEN + 14 + 16);
 	CU_ASSERT_EQUAL(m[3][16], 3); /* msg_seq written little-endian */
 	/* Out of pads: sealing refuses and changes nothing. */
 	uint8_t extra[128];
-	CU_ASSERT_EQUAL(build_msg(&tx, extra, DP_QD_BLOCK, 42, "x"), -EAGAIN);
+	CU_ASSERT_EQUAL(build_msg(&tx, extra, DP_QD_ABORT, 42, "x"), -EAGAIN);
 
 	CU_ASSERT_EQUAL(receive(&rx, m[0], (size_t)len[0]), DP_ERR_OK);
 	/* Tampered payload bit, tampered header, tampered tag: all rejected, stream unchanged. */
@@ -108,7 +375,7 @@ static void test_pad_not_yet_held_then_refill(void)
 	CU_ASSERT_EQUAL(dp_auth_stream_append(&tx, more, 32), 0);
 	int len[3];
 	for (int i = 0; i < 3; i++)
-		len[i] = build_msg(&tx, m[i], DP_QD_BLOCK, 1, "abc");
+		len[i] = build_msg(&tx, m[i], DP_QD_ABORT, 1, "abc");
 	CU_ASSERT_EQUAL(receive(&rx, m[0], (size_t)len[0]), DP_ERR_OK);
 	CU_ASSERT_EQUAL(receive(&rx, m[1], (size_t)len[1]), DP_ERR_OK);
 	CU_ASSERT_EQUAL(receive(&rx, m[2], (size_t)len[2]), DP_ERR_QD_NO_PAD);
@@ -162,7 +429,7 @@ static void test_header_rejects_malformed(void)
 	struct dp_auth_stream tx, rx;
 	make_pair(&tx, &rx, 64);
 	uint8_t m[128], b[128];
-	int len = build_msg(&tx, m, DP_QD_BLOCK, 1, "payload");
+	int len = build_msg(&tx, m, DP_QD_ABORT, 1, "payload");
 	struct dp_qd_hdr h;
 	CU_ASSERT_EQUAL(dp_qd_parse(m, (size_t)len, &h), DP_ERR_OK);
 	CU_ASSERT_EQUAL(h.block_seq, 1);
@@ -174,14 +441,27 @@ static void test_header_rejects_malformed(void)
 	CU_ASSERT_EQUAL(dp_qd_parse(m, (size_t)len - 1, &h), DP_ERR_QD_LENGTH);
 	memcpy(b, m, (size_t)len); b[0] = 1; /* version 1 (24-byte header) is no longer spoken */
 	CU_ASSERT_EQUAL(dp_qd_parse(b, (size_t)len, &h), DP_ERR_QD_VERSION);
+	memcpy(b, m, (size_t)len); b[0] = 2; /* nor version 2 (byte 4 was the channel) */
+	CU_ASSERT_EQUAL(dp_qd_parse(b, (size_t)len, &h), DP_ERR_QD_VERSION);
 	memcpy(b, m, (size_t)len); b[0] = 9;
 	CU_ASSERT_EQUAL(dp_qd_parse(b, (size_t)len, &h), DP_ERR_QD_VERSION);
 	memcpy(b, m, (size_t)len); b[1] = 0;
 	CU_ASSERT_EQUAL(dp_qd_parse(b, (size_t)len, &h), DP_ERR_QD_TYPE);
 	memcpy(b, m, (size_t)len); b[1] = 99;
 	CU_ASSERT_EQUAL(dp_qd_parse(b, (size_t)len, &h), DP_ERR_QD_TYPE);
-	memcpy(b, m, (size_t)len); b[4] = DP_QD_CH_SIFT; /* BLOCK on the sift channel */
-	CU_ASSERT_EQUAL(dp_qd_parse(b, (size_t)len, &h), DP_ERR_QD_RESERVED);
+	/* The tag byte: 16 for every type but BLOCK, KEYED only on BLOCK and COMMIT. */
+	static const uint8_t bad_tags[] = {0, 4, 8, 12, 0x20, 0x40, DP_QD_TAG_KEYED | 16};
+	for (size_t i = 0; i < sizeof(bad_tags); i++) {
+		memcpy(b, m, (size_t)len); b[4] = bad_tags[i];
+		CU_ASSERT_EQUAL(dp_qd_parse(b, (size_t)len, &h), DP_ERR_QD_RESERVED);
+	}
+	memcpy(b, m, (size_t)len); b[1] = DP_QD_BLOCK; b[4] = 4; /* a short BLOCK tag: 4 bytes */
+	CU_ASSERT_EQUAL(dp_qd_parse(b, (size_t)len - 13, &h), DP_ERR_QD_LENGTH);
+	CU_ASSERT_EQUAL(dp_qd_parse(b, (size_t)len - 12, &h), DP_ERR_OK);
+	CU_ASSERT_EQUAL(dp_qd_tag_len(&h), 4);
+	CU_ASSERT_EQUAL(h.channel, DP_QD_CH_DISTILL);
+	b[4] = 4 | DP_QD_TAG_KEYED;
+	CU_ASSERT_EQUAL(dp_qd_parse(b, (size_t)len - 12, &h), DP_ERR_OK);
 	memcpy(b, m, (size_t)len); b[5] = 2;
 	CU_ASSERT_EQUAL(dp_qd_parse(b, (size_t)len, &h), DP_ERR_QD_RESERVED);
 	/* Fragment fields: count 0, index past the count, a single frame shorter than its message,
@@ -220,8 +500,9 @@ static void cut(struct frames *fr, struct dp_auth_stream *twin, uint64_t seq, co
 		uint32_t off = i * room, k = msg_len - off < room ? msg_len - off : room;
 		uint8_t *p = fr->f[i];
 		memset(p, 0, DP_QD_HDR_LEN);
-		p[0] = 2;
+		p[0] = 3;
 		p[1] = DP_QD_SIFT_ANNOUNCE;
+		p[4] = DP_QD_TAG_LEN;   /* full tag */
 		p[2] = 7;               /* link 7 */
 		p[5] = DP_ROLE_BOB;
 		p[6] = (uint8_t)k;      /* payload_len */
@@ -430,7 +711,9 @@ static void test_sift_payloads_round_trip_and_reject(void)
 }
 
 static CU_TestInfo tests[] = {
-	{"Poly1305 known answer (RFC 8439)", test_poly1305_known_answer},
+	{"full tags: Poly1305 (RFC 8439 reference) over header and payload", test_poly1305_known_answer},
+	{"short tags: per-block key, pad layout, wrap, forgery with the key", test_short_tags},
+	{"transcript tag equals its definition", test_transcript_definition},
 	{"seal/open: replay, gap, tamper", test_seal_open_replay_gap_tamper},
 	{"pad not yet held, then refilled", test_pad_not_yet_held_then_refill},
 	{"split gives both ends the same streams", test_split_gives_both_ends_the_same_streams},

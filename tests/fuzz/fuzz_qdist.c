@@ -1,9 +1,10 @@
 /* Fuzz target: Qdist frame parser, multi-frame reassembly, sift payload parsers and
  * authentication. The input is a sequence of frames, each preceded by its length (u16 LE). Every
  * frame goes through the parser and the reassembler; a message that completes has exactly its
- * announced length, and no input ever passes authentication against a stream whose pads the fuzzer
- * cannot know (a rejected message leaves the stream unchanged). Accepted sift payloads rebuild to
- * the same bytes (announcements: to the same events). */
+ * announced length, and no input ever passes authentication (full, short or keyed tags) against
+ * a stream of its channel whose pads the fuzzer cannot know (a rejected message leaves the stream
+ * unchanged). Accepted sift payloads rebuild to the same bytes (announcements: to the same
+ * events). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,20 +17,25 @@ static uint64_t slots[MAXN], slots2[MAXN], m[MAXN / 64], lo[MAXN / 64], hi[MAXN 
 	m2[MAXN / 64], lo2[MAXN / 64], hi2[MAXN / 64];
 static uint8_t a[MAXN], a2[MAXN], buf[6 * MAXN + 64];
 
-static struct dp_auth_stream *stream(void)
+/* One receive stream per channel (the distill one counts in 4-byte units). */
+static struct dp_auth_stream *stream(enum dp_qd_channel ch)
 {
-	static struct dp_auth_stream s;
+	static struct dp_auth_stream s[DP_QD_CHANNELS];
 	static int ready;
 	if (!ready) {
 		uint8_t r[16], pads[4096];
 		for (unsigned i = 0; i < sizeof(pads); i++)
 			pads[i] = (uint8_t)(i * 131 + 7);
 		memset(r, 0x5C, sizeof(r));
-		if (dp_auth_stream_init(&s, r, sizeof(pads)) || dp_auth_stream_append(&s, pads, sizeof(pads)))
+		for (int c = 0; c < DP_QD_CHANNELS; c++)
+			if (dp_auth_stream_init(&s[c], r, sizeof(pads)) ||
+			    dp_auth_stream_append(&s[c], pads, sizeof(pads)))
+				abort();
+		if (dp_auth_stream_set_unit(&s[DP_QD_CH_DISTILL], DP_AUTH_UNIT_DISTILL))
 			abort();
 		ready = 1;
 	}
-	return &s;
+	return &s[ch];
 }
 
 static void payload(uint8_t type, const uint8_t *pl, size_t len)
@@ -63,7 +69,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!as.buf && dp_qd_asm_init(&as, 1 << 16))
 		abort();
 	dp_qd_asm_done(&as);
-	struct dp_auth_stream *s = stream();
 	while (size >= 2) {
 		size_t len = (size_t)data[0] | (size_t)data[1] << 8;
 		data += 2;
@@ -82,6 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		if (as.got != as.h.msg_len)
 			abort();
+		struct dp_auth_stream *s = stream(as.h.channel);
 		uint64_t next = s->next_seq;
 		if (dp_auth_open_msg(s, as.last_hdr, DP_QD_HDR_LEN, as.buf, as.h.msg_len, as.h.msg_seq,
 				     as.tag) == DP_ERR_OK)
