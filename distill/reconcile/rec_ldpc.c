@@ -429,18 +429,23 @@ struct rec_ldpc_bob {
 	uint32_t blind;
 };
 
-/* Frames of the largest key a blind plan can cut: key_bits >= n - the most any code punctures. */
+/* Frames a blind plan cuts the largest key into, over the QBER range it is used for (its start f
+ * moves smoothly with the QBER; one more for what falls between the points), at most
+ * L_MAX_STATES. */
 static uint32_t blind_frames_max(const struct side *s)
 {
-	uint32_t least = s->n;
-	for (size_t i = 0; i < dst_ldpc_family_size(s->fam); i++) {
-		struct dst_ldpc_code_info in;
-		dst_ldpc_code_get_info(dst_ldpc_family_code(s->fam, i), &in);
-		if (in.n - in.max_punctured < least)
-			least = in.n - in.max_punctured;
+	uint64_t most = 0;
+	for (double q = 0.0095; q <= 0.0805; q += 0.0005) {
+		double f;
+		unsigned step_div;
+		struct dst_ldpc_plan p;
+		if (dst_ldpc_blind_default(q, &f, &step_div) ||
+		    dst_ldpc_plan_make_blind(s->fam, q, f, DST_LDPC_BLIND_HEADROOM, &p) || !p.key_bits)
+			continue;
+		uint64_t frames = (s->max_bits + p.key_bits - 1) / p.key_bits + 1;
+		most = frames > most ? frames : most;
 	}
-	uint64_t frames = least ? (s->max_bits + least - 1) / least : 0;
-	return (uint32_t)(frames < L_MAX_STATES ? frames : L_MAX_STATES);
+	return (uint32_t)(most < L_MAX_STATES ? most : L_MAX_STATES);
 }
 
 struct rec_ldpc_bob *rec_ldpc_bob_create(const struct dst_rec_config *cfg)
