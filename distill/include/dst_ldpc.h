@@ -79,8 +79,10 @@ struct dst_ldpc_design {
 	uint32_t z;                /* circulant size, multiple of 64 */
 	uint32_t base_cols;        /* n / z */
 	uint32_t base_rows;        /* m / z */
-	/* variable-node degree profile: vdeg[i] base columns of weight vdeg_w[i]; weight-2 columns
-	 * are laid out as a chain (each shares a row with the next), at most base_rows - 1 of them. */
+	/* variable-node degree profile: vdeg[i] base columns of weight vdeg_w[i]; the first
+	 * base_rows - 1 weight-2 columns are laid out as a chain (each shares a row with the next,
+	 * every other one may be punctured), further ones anywhere, lifted so that cycles of
+	 * weight-2 columns stay long (fewer than base_cols - 1 weight-2 columns in all). */
 	uint32_t nvdeg;
 	uint32_t vdeg_w[8], vdeg[8];
 	uint64_t seed;             /* all randomness comes from this seed */
@@ -97,7 +99,7 @@ int dst_ldpc_code_build(const struct dst_ldpc_design *d, struct dst_ldpc_code **
  * long code, 0 if below 1e-4; -EINVAL for a bad design. */
 double dst_ldpc_design_threshold(const struct dst_ldpc_design *d);
 /* Raise that threshold by local search over the column-weight profile (moving 1, 2 or 4 columns
- * between weights <= max_weight, at most 8 distinct weights, weight-2 columns < base_rows).
+ * between weights <= max_weight, at most 8 distinct weights, weight-2 columns <= base_cols / 2).
  * Deterministic. Writes the profile back into d and its threshold into *threshold. Returns 0,
  * -EINVAL (bad design or one that fails at p = 1e-4) or -ENOMEM. */
 int dst_ldpc_design_optimise(struct dst_ldpc_design *d, uint32_t max_weight, double *threshold);

@@ -1,7 +1,9 @@
-/* Code construction: a base graph with the requested column weights (weight-2 columns on a
- * chain, the rest placed progressively on the least-used rows), then progressive lifting that
- * picks each circulant shift to avoid 4-cycles and minimise 6- and 8-cycles, weighted by their
- * approximate cycle extrinsic message degree (ACE: low-ACE short cycles hurt BP most). */
+/* Code construction: a base graph with the requested column weights (base_rows - 1 weight-2
+ * columns on a chain, the rest placed progressively on the least-used rows), then progressive
+ * lifting that picks each circulant shift to avoid 4-cycles and minimise 6- and 8-cycles, weighted
+ * by their approximate cycle extrinsic message degree (ACE: low-ACE short cycles hurt BP most).
+ * Weight-2 columns beyond the chain close cycles among weight-2 columns; a lifted cycle of them is
+ * a codeword of their weight, so their second shift keeps those cycles long (see w2_cycles). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,8 @@ struct builder {
 	uint32_t *coldeg;
 	double *cost;      /* z */
 	unsigned max_len;  /* longest cycle length counted (6 or 8) */
+	uint32_t *dist;    /* mb * z: weight-2 cover distances (w2_cycles) */
+	uint32_t *queue;   /* mb * z */
 };
 
 #define SH(b, r, c) ((b)->sh[(size_t)(r) * (b)->nb + (c)])
@@ -65,6 +69,61 @@ static void walk(struct builder *b, uint32_t r0, uint32_t c0, uint32_t col, uint
 	}
 }
 
+/* Weight-2 cycles (codewords) of this many columns or more are not told apart: far heavier than
+ * what decides a frame at FER 1e-2. */
+#define W2_CYCLE_MIN 32
+
+/* Lifting the second edge (rb, j) of a weight-2 column whose first edge is (ra, j) with shift sa:
+ * row ra lane i then meets row rb lane i + sa - s. Breadth-first search over the lifted weight-2
+ * columns so far from (ra, 0) gives the lengths of the weight-2 cycles each s closes; shifts
+ * closing a shorter one than the best s (up to W2_CYCLE_MIN) are forbidden. */
+static void w2_cycles(struct builder *b, uint32_t ra, uint32_t rb, uint32_t sa, bool *hard)
+{
+	const uint32_t z = b->z, none = UINT32_MAX;
+	for (size_t i = 0; i < (size_t)b->mb * z; i++)
+		b->dist[i] = none;
+	uint32_t head = 0, tail = 0;
+	b->dist[(size_t)ra * z] = 0;
+	b->queue[tail++] = ra * z;
+	while (head < tail) {
+		uint32_t node = b->queue[head++], r = node / z, i = node % z;
+		if (b->dist[node] + 1 >= W2_CYCLE_MIN)
+			break;
+		for (uint32_t k = 0; k < b->rowdeg[r]; k++) {
+			uint32_t c = b->rowcols[r][k];
+			if (b->wcol[c] != 2 || b->coldeg[c] != 2)
+				continue;
+			uint32_t r2 = b->colrows[c][0] == r ? b->colrows[c][1] : b->colrows[c][0];
+			uint32_t next = r2 * z + (i + (uint32_t)SH(b, r, c) + z - (uint32_t)SH(b, r2, c)) % z;
+			if (b->dist[next] == none) {
+				b->dist[next] = b->dist[node] + 1;
+				b->queue[tail++] = next;
+			}
+		}
+	}
+	/* Shift s makes delta = sa - s the lane step from row ra to row rb. Cycles through the new
+	 * column once: a path rb -> ra of lane step -delta, length dist[delta] + 1; twice in the same
+	 * direction: two paths of steps y and 2 delta - y, length dist[y] + dist[2 delta - y] + 2.
+	 * (Cycles through it twice in opposite directions have the same length for every s.) */
+	const uint32_t *d = b->dist + (size_t)rb * z;
+	uint32_t *len = b->queue, best = 0;
+	for (uint32_t delta = 0; delta < z; delta++) {
+		uint32_t l = d[delta] == none ? W2_CYCLE_MIN : d[delta] + 1;
+		for (uint32_t y = 0; y < z && l > 2; y++) {
+			uint32_t y2 = (2 * delta + z - y) % z;
+			if (d[y] != none && d[y2] != none && d[y] + d[y2] + 2 < l)
+				l = d[y] + d[y2] + 2;
+		}
+		len[delta] = l;
+	}
+	for (uint32_t s = 0; s < z; s++)
+		if (!hard[s] && len[(sa + z - s) % z] > best)
+			best = len[(sa + z - s) % z];
+	for (uint32_t s = 0; s < z; s++)
+		if (len[(sa + z - s) % z] < best)
+			hard[s] = true;
+}
+
 int dst_ldpc_code_build(const struct dst_ldpc_design *d, struct dst_ldpc_code **out, char *err)
 {
 	if (!d || !out || d->z < 64 || d->z % 64 || d->z > DST_LDPC_MAX_Z || d->base_rows < 2 ||
@@ -83,12 +142,12 @@ int dst_ldpc_code_build(const struct dst_ldpc_design *d, struct dst_ldpc_code **
 		if (d->vdeg_w[i] == 2)
 			n2 += d->vdeg[i];
 	}
-	if (total != nb || n2 > mb - 1) {
-		ldpc_err(err, "design: %u columns listed for %u, %u of weight 2 (max %u)", total, nb, n2,
-			 mb - 1);
+	if (total != nb || n2 >= nb - 1) {
+		ldpc_err(err, "design: %u columns listed for %u, %u of weight 2", total, nb, n2);
 		return -EINVAL;
 	}
-	struct builder b = {mb, nb, z, 0, 0, 0, 0, 0, 0, 0, 0};
+	uint32_t nchain = n2 < mb - 1 ? n2 : mb - 1;
+	struct builder b = {mb, nb, z, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 	/* 8-cycles only when their enumeration stays cheap: (dv * dc)^3 walks per edge */
 	{
 		uint32_t edges = 0;
@@ -109,8 +168,10 @@ int dst_ldpc_code_build(const struct dst_ldpc_design *d, struct dst_ldpc_code **
 	b.coldeg = calloc(nb, sizeof(uint32_t));
 	b.cost = calloc(z, sizeof(double));
 	uint32_t *cand = malloc(z * sizeof(uint32_t));
+	b.dist = malloc((size_t)mb * z * sizeof(uint32_t));
+	b.queue = malloc((size_t)mb * z * sizeof(uint32_t));
 	if (!hard || !b.sh || !b.wcol || !b.rowcols || !b.rowdeg || !b.colrows || !b.coldeg || !b.cost ||
-	    !cand)
+	    !cand || !b.dist || !b.queue)
 		goto out;
 	for (uint32_t r = 0; r < mb; r++)
 		if (!(b.rowcols[r] = malloc(nb * sizeof(uint16_t))))
@@ -131,7 +192,7 @@ int dst_ldpc_code_build(const struct dst_ldpc_design *d, struct dst_ldpc_code **
 	}
 	/* base graph */
 	for (uint32_t j = 0; j < nb; j++) {
-		if (j < n2) {
+		if (j < nchain) {
 			SH(&b, j, j) = -2;
 			SH(&b, j + 1, j) = -2;
 		} else {
@@ -166,6 +227,8 @@ int dst_ldpc_code_build(const struct dst_ldpc_design *d, struct dst_ldpc_code **
 				b.cost[i] = 0;
 			/* enumerate cycles via already-lifted edges; add (r,j) to adjacency first */
 			walk(&b, r, j, j, r, 0, 1, b.wcol[j] - 2, hard);
+			if (b.wcol[j] == 2 && b.coldeg[j] == 1)
+				w2_cycles(&b, b.colrows[j][0], r, (uint32_t)SH(&b, b.colrows[j][0], j), hard);
 			double best = 1e300;
 			uint32_t nc = 0;
 			for (uint32_t s = 0; s < z; s++) {
@@ -192,7 +255,7 @@ int dst_ldpc_code_build(const struct dst_ldpc_design *d, struct dst_ldpc_code **
 	uint32_t ne = 0;
 	for (size_t i = 0; i < (size_t)mb * nb; i++)
 		ne += b.sh[i] >= 0;
-	uint32_t npunct = (n2 + 1) / 2;
+	uint32_t npunct = (nchain + 1) / 2;
 	c = ldpc_code_alloc(mb, nb, ne, npunct);
 	if (!c)
 		goto out;
@@ -237,6 +300,8 @@ out:
 	free(b.cost);
 	free(cand);
 	free(hard);
+	free(b.dist);
+	free(b.queue);
 	*out = c;
 	return rc;
 }

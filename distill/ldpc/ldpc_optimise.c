@@ -185,8 +185,8 @@ static bool move(struct dst_ldpc_design *x, uint32_t a, uint32_t w, uint32_t k)
 	x->vdeg[a] -= k;
 	x->vdeg[b] += k;
 	for (uint32_t i = 0; i < x->nvdeg; i++)
-		if (x->vdeg_w[i] == 2 && x->vdeg[i] > x->base_rows - 1)
-			return false; /* weight-2 columns form a cycle-free chain */
+		if (x->vdeg_w[i] == 2 && x->vdeg[i] > x->base_cols / 2)
+			return false; /* the builder needs columns beyond them (and BP stability caps them) */
 	compact(x);
 	return true;
 }

@@ -287,10 +287,87 @@ static void test_build_deterministic(void)
 	dst_ldpc_code_free(a);
 	dst_ldpc_code_free(b);
 	/* impossible designs are refused */
-	d.vdeg[0] = 6; /* 6 weight-2 columns need 7 rows for a chain */
-	d.vdeg[1] = 14;
+	d.vdeg[0] = 23; /* weight 2 everywhere but one column */
+	d.vdeg[1] = 0;
+	d.vdeg[2] = 1;
 	CU_ASSERT_EQUAL(dst_ldpc_code_build(&d, &a, err), -EINVAL);
 	CU_ASSERT(strlen(err) > 0);
+	d.vdeg[0] = 5;
+	d.vdeg[1] = 14; /* 23 columns listed for 24 */
+	d.vdeg[2] = 4;
+	CU_ASSERT_EQUAL(dst_ldpc_code_build(&d, &a, err), -EINVAL);
+}
+
+/* Shortest cycle of the expanded graph restricted to weight-2 columns, counted in columns (the
+ * weight of the codeword it is): breadth-first search from every check over bits of weight 2. */
+static uint32_t weight2_girth(const struct expanded *x)
+{
+	uint32_t *w = calloc(x->n, sizeof(uint32_t)), *other = malloc(2 * x->n * sizeof(uint32_t));
+	for (uint32_t k = 0; k < x->start[x->m]; k++)
+		w[x->bits[k]]++;
+	/* the two checks of each weight-2 bit */
+	for (uint32_t b = 0; b < x->n; b++)
+		other[2 * b] = other[2 * b + 1] = UINT32_MAX;
+	for (uint32_t r = 0; r < x->m; r++)
+		for (uint32_t k = x->start[r]; k < x->start[r + 1]; k++) {
+			uint32_t b = x->bits[k];
+			if (w[b] == 2)
+				other[2 * b + (other[2 * b] != UINT32_MAX)] = r;
+		}
+	uint32_t *dist = malloc(x->m * sizeof(uint32_t)), *via = malloc(x->m * sizeof(uint32_t));
+	uint32_t *queue = malloc(x->m * sizeof(uint32_t)), girth = UINT32_MAX;
+	for (uint32_t s = 0; s < x->m; s++) {
+		for (uint32_t r = 0; r < x->m; r++)
+			dist[r] = UINT32_MAX;
+		uint32_t head = 0, tail = 0;
+		dist[s] = 0;
+		via[s] = UINT32_MAX;
+		queue[tail++] = s;
+		while (head < tail) {
+			uint32_t r = queue[head++];
+			for (uint32_t k = x->start[r]; k < x->start[r + 1]; k++) {
+				uint32_t b = x->bits[k];
+				if (w[b] != 2 || b == via[r])
+					continue;
+				uint32_t r2 = other[2 * b] == r ? other[2 * b + 1] : other[2 * b];
+				if (dist[r2] == UINT32_MAX) {
+					dist[r2] = dist[r] + 1;
+					via[r2] = b;
+					queue[tail++] = r2;
+				} else if (dist[r] + dist[r2] + 1 < girth) {
+					girth = dist[r] + dist[r2] + 1;
+				}
+			}
+		}
+	}
+	free(w);
+	free(other);
+	free(dist);
+	free(via);
+	free(queue);
+	return girth;
+}
+
+/* Weight-2 columns beyond the chain close cycles among weight-2 columns; a short lifted one would
+ * be a low-weight codeword. The builder keeps them at 32 columns or more where z allows. */
+static void test_extra_weight2_columns(void)
+{
+	struct dst_ldpc_design d = {.z = 256, .base_cols = 32, .base_rows = 8, .nvdeg = 3,
+				    .vdeg_w = {2, 3, 6}, .vdeg = {12, 16, 4}, .seed = 3, .name = "w2"};
+	struct dst_ldpc_code *c;
+	char err[DST_LDPC_ERRLEN];
+	CU_ASSERT_EQUAL_FATAL(dst_ldpc_code_build(&d, &c, err), 0);
+	struct dst_ldpc_code_info in;
+	dst_ldpc_code_get_info(c, &in);
+	CU_ASSERT_EQUAL(in.vdeg_count[2], 12);
+	CU_ASSERT_EQUAL(in.max_punctured, 4 * 256); /* every other column of the 7-column chain */
+	CU_ASSERT(dst_ldpc_code_girth(c, 4) > 4);
+	struct expanded x;
+	expand(c, &x);
+	CU_ASSERT(weight2_girth(&x) >= 8);
+	free(x.start);
+	free(x.bits);
+	dst_ldpc_code_free(c);
 }
 
 /* FNV-1a 64, the checksum docs/formats.md specifies */
@@ -412,7 +489,7 @@ static void test_optimise_profile(void)
 		CU_ASSERT(d.vdeg_w[i] >= 2 && d.vdeg_w[i] <= 4);
 		CU_ASSERT(i == 0 || d.vdeg_w[i] > d.vdeg_w[i - 1]);
 		if (d.vdeg_w[i] == 2)
-			CU_ASSERT(d.vdeg[i] < d.base_rows);
+			CU_ASSERT(d.vdeg[i] <= d.base_cols / 2);
 		cols += d.vdeg[i];
 		edges += d.vdeg[i] * d.vdeg_w[i];
 	}
@@ -435,6 +512,7 @@ int main(void)
 		{"punctured columns independent", test_punctured_columns_independent},
 		{"syndrome matches definition", test_syndrome_matches_definition},
 		{"construction deterministic", test_build_deterministic},
+		{"extra weight-2 columns: no short weight-2 cycles", test_extra_weight2_columns},
 		{"loader rejects bad files", test_loader_rejects_bad_files},
 		{"density evolution: published thresholds", test_threshold_published},
 		{"profile optimiser keeps the design's limits", test_optimise_profile},

@@ -12,6 +12,11 @@
 # finds from that start; the Monte Carlo FER at their operating points fell (3%: 0.042 -> 0.018 at
 # f 1.14, 5%: 0.16 -> 0.012 at f 1.14). For r083 and r055 the optimised profiles decoded worse
 # (they add full-weight columns), and the other rates were not measured, so they keep theirs.
+# Weight-2 columns beyond the chain (the builder lifts them so that their cycles stay long) raise
+# the density-evolution threshold of rate 0.85 from f* 1.038 to 1.016 (2:29,3:53,6:28,19:18), but
+# decode worse at QBER 2% (FER 0.038 at f 1.16 against r083's 0.019, 400 frames); neither other
+# optimised rate-0.85 profiles nor rate-0.906/0.914 codes for QBER 1% beat the family (0.14 at
+# f 1.20 against r090's 0 at 1.24), so none is kept.
 # usage: make_codes.sh QKDTOOL OUTDIR
 set -e
 tool=${1:-qkdtool}
