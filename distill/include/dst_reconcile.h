@@ -40,8 +40,9 @@ struct dst_rec_config {
 	const char *ldpc_dir; /* codes directory, NULL: dst_ldpc_default_dir() */
 	double ldpc_f;        /* target efficiency, 0: calibrated default */
 	/* With ldpc_f 0 the plan is blind (starts below the fixed-rate f, reveals filler in rounds
-	 * while each failing frame's decoder continues: 1-2% less leak for ~1.3x the decoding CPU
-	 * and a few more round trips, perf/results/ldpc_blind.json); true: the fixed-rate plan. */
+	 * while each failing frame's decoder continues: 1-2% less leak for 1.2-1.6x the decoding
+	 * CPU and about one more round trip per 2^20-bit key, perf/results/ldpc_key.json); true:
+	 * the fixed-rate plan. */
 	bool ldpc_fixed;
 	/* Randomness (LDPC filler bits); NULL: getrandom(). Returns 0 or -errno. */
 	int (*random)(void *ctx, void *buf, size_t len);
