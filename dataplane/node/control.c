@@ -64,7 +64,9 @@ static int op_link_stats(void *ctx, const struct cp_cfg_km_link *km,
 	    dp_node_link_report(q->node, (uint16_t)qkd->id, &r))
 		return 0; /* not running here: down */
 	out->up = true;
-	out->auth_failures = r.auth_failures;
+	/* a block whose transcript tags differed saw a forged message past its short tag: an
+	 * authentication failure for the manager's alarm as much as a failed tag */
+	out->auth_failures = r.auth_failures + r.transcript_failures;
 	struct link_rate *lr = &q->rate[i];
 	double t = now_s();
 	if (lr->t > 0 && t > lr->t) { /* rates over the routing period */
