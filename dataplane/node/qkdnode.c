@@ -328,6 +328,12 @@ int main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
+	/* without a store the ledger lives in memory: a restart begins again at the secret's first
+	 * pads, and a Wegman-Carter mask used twice gives the hash key away */
+	if (o.n_links && !qn_keyman_store(ks.km))
+		fprintf(stderr, "qkdnode: warning: no key store: authentication state is in memory only; "
+				"restarting with the same pre-shared secret reuses its pads: use --store, or "
+				"a fresh secret on every start\n");
 	for (unsigned i = 0; i < o.n_links; i++) {
 		o.links[i].cfg.ledger = qn_ledgers_get(ledgers, o.links[i].cfg.link_id);
 		if (dp_node_link_add(n, &o.links[i].cfg, &why) ||
