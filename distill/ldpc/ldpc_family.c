@@ -227,6 +227,36 @@ static void plan_fill(struct dst_ldpc_plan *p, const struct dst_ldpc_code *c, ui
 	p->llr = (int8_t)(q < 1 ? 1 : q > LDPC_LLR_CAP ? LDPC_LLR_CAP : q);
 }
 
+/* The candidate (code, punctured and shortened granules) with the lowest score so far. */
+struct pick {
+	double score;
+	const struct dst_ldpc_code *code;
+	uint32_t pg, sg;
+};
+
+static void pick_offer(struct pick *p, double score, const struct dst_ldpc_code *c, uint32_t pg,
+		       uint32_t sg)
+{
+	if (!p->code || score < p->score)
+		*p = (struct pick){score, c, pg, sg};
+}
+
+static int pick_plan(const struct pick *p, double qber, double f_target, struct dst_ldpc_plan *plan)
+{
+	if (!p->code)
+		return -EINVAL;
+	plan_fill(plan, p->code, p->pg, p->sg, qber, f_target);
+	return 0;
+}
+
+/* Closest to the target; among near-equal ones the least adapted, counting a punctured bit (Bob
+ * knows nothing of it) as three shortened ones (Monte Carlo: shortening costs less efficiency
+ * than puncturing at the same rate). */
+static double adapt_score(double f, double f_target, uint32_t pg, uint32_t sg, uint32_t n)
+{
+	return (f - f_target) + 0.05 * (3.0 * pg + sg) * LDPC_GRAN / n;
+}
+
 int dst_ldpc_plan_make(const struct dst_ldpc_family *fam, double qber, double f_target,
 		       struct dst_ldpc_plan *plan)
 {
@@ -234,9 +264,8 @@ int dst_ldpc_plan_make(const struct dst_ldpc_family *fam, double qber, double f_
 		return -EINVAL;
 	if (f_target == 0)
 		f_target = dst_ldpc_default_f(qber);
-	double h = dst_h2(qber), best_score = INFINITY;
-	const struct dst_ldpc_code *best = NULL;
-	uint32_t best_p = 0, best_s = 0;
+	double h = dst_h2(qber);
+	struct pick best = {0};
 	for (size_t i = 0; i < fam->count; i++) {
 		const struct dst_ldpc_code *c = fam->codes[i];
 		double n = c->n, m = c->m, G = LDPC_GRAN;
@@ -255,23 +284,10 @@ int dst_ldpc_plan_make(const struct dst_ldpc_family *fam, double qber, double f_
 				continue; /* would need more shortening than the code allows */
 		}
 		double f = (m - pg * G) / ((n - (pg + sg) * G) * h);
-		if (f < f_target - 1e-9)
-			continue;
-		/* closest to the target; among near-equal ones the least adapted, counting a punctured
-		 * bit (Bob knows nothing of it) as three shortened ones (Monte Carlo: shortening
-		 * costs less efficiency than puncturing at the same rate) */
-		double score = (f - f_target) + 0.05 * (3.0 * pg + sg) * G / n;
-		if (score < best_score) {
-			best_score = score;
-			best = c;
-			best_p = pg;
-			best_s = sg;
-		}
+		if (f >= f_target - 1e-9)
+			pick_offer(&best, adapt_score(f, f_target, pg, sg, c->n), c, pg, sg);
 	}
-	if (!best)
-		return -EINVAL;
-	plan_fill(plan, best, best_p, best_s, qber, f_target);
-	return 0;
+	return pick_plan(&best, qber, f_target, plan);
 }
 
 int dst_ldpc_plan_make_blind(const struct dst_ldpc_family *fam, double qber, double f_start,
@@ -279,9 +295,8 @@ int dst_ldpc_plan_make_blind(const struct dst_ldpc_family *fam, double qber, dou
 {
 	if (!fam || !plan || !(qber > 0 && qber < 0.5) || !(f_start >= 1) || !(headroom >= 0))
 		return -EINVAL;
-	double h = dst_h2(qber), best_gap = INFINITY;
-	const struct dst_ldpc_code *best = NULL;
-	uint32_t best_p = 0;
+	double h = dst_h2(qber);
+	struct pick best = {0};
 	for (size_t i = 0; i < fam->count; i++) {
 		const struct dst_ldpc_code *c = fam->codes[i];
 		double n = c->n, m = c->m, G = LDPC_GRAN, f0 = m / (n * h);
@@ -289,19 +304,10 @@ int dst_ldpc_plan_make_blind(const struct dst_ldpc_family *fam, double qber, dou
 			continue;
 		double P = (m - f_start * h * n) / (1 - f_start * h);
 		uint32_t pg = (uint32_t)floor(P / G);
-		if (pg > c->npunct_gran)
-			continue;
-		double gap = fabs(f0 - (f_start + headroom));
-		if (gap < best_gap) {
-			best_gap = gap;
-			best = c;
-			best_p = pg;
-		}
+		if (pg <= c->npunct_gran) /* the unpunctured f closest to the start plus headroom */
+			pick_offer(&best, fabs(f0 - (f_start + headroom)), c, pg, 0);
 	}
-	if (!best)
-		return -EINVAL;
-	plan_fill(plan, best, best_p, 0, qber, f_start);
-	return 0;
+	return pick_plan(&best, qber, f_start, plan);
 }
 
 /* Frames of exactly K key bits: per code, the puncturing that keeps f at or above the target (the
@@ -314,10 +320,9 @@ int dst_ldpc_plan_make_blind(const struct dst_ldpc_family *fam, double qber, dou
 static int plan_for_key_bits(const struct dst_ldpc_family *fam, double qber, double f, bool blind,
 			     uint32_t K, struct dst_ldpc_plan *plan)
 {
-	double h = dst_h2(qber), best_score = INFINITY, G = LDPC_GRAN;
+	double h = dst_h2(qber), G = LDPC_GRAN;
 	double f_room = blind ? dst_ldpc_default_f(qber) : 0;
-	const struct dst_ldpc_code *best = NULL;
-	uint32_t best_p = 0, best_s = 0;
+	struct pick best = {0};
 	for (size_t i = 0; i < fam->count; i++) {
 		const struct dst_ldpc_code *c = fam->codes[i];
 		double m = c->m, P = m - f * h * K; /* (m - P) / (K h) >= f */
@@ -331,19 +336,9 @@ static int plan_for_key_bits(const struct dst_ldpc_family *fam, double qber, dou
 		uint32_t sg = (c->n - K) / LDPC_GRAN - pg;
 		if (sg > c->nshort_gran)
 			continue;
-		double fp = (m - pg * G) / (K * h);
-		double score = (fp - f) + 0.05 * (3.0 * pg + sg) * G / c->n;
-		if (score < best_score) {
-			best_score = score;
-			best = c;
-			best_p = pg;
-			best_s = sg;
-		}
+		pick_offer(&best, adapt_score((m - pg * G) / (K * h), f, pg, sg, c->n), c, pg, sg);
 	}
-	if (!best)
-		return -EINVAL;
-	plan_fill(plan, best, best_p, best_s, qber, f);
-	return 0;
+	return pick_plan(&best, qber, f, plan);
 }
 
 int dst_ldpc_plan_fit(const struct dst_ldpc_family *fam, uint64_t n_bits, bool blind,

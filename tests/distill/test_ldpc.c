@@ -138,6 +138,18 @@ static void test_above_capacity_fails_cleanly(void)
 	}
 }
 
+/* Two workspaces hold the same fixed-point decoder state (APP LLRs and check messages). */
+static void assert_same_state(const struct dst_ldpc_ws *w1, const struct dst_ldpc_ws *w2)
+{
+	size_t l1, l2;
+	const int8_t *a1 = dst_ldpc_ws_app(w1, &l1), *a2 = dst_ldpc_ws_app(w2, &l2);
+	CU_ASSERT_EQUAL(l1, l2);
+	CU_ASSERT_EQUAL(memcmp(a1, a2, l1), 0);
+	const int8_t *c1 = dst_ldpc_ws_c2v(w1, &l1), *c2 = dst_ldpc_ws_c2v(w2, &l2);
+	CU_ASSERT_EQUAL(l1, l2);
+	CU_ASSERT_EQUAL(memcmp(c1, c2, l1), 0);
+}
+
 /* Run both variants on the same frame with the same iteration cap; compare everything. */
 static void compare_variants(const struct dst_ldpc_plan *p, uint32_t errors)
 {
@@ -156,13 +168,7 @@ static void compare_variants(const struct dst_ldpc_plan *p, uint32_t errors)
 	CU_ASSERT_EQUAL(r1.iterations, r2.iterations);
 	CU_ASSERT_EQUAL(r1.flipped, r2.flipped);
 	CU_ASSERT_EQUAL(memcmp(f.out, out2, f.words * 8), 0);
-	size_t l1, l2;
-	const int8_t *a1 = dst_ldpc_ws_app(ws, &l1), *a2 = dst_ldpc_ws_app(w2, &l2);
-	CU_ASSERT_EQUAL(l1, l2);
-	CU_ASSERT_EQUAL(memcmp(a1, a2, l1), 0);
-	const int8_t *c1 = dst_ldpc_ws_c2v(ws, &l1), *c2 = dst_ldpc_ws_c2v(w2, &l2);
-	CU_ASSERT_EQUAL(l1, l2);
-	CU_ASSERT_EQUAL(memcmp(c1, c2, l1), 0);
+	assert_same_state(ws, w2);
 	dst_ldpc_ws_force_variant(ws, NULL);
 	free(out2);
 	frame_free(&f);
@@ -395,13 +401,7 @@ static void test_resume_avx2_matches_portable(void)
 		CU_ASSERT_EQUAL(r1.iterations, r2.iterations);
 		CU_ASSERT_EQUAL(r1.flipped, r2.flipped);
 		CU_ASSERT_EQUAL(memcmp(f.out, out2, f.words * 8), 0);
-		size_t l1, l2;
-		const int8_t *a1 = dst_ldpc_ws_app(ws, &l1), *a2 = dst_ldpc_ws_app(w2, &l2);
-		CU_ASSERT_EQUAL(l1, l2);
-		CU_ASSERT_EQUAL(memcmp(a1, a2, l1), 0);
-		const int8_t *c1 = dst_ldpc_ws_c2v(ws, &l1), *c2 = dst_ldpc_ws_c2v(w2, &l2);
-		CU_ASSERT_EQUAL(l1, l2);
-		CU_ASSERT_EQUAL(memcmp(c1, c2, l1), 0);
+		assert_same_state(ws, w2);
 		if (r1.status == DST_LDPC_OK)
 			break;
 	}
