@@ -74,6 +74,7 @@ static bool g_alice_dense = true;
 static unsigned g_mtu;          /* 0: the node's default (jumbo) */
 static unsigned g_announce_max; /* 0: the link's default */
 static bool g_tap;              /* Qdist frames pass through the test (pump) */
+static uint8_t g_tag_len;       /* 0: the link's default short tag (4 bytes) */
 
 static void pair_setup(struct pair *p, uint32_t block_bits, uint32_t timeout_ms)
 {
@@ -107,7 +108,7 @@ static void pair_setup(struct pair *p, uint32_t block_bits, uint32_t timeout_ms)
 					 .block_bits = block_bits, .auth_refill = 4096,
 					 .block_timeout_ms = timeout_ms, .psk = p->psk,
 					 .psk_len = sizeof(p->psk), .seed = 1234,
-					 .announce_max = g_announce_max};
+					 .announce_max = g_announce_max, .auth_tag_len = g_tag_len};
 		memcpy(lc.peer_mac, peer.addr_bytes, 6);
 		const char *why = NULL;
 		CU_ASSERT_EQUAL_FATAL(dp_node_link_add(p->node[i], &lc, &why), 0);
@@ -368,13 +369,16 @@ static void test_pair_distils_identical_keys(void)
 }
 
 /* The transmitter module reporting only some slots (sparse frames): the slots it left out are
- * unknown to Alice's node and never match, the rest sift as before. */
+ * unknown to Alice's node and never match, the rest sift as before. The link uses 8-byte short
+ * tags: each end spends 96 + 8 per BLOCK message of pad per block. */
 static void test_sparse_transmitter_frames(void)
 {
 	static struct pair p;
 	g_alice_dense = false;
+	g_tag_len = 8;
 	pair_setup(&p, g_block_bits, 2000);
 	g_alice_dense = true;
+	g_tag_len = 0;
 	unsigned keys = 0, mismatch = 0;
 	keys = run_until_keys(&p, keys, 2, 100000, &mismatch);
 	settle(&p);
@@ -389,6 +393,12 @@ static void test_sparse_transmitter_frames(void)
 	struct dp_lcore_stats s;
 	dp_node_lcore_stats(p.node[0], 0, &s);
 	CU_ASSERT_EQUAL(s.errors[DP_ERR_SIFT_LATE], 0);
+	/* settled: every filled block finished on both ends, so the pads add up exactly */
+	CU_ASSERT_EQUAL(ra.blocks_done, ra.blocks_filled);
+	CU_ASSERT(ra.block_msgs > 4 * ra.blocks_done);
+	CU_ASSERT_EQUAL(ra.block_msgs, rb.block_msgs);
+	CU_ASSERT_EQUAL(ra.auth_bytes_used - ra.auth_bytes_sift, 96 * ra.blocks_done + 8 * ra.block_msgs);
+	CU_ASSERT_EQUAL(rb.auth_bytes_used - rb.auth_bytes_sift, 96 * rb.blocks_done + 8 * rb.block_msgs);
 	pair_teardown(&p);
 }
 
