@@ -164,7 +164,7 @@ int dst_ldpc_plan_fit(const struct dst_ldpc_family *fam, uint64_t n_bits, bool b
 		      struct dst_ldpc_plan *plan);
 /* Calibrated efficiency for FER <= 1e-2 at this QBER (from perf/results/ldpc_mc.json runs). */
 double dst_ldpc_default_f(double qber);
-/* Blind start measured by Monte Carlo for this QBER (1-8%): efficiency for
+/* Blind start measured by Monte Carlo for this QBER (0.5-8%): efficiency for
  * dst_ldpc_plan_make_blind with DST_LDPC_BLIND_HEADROOM and the reveal step (punctured/step_div bits
  * per round). Returns 0, or -ENOENT outside the measured range (use dst_ldpc_default_f). */
 #define DST_LDPC_BLIND_HEADROOM 0.08

@@ -435,7 +435,7 @@ struct rec_ldpc_bob {
 static uint32_t blind_frames_max(const struct side *s)
 {
 	uint64_t most = 0;
-	for (double q = 0.0095; q <= 0.0805; q += 0.0005) {
+	for (double q = 0.0045; q <= 0.0805; q += 0.0005) {
 		double f;
 		unsigned step_div;
 		struct dst_ldpc_plan p;

@@ -305,7 +305,7 @@ static void test_blind_plan(void)
  * follow their definitions; a blind plan can reveal up to the calibrated fixed-rate f. */
 static void test_plan_fit(void)
 {
-	const double qs[] = {0.01, 0.02, 0.03, 0.05, 0.08};
+	const double qs[] = {0.005, 0.01, 0.02, 0.03, 0.05, 0.08};
 	const uint64_t lens[] = {1u << 20, 300001, 5u << 20};
 	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
 		for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++)
@@ -333,7 +333,9 @@ static void test_plan_fit(void)
 				CU_ASSERT(p.punctured % 64 == 0 && p.shortened % 64 == 0);
 				CU_ASSERT_DOUBLE_EQUAL(p.f, p.leak_bits / (p.key_bits * h2(qs[i])), 1e-12);
 				CU_ASSERT(p.f >= full.f_target - 1e-9);
-				CU_ASSERT(p.f <= full.f_target + 0.01);
+				/* never more leak per frame than the full frames (where no code reaches the
+				 * target on the smaller frames, f ends above it but the leak still falls) */
+				CU_ASSERT(p.leak_bits <= full.leak_bits);
 				if (blind)
 					CU_ASSERT(in.m / (p.key_bits * h2(qs[i])) >=
 						  dst_ldpc_default_f(qs[i]) - 1e-9);
