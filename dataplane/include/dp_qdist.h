@@ -120,6 +120,12 @@ void dp_qd_asm_done(struct dp_qd_asm *a);
 /* Encode n detections (strictly increasing slots >= base, basis = bit 0 of syms). */
 int dp_qd_announce_build(uint8_t *p, size_t cap, uint64_t base, const uint64_t *slots,
 			 const uint8_t *syms, unsigned n);
+/* The header alone: put writes it; get checks that a payload of len bytes has exactly the
+ * header's words, 1 <= count <= max (and DP_QD_ANNOUNCE_MAX), words >= count and base above 0,
+ * and returns 0 with the fields, or -EPROTO. */
+void dp_qd_announce_hdr_put(uint8_t *p, uint64_t base, uint32_t n, uint32_t nw);
+int dp_qd_announce_hdr_get(const uint8_t *p, size_t len, unsigned max, uint64_t *base,
+			   uint32_t *n, uint32_t *nw);
 /* Decode into slots/bases (one byte 0/1 per detection; room for 'max' entries). Returns the
  * count or -EPROTO (also when the count exceeds max). */
 int dp_qd_announce_parse(const uint8_t *p, size_t len, uint64_t *slots, uint8_t *bases,

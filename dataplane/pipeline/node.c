@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <urcu/urcu-qsbr.h>
 
@@ -139,6 +140,10 @@ struct dp_node *dp_node_create(const struct dp_node_cfg *cfg, const char **why)
 	if (!n->cfg.tx_drain_us)
 		n->cfg.tx_drain_us = 100;
 	n->tsc_hz = rte_get_tsc_hz();
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	n->anchor_tsc = rte_rdtsc();
+	n->anchor_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	n->drain_tsc = n->tsc_hz / 1000000 * n->cfg.tx_drain_us;
 	unsigned serial = __atomic_fetch_add(&node_serial, 1, __ATOMIC_RELAXED);
 	char name[RTE_MEMPOOL_NAMESIZE];
@@ -336,6 +341,15 @@ int dp_node_link_remove(struct dp_node *n, uint16_t link_id)
 
 #define RD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
+/* CLOCK_MONOTONIC nanoseconds of a TSC stamp (0 stays 0: no stamp). */
+static uint64_t tsc_ns(const struct dp_node *n, uint64_t tsc)
+{
+	if (!tsc)
+		return 0;
+	double d = ((double)tsc - (double)n->anchor_tsc) * 1e9 / (double)n->tsc_hz;
+	return (uint64_t)((double)n->anchor_ns + d);
+}
+
 int dp_node_link_report(struct dp_node *n, uint16_t link_id, struct dp_link_report *r)
 {
 	struct dp_link *l = dp_snap_find(n->snap, link_id);
@@ -363,8 +377,8 @@ int dp_node_link_report(struct dp_node *n, uint16_t link_id, struct dp_link_repo
 		.keys_dropped = RD(b->keys_dropped),
 		.block_msgs = RD(b->block_msgs),
 		.transcript_failures = RD(b->transcript_failures),
-		.first_ns = RD(a->first_ns),
-		.last_ns = RD(a->last_ns),
+		.first_ns = tsc_ns(n, RD(a->first_tsc)),
+		.last_ns = tsc_ns(n, RD(a->last_tsc)),
 	};
 	return 0;
 }

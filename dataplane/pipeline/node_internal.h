@@ -33,7 +33,7 @@
 /* Per-link counters: the RX part is written by the RX lcore, the worker part by the worker. */
 struct dp_link_rx_stats {
 	uint64_t frames, events, sifted_bits, test_bits, blocks_filled, auth_failures, auth_bytes;
-	uint64_t first_ns, last_ns;
+	uint64_t first_tsc, last_tsc; /* TSC of the first and last event frame (0: none yet) */
 };
 struct dp_link_wk_stats {
 	uint64_t blocks_done, blocks_failed, blocks_aborted, secret_bits, leak_bits;
@@ -51,17 +51,28 @@ struct dp_block {
 	uint8_t refill[2][DP_REFILL_PART_MAX];
 };
 
-/* One announcement: Bob's detections, then (once decided) the sifting input of both nodes as the
- * bit-planes dst_sift_events() reads (one-sided: each node's own bits only). Both nodes sift it
- * into blocks from 'pos' on, resuming when a block buffer was not available. */
+/* Where decoding an announcement's words resumes at the first event of a group of DP_ANN_GROUP:
+ * the word that event starts at (its escape words included) and the slot before it. */
+struct dp_ann_ck {
+	uint64_t pos;
+	uint32_t word;
+};
+
+/* One announcement, kept in its wire coding (the sparse words, 2 bytes per detection): Bob builds
+ * it from his event frames, Alice copies the message she received. Once indexed (dp_ann_index)
+ * and decided it holds the sifting input of both nodes as the bit-planes dst_sift_events() reads
+ * (one-sided: each node's own bits only). Both nodes sift it into blocks from 'pos' on, resuming
+ * when a block buffer was not available. */
 struct dp_announce {
 	uint64_t msg_seq;
-	uint64_t tsc;      /* Bob: when it was sent (a reply that never comes times out) */
+	uint64_t tsc;        /* Bob: when it was sent (a reply that never comes times out) */
 	unsigned n, pos;
 	bool decided;
-	uint64_t *slots;
-	uint8_t *syms;  /* Bob: his symbols; Alice: Bob's bases */
-	uint8_t *mine;  /* Alice: her symbols from the slot window (class 3: unknown) */
+	uint8_t *msg;        /* DP_QD_ANNOUNCE_HDR bytes of header, then the words */
+	uint32_t nwords;
+	unsigned indexed;    /* events dp_ann_index has walked (whole groups until final) */
+	uint64_t base, last; /* slots of the first and the last event */
+	struct dp_ann_ck *ck; /* ceil(n / DP_ANN_GROUP) + 1 checkpoints */
 	uint64_t *ab, *abit, *lo, *hi, *bb, *match; /* planes, ceil(cap/64) words each */
 };
 
@@ -202,6 +213,7 @@ struct dp_node {
 	atomic_bool stop;
 	bool started, stopped;
 	uint64_t tsc_hz, drain_tsc;
+	uint64_t anchor_tsc, anchor_ns; /* one instant on both clocks: TSC stamps to CLOCK_MONOTONIC */
 	struct dp_lcore_ctx rx, txc;
 	struct dp_lcore_ctx wk[DP_MAX_WORKERS];
 	struct rte_ring *key_ring[DP_MAX_WORKERS];
@@ -228,8 +240,24 @@ void dp_sift_free(struct dp_link *l);
 void dp_win_unknown(struct dp_link_rx *rx, uint64_t from, uint64_t to);
 void dp_win_dense(struct dp_link_rx *rx, uint64_t first, const uint8_t *payload, unsigned count);
 void dp_win_put(struct dp_link_rx *rx, uint64_t slot, uint8_t sym);
-/* The symbols of increasing slots: class 3 (unknown) outside [win_lo, next_slot). */
-void dp_win_lookup(const struct dp_link_rx *rx, const uint64_t *slots, unsigned n, uint8_t *out);
+/* Alice's planes of an indexed announcement (ab, abit, lo, hi): her symbols at its slots, class 3
+ * (unknown, nibble 0xF) outside [win_lo, next_slot). */
+void dp_win_announce(const struct dp_link_rx *rx, struct dp_announce *a);
+
+/* announce.c (RX lcore): an announcement's words. */
+static inline uint8_t *dp_ann_words(const struct dp_announce *a)
+{
+	return a->msg + DP_QD_ANNOUNCE_HDR;
+}
+/* Walk the n events of a->nwords words from a->base on, group by group from a->indexed on (whole
+ * groups only unless final): checkpoints, the symbol planes, bit 0 (basis) to bb, and when final
+ * the last slot. Bob's own words (out not NULL): bit 1 (his bit) to abit, and the words cut to
+ * what is announced (delta and basis) written to out at the same offsets; he indexes as frames
+ * come (the words still in cache). Alice's received words must announce the basis only. Returns
+ * 0 or -EPROTO (malformed: bad escape, count, slot overflow, extra bits). */
+int dp_ann_index(struct dp_announce *a, uint8_t *out, bool final);
+/* Slot of event i < n of an indexed announcement. */
+uint64_t dp_ann_slot(const struct dp_announce *a, unsigned i);
 
 /* worker.c */
 unsigned dp_worker_iteration(struct dp_node *n, unsigned w, const struct dp_snap *s);

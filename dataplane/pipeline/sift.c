@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../wire/le.h"
 #include "dp_symbits.h"
 #include "node_internal.h"
 
@@ -24,13 +25,6 @@ enum { MSG_DONE, MSG_BLOCKED };
 #define FRAME_EVENTS_MAX 65536 /* an event frame's count is 16 bits */
 #define PLANE_WORDS(n) (((size_t)(n) + 63) / 64)
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t tail_mask(unsigned n, size_t w)
 {
 	size_t left = n - w * 64;
@@ -39,12 +33,12 @@ static uint64_t tail_mask(unsigned n, size_t w)
 
 /* ---- buffers ---- */
 
-static int announce_alloc(struct dp_announce *a, unsigned cap, bool alice)
+static int announce_alloc(struct dp_announce *a, unsigned cap)
 {
-	size_t w = PLANE_WORDS(cap);
-	a->slots = malloc(cap * sizeof(uint64_t));
-	a->syms = malloc(cap);
-	a->mine = alice ? malloc(cap) : NULL;
+	size_t w = PLANE_WORDS(cap), msg = DP_QD_ANNOUNCE_CAP(cap);
+	size_t ck = (cap + DP_ANN_GROUP - 1) / DP_ANN_GROUP + 1;
+	a->msg = malloc(msg);
+	a->ck = malloc(ck * sizeof(*a->ck));
 	uint64_t *pl = calloc(6 * w, sizeof(uint64_t));
 	a->ab = pl;
 	if (pl) {
@@ -54,43 +48,42 @@ static int announce_alloc(struct dp_announce *a, unsigned cap, bool alice)
 		a->bb = pl + 4 * w;
 		a->match = pl + 5 * w;
 	}
-	if (!a->slots || !a->syms || (alice && !a->mine) || !pl)
+	if (!a->msg || !a->ck || !pl)
 		return -ENOMEM;
 	/* Touch every page now: no page faults on the RX lcore later. */
-	memset(a->slots, 0, cap * sizeof(uint64_t));
-	memset(a->syms, 0, cap);
+	memset(a->msg, 0, msg);
+	memset(a->ck, 0, ck * sizeof(*a->ck));
 	memset(pl, 0, 6 * w * sizeof(uint64_t));
-	if (a->mine)
-		memset(a->mine, 0, cap);
 	return 0;
 }
 
-static int announce_ring_alloc(struct dp_announce *ring, unsigned entries, unsigned cap, bool alice)
+static int announce_ring_alloc(struct dp_announce *ring, unsigned entries, unsigned cap)
 {
 	for (unsigned i = 0; i < entries; i++)
-		if (announce_alloc(&ring[i], cap, alice))
+		if (announce_alloc(&ring[i], cap))
 			return -ENOMEM;
 	return 0;
 }
 
-/* Raw bits (Bob's symbols, Alice's symbols and bit plane) are wiped before reuse and freeing. */
-static void announce_wipe(struct dp_announce *a)
+/* Raw bits are wiped before reuse and freeing: the bit planes, and Bob's own words (they carry
+ * his bits until cut to the basis for sending). */
+static void announce_wipe(struct dp_announce *a, bool own)
 {
-	if (a->syms)
-		explicit_bzero(a->syms, a->n);
-	if (a->mine)
-		explicit_bzero(a->mine, a->n);
 	if (a->abit)
 		explicit_bzero(a->abit, PLANE_WORDS(a->n) * sizeof(uint64_t));
+	if (own && a->msg)
+		explicit_bzero(dp_ann_words(a), 2 * (size_t)a->nwords);
 }
 
 static void announce_free(struct dp_announce *a, unsigned cap)
 {
+	if (a->msg)
+		OPENSSL_cleanse(a->msg, DP_QD_ANNOUNCE_CAP(cap));
 	a->n = cap;
-	announce_wipe(a);
-	free(a->slots);
-	free(a->syms);
-	free(a->mine);
+	a->nwords = 0;
+	announce_wipe(a, false);
+	free(a->msg);
+	free(a->ck);
 	free(a->ab);
 	memset(a, 0, sizeof(*a));
 }
@@ -107,7 +100,7 @@ int dp_sift_init(struct dp_link *l)
 		memset(rx->win, 0xFF, slots / 2 + DP_WIN_PAD);
 		rx->win_mask = slots - 1;
 		/* Alice takes announcements of any size the protocol allows. */
-		if (announce_ring_alloc(rx->pend, DP_PEND_MAX, DP_QD_ANNOUNCE_MAX, true))
+		if (announce_ring_alloc(rx->pend, DP_PEND_MAX, DP_QD_ANNOUNCE_MAX))
 			return -ENOMEM;
 		rx->out_cap = dp_qd_reply_len(DP_QD_ANNOUNCE_MAX);
 		if (dp_qd_asm_init(&rx->in, DP_QD_ANNOUNCE_CAP(DP_QD_ANNOUNCE_MAX)))
@@ -117,7 +110,7 @@ int dp_sift_init(struct dp_link *l)
 		rx->await = calloc(AWAIT_RING, sizeof(*rx->await));
 		if (!rx->await)
 			return -ENOMEM;
-		if (announce_ring_alloc(rx->await, AWAIT_RING, cap, false))
+		if (announce_ring_alloc(rx->await, AWAIT_RING, cap))
 			return -ENOMEM;
 		rx->out_cap = DP_QD_ANNOUNCE_CAP(cap);
 		if (dp_qd_asm_init(&rx->in, dp_qd_reply_len(cap)))
@@ -213,16 +206,21 @@ static void close_block(struct dp_link *l)
 static bool sift_decided(struct dp_link *l, struct dp_announce *a)
 {
 	struct dp_link_rx *rx = &l->rx;
+	/* No slot per event: the block's window is set here from the announcement's checkpoints. */
 	struct dst_events ev = {
-		.n = a->n, .cap = PLANE_WORDS(a->n) * 64, .slot = a->slots, .a_basis = a->ab,
+		.n = a->n, .cap = PLANE_WORDS(a->n) * 64, .slot = NULL, .a_basis = a->ab,
 		.a_bit = a->abit, .cls_lo = a->lo, .cls_hi = a->hi, .b_basis = a->bb, .b_bit = NULL,
 	};
 	while (a->pos < a->n) {
-		if (!rx->cur && !open_block(l, a->slots[a->pos]))
+		if (!rx->cur && !open_block(l, dp_ann_slot(a, a->pos)))
 			return false;
 		struct dst_sift_block *sb = rx->cur->sb;
 		size_t key0 = sb->key_bits, test0 = sb->test_bits;
 		a->pos = (unsigned)dst_sift_events(sb, &ev, a->pos);
+		/* It ends at the event that did not fit, else past the last one. */
+		uint64_t end = a->pos < a->n ? dp_ann_slot(a, a->pos) : a->last + 1;
+		if (end > sb->c.slot_end)
+			sb->c.slot_end = end;
 		DP_STAT_ADD(rx->st.sifted_bits, sb->key_bits - key0);
 		DP_STAT_ADD(rx->st.test_bits, sb->test_bits - test0);
 		if (dst_sift_block_full(sb))
@@ -238,10 +236,7 @@ static bool alice_decide(struct dp_node *n, struct dp_link *l, struct dp_announc
 {
 	struct dp_link_rx *rx = &l->rx;
 	unsigned k = a->n;
-	dp_win_lookup(rx, a->slots, k, a->mine);
-	dp_sym_planes(a->mine, k, a->ab, a->abit, a->lo, a->hi);
-	dp_sym_planes(a->syms, k, a->bb, NULL, NULL, NULL);
-	explicit_bzero(a->mine, k);
+	dp_win_announce(rx, a);
 	uint64_t late = 0;
 	for (size_t w = 0; w < PLANE_WORDS(k); w++) {
 		uint64_t unknown = a->lo[w] & a->hi[w]; /* class 3: slot not in the window */
@@ -270,14 +265,14 @@ static unsigned alice_service(struct dp_node *n, struct dp_link *l)
 	while (rx->pend_n) {
 		struct dp_announce *a = &rx->pend[rx->pend_head];
 		if (!a->decided) {
-			if (a->slots[a->n - 1] >= rx->next_slot && rx->pend_n < DP_PEND_MAX)
+			if (a->last >= rx->next_slot && rx->pend_n < DP_PEND_MAX)
 				break;
 			if (!alice_decide(n, l, a))
 				break;
 		}
 		if (!sift_decided(l, a))
 			break;
-		announce_wipe(a);
+		announce_wipe(a, false);
 		rx->pend_head = (rx->pend_head + 1) % DP_PEND_MAX;
 		rx->pend_n--;
 		work++;
@@ -287,24 +282,35 @@ static unsigned alice_service(struct dp_node *n, struct dp_link *l)
 
 /* ---- Bob ---- */
 
+/* Gaps below this take at most one escape (three words per event in all). */
+#define GAP_MAX ((uint64_t)DP_EVF_DELTA_MAX << 20)
+
 static struct dp_announce *filling(struct dp_link_rx *rx)
 {
 	return &rx->await[(rx->await_head + rx->await_n) % AWAIT_RING];
 }
 
-/* Send the first k detections of the filling announcement; the rest start the next one. */
-static int bob_announce(struct dp_node *n, struct dp_link *l, unsigned k)
+/* An announcement spans less than half of Alice's slot window, or its first slots would leave her
+ * window before it arrives. */
+static uint64_t half_window(const struct dp_link *l)
+{
+	return (1ull << l->cfg.window_log2) / 2;
+}
+
+/* Send the filling announcement (its words cut to the basis, in rx->out); the next one starts
+ * empty. */
+static int bob_announce(struct dp_node *n, struct dp_link *l)
 {
 	struct dp_link_rx *rx = &l->rx;
 	struct dp_announce *a = filling(rx);
-	if (!k)
+	if (!a->n)
 		return 0;
 	if (rx->await_n == DP_AWAIT_MAX)
 		return -EAGAIN;
-	int len = dp_qd_announce_build(rx->out, rx->out_cap, a->slots[0], a->slots, a->syms, k);
-	if (len >= 0) {
-		int rc = dp_qdist_send(n, &n->rx, l, &rx->tx, DP_QD_SIFT_ANNOUNCE,
-				       rx->next_block_seq, rx->out, (uint32_t)len);
+	if (dp_ann_index(a, rx->out + DP_QD_ANNOUNCE_HDR, true) == 0) {
+		dp_qd_announce_hdr_put(rx->out, a->base, a->n, a->nwords);
+		int rc = dp_qdist_send(n, &n->rx, l, &rx->tx, DP_QD_SIFT_ANNOUNCE, rx->next_block_seq,
+				       rx->out, DP_QD_ANNOUNCE_HDR + 2 * a->nwords);
 		if (rc)
 			return rc;
 		DP_STAT_ADD(rx->st.auth_bytes, DP_AUTH_PAD_LEN);
@@ -314,80 +320,85 @@ static int bob_announce(struct dp_node *n, struct dp_link *l, unsigned k)
 		a->decided = false;
 		rx->await_n++;
 	} else {
-		/* Slot gaps too wide to code (a stream that stalled for seconds): never sifted. */
-		n->rx.st.errors[DP_ERR_SIFT_OVERFLOW] += k;
-		explicit_bzero(a->syms, k);
+		/* Words this node coded itself are well formed; were they not, never sift them. */
+		n->rx.st.errors[DP_ERR_SIFT_OVERFLOW] += a->n;
+		announce_wipe(a, true);
 	}
-	struct dp_announce *f = filling(rx);
-	unsigned rest = a->n - k;
-	memmove(f->slots, a->slots + k, rest * sizeof(uint64_t));
-	memmove(f->syms, a->syms + k, rest);
-	if (f != a) {
-		explicit_bzero(a->syms + k, rest);
-		a->n = k;
-	}
-	f->n = rest;
-	if (rest)
-		rx->ann_tsc = rte_rdtsc();
+	a = filling(rx);
+	a->n = 0;
+	a->nwords = 0;
 	return 0;
 }
 
-/* Where a sparse frame of 'count' events is decoded: into the filling announcement when it has
- * room (sending it first if needed), else into a scratch buffer. */
-static void bob_decode_target(struct dp_node *n, struct dp_link *l, unsigned count,
-			      uint64_t **slots, uint8_t **syms, uint64_t *scratch_slots,
-			      uint8_t *scratch_syms)
+/* Append an event at 'slot' (gap from the previous one below GAP_MAX) with symbol 'sym'. */
+static void ann_put(struct dp_announce *a, uint64_t slot, unsigned sym)
 {
-	struct dp_announce *a = filling(&l->rx);
-	if (a->n && a->n + count > l->cfg.announce_max)
-		bob_announce(n, l, a->n);
-	a = filling(&l->rx);
-	if (a->n + count <= l->cfg.announce_max) {
-		*slots = a->slots + a->n;
-		*syms = a->syms + a->n;
-	} else {
-		*slots = scratch_slots;
-		*syms = scratch_syms;
+	uint64_t gap = slot - a->last;
+	if (!a->n) {
+		a->base = slot;
+		a->nwords = 0;
+		a->indexed = 0;
+		gap = 1;
 	}
+	uint8_t *w = dp_ann_words(a) + 2 * (size_t)a->nwords;
+	if (gap > DP_EVF_DELTA_MAX) { /* escape: 4 high bits of E here, 16 low bits next */
+		uint64_t e = (gap - 1) / DP_EVF_DELTA_MAX;
+		put_le16(w, (uint16_t)((e >> 16) << 12));
+		put_le16(w + 2, (uint16_t)e);
+		w += 4;
+		a->nwords += 2;
+		gap -= e * DP_EVF_DELTA_MAX;
+	}
+	put_le16(w, (uint16_t)(gap | (sym & 0xFu) << 12));
+	a->nwords++;
+	a->n++;
+	a->last = slot;
 }
 
-/* Bob: take a decoded frame's detections into announcements. */
-static void bob_take(struct dp_node *n, struct dp_link *l, const uint64_t *slots,
-		     uint8_t *syms, unsigned count)
+/* Copy a frame's events after its first (at 'first') into a's words, behind the room ann_put
+ * takes for the first. Returns the slot of the frame's last event, or UINT64_MAX when a delta is
+ * zero (an escape: not a frame of one-word events). */
+static uint64_t frame_copy(struct dp_announce *a, uint64_t first, const uint8_t *payload,
+			   unsigned count)
+{
+	size_t at = !a->n ? 1 : a->nwords + (first - a->last > DP_EVF_DELTA_MAX ? 3 : 1);
+	uint64_t sum = dp_sparse_copy_run(payload + 2, count - 1, dp_ann_words(a) + 2 * at);
+	return sum == UINT64_MAX ? UINT64_MAX : first + sum;
+}
+
+/* Index the filling announcement's new whole groups while their words are in cache; send it
+ * when full. */
+static void bob_index(struct dp_node *n, struct dp_link *l)
+{
+	struct dp_announce *a = filling(&l->rx);
+	dp_ann_index(a, l->rx.out + DP_QD_ANNOUNCE_HDR, false); /* own words: well formed */
+	if (a->n >= l->cfg.announce_max)
+		bob_announce(n, l);
+}
+
+/* Bob, general path: decoded events one by one into announcements. */
+static void bob_take(struct dp_node *n, struct dp_link *l, const uint64_t *slots, uint8_t *syms,
+		     unsigned count)
 {
 	struct dp_link_rx *rx = &l->rx;
-	struct dp_announce *a = filling(rx);
 	unsigned cap = l->cfg.announce_max;
-	if (slots == a->slots + a->n) { /* decoded in place */
-		unsigned k0 = a->n;
-		if (!k0)
-			rx->ann_tsc = rte_rdtsc();
-		a->n += count;
-		/* An announcement spans at most half of Alice's slot window, or its first slots
-		 * would leave her window before it arrives. */
-		if (k0 && a->slots[a->n - 1] - a->slots[0] >= (1ull << l->cfg.window_log2) / 2)
-			bob_announce(n, l, k0);
-	} else {
-		for (unsigned i = 0; i < count;) {
+	for (unsigned i = 0; i < count; i++) {
+		struct dp_announce *a = filling(rx);
+		if (a->n && (a->n == cap || slots[i] - a->base >= half_window(l))) {
+			bob_announce(n, l);
 			a = filling(rx);
-			if (a->n == cap && bob_announce(n, l, a->n) < 0) {
-				n->rx.st.errors[DP_ERR_SIFT_OVERFLOW] += count - i;
-				break;
+			if (a->n && (a->n == cap || slots[i] - a->last >= GAP_MAX)) {
+				/* not sent (no pad, replies outstanding): no room for it */
+				n->rx.st.errors[DP_ERR_SIFT_OVERFLOW]++;
+				continue;
 			}
-			a = filling(rx);
-			unsigned k = count - i < cap - a->n ? count - i : cap - a->n;
-			if (!a->n)
-				rx->ann_tsc = rte_rdtsc();
-			memcpy(a->slots + a->n, slots + i, k * sizeof(uint64_t));
-			memcpy(a->syms + a->n, syms + i, k);
-			a->n += k;
-			i += k;
 		}
-		explicit_bzero(syms, count);
+		if (!a->n)
+			rx->ann_tsc = rte_rdtsc();
+		ann_put(a, slots[i], syms[i]);
 	}
-	a = filling(rx);
-	if (a->n >= cap)
-		bob_announce(n, l, a->n);
+	explicit_bzero(syms, count);
+	bob_index(n, l);
 }
 
 /* Give up the oldest announcement awaiting its reply: its detections never reach a block. */
@@ -395,7 +406,7 @@ static void drop_oldest_awaited(struct dp_node *n, struct dp_link_rx *rx)
 {
 	dp_count(&n->rx, DP_ERR_QD_GAP);
 	struct dp_announce *old = &rx->await[rx->await_head];
-	announce_wipe(old);
+	announce_wipe(old, true);
 	old->n = 0;
 	rx->await_head = (rx->await_head + 1) % AWAIT_RING;
 	rx->await_n--;
@@ -418,7 +429,7 @@ static unsigned bob_service(struct dp_node *n, struct dp_link *l)
 		struct dp_announce *a = &rx->await[rx->await_head];
 		if (!a->decided || !sift_decided(l, a))
 			break;
-		announce_wipe(a);
+		announce_wipe(a, true);
 		a->n = 0;
 		rx->await_head = (rx->await_head + 1) % AWAIT_RING;
 		rx->await_n--;
@@ -427,11 +438,70 @@ static unsigned bob_service(struct dp_node *n, struct dp_link *l)
 	/* Flush a partial announcement after 1 ms so the tail of a stream is not stuck. */
 	struct dp_announce *f = filling(rx);
 	if (f->n && rte_rdtsc() - rx->ann_tsc > n->tsc_hz / 1000)
-		bob_announce(n, l, f->n);
+		bob_announce(n, l);
 	return work;
 }
 
 /* ---- event frames ---- */
+
+/* A frame's events were taken: the stream's counters and position. */
+static void frame_taken(struct dp_link_rx *rx, const struct dp_evf_hdr *h, uint64_t first)
+{
+	uint64_t t = rte_rdtsc(); /* a clock read per frame: the TSC, not a clock_gettime() */
+	if (!rx->seen) {
+		rx->st.first_tsc = t;
+		rx->win_lo = rx->win_base = first;
+	}
+	__atomic_store_n(&rx->st.last_tsc, t, __ATOMIC_RELAXED);
+	rx->seen = true;
+	rx->next_seq = h->seq + 1;
+	DP_STAT_ADD(rx->st.frames, 1);
+	DP_STAT_ADD(rx->st.events, h->count);
+}
+
+/* Bob, fast path: a frame of one-word events goes into the filling announcement as it is, only
+ * its first delta counted again from the announcement's last event. False when the frame needs
+ * the general path (escapes, no room, slot regress, malformed: that path counts why); nothing
+ * was taken then. */
+static bool bob_frame_fast(struct dp_node *n, struct dp_link *l, const struct dp_evf_hdr *h,
+			   const uint8_t *payload)
+{
+	struct dp_link_rx *rx = &l->rx;
+	unsigned count = h->count, cap = l->cfg.announce_max;
+	uint64_t half = half_window(l);
+	uint16_t w0 = get_le16(payload);
+	if (h->payload_len / 2u != count || !(w0 & 0xFFF) ||
+	    h->first_slot > UINT64_MAX - (uint64_t)DP_EVF_DELTA_MAX * count)
+		return false;
+	uint64_t first = h->first_slot - 1 + (w0 & 0xFFF);
+	if (rx->seen && first < rx->next_slot)
+		return false;
+	struct dp_announce *a = filling(rx);
+	if (a->n && (a->n + count > cap || first - a->base >= half)) {
+		bob_announce(n, l);
+		a = filling(rx);
+		if (a->n && (a->n + count > cap || first - a->last >= GAP_MAX))
+			return false;
+	}
+	uint64_t last = frame_copy(a, first, payload, count);
+	if (last == UINT64_MAX)
+		return false;
+	/* A frame never stretches an announcement past half the window: it starts the next one. */
+	if (a->n && last - a->base >= half && bob_announce(n, l) == 0) {
+		a = filling(rx);
+		frame_copy(a, first, payload, count);
+	}
+	if (!a->n)
+		rx->ann_tsc = rte_rdtsc();
+	ann_put(a, first, w0 >> 12);
+	a->nwords += count - 1;
+	a->n += count - 1;
+	a->last = last;
+	frame_taken(rx, h, first);
+	rx->next_slot = last + 1;
+	bob_index(n, l);
+	return true;
+}
 
 void dp_sift_event_frame(struct dp_node *n, struct dp_link *l, const struct dp_evf_hdr *h,
 			 const uint8_t *payload)
@@ -449,17 +519,15 @@ void dp_sift_event_frame(struct dp_node *n, struct dp_link *l, const struct dp_e
 		}
 		dp_count(&n->rx, DP_ERR_EVF_SEQ_GAP);
 	}
-	static __thread uint64_t scratch_slots[FRAME_EVENTS_MAX];
-	static __thread uint8_t scratch_syms[FRAME_EVENTS_MAX];
-	uint64_t *slots = scratch_slots;
-	uint8_t *syms = scratch_syms;
+	if (!alice && bob_frame_fast(n, l, h, payload))
+		return;
+	static __thread uint64_t slots[FRAME_EVENTS_MAX];
+	static __thread uint8_t syms[FRAME_EVENTS_MAX];
 	uint64_t first = h->first_slot, last;
 	unsigned count = h->count;
 	if (h->flags & DP_EVF_FLAG_DENSE) {
 		last = first + count - 1;
 	} else {
-		if (!alice)
-			bob_decode_target(n, l, count, &slots, &syms, scratch_slots, scratch_syms);
 		enum dp_err e = dp_evf_decode_sparse(h, payload, slots, syms);
 		if (e) {
 			dp_count(&n->rx, e);
@@ -472,17 +540,7 @@ void dp_sift_event_frame(struct dp_node *n, struct dp_link *l, const struct dp_e
 		dp_count(&n->rx, DP_ERR_EVF_SLOT_REGRESS);
 		return;
 	}
-	uint64_t t = now_ns();
-	if (!rx->seen) {
-		rx->st.first_ns = t;
-		rx->win_lo = rx->win_base = first;
-	}
-	__atomic_store_n(&rx->st.last_ns, t, __ATOMIC_RELAXED);
-	rx->seen = true;
-	rx->next_seq = h->seq + 1;
-	DP_STAT_ADD(rx->st.frames, 1);
-	DP_STAT_ADD(rx->st.events, count);
-
+	frame_taken(rx, h, first);
 	if (!alice) {
 		rx->next_slot = last + 1;
 		bob_take(n, l, slots, syms, count);
@@ -541,8 +599,8 @@ static void bob_reply(struct dp_node *n, struct dp_link *l, const struct dp_qd_h
 		rx->next_block_seq = h->block_seq;
 		rx->skip_bits = key_pos;
 	}
-	/* One-sided planes: Bob's own basis and bits; Alice's basis is his where they matched. */
-	dp_sym_planes(a->syms, a->n, a->bb, a->abit, NULL, NULL);
+	/* One-sided planes: Bob's own basis and bits (from sending it); Alice's basis is his where
+	 * they matched. */
 	for (size_t w = 0; w < PLANE_WORDS(a->n); w++) {
 		a->ab[w] = (a->bb[w] ^ ~m[w]) & tail_mask(a->n, w);
 		a->lo[w] = lo[w];
@@ -581,12 +639,22 @@ static int sift_message(struct dp_node *n, struct dp_link *l)
 	DP_STAT_ADD(rx->st.auth_bytes, DP_AUTH_PAD_LEN);
 	if (alice) {
 		struct dp_announce *a = &rx->pend[(rx->pend_head + rx->pend_n) % DP_PEND_MAX];
-		int k = dp_qd_announce_parse(in->buf, h->msg_len, a->slots, a->syms,
-					     DP_QD_ANNOUNCE_MAX);
-		if (k < 0) {
+		uint32_t k, nw;
+		bool ok = dp_qd_announce_hdr_get(in->buf, h->msg_len, DP_QD_ANNOUNCE_MAX, &a->base, &k,
+						 &nw) == 0;
+		if (ok) {
+			/* The entry takes the reassembly buffer (both hold the largest announcement). */
+			uint8_t *t = a->msg;
+			a->msg = in->buf;
+			in->buf = t;
+			a->n = k;
+			a->nwords = nw;
+		}
+		if (ok)
+			a->indexed = 0;
+		if (!ok || dp_ann_index(a, NULL, true)) {
 			dp_count(&n->rx, DP_ERR_QD_PAYLOAD);
 		} else {
-			a->n = (unsigned)k;
 			a->msg_seq = h->msg_seq;
 			a->decided = false;
 			a->pos = 0;

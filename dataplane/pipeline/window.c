@@ -2,8 +2,10 @@
  * nibble per slot exactly as the dense wire coding packs them (so aligned dense frames are a
  * memcpy), indexed from the first slot ever received. Class 3 (reserved on the transmitter
  * side) marks a slot the module did not report. */
+#include <rte_prefetch.h>
 #include <string.h>
 
+#include "../wire/le.h"
 #include "dp_symbits.h"
 #include "node_internal.h"
 
@@ -74,28 +76,54 @@ void dp_win_put(struct dp_link_rx *rx, uint64_t slot, uint8_t sym)
 	put_nib(rx, idx(rx, slot), sym);
 }
 
-/* First index of the increasing slots at or above s. */
-static unsigned lower_bound(const uint64_t *slots, unsigned n, uint64_t s)
+/* The window bytes of the slots after 'from' up to 'to' into cache: the gathers then hit. */
+static void prefetch_slots(const struct dp_link_rx *rx, uint64_t from, uint64_t to)
 {
-	unsigned lo = 0, hi = n;
-	while (lo < hi) {
-		unsigned mid = lo + (hi - lo) / 2;
-		if (slots[mid] < s)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	uint64_t bytes = (rx->win_mask + 1) / 2, b = idx(rx, from) >> 1;
+	for (uint64_t k = 0; k <= (to - from) / 2 + 64; k += 64)
+		rte_prefetch0(rx->win + ((b + k) & (bytes - 1)));
 }
 
-void dp_win_lookup(const struct dp_link_rx *rx, const uint64_t *slots, unsigned n, uint8_t *out)
+#define PREFETCH_GROUPS 4 /* ~4 x 64 detections ahead: covers the latency of the window's lines */
+
+void dp_win_announce(const struct dp_link_rx *rx, struct dp_announce *a)
 {
-	/* The slots increase, so the ones the window holds are one run: no per-slot range check. */
-	unsigned i0 = lower_bound(slots, n, rx->win_lo);
-	unsigned i1 = lower_bound(slots, n, rx->next_slot);
-	if (i1 < i0)
-		i1 = i0;
-	memset(out, UNKNOWN_NIB, i0);
-	dp_win_gather(rx->win, rx->win_mask, rx->win_base, slots + i0, i1 - i0, out + i0);
-	memset(out + i1, UNKNOWN_NIB, n - i1);
+	const uint8_t *words = dp_ann_words(a);
+	unsigned groups = (a->n + DP_ANN_GROUP - 1) / DP_ANN_GROUP;
+	for (unsigned g = 0; g < PREFETCH_GROUPS && g < groups; g++)
+		prefetch_slots(rx, a->ck[g].pos, a->ck[g + 1].pos);
+	for (unsigned i = 0, g = 0; i < a->n; i += DP_ANN_GROUP, g++) {
+		const struct dp_ann_ck *c = &a->ck[g];
+		if (g + PREFETCH_GROUPS < groups)
+			prefetch_slots(rx, c[PREFETCH_GROUPS].pos, c[PREFETCH_GROUPS + 1].pos);
+		unsigned m = a->n - i < DP_ANN_GROUP ? a->n - i : DP_ANN_GROUP;
+		uint64_t pl[4] = {0, 0, 0, 0};
+		/* A whole group of one-word events inside the window: the gather kernel. */
+		if (m == DP_ANN_GROUP && c[1].word - c->word == DP_ANN_GROUP &&
+		    c->pos + 1 >= rx->win_lo && c[1].pos < rx->next_slot) {
+			dp_ann_gather(words + 2 * (size_t)c->word, c->pos, rx->win, rx->win_mask,
+				      rx->win_base, pl);
+		} else {
+			uint64_t pos = c->pos;
+			uint32_t w = c->word;
+			for (unsigned k = 0; k < m; k++) {
+				uint16_t x;
+				while (!((x = get_le16(words + 2 * (size_t)w++)) & 0xFFF)) /* escape */
+					pos += ((uint64_t)(x >> 12) << 16 | get_le16(words + 2 * (size_t)w++)) *
+					       DP_EVF_DELTA_MAX;
+				pos += x & 0xFFF;
+				uint64_t v = UNKNOWN_NIB;
+				if (pos >= rx->win_lo && pos < rx->next_slot) {
+					uint64_t j = idx(rx, pos);
+					v = rx->win[j >> 1] >> ((j & 1) << 2) & 0xF;
+				}
+				for (int b = 0; b < 4; b++)
+					pl[b] |= (v >> b & 1) << k;
+			}
+		}
+		a->ab[g] = pl[0];
+		a->abit[g] = pl[1];
+		a->lo[g] = pl[2];
+		a->hi[g] = pl[3];
+	}
 }

@@ -3,10 +3,10 @@
 #include "symbits_internal.h"
 
 const struct dp_symbits_variant dp_symbits_variants[] = {
-	{"generic", 0, dp_sym_planes_base, dp_win_gather_base, dp_sparse_decode_run_base,
-	 dp_sparse_encode_run_base},
-	{"avx2", DST_CPU_AVX2 | DST_CPU_BMI2, dp_sym_planes_avx2, dp_win_gather_avx2,
-	 dp_sparse_decode_run_avx2, dp_sparse_encode_run_avx2},
+	{"generic", 0, dp_ann_group_base, dp_ann_gather_base, dp_sparse_copy_run_base,
+	 dp_sparse_decode_run_base, dp_sparse_encode_run_base},
+	{"avx2", DST_CPU_AVX2 | DST_CPU_BMI2, dp_ann_group_avx2, dp_ann_gather_avx2,
+	 dp_sparse_copy_run_avx2, dp_sparse_decode_run_avx2, dp_sparse_encode_run_avx2},
 	{0},
 };
 
@@ -21,16 +21,20 @@ static void select_symbits(unsigned flags)
 }
 DST_DISPATCH("dp_symbits", select_symbits)
 
-void dp_sym_planes(const uint8_t *sym, size_t n, uint64_t *p0, uint64_t *p1, uint64_t *p2,
-		   uint64_t *p3)
+uint64_t dp_ann_group(const uint8_t *words, uint64_t planes[4], uint8_t *cut)
 {
-	active->planes(sym, n, p0, p1, p2, p3);
+	return active->group(words, planes, cut);
 }
 
-void dp_win_gather(const uint8_t *win, uint64_t mask, uint64_t base, const uint64_t *slots,
-		   size_t n, uint8_t *out)
+void dp_ann_gather(const uint8_t *words, uint64_t pos, const uint8_t *win, uint64_t mask,
+		   uint64_t base, uint64_t planes[4])
 {
-	active->gather(win, mask, base, slots, n, out);
+	active->gather(words, pos, win, mask, base, planes);
+}
+
+uint64_t dp_sparse_copy_run(const uint8_t *words, size_t n, uint8_t *out)
+{
+	return active->copy_run(words, n, out);
 }
 
 int dp_sparse_decode_run(const uint8_t *words, size_t n, uint64_t pos, uint64_t *slots,

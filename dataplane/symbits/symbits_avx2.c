@@ -1,11 +1,51 @@
 /* AVX2 symbol kernels: planes by byte-sign masks (32 symbols per movemask), window nibbles by
- * 32-bit gathers (8 slots per vpgatherdd). Output identical to symbits_base.c. */
+ * 32-bit gathers (8 slots per vpgatherdd), deltas summed by vpmaddwd. Output identical to
+ * symbits_base.c. */
 #include <immintrin.h>
 #include <string.h>
 
 #include "symbits_internal.h"
 
-/* 32 symbols: bit k of every byte to a 32-bit mask (bit k moved to the byte's sign bit). */
+static inline uint64_t hsum32(__m256i v)
+{
+	__m128i x = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+	x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4E));
+	x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0xB1));
+	return (uint32_t)_mm_cvtsi128_si32(x);
+}
+
+uint64_t dp_ann_group_avx2(const uint8_t *words, uint64_t planes[4], uint8_t *cut)
+{
+	const __m256i dmask = _mm256_set1_epi16(0x0FFF), zero = _mm256_setzero_si256();
+	const __m256i cmask = _mm256_set1_epi16(0x1FFF);
+	const __m256i ones = _mm256_set1_epi16(1);
+	__m256i zeros = zero, sum = zero;
+	uint32_t m[2][4];
+	for (int h = 0; h < 2; h++) {
+		__m256i w0 = _mm256_loadu_si256((const __m256i *)(const void *)(words + 64 * h));
+		__m256i w1 = _mm256_loadu_si256((const __m256i *)(const void *)(words + 64 * h + 32));
+		__m256i d0 = _mm256_and_si256(w0, dmask), d1 = _mm256_and_si256(w1, dmask);
+		if (cut) {
+			__m256i *c = (__m256i *)(void *)(cut + 64 * h);
+			_mm256_storeu_si256(c, _mm256_and_si256(w0, cmask));
+			_mm256_storeu_si256(c + 1, _mm256_and_si256(w1, cmask));
+		}
+		zeros = _mm256_or_si256(zeros, _mm256_or_si256(_mm256_cmpeq_epi16(d0, zero),
+							       _mm256_cmpeq_epi16(d1, zero)));
+		sum = _mm256_add_epi32(sum, _mm256_add_epi32(_mm256_madd_epi16(d0, ones),
+							     _mm256_madd_epi16(d1, ones)));
+		/* The symbol nibbles (high bytes' high halves) as bytes in event order. */
+		__m256i b = _mm256_packus_epi16(_mm256_srli_epi16(w0, 8), _mm256_srli_epi16(w1, 8));
+		b = _mm256_permute4x64_epi64(b, 0xD8);
+		for (int k = 0; k < 4; k++)
+			m[h][k] = (uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(b, 3 - k));
+	}
+	for (int k = 0; k < 4; k++)
+		planes[k] = (uint64_t)m[0][k] | (uint64_t)m[1][k] << 32;
+	return _mm256_movemask_epi8(zeros) ? UINT64_MAX : hsum32(sum);
+}
+
+/* 32 symbols (one per byte): bit k of every byte to a 32-bit mask (bit k moved to the sign bit). */
 static inline void planes32(__m256i v, uint32_t m[4])
 {
 	m[0] = (uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(v, 7));
@@ -14,62 +54,66 @@ static inline void planes32(__m256i v, uint32_t m[4])
 	m[3] = (uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(v, 4));
 }
 
-void dp_sym_planes_avx2(const uint8_t *sym, size_t n, uint64_t *p0, uint64_t *p1, uint64_t *p2,
-			uint64_t *p3)
+void dp_ann_gather_avx2(const uint8_t *words, uint64_t pos, const uint8_t *win, uint64_t mask,
+			uint64_t base, uint64_t planes[4])
 {
-	uint64_t *out[4] = {p0, p1, p2, p3};
-	for (size_t w = 0; w * 64 < n; w++) {
-		__m256i v0, v1;
-		size_t m = n - w * 64;
-		if (m >= 64) {
-			v0 = _mm256_loadu_si256((const __m256i *)(const void *)(sym + w * 64));
-			v1 = _mm256_loadu_si256((const __m256i *)(const void *)(sym + w * 64 + 32));
-		} else { /* tail: zero-padded copy, so bits past n come out zero */
-			uint8_t t[64] = {0};
-			memcpy(t, sym + w * 64, m);
-			v0 = _mm256_loadu_si256((const __m256i *)(const void *)t);
-			v1 = _mm256_loadu_si256((const __m256i *)(const void *)(t + 32));
+	const __m256i dmask = _mm256_set1_epi16(0x0FFF), one = _mm256_set1_epi32(1);
+	const __m256i nib = _mm256_set1_epi32(0xF), vmask = _mm256_set1_epi32((int)mask);
+	const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+	/* The ring has at most 2^30 slots, so nibble indices wrap correctly in 32 bits. */
+	uint32_t off = (uint32_t)(pos - base);
+	__m256i n16[4];
+	for (int q = 0; q < 4; q++) {
+		__m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(words + 32 * q));
+		__m256i d = _mm256_and_si256(w, dmask);
+		/* Prefix sums of 8 deltas per 128-bit lane, the low lane's total carried into the
+		 * high lane: 16 deltas of at most 4095 stay below 2^16. */
+		__m256i x = _mm256_add_epi16(d, _mm256_slli_si256(d, 2));
+		x = _mm256_add_epi16(x, _mm256_slli_si256(x, 4));
+		x = _mm256_add_epi16(x, _mm256_slli_si256(x, 8));
+		__m128i lo = _mm256_castsi256_si128(x);
+		__m128i hi = _mm_add_epi16(_mm256_extracti128_si256(x, 1),
+					   _mm_set1_epi16((short)_mm_extract_epi16(lo, 7)));
+		__m256i vo = _mm256_set1_epi32((int)off);
+		__m256i nb[2];
+		__m128i part[2] = {lo, hi};
+		for (int k = 0; k < 2; k++) {
+			__m256i i = _mm256_and_si256(_mm256_add_epi32(vo, _mm256_cvtepu16_epi32(part[k])),
+						     vmask);
+			__m256i g = _mm256_i32gather_epi32((const int *)(const void *)win,
+							   _mm256_srli_epi32(i, 1), 1);
+			__m256i sh = _mm256_slli_epi32(_mm256_and_si256(i, one), 2);
+			nb[k] = _mm256_and_si256(_mm256_srlv_epi32(g, sh), nib);
 		}
-		uint32_t lo[4], hi[4];
-		planes32(v0, lo);
-		planes32(v1, hi);
-		for (int k = 0; k < 4; k++)
-			if (out[k])
-				out[k][w] = (uint64_t)lo[k] | (uint64_t)hi[k] << 32;
+		off += (uint16_t)_mm_extract_epi16(hi, 7);
+		n16[q] = _mm256_packus_epi32(nb[0], nb[1]);
 	}
+	uint32_t m[2][4];
+	for (int h = 0; h < 2; h++) {
+		__m256i b = _mm256_packus_epi16(n16[2 * h], n16[2 * h + 1]);
+		planes32(_mm256_permutevar8x32_epi32(b, order), m[h]);
+	}
+	for (int k = 0; k < 4; k++)
+		planes[k] = (uint64_t)m[0][k] | (uint64_t)m[1][k] << 32;
 }
 
-void dp_win_gather_avx2(const uint8_t *win, uint64_t mask, uint64_t base, const uint64_t *slots,
-			size_t n, uint8_t *out)
+uint64_t dp_sparse_copy_run_avx2(const uint8_t *words, size_t n, uint8_t *out)
 {
-	const __m256i vbase = _mm256_set1_epi64x((long long)base);
-	const __m256i vmask = _mm256_set1_epi64x((long long)mask);
-	const __m256i low32 = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
-	const __m256i one = _mm256_set1_epi32(1), nib = _mm256_set1_epi32(0xF);
-	/* Low byte of each 32-bit lane to the lane's first four bytes. */
-	const __m256i pack = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-					      -1, -1, 0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1,
-					      -1, -1, -1, -1);
+	const __m256i dmask = _mm256_set1_epi16(0x0FFF), zero = _mm256_setzero_si256();
+	const __m256i ones = _mm256_set1_epi16(1);
+	__m256i zeros = zero, sum = zero;
 	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		__m256i s0 = _mm256_loadu_si256((const __m256i *)(const void *)(slots + i));
-		__m256i s1 = _mm256_loadu_si256((const __m256i *)(const void *)(slots + i + 4));
-		s0 = _mm256_and_si256(_mm256_sub_epi64(s0, vbase), vmask);
-		s1 = _mm256_and_si256(_mm256_sub_epi64(s1, vbase), vmask);
-		/* The window has at most 2^30 slots: nibble indices fit 32 bits. */
-		__m128i x0 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(s0, low32));
-		__m128i x1 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(s1, low32));
-		__m256i x = _mm256_inserti128_si256(_mm256_castsi128_si256(x0), x1, 1);
-		__m256i g = _mm256_i32gather_epi32((const int *)(const void *)win,
-						   _mm256_srli_epi32(x, 1), 1);
-		__m256i sh = _mm256_slli_epi32(_mm256_and_si256(x, one), 2);
-		__m256i v = _mm256_and_si256(_mm256_srlv_epi32(g, sh), nib);
-		v = _mm256_shuffle_epi8(v, pack);
-		__m128i b = _mm_unpacklo_epi32(_mm256_castsi256_si128(v),
-					       _mm256_extracti128_si256(v, 1));
-		_mm_storel_epi64((__m128i *)(void *)(out + i), b);
+	for (; i + 16 <= n; i += 16) {
+		__m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(words + 2 * i));
+		_mm256_storeu_si256((__m256i *)(void *)(out + 2 * i), w);
+		__m256i d = _mm256_and_si256(w, dmask);
+		zeros = _mm256_or_si256(zeros, _mm256_cmpeq_epi16(d, zero));
+		sum = _mm256_add_epi32(sum, _mm256_madd_epi16(d, ones)); /* < 2^31 for n < 2^18 */
 	}
-	dp_win_gather_base(win, mask, base, slots + i, n - i, out + i); /* the tail */
+	uint64_t tail = dp_sparse_copy_run_base(words + 2 * i, n - i, out + 2 * i);
+	if (_mm256_movemask_epi8(zeros) || tail == UINT64_MAX)
+		return UINT64_MAX;
+	return hsum32(sum) + tail;
 }
 
 int dp_sparse_decode_run_avx2(const uint8_t *words, size_t n, uint64_t pos, uint64_t *slots,

@@ -4,14 +4,14 @@
 
 #include "dp_symbits.h"
 
-void dp_sym_planes_base(const uint8_t *sym, size_t n, uint64_t *p0, uint64_t *p1, uint64_t *p2,
-			uint64_t *p3);
-void dp_win_gather_base(const uint8_t *win, uint64_t mask, uint64_t base, const uint64_t *slots,
-			size_t n, uint8_t *out);
-void dp_sym_planes_avx2(const uint8_t *sym, size_t n, uint64_t *p0, uint64_t *p1, uint64_t *p2,
-			uint64_t *p3);
-void dp_win_gather_avx2(const uint8_t *win, uint64_t mask, uint64_t base, const uint64_t *slots,
-			size_t n, uint8_t *out);
+uint64_t dp_ann_group_base(const uint8_t *words, uint64_t planes[4], uint8_t *cut);
+void dp_ann_gather_base(const uint8_t *words, uint64_t pos, const uint8_t *win, uint64_t mask,
+			uint64_t base, uint64_t planes[4]);
+uint64_t dp_sparse_copy_run_base(const uint8_t *words, size_t n, uint8_t *out);
+uint64_t dp_ann_group_avx2(const uint8_t *words, uint64_t planes[4], uint8_t *cut);
+void dp_ann_gather_avx2(const uint8_t *words, uint64_t pos, const uint8_t *win, uint64_t mask,
+			uint64_t base, uint64_t planes[4]);
+uint64_t dp_sparse_copy_run_avx2(const uint8_t *words, size_t n, uint8_t *out);
 
 int dp_sparse_decode_run_base(const uint8_t *words, size_t n, uint64_t pos, uint64_t *slots,
 			      uint8_t *syms);

@@ -144,21 +144,37 @@ int dp_qd_announce_build(uint8_t *p, size_t cap, uint64_t base, const uint64_t *
 					 base, slots, syms, n, 1);
 	if (nw < 0)
 		return nw;
+	dp_qd_announce_hdr_put(p, base, n, (uint32_t)nw);
+	return DP_QD_ANNOUNCE_HDR + 2 * nw;
+}
+
+void dp_qd_announce_hdr_put(uint8_t *p, uint64_t base, uint32_t n, uint32_t nw)
+{
 	put_le64(p, base);
 	put_le32(p + 8, n);
-	put_le32(p + 12, (uint32_t)nw);
-	return DP_QD_ANNOUNCE_HDR + 2 * nw;
+	put_le32(p + 12, nw);
+}
+
+int dp_qd_announce_hdr_get(const uint8_t *p, size_t len, unsigned max, uint64_t *base,
+			   uint32_t *n, uint32_t *nw)
+{
+	if (len < DP_QD_ANNOUNCE_HDR)
+		return -EPROTO;
+	*base = get_le64(p);
+	*n = get_le32(p + 8);
+	*nw = get_le32(p + 12);
+	if (*base == 0 || *n == 0 || *n > max || *n > DP_QD_ANNOUNCE_MAX || *nw < *n ||
+	    len != DP_QD_ANNOUNCE_HDR + 2 * (size_t)*nw)
+		return -EPROTO;
+	return 0;
 }
 
 int dp_qd_announce_parse(const uint8_t *p, size_t len, uint64_t *slots, uint8_t *bases,
 			 unsigned max)
 {
-	if (len < DP_QD_ANNOUNCE_HDR)
-		return -EPROTO;
-	uint64_t base = get_le64(p);
-	uint32_t n = get_le32(p + 8), nw = get_le32(p + 12);
-	if (base == 0 || n == 0 || n > max || n > DP_QD_ANNOUNCE_MAX || nw < n ||
-	    len != DP_QD_ANNOUNCE_HDR + 2 * (size_t)nw)
+	uint64_t base;
+	uint32_t n, nw;
+	if (dp_qd_announce_hdr_get(p, len, max, &base, &n, &nw))
 		return -EPROTO;
 	if (dp_sparse_decode(p + DP_QD_ANNOUNCE_HDR, nw, n, base, slots, bases) != DP_ERR_OK)
 		return -EPROTO;
@@ -198,17 +214,21 @@ static inline uint64_t tail_mask(unsigned n, size_t w)
 /* Bytes [8w, 8w + 8) of a little-endian bit string of 'bytes' bytes, as a word. */
 static inline uint64_t load_part(const uint8_t *s, size_t bytes, size_t at)
 {
+	if (bytes - at >= 8) /* whole words: one load, not a variable-length copy */
+		return get_le64(s + at);
 	uint64_t v = 0;
-	size_t k = bytes - at < 8 ? bytes - at : 8;
-	memcpy(&v, s + at, k);
+	memcpy(&v, s + at, bytes - at);
 	return DP_LE64(v);
 }
 
 static inline void store_part(uint8_t *d, size_t bytes, size_t at, uint64_t v)
 {
-	size_t k = bytes - at < 8 ? bytes - at : 8;
+	if (bytes - at >= 8) {
+		put_le64(d + at, v);
+		return;
+	}
 	v = DP_LE64(v);
-	memcpy(d + at, &v, k);
+	memcpy(d + at, &v, bytes - at);
 }
 
 int dp_qd_reply_build(uint8_t *p, size_t cap, uint64_t announce_seq, uint32_t key_pos,

@@ -56,7 +56,8 @@ static inline int dst_sift_block_full(const struct dst_sift_block *b)
 /* Sift events [from, ev->n) of ev into b. Returns the index of the first event not consumed:
  * ev->n when all fit, less when the block filled up (then c.slot_end is that event's slot).
  * Otherwise c.slot_end becomes the last consumed event's slot + 1 when that is larger; a caller
- * that knows the true window end (pulses sent) may set c.slot_end itself. */
+ * that knows the true window end (pulses sent) may set c.slot_end itself. With ev->slot NULL
+ * the slots are the caller's: c.slot_end is left alone. */
 size_t dst_sift_events(struct dst_sift_block *b, const struct dst_events *ev, size_t from);
 
 /* Sift slots [from, pl->nslots) of dense planes (only where det is set). Returns the first slot

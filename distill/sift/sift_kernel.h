@@ -168,7 +168,7 @@ static size_t SIFT_FN(events)(struct dst_sift_block *b, const struct dst_events 
 			if (stop < cnt) {
 				i += stop;
 				sift_state_store(&s, b);
-				if (ev->slot[i] > b->c.slot_end)
+				if (ev->slot && ev->slot[i] > b->c.slot_end)
 					b->c.slot_end = ev->slot[i];
 				return i;
 			}
@@ -176,7 +176,7 @@ static size_t SIFT_FN(events)(struct dst_sift_block *b, const struct dst_events 
 		i += cnt;
 	}
 	sift_state_store(&s, b);
-	if (n > from && ev->slot[n - 1] + 1 > b->c.slot_end)
+	if (ev->slot && n > from && ev->slot[n - 1] + 1 > b->c.slot_end)
 		b->c.slot_end = ev->slot[n - 1] + 1;
 	return n;
 }

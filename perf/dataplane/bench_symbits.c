@@ -1,7 +1,8 @@
 /* The per-detection kernels of the sifting path (dp_symbits.h), every variant against the
  * portable reference, on what one 65536-detection announcement gives them: sparse-word decode and
- * encode runs, symbols to bit-planes, and the gather of the transmitter's symbols for increasing
- * slots (about one detection per 18 slots) from a 2^22-slot window. Mdetections/s per core. */
+ * encode runs, the copy of a frame's words, the group index (planes and delta sums) and the
+ * gather of the transmitter's symbols for its slots (about one detection per 18 slots) from a
+ * 2^22-slot window. Mdetections/s per core. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,19 +32,32 @@ static void run_encode(void *p)
 	QP_KEEP(a->v->encode_run(a->slots, a->syms, N, 1000, 1, a->out));
 }
 
-static void run_planes(void *p)
+static void run_group(void *p)
 {
 	struct sym_arg *a = p;
-	uint64_t *pl = a->planes;
-	a->v->planes(a->syms, N, pl, pl + N / 64, pl + 2 * (N / 64), pl + 3 * (N / 64));
-	QP_KEEP(pl[0]);
+	uint64_t sum = 0;
+	for (unsigned g = 0; g < N / DP_ANN_GROUP; g++)
+		sum += a->v->group(a->words + 2 * DP_ANN_GROUP * g, a->planes + 4 * g,
+				   (uint8_t *)a->out + 2 * DP_ANN_GROUP * g);
+	QP_KEEP(sum);
 }
 
 static void run_gather(void *p)
 {
 	struct sym_arg *a = p;
-	a->v->gather(a->win, (1u << WIN_LOG) - 1, 1000, a->slots, N, a->syms);
-	QP_KEEP(a->syms[0]);
+	uint64_t pos = 1000;
+	for (unsigned g = 0; g < N / DP_ANN_GROUP; g++) {
+		a->v->gather(a->words + 2 * DP_ANN_GROUP * g, pos, a->win, (1u << WIN_LOG) - 1, 1000,
+			     a->planes + 4 * g);
+		pos = a->slots[DP_ANN_GROUP * g + DP_ANN_GROUP - 1];
+	}
+	QP_KEEP(a->planes[0]);
+}
+
+static void run_copy(void *p)
+{
+	struct sym_arg *a = p;
+	QP_KEEP(a->v->copy_run(a->words, N, (uint8_t *)a->out));
 }
 
 static void bench_symbits(struct qp_run *r)
@@ -68,7 +82,7 @@ static void bench_symbits(struct qp_run *r)
 		const char *name;
 		void (*fn)(void *);
 	} k[] = {{"sparse_decode", run_decode}, {"sparse_encode", run_encode},
-		 {"sym_planes", run_planes}, {"win_gather", run_gather}};
+		 {"sparse_copy", run_copy}, {"ann_group", run_group}, {"ann_gather", run_gather}};
 	for (unsigned j = 0; j < sizeof(k) / sizeof(k[0]); j++)
 		for (const struct dp_symbits_variant *v = dp_symbits_variants; v->name; v++) {
 			if (!dst_cpu_has(v->needs))
@@ -87,5 +101,5 @@ out:
 	free(a.planes);
 	free(a.out);
 }
-QP_BENCH("dp_symbits", "sifting-path kernels per announcement (decode, encode, planes, window gather), Mdetections/s per core",
+QP_BENCH("dp_symbits", "sifting-path kernels per announcement (decode, encode, copy, group planes, window gather), Mdetections/s per core",
 	 bench_symbits)

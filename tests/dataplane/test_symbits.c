@@ -1,7 +1,8 @@
 /* Symbol kernels of the sifting path: every variant the CPU has against the definitions written
- * out here (bit k of symbol i is bit i of plane k; the window nibble of slot s is nibble
- * (s - base) & mask, low nibble first), on random symbols, lengths around word boundaries and
- * slots that wrap around the window ring. */
+ * out here (bit k of event i's symbol is bit i of plane k; event i of a group sits at slot pos +
+ * the first i + 1 deltas; the window nibble of slot s is nibble (s - base) & mask, low nibble
+ * first), on random words, escapes, lengths around vector boundaries and slots that wrap around
+ * the window ring. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,67 +10,112 @@
 #include "dst_cpu.h"
 #include "unit.h"
 
-static void test_planes_match_definition(void)
+/* Random one-word events: deltas 1..dmax, random symbol nibbles. */
+static void random_words(uint16_t *words, size_t n, unsigned dmax, uint64_t *s)
 {
-	enum { N = 1000 };
-	uint8_t sym[N];
+	for (size_t i = 0; i < n; i++)
+		words[i] = (uint16_t)((1 + unit_rand(s) % dmax) | (unit_rand(s) & 0xF) << 12);
+}
+
+static void test_group_matches_definition(void)
+{
 	uint64_t s = 3;
-	for (int i = 0; i < N; i++)
-		sym[i] = (uint8_t)unit_rand(&s); /* high nibble garbage is ignored */
-	static const size_t lens[] = {0, 1, 31, 32, 33, 63, 64, 65, 127, 128, 200, 999, 1000};
 	for (const struct dp_symbits_variant *v = dp_symbits_variants; v->name; v++) {
 		if (!dst_cpu_has(v->needs))
 			continue;
-		for (size_t t = 0; t < sizeof(lens) / sizeof(lens[0]); t++) {
-			size_t n = lens[t], words = (n + 63) / 64;
-			uint64_t p[4][16], want[4][16];
-			memset(p, 0xA5, sizeof(p));
-			memset(want, 0, sizeof(want));
-			for (size_t i = 0; i < n; i++)
+		for (int trial = 0; trial < 200; trial++) {
+			uint16_t words[DP_ANN_GROUP];
+			random_words(words, DP_ANN_GROUP, trial % 2 ? 4095 : 37, &s);
+			if (trial % 5 == 4) /* an escape somewhere */
+				words[unit_rand(&s) % DP_ANN_GROUP] &= 0xF000;
+			uint64_t want[4] = {0}, sum = 0, got[4];
+			unsigned zero = 0;
+			for (int i = 0; i < DP_ANN_GROUP; i++) {
+				sum += words[i] & 0xFFF;
+				zero |= (words[i] & 0xFFF) == 0;
 				for (int k = 0; k < 4; k++)
-					want[k][i / 64] |= (uint64_t)((sym[i] >> k) & 1) << (i % 64);
-			v->planes(sym, n, p[0], p[1], p[2], p[3]);
-			for (int k = 0; k < 4; k++)
-				CU_ASSERT_EQUAL(memcmp(p[k], want[k], words * 8), 0);
-			/* Skipped planes are not written. */
-			uint64_t only[16];
-			memset(p, 0xA5, sizeof(p));
-			v->planes(sym, n, NULL, only, NULL, NULL);
-			CU_ASSERT_EQUAL(memcmp(only, want[1], words * 8), 0);
-			CU_ASSERT_EQUAL(p[0][0], 0xA5A5A5A5A5A5A5A5ull);
+					want[k] |= (uint64_t)(words[i] >> (12 + k) & 1) << i;
+			}
+			uint16_t cut[DP_ANN_GROUP], want_cut[DP_ANN_GROUP];
+			for (int i = 0; i < DP_ANN_GROUP; i++)
+				want_cut[i] = words[i] & 0x1FFF; /* delta and basis */
+			uint64_t r = v->group((const uint8_t *)words, got, (uint8_t *)cut);
+			if (zero) {
+				CU_ASSERT_EQUAL(r, UINT64_MAX);
+				continue;
+			}
+			CU_ASSERT_EQUAL(r, sum);
+			CU_ASSERT_EQUAL(memcmp(got, want, sizeof(want)), 0);
+			CU_ASSERT_EQUAL(memcmp(cut, want_cut, sizeof(cut)), 0);
+			/* Without a cut copy: the same planes and sum. */
+			memset(got, 0, sizeof(got));
+			CU_ASSERT_EQUAL(v->group((const uint8_t *)words, got, NULL), sum);
+			CU_ASSERT_EQUAL(memcmp(got, want, sizeof(want)), 0);
 		}
 	}
 }
 
+/* The window nibble of slot s by its definition: nibble (s - base) & mask, low nibble first. */
+static unsigned win_nibble(const uint8_t *win, uint64_t mask, uint64_t base, uint64_t s)
+{
+	uint64_t x = (s - base) & mask;
+	return (win[x / 2] >> (4 * (x % 2))) & 0xF;
+}
+
 static void test_gather_matches_definition(void)
 {
-	enum { LOG = 12, SLOTS = 1 << LOG, N = 3001 };
+	enum { LOG = 12, SLOTS = 1 << LOG };
 	static uint8_t win[SLOTS / 2 + DP_WIN_PAD];
 	unit_fill_random(win, sizeof(win), 7);
-	uint64_t slots[N], s = 11, base = 0xFFFFFFFFull * 3 + 5, pos = base + 100;
-	for (int i = 0; i < N; i++) {
-		pos += 1 + unit_rand(&s) % 9; /* spans several turns of the ring */
-		slots[i] = pos;
-	}
+	uint64_t s = 11;
 	for (const struct dp_symbits_variant *v = dp_symbits_variants; v->name; v++) {
 		if (!dst_cpu_has(v->needs))
 			continue;
-		for (size_t n = 0; n < 20; n++) {
-			uint8_t out[N];
-			v->gather(win, SLOTS - 1, base, slots + 3, n, out);
-			for (size_t i = 0; i < n; i++) {
-				uint64_t x = (slots[3 + i] - base) % SLOTS;
-				CU_ASSERT_EQUAL(out[i], (win[x / 2] >> (4 * (x % 2))) & 0xF);
-			}
-		}
-		uint8_t out[N];
-		v->gather(win, SLOTS - 1, base, slots, N, out);
 		unsigned bad = 0;
-		for (size_t i = 0; i < N; i++) {
-			uint64_t x = (slots[i] - base) % SLOTS;
-			bad += out[i] != ((win[x / 2] >> (4 * (x % 2))) & 0xF);
+		for (int trial = 0; trial < 300; trial++) {
+			/* Bases and positions far apart and near 2^32 multiples: indices wrap the ring. */
+			uint64_t base = 0xFFFFFFFFull * (unit_rand(&s) % 5) + unit_rand(&s) % 7000;
+			uint64_t pos = base + (unit_rand(&s) >> 20), p = pos;
+			uint16_t words[DP_ANN_GROUP];
+			random_words(words, DP_ANN_GROUP, trial % 3 ? 40 : 4095, &s);
+			uint64_t want[4] = {0}, got[4];
+			for (int i = 0; i < DP_ANN_GROUP; i++) {
+				p += words[i] & 0xFFF;
+				unsigned nib = win_nibble(win, SLOTS - 1, base, p);
+				for (int k = 0; k < 4; k++)
+					want[k] |= (uint64_t)(nib >> k & 1) << i;
+			}
+			v->gather((const uint8_t *)words, pos, win, SLOTS - 1, base, got);
+			bad += memcmp(got, want, sizeof(want)) != 0;
 		}
 		CU_ASSERT_EQUAL(bad, 0);
+	}
+}
+
+static void test_copy_run_matches_definition(void)
+{
+	enum { N = 300 };
+	uint64_t s = 5;
+	for (const struct dp_symbits_variant *v = dp_symbits_variants; v->name; v++) {
+		if (!dst_cpu_has(v->needs))
+			continue;
+		for (int trial = 0; trial < 100; trial++) {
+			size_t n = (size_t)(unit_rand(&s) % N);
+			uint16_t words[N], out[N];
+			random_words(words, n, 4095, &s);
+			if (trial % 4 == 3 && n)
+				words[unit_rand(&s) % n] &= 0xF000;
+			uint64_t sum = 0;
+			unsigned zero = 0;
+			for (size_t i = 0; i < n; i++) {
+				sum += words[i] & 0xFFF;
+				zero |= (words[i] & 0xFFF) == 0;
+			}
+			uint64_t r = v->copy_run((const uint8_t *)words, n, (uint8_t *)out);
+			CU_ASSERT_EQUAL(r, zero ? UINT64_MAX : sum);
+			if (!zero)
+				CU_ASSERT_EQUAL(memcmp(out, words, 2 * n), 0);
+		}
 	}
 }
 
@@ -136,8 +182,9 @@ static void test_sparse_runs_match_definition(void)
 }
 
 static CU_TestInfo tests[] = {
-	{"symbol planes: every variant = definition", test_planes_match_definition},
-	{"window gather: every variant = definition", test_gather_matches_definition},
+	{"announcement group planes and sum: every variant = definition", test_group_matches_definition},
+	{"window gather of a group: every variant = definition", test_gather_matches_definition},
+	{"sparse copy run: every variant = definition", test_copy_run_matches_definition},
 	{"sparse-word runs: every variant = definition", test_sparse_runs_match_definition},
 	CU_TEST_INFO_NULL,
 };
