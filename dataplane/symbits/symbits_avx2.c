@@ -57,12 +57,10 @@ static inline void planes32(__m256i v, uint32_t m[4])
 void dp_ann_gather_avx2(const uint8_t *words, uint64_t pos, const uint8_t *win, uint64_t mask,
 			uint64_t base, uint64_t planes[4])
 {
-	const __m256i dmask = _mm256_set1_epi16(0x0FFF), one = _mm256_set1_epi32(1);
-	const __m256i nib = _mm256_set1_epi32(0xF), vmask = _mm256_set1_epi32((int)mask);
-	const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+	const __m256i dmask = _mm256_set1_epi16(0x0FFF), vmask = _mm256_set1_epi32((int)mask);
 	/* The ring has at most 2^30 slots, so nibble indices wrap correctly in 32 bits. */
 	uint32_t off = (uint32_t)(pos - base);
-	__m256i n16[4];
+	uint32_t ix[DP_ANN_GROUP];
 	for (int q = 0; q < 4; q++) {
 		__m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(words + 32 * q));
 		__m256i d = _mm256_and_si256(w, dmask);
@@ -75,24 +73,19 @@ void dp_ann_gather_avx2(const uint8_t *words, uint64_t pos, const uint8_t *win, 
 		__m128i hi = _mm_add_epi16(_mm256_extracti128_si256(x, 1),
 					   _mm_set1_epi16((short)_mm_extract_epi16(lo, 7)));
 		__m256i vo = _mm256_set1_epi32((int)off);
-		__m256i nb[2];
-		__m128i part[2] = {lo, hi};
-		for (int k = 0; k < 2; k++) {
-			__m256i i = _mm256_and_si256(_mm256_add_epi32(vo, _mm256_cvtepu16_epi32(part[k])),
-						     vmask);
-			__m256i g = _mm256_i32gather_epi32((const int *)(const void *)win,
-							   _mm256_srli_epi32(i, 1), 1);
-			__m256i sh = _mm256_slli_epi32(_mm256_and_si256(i, one), 2);
-			nb[k] = _mm256_and_si256(_mm256_srlv_epi32(g, sh), nib);
-		}
+		_mm256_storeu_si256((__m256i *)(void *)(ix + 16 * q),
+				    _mm256_and_si256(_mm256_add_epi32(vo, _mm256_cvtepu16_epi32(lo)), vmask));
+		_mm256_storeu_si256((__m256i *)(void *)(ix + 16 * q + 8),
+				    _mm256_and_si256(_mm256_add_epi32(vo, _mm256_cvtepu16_epi32(hi)), vmask));
 		off += (uint16_t)_mm_extract_epi16(hi, 7);
-		n16[q] = _mm256_packus_epi32(nb[0], nb[1]);
 	}
+	/* Byte loads beat vpgatherdd here: one load port op each, no gather microcode. */
+	uint8_t sym[DP_ANN_GROUP];
+	for (int i = 0; i < DP_ANN_GROUP; i++)
+		sym[i] = (uint8_t)(win[ix[i] >> 1] >> ((ix[i] & 1) << 2));
 	uint32_t m[2][4];
-	for (int h = 0; h < 2; h++) {
-		__m256i b = _mm256_packus_epi16(n16[2 * h], n16[2 * h + 1]);
-		planes32(_mm256_permutevar8x32_epi32(b, order), m[h]);
-	}
+	for (int h = 0; h < 2; h++)
+		planes32(_mm256_loadu_si256((const __m256i *)(const void *)(sym + 32 * h)), m[h]);
 	for (int k = 0; k < 4; k++)
 		planes[k] = (uint64_t)m[0][k] | (uint64_t)m[1][k] << 32;
 }

@@ -418,6 +418,41 @@ static void test_one_sided(void)
 	dst_events_free(ev);
 }
 
+/* Without slots (ev->slot NULL) every variant appends the same bits and counts and stops at the
+ * same event; only the block's slot window is left to the caller. */
+static void test_no_slots(void)
+{
+	struct dst_events *ev = dst_events_create(5000);
+	CU_ASSERT_FATAL(ev != NULL);
+	random_events(ev, 5000, 77, 1);
+	for (const struct dst_sift_variant *v = dst_sift_variants; v->name; v++) {
+		if ((dst_cpu_detected() & v->needs) != v->needs)
+			continue;
+		struct dst_sift_block *a = dst_sift_block_create(1000, 1000);
+		struct dst_sift_block *b = dst_sift_block_create(1000, 1000);
+		CU_ASSERT_FATAL(a && b);
+		dst_sift_block_reset(a, 5);
+		dst_sift_block_reset(b, 5);
+		size_t ia = v->events(a, ev, 3);
+		uint64_t *slot = ev->slot;
+		ev->slot = NULL;
+		size_t ib = v->events(b, ev, 3);
+		ev->slot = slot;
+		CU_ASSERT(ia < ev->n); /* the block filled: a stop inside the list */
+		CU_ASSERT_EQUAL(ia, ib);
+		CU_ASSERT_EQUAL(a->key_bits, b->key_bits);
+		CU_ASSERT_EQUAL(a->test_bits, b->test_bits);
+		CU_ASSERT_EQUAL(memcmp(a->key_a, b->key_a, (a->key_bits + 7) / 8), 0);
+		CU_ASSERT_EQUAL(memcmp(a->test_a, b->test_a, (a->test_bits + 7) / 8), 0);
+		CU_ASSERT(same_counts(&a->c, &b->c));
+		CU_ASSERT_EQUAL(a->c.slot_end, slot[ia]);
+		CU_ASSERT_EQUAL(b->c.slot_end, 5);
+		dst_sift_block_free(a);
+		dst_sift_block_free(b);
+	}
+	dst_events_free(ev);
+}
+
 static void test_dispatch_follows_cpu_level(void)
 {
 	/* The dispatched entry point gives the reference's result under every level. */
@@ -447,6 +482,7 @@ static CU_TestInfo sift_tests[] = {
 	{"dense planes give the same blocks as event lists", test_planes_equal_events},
 	{"random dense planes equal the per-event definition", test_random_planes},
 	{"one party's bits only, test errors from the peer's bits", test_one_sided},
+	{"without slots: same bits, counts and stop, slot window left alone", test_no_slots},
 	{"dispatch under every CPU level", test_dispatch_follows_cpu_level},
 	CU_TEST_INFO_NULL,
 };
