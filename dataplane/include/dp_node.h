@@ -65,7 +65,7 @@ struct dp_link_cfg {
 	unsigned worker;         /* distill worker owning the link */
 	uint32_t block_bits;     /* raw-key (Z-basis) bits per block */
 	uint32_t test_bits;      /* X-basis bits a block can hold (0: block_bits) */
-	uint32_t window_log2;    /* Alice: slot window 2^k slots (0: 24) */
+	uint32_t window_log2;    /* Alice's slot window 2^k slots, the same on both nodes (0: 22) */
 	uint32_t announce_max;   /* Bob: detections per announcement (0: DP_QD_ANNOUNCE_MAX) */
 	uint32_t auth_refill;    /* bytes of every finished key that refill the auth streams */
 	uint8_t auth_tag_len;    /* bytes of a BLOCK message's short tag: 4, 8, 16 (0: 4); the same

@@ -197,6 +197,7 @@ struct dp_lcore_ctx {
 	struct rte_ring *tx;   /* this lcore's mbufs for the TX lcore (RX lcore and workers) */
 	struct rte_ring *cmd, *resp;
 	unsigned idle;
+	uint64_t now; /* TSC at the start of the lcore's iteration (RX: frame time stamps) */
 } __rte_cache_aligned;
 
 /* TX lcore's pending burst per port. */

@@ -81,6 +81,7 @@ unsigned dp_rx_iteration(struct dp_node *n, const struct dp_snap *s)
 	struct rte_mbuf *pkts[DP_BURST];
 	unsigned work = 0;
 	uint64_t t0 = rte_rdtsc();
+	n->rx.now = t0;
 	for (unsigned p = 0; p < n->cfg.n_ports; p++) {
 		uint16_t k = rte_eth_rx_burst(n->cfg.port_ids[p], 0, pkts, DP_BURST);
 		if (!k)

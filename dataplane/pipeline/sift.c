@@ -394,7 +394,7 @@ static void bob_take(struct dp_node *n, struct dp_link *l, const uint64_t *slots
 			}
 		}
 		if (!a->n)
-			rx->ann_tsc = rte_rdtsc();
+			rx->ann_tsc = n->rx.now;
 		ann_put(a, slots[i], syms[i]);
 	}
 	explicit_bzero(syms, count);
@@ -445,9 +445,10 @@ static unsigned bob_service(struct dp_node *n, struct dp_link *l)
 /* ---- event frames ---- */
 
 /* A frame's events were taken: the stream's counters and position. */
-static void frame_taken(struct dp_link_rx *rx, const struct dp_evf_hdr *h, uint64_t first)
+static void frame_taken(struct dp_node *n, struct dp_link_rx *rx, const struct dp_evf_hdr *h,
+			uint64_t first)
 {
-	uint64_t t = rte_rdtsc(); /* a clock read per frame: the TSC, not a clock_gettime() */
+	uint64_t t = n->rx.now; /* the burst's TSC: no clock read per frame */
 	if (!rx->seen) {
 		rx->st.first_tsc = t;
 		rx->win_lo = rx->win_base = first;
@@ -492,12 +493,12 @@ static bool bob_frame_fast(struct dp_node *n, struct dp_link *l, const struct dp
 		frame_copy(a, first, payload, count);
 	}
 	if (!a->n)
-		rx->ann_tsc = rte_rdtsc();
+		rx->ann_tsc = n->rx.now;
 	ann_put(a, first, w0 >> 12);
 	a->nwords += count - 1;
 	a->n += count - 1;
 	a->last = last;
-	frame_taken(rx, h, first);
+	frame_taken(n, rx, h, first);
 	rx->next_slot = last + 1;
 	bob_index(n, l);
 	return true;
@@ -540,7 +541,7 @@ void dp_sift_event_frame(struct dp_node *n, struct dp_link *l, const struct dp_e
 		dp_count(&n->rx, DP_ERR_EVF_SLOT_REGRESS);
 		return;
 	}
-	frame_taken(rx, h, first);
+	frame_taken(n, rx, h, first);
 	if (!alice) {
 		rx->next_slot = last + 1;
 		bob_take(n, l, slots, syms, count);
