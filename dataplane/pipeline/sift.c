@@ -471,7 +471,7 @@ static bool bob_frame_fast(struct dp_node *n, struct dp_link *l, const struct dp
 	unsigned count = h->count, cap = l->cfg.announce_max;
 	uint64_t half = half_window(l);
 	uint16_t w0 = get_le16(payload);
-	if (h->payload_len / 2u != count || !(w0 & 0xFFF) ||
+	if (h->payload_len / 2u != count || count > cap || !(w0 & 0xFFF) ||
 	    h->first_slot > UINT64_MAX - (uint64_t)DP_EVF_DELTA_MAX * count)
 		return false;
 	uint64_t first = h->first_slot - 1 + (w0 & 0xFFF);

@@ -402,6 +402,34 @@ static void test_sparse_transmitter_frames(void)
 	pair_teardown(&p);
 }
 
+/* Announcements smaller than one event frame's detections: each frame is split over several
+ * (Bob's general path) and the first block still equals the reference sifting on both ends. */
+static void test_small_announcements(void)
+{
+	static struct pair p;
+	g_announce_max = 256; /* a frame carries about 420 detections */
+	pair_setup(&p, g_block_bits, 2000);
+	g_announce_max = 0;
+	for (int f = 0; f < 100000 && p.ref_blocks < 1; f++) {
+		feed_frame(&p);
+		poll_all(&p);
+		poll_all(&p);
+	}
+	settle(&p);
+	struct dp_link_report ra, rb;
+	report(&p, 0, &ra);
+	report(&p, 1, &rb);
+	CU_ASSERT(p.ref_blocks >= 1);
+	CU_ASSERT_EQUAL(ra.blocks_filled, p.ref_blocks);
+	CU_ASSERT_EQUAL(rb.blocks_filled, p.ref_blocks);
+	CU_ASSERT_EQUAL(ra.sifted_bits, rb.sifted_bits);
+	struct dp_lcore_stats s;
+	dp_node_lcore_stats(p.node[1], -1, &s);
+	CU_ASSERT_EQUAL(s.errors[DP_ERR_SIFT_OVERFLOW], 0);
+	CU_ASSERT_EQUAL(s.errors[DP_ERR_QD_GAP], 0);
+	pair_teardown(&p);
+}
+
 static void test_tampered_message_aborts_block(void)
 {
 	static struct pair p;
@@ -887,6 +915,7 @@ static int suite_clean(void)
 static CU_TestInfo tests[] = {
 	{"ring pair distils identical keys", test_pair_distils_identical_keys},
 	{"sparse transmitter frames", test_sparse_transmitter_frames},
+	{"announcements smaller than a frame: blocks equal the reference", test_small_announcements},
 	{"tampered Qdist message aborts the block", test_tampered_message_aborts_block},
 	{"forged message with a valid short tag aborts at COMMIT", test_forged_short_tag_aborts_at_commit},
 	{"bad, replayed and stale input is counted", test_bad_input_counted},
