@@ -97,6 +97,8 @@ struct dp_qd_asm {
 	int active, complete;
 	uint64_t dropped;                 /* messages dropped incomplete */
 };
+/* Bytes a reassembly buffer has past its capacity (room to the next multiple of 8). */
+#define DP_QD_ASM_SLACK 8
 /* Buffer for messages of up to 'cap' payload bytes (8-byte aligned with room to the next
  * multiple of 8, as short tags need). 0 or -ENOMEM. */
 int dp_qd_asm_init(struct dp_qd_asm *a, size_t cap);

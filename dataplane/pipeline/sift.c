@@ -35,7 +35,8 @@ static uint64_t tail_mask(unsigned n, size_t w)
 
 static int announce_alloc(struct dp_announce *a, unsigned cap)
 {
-	size_t w = PLANE_WORDS(cap), msg = DP_QD_ANNOUNCE_CAP(cap);
+	/* As large as a reassembly buffer: Alice swaps hers with the one a message arrived in. */
+	size_t w = PLANE_WORDS(cap), msg = DP_QD_ANNOUNCE_CAP(cap) + DP_QD_ASM_SLACK;
 	size_t ck = (cap + DP_ANN_GROUP - 1) / DP_ANN_GROUP + 1;
 	a->msg = malloc(msg);
 	a->ck = malloc(ck * sizeof(*a->ck));
@@ -78,7 +79,7 @@ static void announce_wipe(struct dp_announce *a, bool own)
 static void announce_free(struct dp_announce *a, unsigned cap)
 {
 	if (a->msg)
-		OPENSSL_cleanse(a->msg, DP_QD_ANNOUNCE_CAP(cap));
+		OPENSSL_cleanse(a->msg, DP_QD_ANNOUNCE_CAP(cap) + DP_QD_ASM_SLACK);
 	a->n = cap;
 	a->nwords = 0;
 	announce_wipe(a, false);

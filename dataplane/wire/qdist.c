@@ -67,7 +67,7 @@ enum dp_err dp_qd_parse(const uint8_t *p, size_t len, struct dp_qd_hdr *h)
 int dp_qd_asm_init(struct dp_qd_asm *a, size_t cap)
 {
 	memset(a, 0, sizeof(*a));
-	a->buf = malloc(cap + 8); /* malloc aligns; the 8 bytes let a hash read the last word whole */
+	a->buf = malloc(cap + DP_QD_ASM_SLACK); /* malloc aligns; a hash reads the last word whole */
 	if (!a->buf)
 		return -ENOMEM;
 	a->cap = cap;
@@ -77,7 +77,7 @@ int dp_qd_asm_init(struct dp_qd_asm *a, size_t cap)
 void dp_qd_asm_free(struct dp_qd_asm *a)
 {
 	if (a->buf) {
-		explicit_bzero(a->buf, a->cap + 8);
+		explicit_bzero(a->buf, a->cap + DP_QD_ASM_SLACK);
 		free(a->buf);
 	}
 	memset(a, 0, sizeof(*a));
