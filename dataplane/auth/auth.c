@@ -291,7 +291,7 @@ enum dp_err dp_auth_open_msg(struct dp_auth_stream *s, const uint8_t *hdr, size_
 			k[0] = s->bkey[0];
 			k[1] = s->bkey[1];
 		} else {
-			return DP_ERR_QD_AUTH; /* no key for this block: its keyed message was lost */
+			return DP_ERR_QD_NO_KEY; /* its block's keyed message was lost: not a forgery */
 		}
 		short_tag(s, k, tag_off, hdr, body, body_len, t, want);
 	} else if (full_tag(s, tag_off, hdr, hdr_len, body, body_len, want)) {

@@ -115,8 +115,9 @@ int dp_auth_seal(struct dp_auth_stream *s, uint8_t *p, size_t len);
  * stream. DP_ERR_OK consumes the pads up to and including the message's (a skipped range counts
  * in s->gaps; a keyed BLOCK sets the block key, a keyed COMMIT leaves its mask in s->mask); any
  * error leaves the stream unchanged: QD_REPLAY (msg_seq already passed), QD_NO_PAD (pad not yet
- * held or not yet reserved: retry after a refill; s->want notes the need), QD_AUTH (tag mismatch,
- * or a short tag for a block whose key this end does not hold). */
+ * held or not yet reserved: retry after a refill; s->want notes the need), QD_AUTH (tag mismatch),
+ * QD_NO_KEY (a short tag for a block whose key this end does not hold: its keyed message was lost
+ * or never sent). */
 enum dp_err dp_auth_open(struct dp_auth_stream *s, const uint8_t *p, size_t len, uint64_t msg_seq);
 
 /* The same for a message authenticated in two parts: tag over hdr || body (a multi-frame Qdist

@@ -49,7 +49,8 @@
 	X(AUTH_EMPTY, "authentication pads exhausted: sending waits for a refill")                 \
 	X(NO_MBUF, "mbuf pool exhausted")                                                        \
 	X(TX_DROP, "TX queue full, frame dropped")                                               \
-	X(BLOCK_TRANSCRIPT, "block aborted: the peer's transcript tag differs (a message was forged)")
+	X(BLOCK_TRANSCRIPT, "block aborted: the peer's transcript tag differs (a message was forged)") \
+	X(QD_NO_KEY, "short-tagged message of a block whose keyed first message was lost")
 
 enum dp_err {
 #define DP_ERR_ENUM(name, text) DP_ERR_##name,

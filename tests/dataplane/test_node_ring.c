@@ -539,7 +539,8 @@ static void test_bad_input_counted(void)
 	f[1] = DP_EVF_FLAG_RX_SIDE | DP_EVF_FLAG_DENSE;
 	inject(p.module[0], f, (size_t)len, DP_ETHERTYPE_EVENTS);        /* Bob's side at Alice */
 	inject(p.module[0], f, (size_t)len, 0x0800);                      /* IPv4 */
-	uint8_t q[64] = {DP_QD_VERSION, DP_QD_BLOCK, LINK, 0, 4, DP_ROLE_ALICE}; /* 4-byte tag */
+	/* a keyed BLOCK (its key is the pad's) with a 4-byte tag that does not verify */
+	uint8_t q[64] = {DP_QD_VERSION, DP_QD_BLOCK, LINK, 0, 4 | DP_QD_TAG_KEYED, DP_ROLE_ALICE};
 	q[30] = 1;                                                        /* BLOCK, bad tag */
 	inject(p.qd[0], q, sizeof(q), DP_ETHERTYPE_QDIST);
 	poll_all(&p);
