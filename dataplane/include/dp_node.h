@@ -165,6 +165,10 @@ void dp_node_test_corrupt_tx(struct dp_node *n, uint16_t link_id, unsigned count
  * attacker who broke the short tag would; this node's transcript keeps the genuine message. */
 void dp_node_test_forge_tx(struct dp_node *n, uint16_t link_id, unsigned count, uint8_t msg_type,
 			   unsigned bit);
+/* Test hook: block and awaited-reply timeouts read now(ctx) (TSC ticks) instead of the TSC, so a
+ * manual-mode test can drive time by its polls and a loaded machine cannot time a block out. Set
+ * it before the first poll. */
+void dp_node_test_clock(struct dp_node *n, uint64_t (*now)(void *ctx), void *ctx);
 /* Test hook: of the COMMITs this node sends on link_id, let 'skip' through, then drop 'count'
  * (and their repeats): this end keeps those blocks' keys, the peer never learns it and leaves. */
 void dp_node_test_drop_commit(struct dp_node *n, uint16_t link_id, unsigned skip, unsigned count);

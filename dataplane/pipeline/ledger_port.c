@@ -80,6 +80,12 @@ bool dp_node_claims_sent(struct dp_node *n)
 	return true;
 }
 
+void dp_node_test_clock(struct dp_node *n, uint64_t (*now)(void *ctx), void *ctx)
+{
+	n->test_clock_ctx = ctx;
+	n->test_clock = now;
+}
+
 void dp_node_test_drop_commit(struct dp_node *n, uint16_t link_id, unsigned skip, unsigned count)
 {
 	struct dp_link *l = dp_snap_find(n->snap, link_id);

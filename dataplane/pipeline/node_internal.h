@@ -3,7 +3,9 @@
 #ifndef DP_NODE_INTERNAL_H
 #define DP_NODE_INTERNAL_H
 
+#include <rte_branch_prediction.h>
 #include <rte_common.h>
+#include <rte_cycles.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
@@ -221,7 +223,15 @@ struct dp_node {
 	struct dp_tx_buf txb[DP_MAX_PORTS];
 	struct rte_ether_addr port_mac[DP_MAX_PORTS];
 	unsigned ring_serial;
+	uint64_t (*test_clock)(void *ctx); /* dp_node_test_clock; NULL: the TSC */
+	void *test_clock_ctx;
 };
+
+/* The clock of block and awaited-reply timeouts, in TSC ticks. */
+static inline uint64_t dp_node_timeout_now(const struct dp_node *n)
+{
+	return likely(!n->test_clock) ? rte_rdtsc() : n->test_clock(n->test_clock_ctx);
+}
 
 /* link.c */
 struct dp_link *dp_link_create(struct dp_node *n, const struct dp_link_cfg *lc, const char **why);

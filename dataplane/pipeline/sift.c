@@ -316,7 +316,7 @@ static int bob_announce(struct dp_node *n, struct dp_link *l)
 			return rc;
 		DP_STAT_ADD(rx->st.auth_bytes, DP_AUTH_PAD_LEN);
 		a->msg_seq = rx->tx.next_seq - 1;
-		a->tsc = rte_rdtsc();
+		a->tsc = dp_node_timeout_now(n);
 		a->pos = 0;
 		a->decided = false;
 		rx->await_n++;
@@ -421,7 +421,7 @@ static unsigned bob_service(struct dp_node *n, struct dp_link *l)
 	/* Alice's node left (restart, link down): replies older than the block timeout never come.
 	 * Give them up so announcing resumes; the block they would have fed is broken. */
 	while (rx->await_n && !rx->await[rx->await_head].decided &&
-	       rte_rdtsc() - rx->await[rx->await_head].tsc > n->tsc_hz / 1000 * l->cfg.block_timeout_ms) {
+	       dp_node_timeout_now(n) - rx->await[rx->await_head].tsc > n->tsc_hz / 1000 * l->cfg.block_timeout_ms) {
 		drop_oldest_awaited(n, rx);
 		if (rx->cur)
 			rx->cur->broken = true;

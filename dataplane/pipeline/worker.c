@@ -359,7 +359,7 @@ static void block_msg(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link 
 {
 	struct dp_link_wk *wk = &l->wk;
 	uint32_t len = h->msg_len;
-	wk->deadline_tsc = rte_rdtsc() + n->tsc_hz / 1000 * l->cfg.block_timeout_ms;
+	wk->deadline_tsc = dp_node_timeout_now(n) + n->tsc_hz / 1000 * l->cfg.block_timeout_ms;
 	if (h->type == DP_QD_ABORT) {
 		if (l->managed && len >= 4 + DP_CLAIM_WIRE_LEN)
 			peer_claim(l, pl + 4);
@@ -573,7 +573,7 @@ static void start_block(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_lin
 	wk->asm_len = wk->asm_total = 0;
 	wk->sent_blk = 0;
 	dp_transcript_reset(&wk->tr);
-	wk->deadline_tsc = rte_rdtsc() + n->tsc_hz / 1000 * l->cfg.block_timeout_ms;
+	wk->deadline_tsc = dp_node_timeout_now(n) + n->tsc_hz / 1000 * l->cfg.block_timeout_ms;
 	if (b->broken) {
 		abort_block(n, c, l, ABORT_BROKEN, true);
 		return;
@@ -619,8 +619,8 @@ static unsigned link_work(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_l
 	}
 	/* A silent peer costs the block, unless we already sent COMMIT: the peer may then hold
 	 * the key, so we wait for its COMMIT or ABORT (ten times longer) rather than drop ours. */
-	if (wk->blk && rte_rdtsc() > wk->deadline_tsc) {
-		if (!wk->done_local || rte_rdtsc() > wk->deadline_tsc + 9 * (n->tsc_hz / 1000) *
+	if (wk->blk && dp_node_timeout_now(n) > wk->deadline_tsc) {
+		if (!wk->done_local || dp_node_timeout_now(n) > wk->deadline_tsc + 9 * (n->tsc_hz / 1000) *
 								  l->cfg.block_timeout_ms)
 			abort_block(n, c, l, ABORT_TIMEOUT, true);
 	}

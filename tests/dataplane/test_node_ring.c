@@ -76,6 +76,16 @@ static unsigned g_announce_max; /* 0: the link's default */
 static bool g_tap;              /* Qdist frames pass through the test (pump) */
 static uint8_t g_tag_len;       /* 0: the link's default short tag (4 bytes) */
 
+/* Timeouts run on poll time: every node poll is 10 us (manual mode, one thread), so a loaded
+ * machine that stalls this process cannot time a block out; a silence of T ms is T * 100 polls. */
+static uint64_t g_poll_tsc;
+
+static uint64_t poll_clock(void *ctx)
+{
+	(void)ctx;
+	return g_poll_tsc;
+}
+
 static void pair_setup(struct pair *p, uint32_t block_bits, uint32_t timeout_ms)
 {
 	memset(p, 0, sizeof(*p));
@@ -98,6 +108,7 @@ static void pair_setup(struct pair *p, uint32_t block_bits, uint32_t timeout_ms)
 		const char *why = NULL;
 		p->node[i] = dp_node_create(&nc, &why);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(p->node[i]);
+		dp_node_test_clock(p->node[i], poll_clock, NULL);
 		CU_ASSERT_EQUAL_FATAL(dp_node_start(p->node[i]), 0);
 	}
 	for (int i = 0; i < 2; i++) {
@@ -157,6 +168,7 @@ static void pair_teardown(struct pair *p)
 
 static unsigned poll_node(struct dp_node *n, bool *enabled)
 {
+	g_poll_tsc += rte_get_tsc_hz() / 100000;
 	if (enabled && !*enabled)
 		return 0;
 	return dp_node_poll_rx(n) + dp_node_poll_worker(n, 0) + dp_node_poll_tx(n);
