@@ -58,9 +58,12 @@ void dp_ann_gather_avx2(const uint8_t *words, uint64_t pos, const uint8_t *win, 
 			uint64_t base, uint64_t planes[4])
 {
 	const __m256i dmask = _mm256_set1_epi16(0x0FFF), vmask = _mm256_set1_epi32((int)mask);
+	const __m256i one = _mm256_set1_epi32(1), low = _mm256_set1_epi8(0x0F);
+	const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
 	/* The ring has at most 2^30 slots, so nibble indices wrap correctly in 32 bits. */
 	uint32_t off = (uint32_t)(pos - base);
-	uint32_t ix[DP_ANN_GROUP];
+	uint32_t at[DP_ANN_GROUP]; /* byte of each event's nibble */
+	__m256i odd16[4];          /* which half of it, per event (lane-interleaved 16-bit) */
 	for (int q = 0; q < 4; q++) {
 		__m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(words + 32 * q));
 		__m256i d = _mm256_and_si256(w, dmask);
@@ -73,19 +76,33 @@ void dp_ann_gather_avx2(const uint8_t *words, uint64_t pos, const uint8_t *win, 
 		__m128i hi = _mm_add_epi16(_mm256_extracti128_si256(x, 1),
 					   _mm_set1_epi16((short)_mm_extract_epi16(lo, 7)));
 		__m256i vo = _mm256_set1_epi32((int)off);
-		_mm256_storeu_si256((__m256i *)(void *)(ix + 16 * q),
-				    _mm256_and_si256(_mm256_add_epi32(vo, _mm256_cvtepu16_epi32(lo)), vmask));
-		_mm256_storeu_si256((__m256i *)(void *)(ix + 16 * q + 8),
-				    _mm256_and_si256(_mm256_add_epi32(vo, _mm256_cvtepu16_epi32(hi)), vmask));
+		__m256i i0 = _mm256_and_si256(_mm256_add_epi32(vo, _mm256_cvtepu16_epi32(lo)), vmask);
+		__m256i i1 = _mm256_and_si256(_mm256_add_epi32(vo, _mm256_cvtepu16_epi32(hi)), vmask);
+		_mm256_storeu_si256((__m256i *)(void *)(at + 16 * q), _mm256_srli_epi32(i0, 1));
+		_mm256_storeu_si256((__m256i *)(void *)(at + 16 * q + 8), _mm256_srli_epi32(i1, 1));
+		odd16[q] = _mm256_packus_epi32(_mm256_and_si256(i0, one), _mm256_and_si256(i1, one));
 		off += (uint16_t)_mm_extract_epi16(hi, 7);
 	}
-	/* Byte loads beat vpgatherdd here: one load port op each, no gather microcode. */
-	uint8_t sym[DP_ANN_GROUP];
-	for (int i = 0; i < DP_ANN_GROUP; i++)
-		sym[i] = (uint8_t)(win[ix[i] >> 1] >> ((ix[i] & 1) << 2));
+	/* Byte loads beat vpgatherdd here (one load op each, no gather microcode); the bytes are
+	 * packed in registers, 8 per word, and each event's half picked in vectors. */
+	uint64_t raw[DP_ANN_GROUP / 8];
+	for (int j = 0; j < DP_ANN_GROUP / 8; j++) {
+		uint64_t v = 0;
+		for (int k = 0; k < 8; k++)
+			v |= (uint64_t)win[at[8 * j + k]] << (8 * k);
+		raw[j] = v;
+	}
 	uint32_t m[2][4];
-	for (int h = 0; h < 2; h++)
-		planes32(_mm256_loadu_si256((const __m256i *)(const void *)(sym + 32 * h)), m[h]);
+	for (int h = 0; h < 2; h++) {
+		__m256i b = _mm256_set_epi64x((long long)raw[4 * h + 3], (long long)raw[4 * h + 2],
+					      (long long)raw[4 * h + 1], (long long)raw[4 * h]);
+		__m256i odd = _mm256_permutevar8x32_epi32(
+			_mm256_packus_epi16(odd16[2 * h], odd16[2 * h + 1]), order);
+		__m256i sel = _mm256_cmpeq_epi8(odd, _mm256_set1_epi8(1));
+		__m256i nib = _mm256_blendv_epi8(_mm256_and_si256(b, low),
+						 _mm256_and_si256(_mm256_srli_epi16(b, 4), low), sel);
+		planes32(nib, m[h]);
+	}
 	for (int k = 0; k < 4; k++)
 		planes[k] = (uint64_t)m[0][k] | (uint64_t)m[1][k] << 32;
 }
