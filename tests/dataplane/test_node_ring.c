@@ -221,13 +221,19 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* Poll until nothing moves for 5 ms (Bob's partial announcements flush after 1 ms). */
+/* Quiet means 5 ms (Bob's partial announcements flush after 1 ms) and this many polls in a row
+ * with nothing moving: a process stalled by a loaded machine has not polled in those 5 ms. */
+#define QUIET_POLLS 200
+
+/* Poll until nothing moves. */
 static void settle(struct pair *p)
 {
 	double quiet_since = now_s();
-	while (now_s() - quiet_since < 0.005)
-		if (poll_all(p))
+	for (unsigned idle = 0; now_s() - quiet_since < 0.005 || idle < QUIET_POLLS; idle++)
+		if (poll_all(p)) {
 			quiet_since = now_s();
+			idle = 0;
+		}
 }
 
 static unsigned keys_match(struct pair *p, unsigned *mismatch)
@@ -733,9 +739,11 @@ static unsigned run_wire(struct pair *p, struct wire *w, unsigned want, unsigned
 		keys += keys_match(p, mismatch);
 	}
 	double quiet_since = now_s();
-	while (now_s() - quiet_since < 0.005)
-		if (poll_wire(p, w))
+	for (unsigned idle = 0; now_s() - quiet_since < 0.005 || idle < QUIET_POLLS; idle++)
+		if (poll_wire(p, w)) {
 			quiet_since = now_s();
+			idle = 0;
+		}
 	return keys + keys_match(p, mismatch);
 }
 
@@ -822,8 +830,8 @@ static void test_peer_silent_mid_block(void)
 	bob_on = false;
 	uint64_t done_before = ra.blocks_done;
 	unsigned ring_before = rte_ring_count(dp_node_key_ring(p.node[0], 0));
-	double t0 = now_s();
-	while (now_s() - t0 < 0.2)
+	uint64_t t0 = g_poll_tsc; /* ten block timeouts of poll time */
+	while (g_poll_tsc - t0 < rte_get_tsc_hz() / 5)
 		poll_all(&p);
 	report(&p, 0, &ra);
 	if (getenv("DP_DEBUG"))
