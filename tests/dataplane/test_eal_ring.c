@@ -5,6 +5,8 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <string.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "dp_eal.h"
 #include "unit.h"
@@ -14,7 +16,9 @@ static struct rte_mempool *pool;
 static int suite_init(void)
 {
 	struct dp_eal_args a;
-	if (dp_eal_args_init(&a, "test_eal_ring", "test_eal_ring", "0", 128, true))
+	char prefix[64]; /* per process: two checkouts may run this test at once */
+	snprintf(prefix, sizeof(prefix), "test_eal_ring_%d", (int)getpid());
+	if (dp_eal_args_init(&a, "test_eal_ring", prefix, "0", 128, true))
 		return -1;
 	if (rte_eal_init(a.argc, a.argv) < 0)
 		return -1;

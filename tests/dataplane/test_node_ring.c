@@ -13,6 +13,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -917,7 +918,9 @@ static void test_link_remove(void)
 static int suite_init(void)
 {
 	struct dp_eal_args a;
-	if (dp_eal_args_init(&a, "test_node_ring", "test_node_ring", "0", 512, true))
+	char prefix[64]; /* per process: two checkouts may run this test at once */
+	snprintf(prefix, sizeof(prefix), "test_node_ring_%d", (int)getpid());
+	if (dp_eal_args_init(&a, "test_node_ring", prefix, "0", 512, true))
 		return -1;
 	if (rte_eal_init(a.argc, a.argv) < 0)
 		return -1;
