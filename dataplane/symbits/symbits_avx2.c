@@ -46,6 +46,18 @@ uint64_t dp_ann_group_avx2(const uint8_t *words, uint64_t planes[4], uint8_t *cu
 }
 
 /* 32 symbols (one per byte): bit k of every byte to a 32-bit mask (bit k moved to the sign bit). */
+/* Inclusive prefix sums of 16 deltas of at most 4095 (they stay below 2^16): 8 per 128-bit lane,
+ * then the low lane's total carried into the high lane; lo = sums 0-7, hi = sums 8-15. */
+static inline void prefix16(__m256i d, __m128i *lo, __m128i *hi)
+{
+	__m256i x = _mm256_add_epi16(d, _mm256_slli_si256(d, 2));
+	x = _mm256_add_epi16(x, _mm256_slli_si256(x, 4));
+	x = _mm256_add_epi16(x, _mm256_slli_si256(x, 8));
+	*lo = _mm256_castsi256_si128(x);
+	*hi = _mm_add_epi16(_mm256_extracti128_si256(x, 1),
+			    _mm_set1_epi16((short)_mm_extract_epi16(*lo, 7)));
+}
+
 static inline void planes32(__m256i v, uint32_t m[4])
 {
 	m[0] = (uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(v, 7));
@@ -67,14 +79,8 @@ void dp_ann_gather_avx2(const uint8_t *words, uint64_t pos, const uint8_t *win, 
 	for (int q = 0; q < 4; q++) {
 		__m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(words + 32 * q));
 		__m256i d = _mm256_and_si256(w, dmask);
-		/* Prefix sums of 8 deltas per 128-bit lane, the low lane's total carried into the
-		 * high lane: 16 deltas of at most 4095 stay below 2^16. */
-		__m256i x = _mm256_add_epi16(d, _mm256_slli_si256(d, 2));
-		x = _mm256_add_epi16(x, _mm256_slli_si256(x, 4));
-		x = _mm256_add_epi16(x, _mm256_slli_si256(x, 8));
-		__m128i lo = _mm256_castsi256_si128(x);
-		__m128i hi = _mm_add_epi16(_mm256_extracti128_si256(x, 1),
-					   _mm_set1_epi16((short)_mm_extract_epi16(lo, 7)));
+		__m128i lo, hi;
+		prefix16(d, &lo, &hi);
 		__m256i vo = _mm256_set1_epi32((int)off);
 		__m256i i0 = _mm256_and_si256(_mm256_add_epi32(vo, _mm256_cvtepu16_epi32(lo)), vmask);
 		__m256i i1 = _mm256_and_si256(_mm256_add_epi32(vo, _mm256_cvtepu16_epi32(hi)), vmask);
@@ -136,14 +142,8 @@ int dp_sparse_decode_run_avx2(const uint8_t *words, size_t n, uint64_t pos, uint
 		__m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(words + 2 * i));
 		__m256i d = _mm256_and_si256(w, dmask);
 		zeros = _mm256_or_si256(zeros, _mm256_cmpeq_epi16(d, zero));
-		/* Prefix sums of 8 deltas per 128-bit lane, then the low lane's total carried into
-		 * the high lane: 16 deltas of at most 4095 stay below 2^16. */
-		__m256i x = _mm256_add_epi16(d, _mm256_slli_si256(d, 2));
-		x = _mm256_add_epi16(x, _mm256_slli_si256(x, 4));
-		x = _mm256_add_epi16(x, _mm256_slli_si256(x, 8));
-		__m128i lo = _mm256_castsi256_si128(x);
-		__m128i hi = _mm_add_epi16(_mm256_extracti128_si256(x, 1),
-					   _mm_set1_epi16((short)_mm_extract_epi16(lo, 7)));
+		__m128i lo, hi;
+		prefix16(d, &lo, &hi);
 		__m256i base = _mm256_set1_epi64x((long long)pos);
 		__m256i *out = (__m256i *)(void *)(slots + i);
 		_mm256_storeu_si256(out, _mm256_add_epi64(base, _mm256_cvtepu16_epi64(lo)));
