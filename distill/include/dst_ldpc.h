@@ -125,6 +125,22 @@ uint32_t dst_ldpc_family_n(const struct dst_ldpc_family *f);
 
 /* ---- plans (rate adaptation) -------------------------------------------------------------- */
 
+/* Check-node update of Bob's decoder (both forms in portable and AVX2, bit-exact). Which one a
+ * plan uses is the family's choice per code and QBER, measured by Monte Carlo (see
+ * dst_ldpc_check_node_default); a caller may set plan->check_node to override it. */
+enum dst_ldpc_check_node {
+	/* rows of fewer than 12 edges: forward/backward box-plus; longer rows: one box-plus pass
+	 * keeping the smallest input, then box-minus per edge */
+	DST_LDPC_CN_SPA = 0,
+	/* box-plus then box-minus on every row, and every message but the smallest input's capped
+	 * at the box-plus of the two smallest inputs (tracked exactly): a stronger damping that
+	 * helps or hurts depending on the operating point */
+	DST_LDPC_CN_CAP2 = 1,
+};
+#define DST_LDPC_CN_COUNT 2
+/* "spa" / "cap2" (NULL for an unknown value). */
+const char *dst_ldpc_check_node_name(unsigned cn);
+
 struct dst_ldpc_plan {
 	const struct dst_ldpc_code *code;
 	uint32_t n;              /* mother code frame length */
@@ -140,6 +156,7 @@ struct dst_ldpc_plan {
 	double rate;             /* effective rate (n - m - shortened) / (n - punctured - shortened) */
 	unsigned max_iter;
 	int8_t llr;              /* quantised channel LLR magnitude, units of 1/DST_LDPC_LLR_ONE */
+	uint8_t check_node;      /* enum dst_ldpc_check_node, Bob's decoder only */
 };
 
 /* Pick the mother code and puncturing/shortening for a QBER estimate (0 < qber < 0.5) and target
@@ -162,6 +179,10 @@ int dst_ldpc_plan_make_blind(const struct dst_ldpc_family *fam, double qber, dou
  * each or no code fits. Returns 0 or -EINVAL. */
 int dst_ldpc_plan_fit(const struct dst_ldpc_family *fam, uint64_t n_bits, bool blind,
 		      struct dst_ldpc_plan *plan);
+/* The family's check node for a code at a QBER estimate (every plan_make* sets it): CAP2 where it
+ * decoded with the lower FER in the same-frames Monte Carlo (qkdperf --filter ldpc_cn), SPA
+ * elsewhere. */
+enum dst_ldpc_check_node dst_ldpc_check_node_default(const struct dst_ldpc_code *c, double qber);
 /* Calibrated efficiency for FER <= 1e-2 at this QBER (from perf/results/ldpc_mc.json runs). */
 double dst_ldpc_default_f(double qber);
 /* Blind start measured by Monte Carlo for this QBER (0.5-8%): efficiency for

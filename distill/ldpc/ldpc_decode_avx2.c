@@ -2,8 +2,10 @@
  * layer, so every circulant is read and written as contiguous vectors at its shift (the head of
  * each variable block is repeated after its end, making the cyclic rotation a plain unaligned
  * load). Bit-exact with ldpc_decode_base.c: the same saturating 8-bit operations per lane, with
- * the same check node per row length (forward/backward box-plus, or box-plus then box-minus). */
+ * the same check node per row length and plan (forward/backward box-plus, or box-plus then
+ * box-minus, optionally capped at the box-plus of the two smallest inputs). */
 #include <immintrin.h>
+#include <stdbool.h>
 
 #include "ldpc_internal.h"
 
@@ -117,19 +119,22 @@ static inline void pair_fb(const struct consts *K, const struct row *w, const in
 	}
 }
 
-/* Check-node state of one chunk for the box-minus form. */
+/* Check-node state of one chunk for the box-minus form (mn2: second smallest, for cap2). */
 struct minus {
-	__m256i par, mn, rest;
+	__m256i par, mn, rest, mn2;
 };
 
-static inline void minus_take(const struct consts *K, struct minus *s, __m256i m)
+static inline void minus_take(const struct consts *K, struct minus *s, __m256i m, bool cap2)
 {
-	s->rest = boxplus(K, s->rest, _mm256_max_epu8(m, s->mn));
+	__m256i x = _mm256_max_epu8(m, s->mn);
+	s->rest = boxplus(K, s->rest, x);
+	if (cap2)
+		s->mn2 = _mm256_min_epu8(s->mn2, x);
 	s->mn = _mm256_min_epu8(m, s->mn);
 }
 
-/* Totals between the passes: S, the cap of an edge holding mn (E) and of any other (E, mn);
- * all <= LDPC_C2V_MAX. */
+/* Totals between the passes: S, the cap of an edge holding mn (E) and of any other (E, mn, and
+ * with cap2 g(mn, mn2)); all <= LDPC_C2V_MAX. */
 struct minus_out {
 	__m256i par, mn, total, kb, cap, capn;
 };
@@ -137,12 +142,14 @@ struct minus_out {
 /* S is clamped to LDPC_C2V_MAX, where every message is capped anyway: then the table index
  * m - S + 0x70 is m + kb with kb = 0x70 - S in one plain add (m >= S; m - S >= 16 lands at 128
  * or above, where pshufb gives 0) and S + c' stays below 256. */
-static inline struct minus_out minus_finish(const struct consts *K, const struct minus *s)
+static inline struct minus_out minus_finish(const struct consts *K, const struct minus *s, bool cap2)
 {
 	__m256i cap = _mm256_min_epu8(s->rest, K->cmax);
 	__m256i total = _mm256_min_epu8(boxplus(K, s->mn, s->rest), K->cmax);
-	struct minus_out o = {s->par, s->mn, total, _mm256_sub_epi8(K->bias, total), cap,
-			      _mm256_min_epu8(cap, s->mn)};
+	__m256i capn = _mm256_min_epu8(cap, s->mn);
+	if (cap2)
+		capn = _mm256_min_epu8(capn, boxplus(K, s->mn, s->mn2));
+	struct minus_out o = {s->par, s->mn, total, _mm256_sub_epi8(K->bias, total), cap, capn};
 	return o;
 }
 
@@ -153,9 +160,11 @@ static inline __m256i minus_mag(const struct consts *K, const struct minus_out *
 	return _mm256_blendv_epi8(h, o->cap, _mm256_cmpeq_epi8(m, o->mn));
 }
 
-/* Box-plus on the way in, box-minus on the way out, on checks k..k+63. */
-static inline void pair_minus(const struct consts *K, const struct row *w, const int8_t *sy,
-			      uint32_t k, __m256i *tt, __m256i *hdA, __m256i *hdB)
+/* Box-plus on the way in, box-minus on the way out, on checks k..k+63 (cap2 a constant: each
+ * form compiles to its own loop). */
+static inline __attribute__((always_inline)) void
+pair_minus(const struct consts *K, const struct row *w, const int8_t *sy, uint32_t k, __m256i *tt,
+	   __m256i *hdA, __m256i *hdB, bool cap2)
 {
 	const uint32_t dc = w->dc;
 	struct minus A, B;
@@ -169,9 +178,9 @@ static inline void pair_minus(const struct consts *K, const struct row *w, const
 	cp += 64;
 	__m256i mA = take(ap, cp, tt + 2, hdA, &A.par);
 	__m256i mB = take(ap + 32, cp + 32, tt + 3, hdB, &B.par);
-	A.rest = _mm256_max_epu8(mA, A.mn);
+	A.rest = A.mn2 = _mm256_max_epu8(mA, A.mn);
 	A.mn = _mm256_min_epu8(mA, A.mn);
-	B.rest = _mm256_max_epu8(mB, B.mn);
+	B.rest = B.mn2 = _mm256_max_epu8(mB, B.mn);
 	B.mn = _mm256_min_epu8(mB, B.mn);
 	/* two edges per loop turn: 4% faster sweeps (loop overhead, scheduling) */
 #pragma GCC unroll 2
@@ -182,10 +191,10 @@ static inline void pair_minus(const struct consts *K, const struct row *w, const
 		 * end): one stream per edge is more than the hardware prefetcher follows (6% faster
 		 * sweeps) */
 		_mm_prefetch((const char *)(ap + 127), _MM_HINT_T0);
-		minus_take(K, &A, take(ap, cp, tt + 2 * j, hdA, &A.par));
-		minus_take(K, &B, take(ap + 32, cp + 32, tt + 2 * j + 1, hdB, &B.par));
+		minus_take(K, &A, take(ap, cp, tt + 2 * j, hdA, &A.par), cap2);
+		minus_take(K, &B, take(ap + 32, cp + 32, tt + 2 * j + 1, hdB, &B.par), cap2);
 	}
-	const struct minus_out oA = minus_finish(K, &A), oB = minus_finish(K, &B);
+	const struct minus_out oA = minus_finish(K, &A, cap2), oB = minus_finish(K, &B, cap2);
 #pragma GCC unroll 2
 	for (uint32_t j = 0; j < dc; j++) {
 		__m256i tA = _mm256_load_si256(tt + 2 * j), tB = _mm256_load_si256(tt + 2 * j + 1);
@@ -224,10 +233,12 @@ uint32_t ldpc_sweep_avx2(const struct ldpc_dec *d)
 		for (uint32_t k = 0; k < z; k += 64) {
 			const int8_t *sy = d->synd + (size_t)r * z + k;
 			__m256i hdA, hdB;
-			if (w.dc < LDPC_MINUS_DC)
+			if (w.dc < d->minus_dc)
 				pair_fb(&K, &w, sy, k, tt, &hdA, &hdB);
+			else if (d->cap2)
+				pair_minus(&K, &w, sy, k, tt, &hdA, &hdB, true);
 			else
-				pair_minus(&K, &w, sy, k, tt, &hdA, &hdB);
+				pair_minus(&K, &w, sy, k, tt, &hdA, &hdB, false);
 			unsatisfied += (uint32_t)__builtin_popcount((unsigned)_mm256_movemask_epi8(hdA)) +
 				       (uint32_t)__builtin_popcount((unsigned)_mm256_movemask_epi8(hdB));
 			for (uint32_t j = 0; j < w.dc; j++)

@@ -11,11 +11,16 @@
  * in one of two ways:
  * - rows of fewer than LDPC_MINUS_DC edges: forward and backward over the edges, the message of
  *   edge j is g(forward[j - 1], backward[j + 1]) (3 dc - 6 box-plus per check);
- * - longer rows: one pass keeps the smallest magnitude mn and E, the box-plus of all the others
+ * - longer rows (every row with cap2): one pass keeps the smallest magnitude mn and E, the
+ *   box-plus of all the others
  *   (each new input sends the larger of itself and mn into E: one box-plus per edge), total
  *   S = g(mn, E). The message of an edge holding mn is E exactly; every other edge gets S with
  *   the edge taken out again by the box-minus h(S, x) = S + c'[x - S], capped by E and by mn
  *   (both bound what is left without an input larger than mn): two table operations per edge.
+ *   With cap2 the pass also keeps the second smallest magnitude mn2 exactly and every message
+ *   but mn's is capped at E2 = g(mn, mn2) as well: exact for edges beyond the two smallest,
+ *   smaller than the true message on mn2's edge (a damping that wins at some operating points
+ *   and loses at others, see dst_ldpc_check_node_default).
  *   c'[d] follows -4 ln(1 - e^(-d/4)) rounded up (see ldpc_boxminus_corr). A serial box-plus
  *   chain loses the small messages of short rows at low SNR (rounding per step), hence the
  *   forward/backward form there.
@@ -60,20 +65,26 @@ static void check_fb(const uint8_t *m, uint32_t dc, const uint8_t *corr, uint8_t
 }
 
 static void check_minus(const uint8_t *m, uint32_t dc, const uint8_t *corr, const uint8_t *cm,
-			uint8_t *mag)
+			bool cap2, uint8_t *mag)
 {
-	int mn = m[0], rest = m[1] > mn ? m[1] : mn;
+	int mn = m[0], rest = m[1] > mn ? m[1] : mn, mn2 = rest;
 	mn = m[1] < mn ? m[1] : mn;
 	for (uint32_t j = 2; j < dc; j++) {
-		rest = boxplus(rest, m[j] > mn ? m[j] : mn, corr);
+		int x = m[j] > mn ? m[j] : mn; /* the larger of the input and mn leaves the minimum */
+		rest = boxplus(rest, x, corr);
+		mn2 = x < mn2 ? x : mn2;
 		mn = m[j] < mn ? m[j] : mn;
 	}
 	int total = boxplus(mn, rest, corr);
+	int cap = rest < mn ? rest : mn;
+	if (cap2) {
+		int e2 = boxplus(mn, mn2, corr);
+		cap = e2 < cap ? e2 : cap;
+	}
 	for (uint32_t j = 0; j < dc; j++) {
 		int d = m[j] - total; /* >= 0: total <= mn <= m[j] */
 		int h = total + (d < 16 ? cm[d] : 0);
-		h = h < rest ? h : rest;
-		h = h < mn ? h : mn;
+		h = h < cap ? h : cap;
 		mag[j] = (uint8_t)(m[j] == mn ? rest : h);
 	}
 }
@@ -113,10 +124,10 @@ uint32_t ldpc_sweep_base(const struct ldpc_dec *d)
 				m[j] = (uint8_t)abs(t[j]);
 			}
 			unsatisfied += (uint32_t)hd;
-			if (dc < LDPC_MINUS_DC)
+			if (dc < d->minus_dc)
 				check_fb(m, dc, d->corr, mag);
 			else
-				check_minus(m, dc, d->corr, d->corr_minus, mag);
+				check_minus(m, dc, d->corr, d->corr_minus, d->cap2, mag);
 			for (uint32_t j = 0; j < dc; j++) {
 				uint32_t e = e0 + j;
 				int v = mag[j] < LDPC_C2V_MAX ? mag[j] : LDPC_C2V_MAX;

@@ -204,6 +204,31 @@ int dst_ldpc_blind_default(double qber, double *f_start, unsigned *step_div)
 	return 0;
 }
 
+const char *dst_ldpc_check_node_name(unsigned cn)
+{
+	static const char *const names[DST_LDPC_CN_COUNT] = {"spa", "cap2"};
+	return cn < DST_LDPC_CN_COUNT ? names[cn] : NULL;
+}
+
+/* Where the capped check node decodes better: code name and the QBER range it wins in (same
+ * frames through both forms, qkdperf --filter ldpc_cn, perf/results/ldpc_cn.json). Codes that may
+ * be rebuilt keep their names, so the choice lives here rather than in the code files. */
+static const struct {
+	const char *code;
+	double qber_lo, qber_hi;
+} cap2_wins[] = {
+	{NULL, 0, 0},
+};
+
+enum dst_ldpc_check_node dst_ldpc_check_node_default(const struct dst_ldpc_code *c, double qber)
+{
+	for (size_t i = 0; i < sizeof(cap2_wins) / sizeof(cap2_wins[0]); i++)
+		if (cap2_wins[i].code && !strcmp(c->name, cap2_wins[i].code) &&
+		    qber >= cap2_wins[i].qber_lo && qber <= cap2_wins[i].qber_hi)
+			return DST_LDPC_CN_CAP2;
+	return DST_LDPC_CN_SPA;
+}
+
 /* Channel LLR cap (units of 1/DST_LDPC_LLR_ONE). The decoder's check messages stop at
  * LDPC_C2V_MAX (LLR 10); above LLR 4 (QBER under ~1.8%) a wrong channel bit outvotes its checks
  * for too long. Monte Carlo: QBER 0.5% f 1.80 -> 1.51, 1% 1.35 -> 1.26, unchanged from 2% on. */
@@ -227,6 +252,7 @@ static void plan_fill(struct dst_ldpc_plan *p, const struct dst_ldpc_code *c, ui
 	p->max_iter = DST_LDPC_MAX_ITER_DEFAULT;
 	long q = lround(log((1 - qber) / qber) * DST_LDPC_LLR_ONE);
 	p->llr = (int8_t)(q < 1 ? 1 : q > LDPC_LLR_CAP ? LDPC_LLR_CAP : q);
+	p->check_node = (uint8_t)dst_ldpc_check_node_default(c, qber);
 }
 
 /* The candidate (code, punctured and shortened granules) with the lowest score so far. */

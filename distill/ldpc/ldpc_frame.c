@@ -93,7 +93,8 @@ static bool plan_fits(const struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *
 	       p->punctured <= c->npunct_gran * LDPC_GRAN && p->shortened <= c->nshort_gran * LDPC_GRAN &&
 	       p->revealed <= p->punctured && p->punctured % LDPC_GRAN == 0 &&
 	       p->shortened % LDPC_GRAN == 0 && p->revealed % LDPC_GRAN == 0 &&
-	       p->key_bits == c->n - p->punctured - p->shortened && p->llr > 0;
+	       p->key_bits == c->n - p->punctured - p->shortened && p->llr > 0 &&
+	       p->check_node < DST_LDPC_CN_COUNT;
 }
 
 static void mark_granules(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *p)
@@ -184,8 +185,10 @@ static void iterate(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan, co
 	const struct ldpc_variant *v = ws->forced ? ws->forced : ldpc_variant_active();
 	uint32_t z = c->z, stride = ws->app_stride;
 	int8_t *app = app_blocks(ws);
+	bool cap2 = plan->check_node == DST_LDPC_CN_CAP2; /* box-minus on every row, capped */
 	struct ldpc_dec d = {z,	     c->mb,	  c->row_start, c->col, c->shift, app,
-			     stride, ws->c2v, ws->synd,	    ws->tmp, ldpc_boxplus_corr, ldpc_boxminus_corr};
+			     stride, ws->c2v, ws->synd,	    ws->tmp, ldpc_boxplus_corr, ldpc_boxminus_corr,
+			     cap2 ? 0 : LDPC_MINUS_DC, cap2};
 	ws->last = v;
 	res->status = DST_LDPC_FAILED;
 	res->iterations = 0;

@@ -11,9 +11,9 @@
 /* check-to-variable magnitude limit: below 127 so that a saturated LLR keeps its sign and size
  * when the message is taken out again */
 #define LDPC_C2V_MAX 40
-/* rows with at least this many edges use the box-minus check node (ldpc_decode_base.c): rows of
- * 14-15 edges decode as well or better with it and sweep 20% faster; rows of 10-11 at QBER 9-11%
- * fail with it (Monte Carlo) */
+/* DST_LDPC_CN_SPA: rows with at least this many edges use the box-minus check node
+ * (ldpc_decode_base.c): rows of 14-15 edges decode as well or better with it and sweep 20% faster;
+ * rows of 10-11 at QBER 9-11% fail with it (Monte Carlo) */
 #define LDPC_MINUS_DC 12
 /* bytes of an APP block beyond z: the repeated head and scratch on both sides (see ldpc_dec) */
 #define LDPC_APP_TAIL 64
@@ -58,6 +58,8 @@ struct ldpc_dec {
 	int8_t *tmp;         /* 4 * 256 * 32 bytes scratch (AVX2) */
 	const uint8_t *corr; /* 16 entries: box-plus correction c[d] = round(4 ln(1 + e^(-d/4))) */
 	const uint8_t *corr_minus; /* 16 entries: box-minus c'[d] = round(-4 ln(1 - e^(-d/4))) */
+	uint32_t minus_dc;   /* rows of at least this many edges take the box-minus form */
+	bool cap2;           /* box-minus messages also capped at g(smallest, second smallest) */
 };
 
 /* Offset of check i's message on edge j of a row of dc edges (see struct ldpc_dec). */

@@ -124,6 +124,54 @@ static void bench_ldpc_mc(struct qp_run *r)
 }
 QP_BENCH("ldpc_mc", "LDPC Monte Carlo: smallest f with FER <= 1e-2 at QBER 1-8% (BSC)", bench_ldpc_mc)
 
+/* Check-node forms on the same frames: per QBER the fixed-rate plans at the calibrated f and two
+ * and four hundredths below it (the codes that serve that QBER), every frame decoded with the
+ * default form (SPA, the baseline) and with CAP2; FER and mean iterations of each. The family's
+ * choice (dst_ldpc_check_node_default) comes from these figures. */
+static void bench_ldpc_cn(struct qp_run *r)
+{
+	struct dst_ldpc_family *fam;
+	char err[DST_LDPC_ERRLEN];
+	if (dst_ldpc_family_load(NULL, &fam, err)) {
+		fprintf(stderr, "ldpc_cn: %s\n", err);
+		return;
+	}
+	struct dst_ldpc_ws *ws = dst_ldpc_ws_create(fam);
+	const double qs[] = {0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04,
+			     0.05,  0.065, 0.08, 0.095, 0.11};
+	const double below[] = {0.04, 0.02, 0};
+	unsigned frames = qp_quick(r) ? 60 : 300;
+	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
+		for (size_t k = 0; k < sizeof(below) / sizeof(below[0]); k++) {
+			struct dst_ldpc_plan p;
+			if (dst_ldpc_plan_make(fam, qs[i], dst_ldpc_default_f(qs[i]) - below[k], &p))
+				continue;
+			struct dst_ldpc_code_info in;
+			dst_ldpc_code_get_info(p.code, &in);
+			for (unsigned cn = 0; cn < DST_LDPC_CN_COUNT; cn++) {
+				p.check_node = (uint8_t)cn;
+				rng_state = 0xc0de0000ull + 16 * i + k; /* the same frames for each form */
+				unsigned done, failed;
+				double it;
+				mc_point(ws, &p, qs[i], frames, frames, &done, &failed, &it);
+				char variant[48];
+				snprintf(variant, sizeof(variant), "q%.3f/f%.3f/%s", qs[i], p.f,
+					 dst_ldpc_check_node_name(cn));
+				json_t *x = json_pack("{s:f, s:f, s:i, s:i, s:f, s:s, s:i, s:i, s:s}", "qber",
+						      qs[i], "f", p.f, "frames", (int)done, "failed",
+						      (int)failed, "iterations", it, "code", in.name,
+						      "punctured", (int)p.punctured, "shortened",
+						      (int)p.shortened, "check_node",
+						      dst_ldpc_check_node_name(cn));
+				qp_report(r, "ldpc_cn", variant, p.key_bits, (double)failed / done, "FER", x);
+			}
+		}
+	dst_ldpc_ws_free(ws);
+	dst_ldpc_family_free(fam);
+}
+QP_BENCH("ldpc_cn", "LDPC check-node forms (SPA vs CAP2) on the same frames: FER and iterations at QBER 0.5-11%",
+	 bench_ldpc_cn)
+
 /* The three ways to run a frame: the fixed-rate plan (decode from the channel, reveal quarters of
  * any punctured filler and decode again), the blind plan decoded from the channel in every round
  * (the old way), and the blind plan with the resumed schedule of dst_ldpc_bob_blind. */

@@ -150,8 +150,9 @@ static void assert_same_state(const struct dst_ldpc_ws *w1, const struct dst_ldp
 	CU_ASSERT_EQUAL(memcmp(c1, c2, l1), 0);
 }
 
-/* Run both variants on the same frame with the same iteration cap; compare everything. */
-static void compare_variants(const struct dst_ldpc_plan *p, uint32_t errors)
+/* Run both variants on the same frame with the same iteration cap and check node; compare
+ * everything. */
+static void compare_variants_cn(const struct dst_ldpc_plan *p, uint32_t errors)
 {
 	struct dst_ldpc_ws *w2 = dst_ldpc_ws_create(fam);
 	CU_ASSERT_EQUAL_FATAL(dst_ldpc_ws_force_variant(ws, "generic"), 0);
@@ -173,6 +174,31 @@ static void compare_variants(const struct dst_ldpc_plan *p, uint32_t errors)
 	free(out2);
 	frame_free(&f);
 	dst_ldpc_ws_free(w2);
+}
+
+/* compare_variants_cn for every check node on the same frame; the forms must differ somewhere
+ * in the decoder state (the plan's choice reaches the kernels). */
+static void compare_variants(const struct dst_ldpc_plan *p0, uint32_t errors)
+{
+	struct dst_ldpc_plan p = *p0;
+	uint64_t start = rng;
+	size_t len, n = 0;
+	int8_t *first = NULL;
+	for (unsigned cn = 0; cn < DST_LDPC_CN_COUNT; cn++) {
+		p.check_node = (uint8_t)cn;
+		rng = start; /* the same frame for every check node */
+		compare_variants_cn(&p, errors);
+		const int8_t *c = dst_ldpc_ws_c2v(ws, &len);
+		if (!first) {
+			first = malloc(len);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(first);
+			memcpy(first, c, len);
+			n = len;
+		} else {
+			CU_ASSERT(len == n && memcmp(first, c, len) != 0);
+		}
+	}
+	free(first);
 }
 
 static void test_avx2_matches_portable(void)
@@ -375,16 +401,16 @@ static void test_blind_round_recovers(void)
 }
 
 /* Resumed blind rounds: after a failed first decode and each reveal, the generic and AVX2
- * decoders continue to the same decisions, iteration counts and fixed-point state. */
-static void test_resume_avx2_matches_portable(void)
+ * decoders continue to the same decisions, iteration counts and fixed-point state, with either
+ * check node. */
+static void resume_compare(unsigned cn)
 {
-	if (dst_ldpc_ws_force_variant(ws, "avx2") == -ENOTSUP)
-		return;
 	struct dst_ldpc_ws *w2 = dst_ldpc_ws_create(fam);
 	CU_ASSERT_EQUAL_FATAL(dst_ldpc_ws_force_variant(ws, "generic"), 0);
 	CU_ASSERT_EQUAL_FATAL(dst_ldpc_ws_force_variant(w2, "avx2"), 0);
 	struct dst_ldpc_plan p;
 	CU_ASSERT_EQUAL_FATAL(dst_ldpc_plan_make_blind(fam, 0.03, 1.05, 0.15, &p), 0);
+	p.check_node = (uint8_t)cn;
 	CU_ASSERT_FATAL(p.punctured >= 4 * 64);
 	struct frame f;
 	frame_make(&f, &p, (uint32_t)(0.033 * p.key_bits));
@@ -411,6 +437,14 @@ static void test_resume_avx2_matches_portable(void)
 	free(out2);
 	frame_free(&f);
 	dst_ldpc_ws_free(w2);
+}
+
+static void test_resume_avx2_matches_portable(void)
+{
+	if (dst_ldpc_ws_force_variant(ws, "avx2") == -ENOTSUP)
+		return;
+	for (unsigned cn = 0; cn < DST_LDPC_CN_COUNT; cn++)
+		resume_compare(cn);
 }
 
 /* Alice's filler bits as the decoder sees them once revealed: the APP LLRs of the revealed
@@ -555,6 +589,11 @@ static void test_bad_arguments(void)
 	bad = p;
 	bad.revealed = 64; /* revealed bits but no values */
 	CU_ASSERT_EQUAL(dst_ldpc_bob(ws, &bad, buf, syn, NULL, buf, &r), -EINVAL);
+	bad = p;
+	bad.check_node = DST_LDPC_CN_COUNT; /* no such check node */
+	CU_ASSERT_EQUAL(dst_ldpc_bob(ws, &bad, buf, syn, NULL, buf, &r), -EINVAL);
+	CU_ASSERT_PTR_NULL(dst_ldpc_check_node_name(DST_LDPC_CN_COUNT));
+	CU_ASSERT_STRING_EQUAL(dst_ldpc_check_node_name(DST_LDPC_CN_CAP2), "cap2");
 	CU_ASSERT_EQUAL(dst_ldpc_bob(ws, &p, NULL, syn, NULL, buf, &r), -EINVAL);
 	CU_ASSERT_EQUAL(dst_ldpc_ws_force_variant(ws, "sse9"), -EINVAL);
 	CU_ASSERT_EQUAL(dst_ldpc_ws_force_variant(ws, NULL), 0);
