@@ -258,7 +258,8 @@ int dst_ldpc_bob_blind(struct dst_ldpc_ws *ws, const struct dst_ldpc_plan *plan,
 int dst_ldpc_ws_force_variant(struct dst_ldpc_ws *ws, const char *name);
 const char *dst_ldpc_ws_variant(const struct dst_ldpc_ws *ws);
 /* Fixed-point decoder state after the last dst_ldpc_bob(): a posteriori LLRs (n int8) and
- * check-to-variable messages (edges int8, base-edge order, Z per circulant). */
+ * check-to-variable messages (edges int8: base row r's from row_start(r) * Z, where check i's
+ * message on the row's edge j of dc sits at ((i / 64) * dc + j) * 64 + i % 64). */
 const int8_t *dst_ldpc_ws_app(const struct dst_ldpc_ws *ws, size_t *len);
 const int8_t *dst_ldpc_ws_c2v(const struct dst_ldpc_ws *ws, size_t *len);
 

@@ -210,20 +210,26 @@ const char *dst_ldpc_check_node_name(unsigned cn)
 	return cn < DST_LDPC_CN_COUNT ? names[cn] : NULL;
 }
 
-/* Where the capped check node decodes better: code name and the QBER range it wins in (same
- * frames through both forms, qkdperf --filter ldpc_cn, perf/results/ldpc_cn.json). Codes that may
- * be rebuilt keep their names, so the choice lives here rather than in the code files. */
+/* Where the capped check node decodes better: code name and the QBER range it wins in (300
+ * frames through both forms at the calibrated f and 0.02, 0.04 below: qkdperf --filter ldpc_cn,
+ * perf/results/ldpc_cn.json; frames only SPA / only CAP2 failed, summed per code: r083 4/0 at 2%,
+ * r077 23/4 at 3%, r075 11/5 and r073 9/0 at 4%, r070 11/4 at 5%, r065 17/3 and r060 1/0 at 6.5%;
+ * 2-3% fewer sweeps). Elsewhere it does not win: r090 1/5 (0.5-1%), r088 2/2, r085 1/2 (1.5-2%),
+ * r080 7/6 (2.5%), and the short rows of r045-r055 (8-11%) take the box-minus form badly (r055
+ * 0/1 at 8%, every frame fails at 9.5-11%). Codes that may be rebuilt keep their names, so the
+ * choice lives here rather than in the code files. */
 static const struct {
 	const char *code;
 	double qber_lo, qber_hi;
 } cap2_wins[] = {
-	{NULL, 0, 0},
+	{"r083", 0.018, 0.07}, {"r077", 0.018, 0.07}, {"r075", 0.018, 0.07}, {"r073", 0.018, 0.07},
+	{"r070", 0.018, 0.07}, {"r065", 0.018, 0.07}, {"r060", 0.018, 0.07},
 };
 
 enum dst_ldpc_check_node dst_ldpc_check_node_default(const struct dst_ldpc_code *c, double qber)
 {
 	for (size_t i = 0; i < sizeof(cap2_wins) / sizeof(cap2_wins[0]); i++)
-		if (cap2_wins[i].code && !strcmp(c->name, cap2_wins[i].code) &&
+		if (!strcmp(c->name, cap2_wins[i].code) &&
 		    qber >= cap2_wins[i].qber_lo && qber <= cap2_wins[i].qber_hi)
 			return DST_LDPC_CN_CAP2;
 	return DST_LDPC_CN_SPA;

@@ -126,7 +126,8 @@ QP_BENCH("ldpc_mc", "LDPC Monte Carlo: smallest f with FER <= 1e-2 at QBER 1-8% 
 
 /* Check-node forms on the same frames: per QBER the fixed-rate plans at the calibrated f and two
  * and four hundredths below it (the codes that serve that QBER), every frame decoded with the
- * default form (SPA, the baseline) and with CAP2; FER and mean iterations of each. The family's
+ * default form (SPA, the baseline) and with CAP2: FER and mean iterations of each, and the frames
+ * only one of them failed (paired: what tells the forms apart on few failures). The family's
  * choice (dst_ldpc_check_node_default) comes from these figures. */
 static void bench_ldpc_cn(struct qp_run *r)
 {
@@ -141,31 +142,51 @@ static void bench_ldpc_cn(struct qp_run *r)
 			     0.05,  0.065, 0.08, 0.095, 0.11};
 	const double below[] = {0.04, 0.02, 0};
 	unsigned frames = qp_quick(r) ? 60 : 300;
+	struct frame f;
+	frame_alloc(&f, dst_ldpc_family_n(fam));
+	uint64_t *out = malloc(dst_ldpc_family_n(fam) / 8);
 	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
 		for (size_t k = 0; k < sizeof(below) / sizeof(below[0]); k++) {
 			struct dst_ldpc_plan p;
 			if (dst_ldpc_plan_make(fam, qs[i], dst_ldpc_default_f(qs[i]) - below[k], &p))
 				continue;
+			unsigned failed[DST_LDPC_CN_COUNT] = {0}, alone[DST_LDPC_CN_COUNT] = {0};
+			double iters[DST_LDPC_CN_COUNT] = {0};
+			rng_state = 0xc0de0000ull + 16 * i + k;
+			for (unsigned n = 0; n < frames; n++) {
+				frame_fill(&f, ws, &p, qs[i]);
+				bool bad[DST_LDPC_CN_COUNT];
+				for (unsigned cn = 0; cn < DST_LDPC_CN_COUNT; cn++) {
+					struct dst_ldpc_result res;
+					p.check_node = (uint8_t)cn;
+					dst_ldpc_bob(ws, &p, f.bob, f.syn, NULL, out, &res);
+					bad[cn] = res.status != DST_LDPC_OK ||
+						  memcmp(out, f.alice, p.key_bits / 8);
+					failed[cn] += bad[cn];
+					iters[cn] += res.iterations;
+				}
+				alone[0] += bad[0] && !bad[1];
+				alone[1] += bad[1] && !bad[0];
+			}
 			struct dst_ldpc_code_info in;
 			dst_ldpc_code_get_info(p.code, &in);
 			for (unsigned cn = 0; cn < DST_LDPC_CN_COUNT; cn++) {
-				p.check_node = (uint8_t)cn;
-				rng_state = 0xc0de0000ull + 16 * i + k; /* the same frames for each form */
-				unsigned done, failed;
-				double it;
-				mc_point(ws, &p, qs[i], frames, frames, &done, &failed, &it);
 				char variant[48];
 				snprintf(variant, sizeof(variant), "q%.3f/f%.3f/%s", qs[i], p.f,
 					 dst_ldpc_check_node_name(cn));
-				json_t *x = json_pack("{s:f, s:f, s:i, s:i, s:f, s:s, s:i, s:i, s:s}", "qber",
-						      qs[i], "f", p.f, "frames", (int)done, "failed",
-						      (int)failed, "iterations", it, "code", in.name,
-						      "punctured", (int)p.punctured, "shortened",
-						      (int)p.shortened, "check_node",
+				json_t *x = json_pack("{s:f, s:f, s:i, s:i, s:i, s:f, s:s, s:i, s:i, s:s}",
+						      "qber", qs[i], "f", p.f, "frames", (int)frames,
+						      "failed", (int)failed[cn], "failed_alone",
+						      (int)alone[cn], "iterations", iters[cn] / frames,
+						      "code", in.name, "punctured", (int)p.punctured,
+						      "shortened", (int)p.shortened, "check_node",
 						      dst_ldpc_check_node_name(cn));
-				qp_report(r, "ldpc_cn", variant, p.key_bits, (double)failed / done, "FER", x);
+				qp_report(r, "ldpc_cn", variant, p.key_bits, (double)failed[cn] / frames,
+					  "FER", x);
 			}
 		}
+	free(out);
+	frame_free(&f);
 	dst_ldpc_ws_free(ws);
 	dst_ldpc_family_free(fam);
 }

@@ -272,6 +272,99 @@ static void test_small_circulants(void)
 	ws = keep_ws;
 }
 
+/* Fixed-point box-plus of the decoder's definition (ldpc_decode_base.c), the correction table from
+ * its formula c[d] = round(4 ln(1 + e^(-d/4))). */
+static int g_boxplus(int x, int y)
+{
+	int mn = x < y ? x : y, s = x + y, d = abs(x - y);
+	int r = mn + (int)lround(4 * log1p(exp(-s / 4.0))) - (int)lround(4 * log1p(exp(-d / 4.0)));
+	return r < 0 ? 0 : r;
+}
+
+static int sat8(int v)
+{
+	return v > 127 ? 127 : v < -128 ? -128 : v;
+}
+
+/* CAP2 on the rows of a code by its definition: from the decoder state after k sweeps, row 0's
+ * messages in sweep k + 1 are recomputed here (inputs app - c2v; the smallest input's edge gets
+ * E, the serial box-plus of the others; every other edge the box-minus of the total, capped by
+ * E, the smallest input and g(smallest, second smallest); magnitudes stop at 40, signs from the
+ * syndrome and the other inputs) and compared with what the decoder stored. */
+static void test_cap2_definition(void)
+{
+	static const uint8_t cminus[16] = {127, 8, 5, 3, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0, 0};
+	struct dst_ldpc_plan p;
+	CU_ASSERT_EQUAL_FATAL(dst_ldpc_plan_make(fam, 0.03, 0, &p), 0);
+	p.check_node = DST_LDPC_CN_CAP2;
+	struct frame f;
+	frame_make(&f, &p, (uint32_t)(0.035 * p.key_bits));
+	struct dst_ldpc_code_info in;
+	dst_ldpc_code_get_info(p.code, &in);
+	const uint32_t k = 4, z = in.z;
+	uint32_t dc = 0, col[64], shift[64], row;
+	while (dc < 64 && dc < dst_ldpc_code_base_edges(p.code)) {
+		dst_ldpc_code_base_edge(p.code, dc, &row, &col[dc], &shift[dc]);
+		if (row)
+			break;
+		dc++;
+	}
+	CU_ASSERT_FATAL(dc >= 12 && dc < 64);
+	struct dst_ldpc_result r;
+	p.max_iter = k;
+	CU_ASSERT_EQUAL(dst_ldpc_bob(ws, &p, f.bob, f.syn, NULL, f.out, &r), 0);
+	CU_ASSERT_EQUAL_FATAL(r.status, DST_LDPC_FAILED);
+	size_t na, nc;
+	const int8_t *a = dst_ldpc_ws_app(ws, &na), *c = dst_ldpc_ws_c2v(ws, &nc);
+	int8_t *app = malloc(na), *c2v = malloc(nc);
+	memcpy(app, a, na);
+	memcpy(c2v, c, nc);
+	p.max_iter = k + 1;
+	CU_ASSERT_EQUAL(dst_ldpc_bob(ws, &p, f.bob, f.syn, NULL, f.out, &r), 0);
+	CU_ASSERT_EQUAL_FATAL(r.iterations, k + 1);
+	c = dst_ldpc_ws_c2v(ws, &nc);
+	uint32_t wrong = 0, capped = 0;
+	for (uint32_t i = 0; i < z; i++) {
+		int t[64] = {0}, m[64] = {0}, par = (int)(f.syn[i / 64] >> (i % 64) & 1);
+		for (uint32_t j = 0; j < dc; j++) {
+			uint32_t at = (i / 64 * dc + j) * 64 + i % 64;
+			t[j] = sat8(app[(size_t)col[j] * z + (shift[j] + i) % z] - c2v[at]);
+			m[j] = abs(t[j]);
+			par ^= t[j] < 0;
+		}
+		int mn = m[0] < m[1] ? m[0] : m[1], e = m[0] < m[1] ? m[1] : m[0];
+		for (uint32_t j = 2; j < dc; j++) {
+			e = g_boxplus(e, m[j] > mn ? m[j] : mn);
+			mn = m[j] < mn ? m[j] : mn;
+		}
+		int mn2 = 1000, seen_mn = 0;
+		for (uint32_t j = 0; j < dc; j++) {
+			if (m[j] == mn && !seen_mn)
+				seen_mn = 1;
+			else
+				mn2 = m[j] < mn2 ? m[j] : mn2;
+		}
+		int s = g_boxplus(mn, e), e2 = g_boxplus(mn, mn2);
+		for (uint32_t j = 0; j < dc; j++) {
+			int h = m[j] == mn ? e : s + (m[j] - s < 16 ? cminus[m[j] - s] : 0);
+			if (m[j] != mn) {
+				int bound = e < mn ? e : mn;
+				capped += e2 < bound && h > e2;
+				h = h < bound ? h : bound;
+				h = h < e2 ? h : e2;
+			}
+			h = h < 40 ? h : 40;
+			int v = par ^ (t[j] < 0) ? -h : h;
+			wrong += c[(i / 64 * dc + j) * 64 + i % 64] != v;
+		}
+	}
+	CU_ASSERT_EQUAL(wrong, 0);
+	CU_ASSERT(capped > 0); /* the cap decided some messages */
+	free(app);
+	free(c2v);
+	frame_free(&f);
+}
+
 static void test_leak_accounting(void)
 {
 	const double qs[] = {0.01, 0.02, 0.035, 0.05, 0.08, 0.11}; /* reachable at f = 1.12 */
@@ -609,6 +702,7 @@ int main(void)
 		{"above capacity fails cleanly", test_above_capacity_fails_cleanly},
 		{"avx2 bit-exact with portable", test_avx2_matches_portable},
 		{"avx2 bit-exact on small circulants", test_small_circulants},
+		{"cap2 check node by its definition", test_cap2_definition},
 		{"leak accounting", test_leak_accounting},
 		{"blind plan", test_blind_plan},
 		{"even frames (plan fit)", test_plan_fit},
