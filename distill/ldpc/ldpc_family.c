@@ -157,7 +157,7 @@ static const struct {
 	double qber, f;
 } calibrated[] = {
 	{0.005, 1.46}, {0.01, 1.25}, {0.02, 1.18}, {0.03, 1.14},
-	{0.05, 1.12},  {0.08, 1.12}, {0.11, 1.16},
+	{0.05, 1.12},  {0.08, 1.11}, {0.11, 1.16},
 };
 
 double dst_ldpc_default_f(double qber)
