@@ -156,8 +156,8 @@ double dst_ldpc_efficiency(uint64_t leak_bits, uint64_t key_bits, double qber)
 static const struct {
 	double qber, f;
 } calibrated[] = {
-	{0.005, 1.46}, {0.01, 1.25}, {0.02, 1.18}, {0.03, 1.14},
-	{0.05, 1.12},  {0.08, 1.11}, {0.11, 1.16},
+	{0.005, 1.46}, {0.01, 1.25}, {0.02, 1.18}, {0.03, 1.13},
+	{0.05, 1.13},  {0.08, 1.11}, {0.11, 1.16},
 };
 
 double dst_ldpc_default_f(double qber)
