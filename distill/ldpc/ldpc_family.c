@@ -152,12 +152,15 @@ double dst_ldpc_efficiency(uint64_t leak_bits, uint64_t key_bits, double qber)
 }
 
 /* Efficiency at which the committed family reaches FER <= 1e-2 without blind rounds, plus 0.01
- * (Monte Carlo, 400 frames a point: qkdperf --filter ldpc_mc, perf/results/ldpc_mc.json). */
+ * (Monte Carlo, 400 frames a point: qkdperf --filter ldpc_mc, perf/results/ldpc_mc.json). At 8%
+ * single frames reach 1.10, but whole keys cut into fitted frames failed 17 of ~80 frames at 1.11
+ * and blind plans (room up to this f) lost frames too, so 8% keeps 1.12 (qkdperf --filter
+ * ldpc_key: no frame lost, blind f 1.103). */
 static const struct {
 	double qber, f;
 } calibrated[] = {
 	{0.005, 1.46}, {0.01, 1.25}, {0.02, 1.18}, {0.03, 1.13},
-	{0.05, 1.13},  {0.08, 1.11}, {0.11, 1.16},
+	{0.05, 1.13},  {0.08, 1.12}, {0.11, 1.16},
 };
 
 double dst_ldpc_default_f(double qber)
