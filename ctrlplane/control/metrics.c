@@ -27,6 +27,9 @@ static const struct metric link_metrics[] = {
 	{"ttl_expired", "qkd_keys_ttl_expired_total", "counter", "Keys dropped at TTL", 1},
 	{"auth_failures", "qkd_auth_failures_total", "counter", "Authentication failures", 1},
 	{"relay_latency_us", "qkd_relay_latency_seconds", "gauge", "Mean relay hop latency", 1e-6},
+	{"resyncs", "qkd_km_link_resyncs_total", "counter", "KM-link key pool resyncs that agreed", 1},
+	{"resync_failures", "qkd_km_link_resync_failures_total", "counter",
+	 "KM-link key pool resyncs that failed", 1},
 };
 
 static void esc(FILE *f, const char *s)

@@ -72,16 +72,19 @@ json_t *cp_mk_component_status(struct cp_ctrl *c, enum cp_mk_iface *iface, const
 	json_t *l;
 	if (!strcmp(id, cfg->manager.km_id)) {
 		*iface = CP_MK_MK;
-		json_int_t sup = 0, ttl = 0, auth = 0;
+		json_int_t sup = 0, ttl = 0, auth = 0, rs = 0, rsf = 0;
 		json_array_foreach(links, i, l)
 		{
 			sup += json_integer_value(json_object_get(l, "keys_supplied"));
 			ttl += json_integer_value(json_object_get(l, "ttl_expired"));
 			auth += json_integer_value(json_object_get(l, "auth_failures"));
+			rs += json_integer_value(json_object_get(l, "resyncs"));
+			rsf += json_integer_value(json_object_get(l, "resync_failures"));
 		}
-		json_array_append_new(ext, json_pack("{s:s,s:s,s:I,s:I,s:I}", "type", "km", "node",
-						     cfg->node_id, "keys_supplied", sup, "ttl_expired",
-						     ttl, "auth_failures", auth));
+		json_array_append_new(ext, json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "type", "km",
+						     "node", cfg->node_id, "keys_supplied", sup,
+						     "ttl_expired", ttl, "auth_failures", auth, "resyncs",
+						     rs, "resync_failures", rsf));
 		json_array_foreach(links, i, l)
 		{
 			json_t *o = json_deep_copy(l);
@@ -90,7 +93,8 @@ json_t *cp_mk_component_status(struct cp_ctrl *c, enum cp_mk_iface *iface, const
 			json_object_del(o, "qber");
 			json_array_append_new(ext, o);
 		}
-		static const char *const km_alarms[] = {"link_down", "buffer_low", "auth_failure", NULL};
+		static const char *const km_alarms[] = {"link_down", "buffer_low", "auth_failure",
+							"resync_failing", NULL};
 		add_alarms(ext, alarms, km_alarms);
 		return ext;
 	}

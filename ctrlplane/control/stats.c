@@ -35,7 +35,7 @@ json_t *cp_ctrl_build_stats(struct cp_ctrl *c)
 		const char *state = link_state(c, i);
 		json_array_append_new(
 			links,
-			json_pack("{s:s,s:s,s:s,s:s,s:f,s:f,s:I,s:I,s:f,s:I,s:f,s:I,s:I,s:I,s:f}", "name",
+			json_pack("{s:s,s:s,s:s,s:s,s:f,s:f,s:I,s:I,s:f,s:I,s:f,s:I,s:I,s:I,s:f,s:I,s:I}", "name",
 				  km->name, "peer", km->peer, "qkd_link", km->qkd_link, "state", state,
 				  "skr_bps", st->skr_bps, "qber", st->qber, "buffer_bits",
 				  (json_int_t)st->avail_bits, "capacity_bits", (json_int_t)cap, "fill_pct",
@@ -44,7 +44,8 @@ json_t *cp_ctrl_build_stats(struct cp_ctrl *c)
 				  "keys_supplied", (json_int_t)st->keys_supplied, "ttl_expired",
 				  (json_int_t)st->ttl_expired, "auth_failures",
 				  (json_int_t)st->auth_failures, "relay_latency_us",
-				  st->relay_latency_us));
+				  st->relay_latency_us, "resyncs", (json_int_t)st->resyncs,
+				  "resync_failures", (json_int_t)st->resync_failures));
 		char detail[160];
 		if (strcmp(state, "up")) {
 			snprintf(detail, sizeof(detail), "KM link %s to %s is %s", km->name, km->peer,
@@ -61,6 +62,13 @@ json_t *cp_ctrl_build_stats(struct cp_ctrl *c)
 			snprintf(detail, sizeof(detail), "%s announces number %u, peer_number is %u",
 				 km->peer, e ? e->lsa.number : 0, km->peer_number);
 			alarm(alarms, "number_mismatch", km->name, detail);
+		}
+		if (st->resync_alarm) {
+			snprintf(detail, sizeof(detail),
+				 "the last %d resyncs of the KM link's key pool with %s failed (%llu "
+				 "failures in total)", CP_RESYNC_ALARM_FAILS, km->peer,
+				 (unsigned long long)st->resync_failures);
+			alarm(alarms, "resync_failing", km->name, detail);
 		}
 		if (rt->auth_alarm) {
 			snprintf(detail, sizeof(detail), "%llu authentication failures in total",

@@ -28,7 +28,11 @@ struct cp_link_stats {
 	uint64_t ttl_expired;    /* keys dropped at TTL (counter) */
 	uint64_t auth_failures;  /* failed authentications on the link (counter) */
 	double relay_latency_us; /* mean relay hop latency */
+	uint64_t resyncs;        /* KM-link pool resyncs that agreed (counter) */
+	uint64_t resync_failures; /* resyncs that failed (counter) */
+	bool resync_alarm;       /* the last CP_RESYNC_ALARM_FAILS resyncs all failed */
 };
+#define CP_RESYNC_ALARM_FAILS 3
 
 /* Called on the control thread only. Any member may be NULL (then that feature is absent). */
 struct cp_node_ops {

@@ -22,6 +22,8 @@ struct cp_sim_link {
 	double qber;
 	uint64_t keys_supplied, ttl_expired, auth_failures;
 	double relay_latency_us;
+	uint64_t resyncs, resync_failures;
+	bool resync_alarm;
 };
 
 /* Links start up, half full, at skr_bps (qber 2 %). */

@@ -105,7 +105,8 @@ static int op_link_stats(void *ctx, const struct cp_cfg_km_link *km,
 	advance(x);
 	*out = (struct cp_link_stats){x->l.up, x->l.avail_bits, x->capacity, x->l.up ? x->l.skr_bps : 0,
 				      x->l.qber, 0, x->l.keys_supplied, x->l.ttl_expired,
-				      x->l.auth_failures, x->l.relay_latency_us};
+				      x->l.auth_failures, x->l.relay_latency_us, x->l.resyncs,
+				      x->l.resync_failures, x->l.resync_alarm};
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }

@@ -7,12 +7,23 @@
  * protocol 0x4B31 ("K1": a km_relay message) or 0x4B32 ("K2": a km_resync message). Messages
  * longer than one mbuf's room travel as chained mbufs.
  *
- * Resync: a DP_RELAY_REQ_RESYNC request makes the worker send the link pool's id set to the
- * neighbour; the neighbour's worker answers with its own set (it starts its side when the first
- * message arrives), and each side then discards the keys only it holds and reports
- * DP_RELAY_EV_RESYNCED with the count discarded and the digest of the agreed set (equal at both
- * ends). Run it after a restart, before relays and key flow resume. One worker per lcore owns its km_relay; nothing it touches is locked except the
- * key store (thread-safe).
+ * Resync (km_resync in km_store.h: authenticated by the keys both ends agree on): a lost or
+ * tampered message or a restart leaves a link's pools out of step, and every later message on
+ * it names keys the receiver lacks. The worker starts a resync of the link by itself when a
+ * message from it names keys we lack (-ENOKEY, rx_pool_mismatch) or skips sequence numbers (a
+ * message lost on the way, or the peer's restart: rx_seq_gaps), and on a DP_RELAY_REQ_RESYNC
+ * request; the neighbour's worker answers on its own (if both begin at once, the larger nonce
+ * leads). While it runs the link is paused (km_relay_set_neighbor_paused: relay starts through
+ * it fail with -EAGAIN, its frames are dropped and counted in rx_paused), so both id sets are
+ * snapshots; both ends then discard the keys only they hold and report DP_RELAY_EV_RESYNCED
+ * with the count discarded and the digest of the agreed set (equal at both ends). Relays lost
+ * meanwhile are resolved by their origins as usual. Automatic resyncs leave keys younger than
+ * resync_age_ns alone (they may still be on their way into the peer's store). A session that
+ * fails (no answer within 3 s, a confirm that does not verify, too little key in common)
+ * reports DP_RELAY_EV_RESYNC_FAILED with the failures in a row, and is tried again after
+ * 0.2 s, doubling up to 30 s; automatic ones at most once a second per link.
+ * One worker per lcore owns its km_relay; nothing it touches is locked except the key store
+ * (thread-safe).
  *
  * Ports: the worker is the only thread bursting on its ports, so it also restarts one whose link
  * stayed down (dp_port_watch): a memif client reconnects to a neighbour KM that restarted. */
@@ -85,6 +96,7 @@ struct dp_relay_event {
 	uint32_t neighbor; /* resync: the link's neighbour */
 	uint8_t relay_id[KM_KEY_ID_LEN];
 	uint8_t digest[32]; /* resync: SHA-256 of the agreed ids */
+	uint32_t fails;     /* resync: sessions of this link failed in a row (0 after a success) */
 };
 
 struct dp_relay_stats {
@@ -99,6 +111,11 @@ struct dp_relay_stats {
 	uint64_t events_dropped;
 	uint64_t commit_failed; /* bursts whose group commit failed (their output was dropped) */
 	uint64_t resyncs, resync_errors;
+	uint64_t resync_auto;      /* sessions the worker began by itself */
+	uint64_t resync_stray;     /* resync messages of no session (over, unknown, malformed) */
+	uint64_t rx_pool_mismatch; /* -ENOKEY: a message named keys we lack */
+	uint64_t rx_seq_gaps;      /* accepted messages that skipped sequence numbers */
+	uint64_t rx_paused;        /* -EAGAIN: dropped while the link was being resynced */
 	uint64_t link_changes;
 	uint64_t overdue, resolves, answered, cancelled;
 	uint64_t port_restarts; /* ports started again after their peer went away (dp_port_watch) */
@@ -117,7 +134,9 @@ struct dp_relay_config {
 	volatile bool *quit;           /* dp_relay_lcore_main returns when *quit is true */
 	unsigned idle_sleep_us;        /* dp_relay_lcore_main: sleep this long after 256 idle polls
 					* (0: busy poll) */
+	uint64_t resync_age_ns;        /* automatic resyncs: cutoff = now - this (0: 1 s) */
 };
+#define DP_RELAY_RESYNC_AGE_NS 1000000000ull
 
 struct dp_relay_worker;
 

@@ -137,12 +137,14 @@ static int km_qkd_link(void *ctx, uint32_t link_id, struct cp_link_stats *out)
 	struct qn_control *q = ctx;
 	struct cp_cfg_qkd_link qkd = {.id = link_id};
 	int rc = op_link_stats(ctx, NULL, &qkd, out);
-	bool port_up;
-	double latency;
-	if (rc == 0 && qn_relay_link_state(q->relay, link_id, &port_up, &latency) == 0) {
+	struct qn_relay_link_info li;
+	if (rc == 0 && qn_relay_link_info(q->relay, link_id, &li) == 0) {
 		bool qkd_here = find(q, link_id) >= 0;
-		out->up = (qkd_here ? out->up : true) && port_up;
-		out->relay_latency_us = latency;
+		out->up = (qkd_here ? out->up : true) && li.port_up;
+		out->relay_latency_us = li.latency_us;
+		out->resyncs = li.resyncs;
+		out->resync_failures = li.resync_failures;
+		out->resync_alarm = li.resync_fails_in_row >= CP_RESYNC_ALARM_FAILS;
 	}
 	return rc;
 }

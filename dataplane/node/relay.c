@@ -52,6 +52,8 @@ struct link {
 	uint16_t port;
 	double latency_sum_us;
 	uint64_t confirmed;
+	uint64_t resyncs, resync_failures;
+	unsigned resync_fails; /* in a row */
 };
 
 struct qn_relay {
@@ -414,6 +416,32 @@ static void overdue(struct qn_relay *r, const struct dp_relay_event *e)
 		r->requests_full++; /* asked again at the next timeout */
 }
 
+/* A link's pool resync ended (the worker starts them by itself): count it, say it once. */
+static void resynced(struct qn_relay *r, const struct dp_relay_event *e)
+{
+	int i = link_of(r, e->neighbor);
+	if (i < 0) {
+		r->unmatched_events++;
+		return;
+	}
+	struct link *l = &r->links[i];
+	if (e->kind == DP_RELAY_EV_RESYNCED) {
+		l->resyncs++;
+		if (l->resync_fails >= CP_RESYNC_ALARM_FAILS)
+			fprintf(stderr, "qkdnode: KM link to node %u: key pool resync succeeded again\n",
+				e->neighbor);
+		l->resync_fails = 0;
+		fprintf(stderr, "qkdnode: KM link to node %u: key pool resynced, %d keys only here "
+				"discarded, agreed ids %02x%02x%02x%02x...\n", e->neighbor, e->count,
+			e->digest[0], e->digest[1], e->digest[2], e->digest[3]);
+		return;
+	}
+	l->resync_failures++;
+	l->resync_fails = e->fails;
+	fprintf(stderr, "qkdnode: KM link to node %u: key pool resync failed: %s (%u in a row)\n",
+		e->neighbor, strerror(-e->count), e->fails);
+}
+
 static void handle_event(struct qn_relay *r, const struct dp_relay_event *e, uint64_t now)
 {
 	switch (e->kind) {
@@ -432,8 +460,10 @@ static void handle_event(struct qn_relay *r, const struct dp_relay_event *e, uin
 	case KM_RELAY_FORWARDED:
 	case KM_RELAY_REJECTED:
 	case KM_RELAY_PASSED:
+		break;
 	case DP_RELAY_EV_RESYNCED:
 	case DP_RELAY_EV_RESYNC_FAILED:
+		resynced(r, e);
 		break;
 	default:
 		if (e->kind < 0 && e->cookie >> 32) { /* a relay request refused at the start */
@@ -491,14 +521,17 @@ int qn_relay_link_admin(struct qn_relay *r, uint32_t qkd_link_id, bool up)
 	return rte_ring_enqueue_elem(r->req, &q, sizeof(q)) ? -EAGAIN : 0;
 }
 
-int qn_relay_link_state(struct qn_relay *r, uint32_t qkd_link_id, bool *port_up, double *latency_us)
+int qn_relay_link_info(struct qn_relay *r, uint32_t qkd_link_id, struct qn_relay_link_info *out)
 {
 	struct link *l = link_by_qkd(r, qkd_link_id);
 	if (!l)
 		return -ENOENT;
 	struct rte_eth_link st;
-	*port_up = rte_eth_link_get_nowait(l->port, &st) == 0 && st.link_status == RTE_ETH_LINK_UP;
-	*latency_us = l->confirmed ? l->latency_sum_us / (double)l->confirmed : 0;
+	out->port_up = rte_eth_link_get_nowait(l->port, &st) == 0 && st.link_status == RTE_ETH_LINK_UP;
+	out->latency_us = l->confirmed ? l->latency_sum_us / (double)l->confirmed : 0;
+	out->resyncs = l->resyncs;
+	out->resync_failures = l->resync_failures;
+	out->resync_fails_in_row = l->resync_fails;
 	return 0;
 }
 
@@ -520,5 +553,13 @@ json_t *qn_relay_stats(const struct qn_relay *r)
 					    "answered", (json_int_t)s->answered, "late_acks",
 					    (json_int_t)s->rx_late, "given_up", (json_int_t)r->given_up,
 					    "port_restarts", (json_int_t)s->port_restarts));
+	json_object_update_new(j, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "resyncs",
+					    (json_int_t)s->resyncs, "resync_errors",
+					    (json_int_t)s->resync_errors, "resync_auto",
+					    (json_int_t)s->resync_auto, "resync_stray",
+					    (json_int_t)s->resync_stray, "rx_pool_mismatch",
+					    (json_int_t)s->rx_pool_mismatch, "rx_seq_gaps",
+					    (json_int_t)s->rx_seq_gaps, "rx_paused",
+					    (json_int_t)s->rx_paused));
 	return j;
 }

@@ -41,9 +41,16 @@ void qn_relay_tick(struct qn_relay *r, struct cp_ctrl *c);
 /* Administrative state of the KM link fed by QKD link qkd_link_id (qkdctl link up|down).
  * -ENOENT when that link has no relay port. */
 int qn_relay_link_admin(struct qn_relay *r, uint32_t qkd_link_id, bool up);
-/* Relay side of a KM link: its port's link state and the mean start-to-ACK latency of relays
- * whose first hop it is. -ENOENT when the link has no relay port. */
-int qn_relay_link_state(struct qn_relay *r, uint32_t qkd_link_id, bool *port_up, double *latency_us);
+/* Relay side of a KM link: its port's link state, the mean start-to-ACK latency of relays whose
+ * first hop it is, and its pool resyncs (the worker runs them by itself when the link's pools
+ * fall out of step: dp_relay.h). -ENOENT when the link has no relay port. */
+struct qn_relay_link_info {
+	bool port_up;
+	double latency_us;
+	uint64_t resyncs, resync_failures;
+	unsigned resync_fails_in_row; /* CP_RESYNC_ALARM_FAILS or more: the link's resync alarm */
+};
+int qn_relay_link_info(struct qn_relay *r, uint32_t qkd_link_id, struct qn_relay_link_info *out);
 /* Worker counters and session totals (JSON object; caller decrefs). */
 json_t *qn_relay_stats(const struct qn_relay *r);
 

@@ -10,42 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dp_eal.h"
-#include "dp_relay.h"
-
-/* Everything one poll can produce: one message per request or received frame. */
-#define MAX_OUT (8 + DP_RELAY_BURST * DP_RELAY_MAX_PORTS)
-
-struct tx_queue {
-	unsigned n;
-	struct rte_mbuf *m[MAX_OUT];
-};
-
-struct dp_relay_worker {
-	struct km_relay *relay;
-	struct rte_ring *requests, *events;
-	struct rte_mempool *pool;
-	struct dp_relay_port ports[DP_RELAY_MAX_PORTS];
-	unsigned nports;
-	struct tx_queue tx[DP_RELAY_MAX_PORTS];
-	struct dp_port_watch watch[DP_RELAY_MAX_PORTS]; /* restarts a port whose peer went away */
-	uint64_t ack_timeout_ns;
-	bool resolve_overdue;
-	uint64_t next_expiry_tsc, expiry_period_tsc;
-	volatile bool *quit;
-	unsigned idle_sleep_us;
-	struct dp_relay_stats stats;
-	unsigned nev;
-	struct dp_relay_event ev[MAX_OUT]; /* held until the burst's group commit */
-	struct resync_session {
-		struct km_resync *rs;
-		uint64_t cookie;
-		bool peer_done;
-	} resync[DP_RELAY_MAX_PORTS]; /* at most one per link */
-	uint8_t rsmsg[KM_RESYNC_MSG_MAX];
-	struct km_relay_out out;            /* one message being produced */
-	uint8_t rx[DP_RELAY_HDR_LEN + KM_RELAY_MSG_MAX]; /* linearised multi-segment frames */
-};
+#include "relay_internal.h"
 
 int dp_relay_worker_create(const struct dp_relay_config *cfg, struct dp_relay_worker **out)
 {
@@ -69,6 +34,7 @@ int dp_relay_worker_create(const struct dp_relay_config *cfg, struct dp_relay_wo
 	w->next_expiry_tsc = rte_get_tsc_cycles() + w->expiry_period_tsc;
 	w->quit = cfg->quit;
 	w->idle_sleep_us = cfg->idle_sleep_us;
+	w->resync_age_ns = cfg->resync_age_ns ? cfg->resync_age_ns : DP_RELAY_RESYNC_AGE_NS;
 	*out = w;
 	return 0;
 }
@@ -77,8 +43,7 @@ void dp_relay_worker_free(struct dp_relay_worker *w)
 {
 	if (!w)
 		return;
-	for (unsigned p = 0; p < w->nports; p++)
-		km_resync_free(w->resync[p].rs);
+	resync_free_all(w);
 	for (unsigned p = 0; p < w->nports; p++)
 		rte_pktmbuf_free_bulk(w->tx[p].m, w->tx[p].n);
 	km_relay_free(w->relay);
@@ -133,7 +98,7 @@ static void drop_outputs(struct dp_relay_worker *w)
 }
 
 /* Copy header + message into a (chained if needed) mbuf and queue it on port p. */
-static void queue_frame(struct dp_relay_worker *w, int p, uint16_t proto, const uint8_t *msg, size_t len)
+void queue_frame(struct dp_relay_worker *w, int p, uint16_t proto, const uint8_t *msg, size_t len)
 {
 	if (p < 0) {
 		w->stats.tx_dropped++;
@@ -190,107 +155,24 @@ static void send_out(struct dp_relay_worker *w)
 	queue_frame(w, port_of(w, w->out.next_hop), DP_RELAY_PROTO, w->out.msg, w->out.len);
 }
 
-static void emit(struct dp_relay_worker *w, uint64_t cookie, int32_t kind, const uint8_t id[KM_KEY_ID_LEN])
+struct dp_relay_event *emit_slot(struct dp_relay_worker *w)
 {
 	if (!w->events || w->nev == MAX_OUT)
-		return;
+		return NULL;
 	struct dp_relay_event *ev = &w->ev[w->nev++];
 	memset(ev, 0, sizeof(*ev));
+	return ev;
+}
+
+static void emit(struct dp_relay_worker *w, uint64_t cookie, int32_t kind, const uint8_t id[KM_KEY_ID_LEN])
+{
+	struct dp_relay_event *ev = emit_slot(w);
+	if (!ev)
+		return;
 	ev->cookie = cookie;
 	ev->kind = kind;
 	if (id)
 		memcpy(ev->relay_id, id, KM_KEY_ID_LEN);
-}
-
-static void emit_resync(struct dp_relay_worker *w, unsigned p, int32_t kind, int32_t count,
-			const uint8_t digest[32])
-{
-	if (!w->events || w->nev == MAX_OUT)
-		return;
-	struct dp_relay_event *ev = &w->ev[w->nev++];
-	memset(ev, 0, sizeof(*ev));
-	ev->cookie = w->resync[p].cookie;
-	ev->kind = kind;
-	ev->count = count;
-	ev->neighbor = w->ports[p].neighbor;
-	if (digest)
-		memcpy(ev->digest, digest, 32);
-}
-
-static void resync_end(struct dp_relay_worker *w, unsigned p, int err)
-{
-	struct resync_session *r = &w->resync[p];
-	if (err) {
-		w->stats.resync_errors++;
-		emit_resync(w, p, DP_RELAY_EV_RESYNC_FAILED, err, NULL);
-	} else {
-		uint8_t digest[32];
-		int n = km_resync_finish(r->rs, digest);
-		if (n < 0) {
-			w->stats.resync_errors++;
-			emit_resync(w, p, DP_RELAY_EV_RESYNC_FAILED, n, NULL);
-		} else {
-			w->stats.resyncs++;
-			emit_resync(w, p, DP_RELAY_EV_RESYNCED, n, digest);
-		}
-	}
-	km_resync_free(r->rs);
-	memset(r, 0, sizeof(*r));
-}
-
-/* Send up to a burst of this link's resync messages; finish once both directions are done. */
-static void resync_pump(struct dp_relay_worker *w, unsigned p)
-{
-	struct resync_session *r = &w->resync[p];
-	if (!r->rs)
-		return;
-	for (int i = 0; i < DP_RELAY_BURST && !km_resync_sent_all(r->rs); i++) {
-		int len = km_resync_next(r->rs, w->rsmsg, sizeof(w->rsmsg));
-		if (len < 0) {
-			resync_end(w, p, len);
-			return;
-		}
-		if (len > 0)
-			queue_frame(w, (int)p, DP_RELAY_PROTO_RESYNC, w->rsmsg, (size_t)len);
-	}
-	if (km_resync_sent_all(r->rs) && r->peer_done)
-		resync_end(w, p, 0);
-}
-
-static int resync_begin(struct dp_relay_worker *w, unsigned p, uint64_t cutoff, uint64_t cookie)
-{
-	km_pool_id pool;
-	int rc = km_relay_neighbor_pool(w->relay, w->ports[p].neighbor, &pool);
-	if (rc == 0)
-		rc = km_resync_start(km_relay_store(w->relay), pool, cutoff, &w->resync[p].rs);
-	if (rc == 0)
-		w->resync[p].cookie = cookie;
-	return rc;
-}
-
-static void handle_resync(struct dp_relay_worker *w, unsigned p, const uint8_t *msg, size_t len)
-{
-	struct resync_session *r = &w->resync[p];
-	if (!r->rs) { /* the neighbour started: answer with our own set */
-		km_pool_id pool, mine;
-		uint64_t cutoff;
-		int rc = km_resync_peek(msg, len, &pool, &cutoff);
-		if (rc == 0 && (km_relay_neighbor_pool(w->relay, w->ports[p].neighbor, &mine) || mine != pool))
-			rc = -EINVAL;
-		if (rc == 0)
-			rc = resync_begin(w, p, cutoff, 0);
-		if (rc) {
-			w->stats.resync_errors++;
-			return;
-		}
-	}
-	int rc = km_resync_receive(r->rs, msg, len);
-	if (rc < 0) {
-		resync_end(w, p, rc);
-		return;
-	}
-	if (rc == 1)
-		r->peer_done = true;
 }
 
 static void flush_events(struct dp_relay_worker *w)
@@ -333,7 +215,7 @@ static void do_requests(struct dp_relay_worker *w, const struct dp_relay_request
 		}
 		if (req[i].kind == DP_RELAY_REQ_RESYNC) {
 			int p = port_of(w, req[i].neighbor);
-			int rc = p < 0 ? -EHOSTUNREACH : w->resync[p].rs ? -EBUSY : resync_begin(w, (unsigned)p, req[i].cutoff_ns, req[i].cookie);
+			int rc = p < 0 ? -EHOSTUNREACH : w->sync[p].rs ? -EBUSY : resync_begin(w, (unsigned)p, req[i].cutoff_ns, req[i].cookie);
 			if (rc)
 				emit(w, req[i].cookie, rc, NULL);
 			continue;
@@ -362,6 +244,8 @@ static void count_result(struct dp_relay_worker *w, int rc)
 	case KM_RELAY_PASSED: s->passed++; break;
 	case KM_RELAY_ANSWERED: s->answered++; break;
 	case -EBADMSG: s->rx_bad_auth++; break;
+	case -ENOKEY: break; /* resync_mismatch counts it */
+	case -EAGAIN: s->rx_paused++; break;
 	case -EPROTO: s->rx_malformed++; break;
 	case -EALREADY: s->rx_replayed++; break;
 	case -ESTALE: s->rx_late++; break;
@@ -385,13 +269,15 @@ static void handle_frame(struct dp_relay_worker *w, unsigned p, struct rte_mbuf 
 		return;
 	}
 	if (proto == DP_RELAY_PROTO_RESYNC) {
-		handle_resync(w, p, f + DP_RELAY_HDR_LEN, len - DP_RELAY_HDR_LEN);
+		resync_receive(w, p, f + DP_RELAY_HDR_LEN, len - DP_RELAY_HDR_LEN);
 		return;
 	}
 	uint8_t id[KM_KEY_ID_LEN];
 	int rc = km_relay_receive(w->relay, w->ports[p].neighbor, f + DP_RELAY_HDR_LEN,
 				  len - DP_RELAY_HDR_LEN, &w->out, id);
 	count_result(w, rc);
+	if (rc == -ENOKEY)
+		resync_mismatch(w, p);
 	if (rc < 0)
 		return;
 	if (w->out.len)
@@ -413,6 +299,7 @@ static void do_expiry(struct dp_relay_worker *w)
 		dp_port_watch(&w->watch[p], (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
 		w->stats.port_restarts += w->watch[p].restarts - before;
 	}
+	resync_tick(w, now);
 	uint8_t ids[16][KM_KEY_ID_LEN];
 	if (w->resolve_overdue) {
 		int n = km_relay_overdue(w->relay, w->ack_timeout_ns, ids, 16);
@@ -446,8 +333,7 @@ unsigned dp_relay_poll(struct dp_relay_worker *w)
 		w->stats.rx_frames += n[p];
 		work += n[p];
 	}
-	for (unsigned p = 0; p < w->nports; p++)
-		work += w->resync[p].rs && !km_resync_sent_all(w->resync[p].rs);
+	work += resync_pending(w);
 	if (work) {
 		struct km_store *st = km_relay_store(w->relay);
 		bool batch = km_store_batch_begin(st) == 0;
@@ -458,8 +344,7 @@ unsigned dp_relay_poll(struct dp_relay_worker *w)
 				rte_pktmbuf_free(m[p][i]);
 			}
 		}
-		for (unsigned p = 0; p < w->nports; p++)
-			resync_pump(w, p);
+		resync_pump(w);
 		if (batch && km_store_batch_end(st) != 0) {
 			w->stats.commit_failed++;
 			drop_outputs(w);

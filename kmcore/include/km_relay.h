@@ -84,10 +84,12 @@ enum km_relay_event {
 int km_relay_start(struct km_relay *r, const uint32_t *route, unsigned n, uint32_t bytes,
 		   uint8_t relay_id[KM_KEY_ID_LEN], struct km_relay_out *out);
 /* Handle a message from neighbour 'from'. Returns an enum km_relay_event (and fills out and
- * relay_id), or -EPROTO malformed, -EBADMSG failed authentication, -EALREADY replayed sequence
+ * relay_id), or -EPROTO malformed, -EBADMSG failed authentication, -ENOKEY it names key ids this
+ * end does not hold (the link's pools are out of step: resync them), -EALREADY replayed sequence
  * number, -ENOENT unknown relay, -EHOSTUNREACH not from a neighbour on the route or not to be
- * passed to one, -ESTALE an ACK that came after a resolve was sent (km_relay_resolve). On error
- * nothing changes and out->len is 0. */
+ * passed to one, -ESTALE an ACK that came after a resolve was sent (km_relay_resolve), -EAGAIN
+ * from a neighbour whose link is paused (km_relay_set_neighbor_paused). On error nothing changes
+ * and out->len is 0. */
 int km_relay_receive(struct km_relay *r, uint32_t from, const uint8_t *msg, size_t len,
 		     struct km_relay_out *out, uint8_t relay_id[KM_KEY_ID_LEN]);
 /* The origin gives up waiting (timeout): k is discarded. -ENOENT when not pending. */
@@ -126,6 +128,15 @@ int km_relay_overdue(struct km_relay *r, uint64_t max_age_ns, uint8_t (*ids)[KM_
 		     unsigned max);
 int km_relay_resolve(struct km_relay *r, const uint8_t relay_id[KM_KEY_ID_LEN],
 		     const uint32_t *route, unsigned n, struct km_relay_out *out);
+/* While a link's pool is resynced (km_resync_*) nothing may be taken from it or consumed by a
+ * message from it: a paused neighbour gets no message (starts and resolves through it fail with
+ * -EAGAIN, a hop forwarding onto it NACKs, replies onto it are dropped) and its messages are
+ * refused (-EAGAIN). -ENOENT when 'node' is not a neighbour. */
+int km_relay_set_neighbor_paused(struct km_relay *r, uint32_t node, bool paused);
+/* How many times a message from 'node' was accepted with a sequence number more than one above
+ * the last accepted (messages lost on the way, or the peer's restart): the link's pools may be
+ * out of step. -ENOENT when 'node' is not a neighbour. */
+int km_relay_neighbor_gaps(const struct km_relay *r, uint32_t node, uint64_t *gaps);
 /* The key pool of the link to a neighbour; -ENOENT when 'node' is not a neighbour. */
 int km_relay_neighbor_pool(const struct km_relay *r, uint32_t node, km_pool_id *pool);
 /* The key store this relay takes pads from (for km_store_batch_begin around a burst). */

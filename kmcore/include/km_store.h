@@ -284,33 +284,69 @@ int km_store_seq_last_rx(struct km_store *st, km_pool_id pool, uint64_t *seq);
 /* Commit a named take only when seq is above the last accepted one, recording it atomically:
  * -EALREADY for a replayed or old sequence number (the take stays open). */
 int km_store_take_commit_seq(struct km_store *st, struct km_take_handle *h, uint64_t seq);
+/* Last sequence number handed out by km_store_seq_next on a pool's link (0: none). After a
+ * restart it is just below the durable limit the numbers resume from. */
+int km_store_seq_last_tx(struct km_store *st, km_pool_id pool, uint64_t *seq);
+/* Accept nothing at or below seq from the peer any more (a resync: everything the peer sent
+ * before it is obsolete). Never lowers the mark. */
+int km_store_seq_raise_rx(struct km_store *st, km_pool_id pool, uint64_t seq);
 
-/* ---- resync after a restart (Kx-1) ----
- * Both ends of a link run the same steps: start (snapshot the pool's AVAILABLE ids generated at or
- * before cutoff_ns, 0 for all), send every message from km_resync_next to the peer, feed the
- * peer's messages to km_resync_receive until it returns 1, then km_resync_finish discards the keys
- * only this end holds. Both ends then hold the same ids and report the same digest. Run it while
- * the link's key flow and relays are paused. */
+/* ---- resync of a link's pool (Kx-1) ----
+ * A lost relay message, a tampered one or a restart can leave the two ends of a link out of step:
+ * the sender consumed keys the receiver still holds and made leftover keys (rest ids) the
+ * receiver never made, so every later message names keys the receiver lacks. A resync makes them
+ * agree again. The initiator (km_resync_start) and the responder (km_resync_accept, from the
+ * initiator's first message) each send the ids of their AVAILABLE keys generated at or before
+ * cutoff_ns (0: all) and keep the ids both hold.
+ * The exchange is authenticated by the keys it agrees on: once an end holds both id sets it cuts
+ * the first 64 bytes of the agreed keys (ascending id order; keys nobody but the two ends knows)
+ * and sends a confirm tagged with Poly1305 over the transcript (pool, cutoff, both nonces,
+ * SHA-256 of both id sets as each end sees them, its own last sent sequence number): the
+ * initiator's under bytes 0-31, the responder's under 32-63. Those 64 bytes are consumed when the
+ * confirm goes out. km_resync_finish discards nothing until the peer's confirm verifies, so a
+ * forged, altered or replayed id set or confirm changes no key (-EBADMSG); it then discards the
+ * keys only this end holds and raises the link's receive mark to the peer's last sent sequence
+ * number (its messages from before the resync are obsolete). Both ends report the same digest.
+ * Run it while the link's relays are paused (dp_relay does: no message out, none taken in). */
 #define KM_RESYNC_IDS_PER_MSG 512 /* a message fits a 9000-byte jumbo frame */
-#define KM_RESYNC_MSG_MAX (64 + KM_RESYNC_IDS_PER_MSG * KM_KEY_ID_LEN)
+#define KM_RESYNC_MSG_MAX (128 + KM_RESYNC_IDS_PER_MSG * KM_KEY_ID_LEN)
+#define KM_RESYNC_NONCE_LEN 16
+#define KM_RESYNC_AUTH_BYTES 64 /* of agreed keys consumed by the two confirms */
 struct km_resync;
 int km_resync_start(struct km_store *st, km_pool_id pool, uint64_t cutoff_ns,
 		    struct km_resync **out);
-/* Write the next message (at most KM_RESYNC_MSG_MAX bytes) to buf; returns its length, 0 when
- * every message was produced, -ENOSPC when cap is too small. */
+/* Responder: a session for the initiator's first ids message (then pass that message to
+ * km_resync_receive). -EPROTO when msg is not an initiator's first ids message. */
+int km_resync_accept(struct km_store *st, const uint8_t *msg, size_t len, struct km_resync **out);
+/* Write the next message to send (at most KM_RESYNC_MSG_MAX bytes) to buf and return its
+ * length: ids messages, then the confirm once the peer's whole set arrived; 0 when there is
+ * nothing to send now. -ENOSPC cap too small; -EAGAIN the agreed keys hold fewer than
+ * KM_RESYNC_AUTH_BYTES (the link cannot be resynced: re-provision it). */
 int km_resync_next(struct km_resync *rs, uint8_t *buf, size_t cap);
-/* Returns 1 when the peer's whole set has arrived, 0 when more is expected, -EPROTO for a
- * malformed or out-of-order message, -EINVAL for a different pool or cutoff (nothing changes). */
+/* A message of the peer: 0 taken, 1 the peer's confirm arrived (everything it sends), -EPROTO
+ * malformed or out of order, -EINVAL another pool or cutoff, -ESRCH another session (nonce);
+ * nothing changes on error. */
 int km_resync_receive(struct km_resync *rs, const uint8_t *msg, size_t len);
-/* Discard own keys the peer lacks; digest = SHA-256 of the agreed ids in ascending order. Returns
- * the count discarded; -EAGAIN when the peer's set is incomplete. */
+/* True once this end sent its confirm and holds the peer's. */
+bool km_resync_done(const struct km_resync *rs);
+/* Verify the peer's confirm, discard own keys the peer lacks, raise the receive mark; digest =
+ * SHA-256 of the agreed ids in ascending order. Returns the count discarded; -EAGAIN when not
+ * done, -EBADMSG when the peer's confirm does not verify (nothing discarded). */
 int km_resync_finish(struct km_resync *rs, uint8_t digest[32]);
 void km_resync_free(struct km_resync *rs);
-/* Pool and cutoff a resync message is about (a responder starts its side with them). -EPROTO
- * when it is not a resync message. */
-int km_resync_peek(const uint8_t *msg, size_t len, km_pool_id *pool, uint64_t *cutoff_ns);
-/* True once every message was produced by km_resync_next. */
-bool km_resync_sent_all(const struct km_resync *rs);
+/* What a resync message is (for the receiver to find or start its session). */
+struct km_resync_info {
+	km_pool_id pool;
+	uint64_t cutoff_ns;
+	bool from_responder;
+	bool first; /* the initiator's first ids message: starts a session */
+	uint8_t nonce[KM_RESYNC_NONCE_LEN]; /* the initiator's: names the session */
+};
+/* -EPROTO when it is not a resync message. */
+int km_resync_peek(const uint8_t *msg, size_t len, struct km_resync_info *info);
+bool km_resync_is_initiator(const struct km_resync *rs);
+/* The session's name (the initiator's nonce). */
+const uint8_t *km_resync_nonce(const struct km_resync *rs);
 
 /* ---- authentication material of the QKD links ----
  * The dataplane's Wegman-Carter pad pools, persisted so a restarted node never reuses a pad:

@@ -45,7 +45,9 @@ struct km_relay {
 	uint32_t node;
 	struct km_store *store;
 	struct km_relay_neighbor *nb;
-	bool *down; /* per neighbour: administratively down */
+	bool *down;   /* per neighbour: administratively down */
+	bool *paused; /* per neighbour: its link's pool is being resynced */
+	uint64_t *gaps; /* per neighbour: sequence numbers skipped by accepted messages */
 	unsigned nnb;
 	struct km_relay_mac *mac;
 	uint8_t *work; /* locked: Poly1305 key + pad of the incoming hop, then of the outgoing hop */
@@ -68,10 +70,12 @@ int km_relay_create(const struct km_relay_config *cfg, struct km_relay **out)
 	r->nnb = cfg->nneighbors;
 	r->nb = calloc(cfg->nneighbors ? cfg->nneighbors : 1, sizeof(*r->nb));
 	r->down = calloc(cfg->nneighbors ? cfg->nneighbors : 1, sizeof(*r->down));
+	r->paused = calloc(cfg->nneighbors ? cfg->nneighbors : 1, sizeof(*r->paused));
+	r->gaps = calloc(cfg->nneighbors ? cfg->nneighbors : 1, sizeof(*r->gaps));
 	r->mac = km_relay_mac_new();
 	r->work = km_key_material_alloc(WORK_LEN);
 	r->plain = km_key_material_alloc(WORK_LEN);
-	if (!r->nb || !r->down || !r->mac || !r->work || !r->plain) {
+	if (!r->nb || !r->down || !r->paused || !r->gaps || !r->mac || !r->work || !r->plain) {
 		km_relay_free(r);
 		return -ENOMEM;
 	}
@@ -122,6 +126,8 @@ void km_relay_free(struct km_relay *r)
 	km_key_material_free(r->plain, WORK_LEN);
 	free(r->nb);
 	free(r->down);
+	free(r->paused);
+	free(r->gaps);
 	free(r);
 }
 
@@ -155,6 +161,24 @@ int km_relay_set_neighbor_up(struct km_relay *r, uint32_t node, bool up)
 static bool neighbor_down(const struct km_relay *r, const struct km_relay_neighbor *nb)
 {
 	return r->down[nb - r->nb];
+}
+
+int km_relay_set_neighbor_paused(struct km_relay *r, uint32_t node, bool paused)
+{
+	const struct km_relay_neighbor *nb = r ? neighbor(r, node) : NULL;
+	if (!nb)
+		return -ENOENT;
+	r->paused[nb - r->nb] = paused;
+	return 0;
+}
+
+int km_relay_neighbor_gaps(const struct km_relay *r, uint32_t node, uint64_t *gaps)
+{
+	const struct km_relay_neighbor *nb = r && gaps ? neighbor(r, node) : NULL;
+	if (!nb)
+		return -ENOENT;
+	*gaps = r->gaps[nb - r->nb];
+	return 0;
 }
 
 int km_relay_neighbor_pool(const struct km_relay *r, uint32_t node, km_pool_id *pool)
@@ -253,6 +277,8 @@ static int msg_begin(struct km_relay *r, uint8_t kind, const uint32_t *route, ui
 		return -EHOSTUNREACH;
 	if (kind == KIND_KEY && neighbor_down(r, nb))
 		return -ENETDOWN;
+	if (r->paused[nb - r->nb])
+		return -EAGAIN; /* its pool is being resynced: nothing may be taken from it */
 	int rc = km_store_take_begin(r->store, nb->pool, take_len, r->work, th);
 	if (rc)
 		return rc == -E2BIG ? -EAGAIN : rc;
@@ -344,9 +370,12 @@ static int seal_ctl(struct km_relay *r, uint8_t kind, const uint32_t *route, uin
 /* Receiving side of both: refuse a sequence number not above the last accepted on the link
  * (replay), take the named bytes into r->work, check the tag over the 'maclen' bytes before it,
  * and commit the take with the sequence number. On error nothing changes (the named keys go
- * back: nothing was revealed by them) and r->work is wiped; on success the caller wipes it. */
-static int open_named(struct km_relay *r, const struct km_take *t, uint64_t seq, const uint8_t *msg,
-		      size_t maclen)
+ * back: nothing was revealed by them) and r->work is wiped; on success the caller wipes it.
+ * Keys we do not hold (-ENOKEY): the peer's pool is out of step with ours (a lost message, a
+ * restart) or the message is not from the peer; a resync settles either. A sequence number
+ * more than one above the last is a message lost on the way (counted in gaps). */
+static int open_named(struct km_relay *r, const struct km_relay_neighbor *nb, const struct km_take *t,
+		      uint64_t seq, const uint8_t *msg, size_t maclen)
 {
 	uint64_t last;
 	km_store_seq_last_rx(r->store, t->pool, &last);
@@ -355,7 +384,7 @@ static int open_named(struct km_relay *r, const struct km_take *t, uint64_t seq,
 	struct km_take_handle th;
 	int rc = km_store_take_named(r->store, t, r->work, &th);
 	if (rc)
-		return rc == -ENOENT ? -EBADMSG : rc; /* keys we do not hold: not from our peer */
+		return rc == -ENOENT ? -ENOKEY : rc;
 	uint8_t want[KM_RELAY_TAG_LEN];
 	rc = km_relay_mac(r->mac, r->work, msg, maclen, NULL, 0, want);
 	if (rc == 0 && CRYPTO_memcmp(want, msg + maclen, KM_RELAY_TAG_LEN) != 0)
@@ -365,6 +394,8 @@ static int open_named(struct km_relay *r, const struct km_take *t, uint64_t seq,
 	if (rc) {
 		km_store_take_abort(r->store, &th, false);
 		OPENSSL_cleanse(r->work, t->bytes);
+	} else if (seq > last + 1) {
+		r->gaps[nb - r->nb]++;
 	}
 	return rc;
 }
@@ -388,7 +419,7 @@ static int open_ctl(struct km_relay *r, uint32_t from, const uint8_t *msg, size_
 	struct km_take t = {.pool = nb->pool, .bytes = KM_RELAY_AUTH_LEN, .nsrc = nsrc};
 	for (unsigned i = 0; i < nsrc; i++)
 		memcpy(t.src[i], msg + off + i * KM_KEY_ID_LEN, KM_KEY_ID_LEN);
-	int rc = open_named(r, &t, seq, msg, len - KM_RELAY_TAG_LEN);
+	int rc = open_named(r, nb, &t, seq, msg, len - KM_RELAY_TAG_LEN);
 	if (rc == 0)
 		OPENSSL_cleanse(r->work, KM_RELAY_AUTH_LEN);
 	return rc;
@@ -501,7 +532,7 @@ static int on_key(struct km_relay *r, uint32_t from, const uint8_t *msg, size_t 
 	for (unsigned i = 0; i < nsrc; i++, off += KM_KEY_ID_LEN)
 		memcpy(t.src[i], msg + off, KM_KEY_ID_LEN);
 	const uint8_t *ct = msg + off;
-	int rc = open_named(r, &t, seq, msg, off + clen);
+	int rc = open_named(r, nb, &t, seq, msg, off + clen);
 	if (rc)
 		return rc;
 	km_xor(r->plain, ct, r->work + KM_RELAY_AUTH_LEN, clen);
@@ -689,8 +720,11 @@ int km_relay_receive(struct km_relay *r, uint32_t from, const uint8_t *msg, size
 	int rc = head_get(msg, len, &h);
 	if (rc)
 		return rc;
-	if (h.route[h.hop] != r->node || !neighbor(r, from))
+	const struct km_relay_neighbor *nb = neighbor(r, from);
+	if (h.route[h.hop] != r->node || !nb)
 		return -EHOSTUNREACH;
+	if (r->paused[nb - r->nb])
+		return -EAGAIN; /* sent before the resync: obsolete once it ends */
 	if (h.kind == KIND_KEY)
 		rc = on_key(r, from, msg, len, &h, out);
 	else if (h.kind == KIND_RESOLVE)

@@ -323,3 +323,38 @@ int km_store_seq_last_rx(struct km_store *st, km_pool_id pool, uint64_t *seq)
 	pthread_mutex_unlock(&st->lock);
 	return 0;
 }
+
+int km_store_seq_last_tx(struct km_store *st, km_pool_id pool, uint64_t *seq)
+{
+	if (!st || !seq)
+		return -EINVAL;
+	pthread_mutex_lock(&st->lock);
+	struct pool_state *p = pool_get(st, pool, false);
+	*seq = p && p->tx_seq ? p->tx_seq - 1 : 0;
+	pthread_mutex_unlock(&st->lock);
+	return 0;
+}
+
+int km_store_seq_raise_rx(struct km_store *st, km_pool_id pool, uint64_t seq)
+{
+	if (!st)
+		return -EINVAL;
+	pthread_mutex_lock(&st->lock);
+	MDB_txn *txn;
+	int rc = wtxn_begin(st, &txn);
+	if (rc == 0) {
+		struct pool_state *p = pool_get(st, pool, true);
+		if (!p)
+			rc = -ENOMEM;
+		else if (seq > p->rx_seq) {
+			p->rx_seq = seq;
+			rc = pool_save(st, txn, p);
+		}
+		if (rc)
+			wtxn_abort(st, txn);
+		else
+			rc = wtxn_commit(st, txn);
+	}
+	store_unlock(st);
+	return rc;
+}

@@ -414,6 +414,58 @@ static void test_three_nodes(void)
 		node_down(&tri[i]);
 }
 
+/* The node's KM-link resyncs reach show stats, /metrics and the Mk status report; three failed
+ * resyncs in a row raise an alarm on the link, a success clears it. */
+static struct node rsn;
+static int resync_alarm_is(void *want)
+{
+	char err[256];
+	json_t *r = call(rsn.sock, "show stats", err, sizeof(err));
+	json_t *alarms = json_object_get(r, "alarms");
+	int seen = 0;
+	for (size_t i = 0; i < json_array_size(alarms); i++)
+		seen |= !strcmp(row_str(alarms, i, "alarm"), "resync_failing") &&
+			!strcmp(row_str(alarms, i, "object"), "kab");
+	json_decref(r);
+	return seen == *(int *)want;
+}
+
+static void test_resync_reported(void)
+{
+	char text[1024], err[256];
+	snprintf(text, sizeof(text),
+		 "[node]\nid = A\nlcores = 1\ncontrol_socket = %s/rs.sock\nrouting_period_ms = 50\n"
+		 "[qkd_link ab]\nid = 1\npeer = B\n[km_link kab]\npeer = B\nqkd_link = ab\n", dir);
+	node_up(&rsn, text, false);
+	struct cp_sim_link sl;
+	CU_ASSERT_EQUAL_FATAL(cp_sim_get(rsn.sim, "kab", &sl), 0);
+	sl.resyncs = 2;
+	sl.resync_failures = 4;
+	sl.resync_alarm = true;
+	CU_ASSERT_EQUAL(cp_sim_set(rsn.sim, "kab", &sl), 0);
+	int one = 1, zero = 0;
+	wait_for(resync_alarm_is, &one, 3000);
+	CU_ASSERT_TRUE(resync_alarm_is(&one));
+	json_t *r = call(rsn.sock, "show stats", err, sizeof(err));
+	json_t *l = json_array_get(json_object_get(r, "links"), 0);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(l, "resyncs")), 2);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(l, "resync_failures")), 4);
+	json_decref(r);
+	json_t *stats = cp_ctrl_stats(rsn.ctrl);
+	char *m = cp_metrics_text(stats);
+	CU_ASSERT_PTR_NOT_NULL(strstr(m, "# TYPE qkd_km_link_resync_failures_total counter\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(m, "qkd_km_link_resync_failures_total{node=\"A\",link=\"kab\"} 4\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(m, "qkd_km_link_resyncs_total{node=\"A\",link=\"kab\"} 2\n"));
+	free(m);
+	json_decref(stats);
+	sl.resyncs = 3;
+	sl.resync_alarm = false;
+	CU_ASSERT_EQUAL(cp_sim_set(rsn.sim, "kab", &sl), 0);
+	wait_for(resync_alarm_is, &zero, 3000);
+	CU_ASSERT_TRUE(resync_alarm_is(&zero));
+	node_down(&rsn);
+}
+
 /* A neighbour announcing another number than the configured peer_number: alarm, and the KM link
  * is advertised down (no relay may cross it). */
 static struct node mm[2];
@@ -514,6 +566,7 @@ int main(void)
 	mkdir(dir, 0700);
 	CU_TestInfo tests[] = {{"single node: commands, rings, snapshot, reload", test_single_node},
 			       {"node number mismatch", test_number_mismatch},
+			       {"KM-link resyncs in stats, metrics; failing resyncs alarm", test_resync_reported},
 			       {"three nodes: LSA flooding and rerouting", test_three_nodes},
 			       {"mutual TLS between neighbours", test_tls_neighbours},
 			       CU_TEST_INFO_NULL};

@@ -139,7 +139,8 @@ static void net_up(struct net *w, int n, int empty_link, uint64_t ack_timeout_ns
 		CU_ASSERT_FATAL(d->req && d->ev);
 		struct dp_relay_config cfg = {.relay = r, .requests = d->req, .events = d->ev, .pool = pool,
 					      .ports = ports[i], .nports = np[i], .ack_timeout_ns = ack_timeout_ns,
-					      .resolve_overdue = resolve_mode, .quit = &quit_flag};
+					      .resolve_overdue = resolve_mode, .quit = &quit_flag,
+					      .resync_age_ns = 1 /* the test's keys are all fresh */};
 		CU_ASSERT_EQUAL_FATAL(dp_relay_worker_create(&cfg, &d->w), 0);
 	}
 	seq++;
@@ -451,6 +452,232 @@ static void test_worker_on_own_lcore(void)
 	net_down(&w);
 }
 
+struct id_list {
+	unsigned n;
+	uint8_t (*ids)[KM_KEY_ID_LEN];
+	uint32_t *bytes;
+};
+
+static int add_id(void *ctx, const struct km_key_meta *m)
+{
+	struct id_list *l = ctx;
+	l->ids = realloc(l->ids, (l->n + 1) * sizeof(*l->ids));
+	l->bytes = realloc(l->bytes, (l->n + 1) * sizeof(*l->bytes));
+	memcpy(l->ids[l->n], m->id, KM_KEY_ID_LEN);
+	l->bytes[l->n++] = m->bits / 8;
+	return 0;
+}
+
+/* Both ends of a link hold the same available keys: the same ids, each with the same bytes. */
+static bool pools_agree(struct km_store *a, struct km_store *b, km_pool_id pool)
+{
+	struct id_list x = {0}, y = {0};
+	km_store_list(a, pool, KM_KEY_AVAILABLE, add_id, &x);
+	km_store_list(b, pool, KM_KEY_AVAILABLE, add_id, &y);
+	bool same = x.n == y.n && x.n > 0 && memcmp(x.ids, y.ids, x.n * sizeof(*x.ids)) == 0;
+	for (unsigned i = 0; same && i < x.n; i++) {
+		uint8_t *ka = malloc(x.bytes[i] + 1), *kb = malloc(x.bytes[i] + 1);
+		struct km_take t = {.pool = pool, .bytes = x.bytes[i], .nsrc = 1};
+		memcpy(t.src[0], x.ids[i], KM_KEY_ID_LEN);
+		struct km_take_handle h;
+		same = x.bytes[i] == y.bytes[i] && km_store_take_named(a, &t, ka, &h) == 0;
+		if (same)
+			km_store_take_abort(a, &h, false);
+		same = same && km_store_take_named(b, &t, kb, &h) == 0;
+		if (same) {
+			km_store_take_abort(b, &h, false);
+			same = memcmp(ka, kb, x.bytes[i]) == 0;
+		}
+		free(ka);
+		free(kb);
+	}
+	free(x.ids);
+	free(x.bytes);
+	free(y.ids);
+	free(y.bytes);
+	return same;
+}
+
+/* Poll every node; node 0's OVERDUE events become RESOLVE requests along the route (what the
+ * control thread does). Returns the first event at node 0 of a kind in want[], 0 after
+ * max_ms of wall time (automatic resyncs run on the workers' 100 ms tick). */
+static int drive(struct net *w, const int *want, unsigned nwant, struct dp_relay_event *out,
+		 unsigned max_ms)
+{
+	uint64_t end = rte_get_tsc_cycles() + rte_get_tsc_hz() / 1000 * max_ms;
+	while (rte_get_tsc_cycles() < end) {
+		for (int i = 0; i < w->n; i++)
+			dp_relay_poll(w->nd[i].w);
+		struct dp_relay_event ev;
+		while (rte_ring_dequeue_elem(w->nd[0].ev, &ev, sizeof(ev)) == 0) {
+			if (ev.kind == DP_RELAY_EV_OVERDUE) {
+				struct dp_relay_request res = {.kind = DP_RELAY_REQ_RESOLVE,
+							       .nroute = (uint8_t)w->n};
+				for (int i = 0; i < w->n; i++)
+					res.route[i] = node_id(i);
+				memcpy(res.relay_id, ev.relay_id, KM_KEY_ID_LEN);
+				rte_ring_enqueue_elem(w->nd[0].req, &res, sizeof(res));
+			}
+			for (unsigned k = 0; k < nwant; k++) {
+				if (ev.kind == want[k]) {
+					*out = ev;
+					return ev.kind;
+				}
+			}
+		}
+		rte_delay_us_sleep(200);
+	}
+	return 0;
+}
+
+/* A key message lost on the KM link A -> B leaves A's half of the link pool ahead of B's: every
+ * later message from A names a leftover key B never made. Nobody steps in: B sees the mismatch,
+ * resyncs the link with A by itself, A's overdue relay is resolved (gone at both ends: C never
+ * got it) and new relays are confirmed; both ends of the link hold the same keys. */
+static void test_lost_message_auto_resync(void)
+{
+	resolve_mode = true;
+	struct net w;
+	net_up(&w, 3, -1, 1000000); /* 1 ms ACK timeout: overdue at the next tick */
+	resolve_mode = false;
+	CU_ASSERT_EQUAL_FATAL(request(&w, 64, 1), 0);
+	dp_relay_poll(w.nd[0].w);
+	struct dp_relay_event lost, ev;
+	CU_ASSERT_EQUAL_FATAL(rte_ring_dequeue_elem(w.nd[0].ev, &lost, sizeof(lost)), 0);
+	CU_ASSERT_EQUAL(lost.kind, DP_RELAY_EV_STARTED);
+	struct rte_mbuf *m = NULL;
+	CU_ASSERT_EQUAL_FATAL(rte_ring_dequeue(w.rings[0], (void **)&m), 0); /* test hook: lost */
+	rte_pktmbuf_free(m);
+	CU_ASSERT_FALSE(pools_agree(w.nd[0].st, w.nd[1].st, link_pool(0)));
+	const int fail_or_confirm[] = {KM_RELAY_FAILED, KM_RELAY_CONFIRMED, DP_RELAY_EV_EXPIRED};
+	CU_ASSERT_EQUAL(drive(&w, fail_or_confirm, 3, &ev, 10000), KM_RELAY_FAILED);
+	CU_ASSERT(memcmp(ev.relay_id, lost.relay_id, 16) == 0);
+	const struct dp_relay_stats *a = dp_relay_stats(w.nd[0].w), *b = dp_relay_stats(w.nd[1].w);
+	CU_ASSERT(b->rx_pool_mismatch >= 1);
+	CU_ASSERT(b->resync_auto + a->resync_auto >= 1);
+	CU_ASSERT(a->resyncs >= 1 && b->resyncs >= 1);
+	CU_ASSERT_EQUAL(a->resync_errors + b->resync_errors, 0);
+	struct km_key_meta meta;
+	for (int i = 0; i < 3; i++) /* the lost relay's key is nowhere */
+		CU_ASSERT_EQUAL(km_store_get(w.nd[i].st, lost.relay_id, &meta), -ENOENT);
+	/* the link works again: relays are confirmed, the same key at both ends */
+	for (int k = 0; k < 3; k++) {
+		CU_ASSERT_EQUAL_FATAL(request(&w, 64, 10 + (uint64_t)k), 0);
+		const int started[] = {DP_RELAY_EV_STARTED};
+		struct dp_relay_event st;
+		CU_ASSERT_EQUAL_FATAL(drive(&w, started, 1, &st, 5000), DP_RELAY_EV_STARTED);
+		CU_ASSERT_EQUAL(drive(&w, fail_or_confirm, 3, &ev, 5000), KM_RELAY_CONFIRMED);
+		uint8_t ka[64], kc[64];
+		CU_ASSERT_EQUAL(stored_key(w.nd[0].st, KM_POOL_PEER(node_id(2)), st.relay_id, 64, ka), 0);
+		CU_ASSERT_EQUAL(stored_key(w.nd[2].st, KM_POOL_PEER(node_id(0)), st.relay_id, 64, kc), 0);
+		CU_ASSERT(memcmp(ka, kc, 64) == 0);
+	}
+	for (int i = 0; i < 2; i++)
+		CU_ASSERT_TRUE(pools_agree(w.nd[i].st, w.nd[i + 1].st, link_pool(i)));
+	CU_ASSERT_EQUAL(b->rx_bad_auth, 0);
+	net_down(&w);
+}
+
+/* Queue a resync message on the ring that feeds B from A, as if A had sent it. */
+static void inject_resync(struct net *w, const uint8_t *msg, size_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	CU_ASSERT_FATAL(m && DP_RELAY_HDR_LEN + len <= rte_pktmbuf_tailroom(m));
+	uint8_t *f = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(DP_RELAY_HDR_LEN + len));
+	memset(f, 0, DP_RELAY_HDR_LEN);
+	f[12] = DP_RELAY_ETHERTYPE >> 8;
+	f[13] = DP_RELAY_ETHERTYPE & 0xff;
+	f[17] = DP_RELAY_PROTO_RESYNC >> 8;
+	f[18] = DP_RELAY_PROTO_RESYNC & 0xff;
+	memcpy(f + DP_RELAY_HDR_LEN, msg, len);
+	CU_ASSERT_EQUAL(rte_ring_enqueue(w->rings[0], m), 0);
+}
+
+/* Someone on the link who holds no key of it forges a resync with B, listing half of B's ids
+ * (ids are public) under keys of its own: B answers, but the forger's confirm cannot verify, so
+ * B discards nothing; B then resyncs with the real A by itself and the link works. */
+static void test_forged_resync_changes_nothing(void)
+{
+	struct net w;
+	net_up(&w, 2, -1, 0);
+	km_pool_id lp = link_pool(0);
+	struct id_list bl = {0};
+	km_store_list(w.nd[1].st, lp, KM_KEY_AVAILABLE, add_id, &bl);
+	CU_ASSERT_EQUAL_FATAL(bl.n, LINK_KEYS);
+	char dir[256];
+	su_tmpdir(dir, sizeof(dir), "forger");
+	struct km_store *x = su_open(dir, KM_SYNC_NONE, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	uint8_t mat[LINK_KEY_BYTES];
+	for (unsigned i = 0; i < bl.n; i += 2) {
+		unit_fill_random(mat, sizeof(mat), 1000 + i);
+		struct km_key_in k = {.pool = lp, .bits = bl.bytes[i] * 8, .type = KM_KEY_QKD,
+				      .material = mat};
+		memcpy(k.id, bl.ids[i], KM_KEY_ID_LEN);
+		CU_ASSERT_EQUAL(km_store_put(x, &k, 1), 0);
+	}
+	struct km_resync *fx;
+	CU_ASSERT_EQUAL_FATAL(km_resync_start(x, lp, 0, &fx), 0);
+	uint8_t *msg = malloc(KM_RESYNC_MSG_MAX);
+	int n = km_resync_next(fx, msg, KM_RESYNC_MSG_MAX);
+	CU_ASSERT_FATAL(n > 0);
+	inject_resync(&w, msg, (size_t)n);
+	/* B answers the forger (whose frames we take off the B -> A ring before A sees them) */
+	int confirms = 0;
+	for (int round = 0; round < 20 && !confirms; round++) {
+		dp_relay_poll(w.nd[1].w);
+		struct rte_mbuf *m;
+		while (rte_ring_dequeue(w.rings[1], (void **)&m) == 0) {
+			uint32_t len = rte_pktmbuf_pkt_len(m);
+			CU_ASSERT_FATAL(len <= KM_RESYNC_MSG_MAX + DP_RELAY_HDR_LEN);
+			uint8_t *copy = malloc(len);
+			const uint8_t *f = rte_pktmbuf_read(m, 0, len, copy);
+			if (f != copy)
+				memcpy(copy, f, len);
+			confirms += km_resync_receive(fx, copy + DP_RELAY_HDR_LEN, len - DP_RELAY_HDR_LEN) == 1;
+			free(copy);
+			rte_pktmbuf_free(m);
+		}
+		while ((n = km_resync_next(fx, msg, KM_RESYNC_MSG_MAX)) > 0)
+			inject_resync(&w, msg, (size_t)n);
+	}
+	CU_ASSERT_EQUAL(confirms, 1); /* B confirmed, and the forger's confirm is on its way */
+	struct dp_relay_event ev;
+	for (int round = 0; round < 5; round++)
+		dp_relay_poll(w.nd[1].w);
+	CU_ASSERT_EQUAL_FATAL(rte_ring_dequeue_elem(w.nd[1].ev, &ev, sizeof(ev)), 0);
+	CU_ASSERT_EQUAL(ev.kind, DP_RELAY_EV_RESYNC_FAILED);
+	CU_ASSERT_EQUAL(ev.count, -EBADMSG);
+	CU_ASSERT_EQUAL(ev.fails, 1);
+	/* every key the forger did not list is still at B (an unauthenticated resync would have
+	 * discarded them) */
+	struct km_key_meta meta;
+	for (unsigned i = 1; i < bl.n; i += 2)
+		CU_ASSERT_EQUAL(km_store_get(w.nd[1].st, bl.ids[i], &meta), 0);
+	/* B spent the bytes of its confirm: it resyncs with A on its own, and relays go through */
+	struct rte_mbuf *m;
+	while (rte_ring_dequeue(w.rings[1], (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	const int resynced[] = {DP_RELAY_EV_RESYNCED};
+	CU_ASSERT_EQUAL(drive(&w, resynced, 1, &ev, 5000), DP_RELAY_EV_RESYNCED);
+	CU_ASSERT_EQUAL(dp_relay_stats(w.nd[1].w)->resync_auto, 1);
+	CU_ASSERT_EQUAL(dp_relay_stats(w.nd[1].w)->resync_errors, 1);
+	for (int round = 0; round < 10; round++) /* A's side finishes too */
+		for (int i = 0; i < 2; i++)
+			dp_relay_poll(w.nd[i].w);
+	CU_ASSERT_TRUE(pools_agree(w.nd[0].st, w.nd[1].st, lp));
+	CU_ASSERT_EQUAL_FATAL(request(&w, 64, 3), 0);
+	const int confirmed[] = {KM_RELAY_CONFIRMED, KM_RELAY_FAILED, DP_RELAY_EV_EXPIRED};
+	CU_ASSERT_EQUAL(drive(&w, confirmed, 3, &ev, 5000), KM_RELAY_CONFIRMED);
+	km_resync_free(fx);
+	free(msg);
+	free(bl.ids);
+	free(bl.bytes);
+	km_store_close(x);
+	su_rmdir(dir);
+	net_down(&w);
+}
+
 /* After a restart the two ends of a link disagree: the resync over the KM link leaves both with
  * the common keys and the same digest. */
 static void test_resync_over_km_link(void)
@@ -483,12 +710,14 @@ static void test_resync_over_km_link(void)
 	CU_ASSERT_EQUAL(ev[0].neighbor, node_id(1));
 	CU_ASSERT_EQUAL(ev[1].neighbor, node_id(0));
 	CU_ASSERT(memcmp(ev[0].digest, ev[1].digest, 32) == 0);
-	struct km_pool_stats a, b;
+	/* the common keys stay, less the 64 bytes the two confirms were tagged with */
+	struct km_pool_stats a;
 	km_store_pool_stats(w.nd[0].st, lp, &a);
-	km_store_pool_stats(w.nd[1].st, lp, &b);
-	CU_ASSERT_EQUAL(a.keys[KM_KEY_AVAILABLE], LINK_KEYS + 1500);
-	CU_ASSERT_EQUAL(b.keys[KM_KEY_AVAILABLE], LINK_KEYS + 1500);
+	CU_ASSERT_EQUAL(a.available_bits, ((uint64_t)LINK_KEYS * LINK_KEY_BYTES + 1500 * 16 - 64) * 8);
+	CU_ASSERT_TRUE(pools_agree(w.nd[0].st, w.nd[1].st, lp));
 	CU_ASSERT_EQUAL(dp_relay_stats(w.nd[0].w)->resyncs, 1);
+	CU_ASSERT_EQUAL(dp_relay_stats(w.nd[1].w)->resyncs, 1);
+	CU_ASSERT_EQUAL(dp_relay_stats(w.nd[0].w)->resync_auto, 0);
 	/* a resync with a node that is not a neighbour fails at once */
 	req.neighbor = 999;
 	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue_elem(w.nd[0].req, &req, sizeof(req)), 0);
@@ -507,6 +736,8 @@ static CU_TestInfo relay_tests[] = {
 	{"LINK requests: down NACKs new relays, up restores", test_link_request},
 	{"lost ACK: overdue, resolved, gone at both ends", test_lost_ack_resolved},
 	{"resync over the KM link", test_resync_over_km_link},
+	{"lost KM-link message: the link resyncs by itself", test_lost_message_auto_resync},
+	{"forged resync changes nothing, the real one follows", test_forged_resync_changes_nothing},
 	CU_TEST_INFO_NULL,
 };
 

@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct km_relay_out out;
 	uint8_t id[KM_KEY_ID_LEN];
 	int rc = km_relay_receive(relay, from, data + 1, size - 1, &out, id);
-	bool known = rc == -EPROTO || rc == -EBADMSG || rc == -EALREADY || rc == -ENOENT ||
+	bool known = rc == -EPROTO || rc == -EBADMSG || rc == -ENOKEY || rc == -EALREADY || rc == -ENOENT ||
 		     rc == -EHOSTUNREACH || rc == -ESTALE || rc == -EINVAL || rc == -EEXIST ||
 		     rc == -EAGAIN || (rc >= KM_RELAY_FORWARDED && rc <= KM_RELAY_ANSWERED);
 	if (!known || (rc < 0 && out.len) || out.len > KM_RELAY_MSG_MAX ||

@@ -58,7 +58,7 @@ try:
     eq((kl["name"], kl["peer"], kl["state"], kl["capacity_bits"]), ("kab", "A", "up", 1000000),
        "response extension carries the KM link status")
     for key in ("buffer_bits", "fill_pct", "fill_rate_bps", "keys_supplied", "ttl_expired",
-                "auth_failures", "relay_latency_us"):
+                "auth_failures", "relay_latency_us", "resyncs", "resync_failures"):
         check(key in kl, "extension has " + key)
     r = run_json([QKDMGR, "-s", msock, "request", "A-qkd-qab"])
     q = r["status"]["qkd_module"][0]

@@ -84,4 +84,39 @@ static inline int su_put_stream(struct km_store *st, km_pool_id pool, uint64_t s
 	return rc;
 }
 
+/* Hook that may alter a resync message on its way (dir 0: initiator to responder), or NULL. */
+typedef void (*su_resync_tamper_fn)(uint8_t *msg, int len, int dir, int index);
+
+/* Run a resync of pool between stores a (initiator) and b over a loss-free channel until both
+ * ends are done or stuck; the sessions are left to the caller (finish, free). Returns 0 when both
+ * are done, else the first error either end reported. */
+static inline int su_resync_run(struct km_store *a, struct km_store *b, km_pool_id pool,
+				su_resync_tamper_fn tamper, struct km_resync **ra,
+				struct km_resync **rb)
+{
+	uint8_t *buf = malloc(KM_RESYNC_MSG_MAX);
+	int rc = buf ? km_resync_start(a, pool, 0, ra) : -ENOMEM;
+	*rb = NULL;
+	for (int idx = 0, progress = 1; rc >= 0 && progress && !(km_resync_done(*ra) && *rb && km_resync_done(*rb));) {
+		progress = 0;
+		for (int dir = 0; dir < 2 && rc >= 0; dir++) {
+			struct km_resync *from = dir ? *rb : *ra;
+			int n = from ? km_resync_next(from, buf, KM_RESYNC_MSG_MAX) : 0;
+			if (n <= 0) {
+				rc = n < 0 ? n : rc;
+				continue;
+			}
+			progress = 1;
+			if (tamper)
+				tamper(buf, n, dir, idx++);
+			if (dir == 0 && !*rb && (rc = km_resync_accept(b, buf, (size_t)n, rb)) < 0)
+				break;
+			int r = km_resync_receive(dir ? *ra : *rb, buf, (size_t)n);
+			rc = r < 0 ? r : rc;
+		}
+	}
+	free(buf);
+	return rc < 0 ? rc : 0;
+}
+
 #endif

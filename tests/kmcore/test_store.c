@@ -3,6 +3,7 @@
  * consumers never sharing a key, and resync. Reference material comes from the test stream
  * (su_key), never from the store. */
 #include <errno.h>
+#include <openssl/sha.h>
 #include <pthread.h>
 
 #include "km_meter.h"
@@ -636,81 +637,219 @@ static void test_concurrent_consumers_never_share(void)
 }
 
 /* ---- resync ---- */
-static int exchange(struct km_resync *from, struct km_resync *to)
+static int count_avail(struct km_store *st)
 {
-	uint8_t *buf = malloc(KM_RESYNC_MSG_MAX);
-	int n, done = 0;
-	while ((n = km_resync_next(from, buf, KM_RESYNC_MSG_MAX)) > 0) {
-		done = km_resync_receive(to, buf, (size_t)n);
-		if (done < 0)
-			break;
-	}
-	free(buf);
-	return done;
+	struct km_pool_stats s;
+	return km_store_pool_stats(st, POOL, &s) ? -1 : (int)s.keys[KM_KEY_AVAILABLE];
+}
+
+static bool holds(struct km_store *st, uint64_t seed, uint32_t i)
+{
+	uint8_t id[16], mat[8];
+	struct km_key_meta m;
+	su_key(seed, i, id, mat, 8);
+	return km_store_get(st, id, &m) == 0;
+}
+
+static int list_ids(void *ctx, const struct km_key_meta *m)
+{
+	uint8_t **p = ctx;
+	memcpy(*p, m->id, 16);
+	*p += 16;
+	return 0;
+}
+
+/* Both stores' available ids of POOL, in id order, are the same. */
+static bool same_ids(struct km_store *a, struct km_store *b)
+{
+	int n = count_avail(a);
+	if (n < 0 || n != count_avail(b))
+		return false;
+	uint8_t *x = malloc((size_t)n * 16 + 1), *y = malloc((size_t)n * 16 + 1), *px = x, *py = y;
+	km_store_list(a, POOL, KM_KEY_AVAILABLE, list_ids, &px);
+	km_store_list(b, POOL, KM_KEY_AVAILABLE, list_ids, &py);
+	bool eq = memcmp(x, y, (size_t)n * 16) == 0;
+	free(x);
+	free(y);
+	return eq;
+}
+
+static int tamper_at = -1, tamper_dir, tamper_off;
+static void tamper(uint8_t *msg, int len, int dir, int index)
+{
+	(void)index;
+	if (dir == tamper_dir && tamper_at >= 0 && tamper_at-- == 0)
+		msg[tamper_off < 0 ? len + tamper_off : tamper_off] ^= 0x10;
+}
+
+struct rs_pair {
+	char da[256], db[256];
+	struct km_store *a, *b;
+};
+
+/* A holds 0..2499, B holds 100..2599 minus 500..509: 2390 in common (several messages); both
+ * restarted before the resync. */
+static void pair_open(struct rs_pair *p)
+{
+	su_tmpdir(p->da, sizeof(p->da), "ra");
+	su_tmpdir(p->db, sizeof(p->db), "rb");
+	p->a = su_open(p->da, KM_SYNC_NONE, NULL);
+	p->b = su_open(p->db, KM_SYNC_NONE, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p->a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p->b);
+	CU_ASSERT_EQUAL(su_put_stream(p->a, POOL, 11, 0, 2500, 8), 0);
+	CU_ASSERT_EQUAL(su_put_stream(p->b, POOL, 11, 100, 400, 8), 0);
+	CU_ASSERT_EQUAL(su_put_stream(p->b, POOL, 11, 510, 2090, 8), 0);
+	km_store_close(p->a);
+	km_store_close(p->b);
+	p->a = su_open(p->da, KM_SYNC_NONE, NULL);
+	p->b = su_open(p->db, KM_SYNC_NONE, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p->a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p->b);
+}
+
+static void pair_close(struct rs_pair *p)
+{
+	km_store_close(p->a);
+	km_store_close(p->b);
+	su_rmdir(p->da);
+	su_rmdir(p->db);
 }
 
 static void test_resync_agrees(void)
 {
-	char da[256], db[256];
-	su_tmpdir(da, sizeof(da), "ra");
-	su_tmpdir(db, sizeof(db), "rb");
-	struct km_store *a = su_open(da, KM_SYNC_NONE, NULL), *b = su_open(db, KM_SYNC_NONE, NULL);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
-	/* A holds 0..2499, B holds 100..2599 minus 500..509: 2390 in common (several messages) */
-	CU_ASSERT_EQUAL(su_put_stream(a, POOL, 11, 0, 2500, 8), 0);
-	CU_ASSERT_EQUAL(su_put_stream(b, POOL, 11, 100, 400, 8), 0);
-	CU_ASSERT_EQUAL(su_put_stream(b, POOL, 11, 510, 2090, 8), 0);
-	/* both nodes restart, then reconcile */
-	km_store_close(a);
-	km_store_close(b);
-	a = su_open(da, KM_SYNC_NONE, NULL);
-	b = su_open(db, KM_SYNC_NONE, NULL);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	struct rs_pair p;
+	pair_open(&p);
+	uint64_t seq;
+	for (int i = 0; i < 5; i++) /* A sent 5 messages on the link, B accepted 2 of them */
+		CU_ASSERT_EQUAL(km_store_seq_next(p.a, POOL, &seq), 0);
+	CU_ASSERT_EQUAL(km_store_seq_last_tx(p.a, POOL, &seq), 0);
+	CU_ASSERT_EQUAL(seq, 5);
 	struct km_resync *ra, *rb;
-	CU_ASSERT_EQUAL_FATAL(km_resync_start(a, POOL, 0, &ra), 0);
-	CU_ASSERT_EQUAL_FATAL(km_resync_start(b, POOL, 0, &rb), 0);
 	uint8_t dig_a[32], dig_b[32];
-	CU_ASSERT_EQUAL(km_resync_finish(ra, dig_a), -EAGAIN);
-	CU_ASSERT_EQUAL(exchange(ra, rb), 1);
-	CU_ASSERT_EQUAL(exchange(rb, ra), 1);
+	CU_ASSERT_EQUAL_FATAL(su_resync_run(p.a, p.b, POOL, NULL, &ra, &rb), 0);
+	CU_ASSERT_TRUE(km_resync_is_initiator(ra));
+	CU_ASSERT_FALSE(km_resync_is_initiator(rb));
+	CU_ASSERT(memcmp(km_resync_nonce(ra), km_resync_nonce(rb), KM_RESYNC_NONCE_LEN) == 0);
 	CU_ASSERT_EQUAL(km_resync_finish(ra, dig_a), 100 + 10);
 	CU_ASSERT_EQUAL(km_resync_finish(rb, dig_b), 100);
 	CU_ASSERT(memcmp(dig_a, dig_b, 32) == 0);
-	struct km_pool_stats sa, sb;
-	km_store_pool_stats(a, POOL, &sa);
-	km_store_pool_stats(b, POOL, &sb);
-	CU_ASSERT_EQUAL(sa.keys[KM_KEY_AVAILABLE], 2390);
-	CU_ASSERT_EQUAL(sb.keys[KM_KEY_AVAILABLE], 2390);
-	uint8_t id[16], mat[8];
-	struct km_key_meta m;
-	su_key(11, 505, id, mat, 8);
-	CU_ASSERT_EQUAL(km_store_get(a, id, &m), -ENOENT);
-	su_key(11, 2550, id, mat, 8);
-	CU_ASSERT_EQUAL(km_store_get(b, id, &m), -ENOENT);
-	su_key(11, 2499, id, mat, 8);
-	CU_ASSERT_EQUAL(km_store_get(a, id, &m), 0);
+	/* 2390 agreed, the first 64 bytes of them (eight 8-byte keys) spent on the two confirms */
+	CU_ASSERT_EQUAL(count_avail(p.a), 2390 - 8);
+	CU_ASSERT_TRUE(same_ids(p.a, p.b));
+	CU_ASSERT_FALSE(holds(p.a, 11, 505));
+	CU_ASSERT_FALSE(holds(p.b, 11, 2550));
+	CU_ASSERT_FALSE(holds(p.a, 11, 50));
+	CU_ASSERT_TRUE(holds(p.a, 11, 2499) && holds(p.b, 11, 2499));
+	/* B accepts nothing A sent before the resync any more */
+	CU_ASSERT_EQUAL(km_store_seq_last_rx(p.b, POOL, &seq), 0);
+	CU_ASSERT_EQUAL(seq, 5);
+	/* the digest is SHA-256 of the agreed ids, ascending */
+	uint8_t *ids = malloc(2390 * 16), *q = ids, md[32];
+	for (uint32_t i = 100; i < 2500; i++) {
+		if (i >= 500 && i < 510)
+			continue;
+		uint8_t mat[8];
+		su_key(11, i, q, mat, 8);
+		q += 16;
+	}
+	qsort(ids, 2390, 16, cmp16);
+	SHA256(ids, 2390 * 16, md);
+	CU_ASSERT(memcmp(md, dig_a, 32) == 0);
+	free(ids);
 	km_resync_free(ra);
 	km_resync_free(rb);
-	/* malformed and mismatched messages are refused without change */
-	CU_ASSERT_EQUAL_FATAL(km_resync_start(a, POOL, 0, &ra), 0);
-	CU_ASSERT_EQUAL_FATAL(km_resync_start(b, KM_POOL_LINK(8), 0, &rb), 0);
-	uint8_t *buf = malloc(KM_RESYNC_MSG_MAX);
+	pair_close(&p);
+}
+
+/* An id altered on the way (A's set as B sees it) or a confirm altered: the tags do not verify,
+ * and the end that cannot verify discards nothing. */
+static void test_resync_tampered(void)
+{
+	for (int which = 0; which < 3; which++) {
+		struct rs_pair p;
+		pair_open(&p);
+		/* 0: an id in A's first ids message; 1: B's confirm tag; 2: A's confirm sequence number */
+		tamper_dir = which == 1 ? 1 : 0;
+		tamper_at = which == 0 ? 0 : which == 1 ? 5 : 5;
+		tamper_off = which == 0 ? 72 + 16 * 7 + 3 : which == 1 ? -1 : 56 + 7;
+		struct km_resync *ra, *rb;
+		uint8_t da[32], db[32];
+		int rc = su_resync_run(p.a, p.b, POOL, tamper, &ra, &rb);
+		CU_ASSERT_EQUAL(rc, 0);
+		CU_ASSERT_EQUAL(tamper_at, -1); /* the hook hit the message meant */
+		int fa = km_resync_finish(ra, da), fb = km_resync_finish(rb, db);
+		if (which == 0) {
+			CU_ASSERT_EQUAL(fa, -EBADMSG);
+			CU_ASSERT_EQUAL(fb, -EBADMSG);
+		} else if (which == 1) {
+			CU_ASSERT_EQUAL(fa, -EBADMSG);
+			CU_ASSERT_EQUAL(fb, 100);
+		} else {
+			CU_ASSERT_EQUAL(fa, 110);
+			CU_ASSERT_EQUAL(fb, -EBADMSG);
+		}
+		/* what only one end holds is still there wherever the check failed */
+		if (fa < 0)
+			CU_ASSERT_TRUE(holds(p.a, 11, 50) && holds(p.a, 11, 505));
+		if (fb < 0)
+			CU_ASSERT_TRUE(holds(p.b, 11, 2550));
+		km_resync_free(ra);
+		km_resync_free(rb);
+		pair_close(&p);
+	}
+	tamper_at = -1;
+}
+
+/* Messages of another session, of the own role, another pool, malformed ones; too little key
+ * in common to authenticate the exchange. */
+static void test_resync_refused(void)
+{
+	struct rs_pair p;
+	pair_open(&p);
+	struct km_resync *ra, *rb, *old;
+	CU_ASSERT_EQUAL_FATAL(km_resync_start(p.a, POOL, 0, &old), 0);
+	uint8_t *buf = malloc(KM_RESYNC_MSG_MAX), *first = malloc(KM_RESYNC_MSG_MAX);
+	int n0 = km_resync_next(old, first, KM_RESYNC_MSG_MAX);
+	CU_ASSERT_FATAL(n0 > 72);
+	struct km_resync_info in;
+	CU_ASSERT_EQUAL(km_resync_peek(first, (size_t)n0, &in), 0);
+	CU_ASSERT_TRUE(in.first);
+	CU_ASSERT_FALSE(in.from_responder);
+	CU_ASSERT_EQUAL(in.pool, POOL);
+	CU_ASSERT_EQUAL(km_resync_start(p.a, POOL, 0, &ra), 0);
 	int n = km_resync_next(ra, buf, KM_RESYNC_MSG_MAX);
-	CU_ASSERT(n > 40);
-	CU_ASSERT_EQUAL(km_resync_receive(rb, buf, (size_t)n), -EINVAL);
+	CU_ASSERT_EQUAL_FATAL(km_resync_accept(p.b, buf, (size_t)n, &rb), 0);
+	CU_ASSERT_EQUAL(km_resync_receive(rb, buf, (size_t)n), 0);
+	CU_ASSERT_EQUAL(km_resync_receive(rb, first, (size_t)n0), -ESRCH); /* the old session's */
+	CU_ASSERT_EQUAL(km_resync_receive(ra, buf, (size_t)n), -EPROTO);  /* its own, reflected */
 	CU_ASSERT_EQUAL(km_resync_receive(rb, buf, (size_t)n - 1), -EPROTO);
+	CU_ASSERT_EQUAL(km_resync_accept(p.b, buf + 1, (size_t)n - 1, &old), -EPROTO);
+	n = km_resync_next(rb, buf, KM_RESYNC_MSG_MAX); /* B's first ids message */
+	CU_ASSERT_FATAL(n > 72);
+	buf[15] ^= 1; /* another pool */
+	CU_ASSERT_EQUAL(km_resync_receive(ra, buf, (size_t)n), -EINVAL);
 	buf[0] = 'X';
-	CU_ASSERT_EQUAL(km_resync_receive(rb, buf, (size_t)n), -EPROTO);
+	CU_ASSERT_EQUAL(km_resync_receive(ra, buf, (size_t)n), -EPROTO);
 	CU_ASSERT_EQUAL(km_resync_next(ra, buf, 10), -ENOSPC);
-	free(buf);
+	CU_ASSERT_EQUAL(km_resync_finish(ra, buf), -EAGAIN);
+	km_resync_free(old);
 	km_resync_free(ra);
 	km_resync_free(rb);
-	km_store_close(a);
-	km_store_close(b);
-	su_rmdir(da);
-	su_rmdir(db);
+	pair_close(&p);
+	/* seven 8-byte keys in common: 56 bytes cannot pay for the two 32-byte tag keys */
+	pair_open(&p);
+	CU_ASSERT_EQUAL(su_put_stream(p.a, KM_POOL_LINK(8), 12, 0, 7, 8), 0);
+	CU_ASSERT_EQUAL(su_put_stream(p.b, KM_POOL_LINK(8), 12, 0, 9, 8), 0);
+	CU_ASSERT_EQUAL(su_resync_run(p.a, p.b, KM_POOL_LINK(8), NULL, &ra, &rb), -EAGAIN);
+	struct km_pool_stats s;
+	km_store_pool_stats(p.b, KM_POOL_LINK(8), &s);
+	CU_ASSERT_EQUAL(s.keys[KM_KEY_AVAILABLE], 9); /* nothing spent, nothing discarded */
+	km_resync_free(ra);
+	km_resync_free(rb);
+	free(buf);
+	free(first);
+	pair_close(&p);
 }
 
 static void test_group_commit(void)
@@ -771,7 +910,7 @@ static void test_garbage_refused(void)
 		size_t len = unit_rand(&rnd) % 200;
 		unit_fill_random(msg, len, unit_rand(&rnd));
 		if (i % 2 && len >= 8)
-			memcpy(msg, "KMRS\x01\x01\x00\x00", 8); /* get past the magic */
+			memcpy(msg, "KMRS\x02\x01\x00\x00", 8); /* get past the magic */
 		accepted += km_resync_receive(rs, msg, len) >= 0;
 		struct km_take t;
 		unit_fill_random(&t, sizeof(t), unit_rand(&rnd));
@@ -920,6 +1059,8 @@ static CU_TestInfo store_tests[] = {
 	{"dataplane descriptors drained into the store", test_dataplane_descriptors},
 	{"concurrent consumers never share a key", test_concurrent_consumers_never_share},
 	{"resync after restart: both ends keep the common ids", test_resync_agrees},
+	{"resync: altered ids or confirm discard nothing", test_resync_tampered},
+	{"resync: other sessions, roles, pools refused; too little in common", test_resync_refused},
 	{"relay sequence numbers never repeat", test_seq_numbers_never_repeat},
 	{"group commit: one transaction, operations fail alone", test_group_commit},
 	{"metering per SAE and per pool", test_meter},
