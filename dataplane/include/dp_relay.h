@@ -19,14 +19,13 @@
  * with the count discarded and the digest of the agreed set (equal at both ends). Relays lost
  * meanwhile are resolved by their origins as usual. Automatic resyncs leave keys younger than
  * resync_age_ns alone (they may still be on their way into the peer's store). A session that
+ * Automatic sessions start only while the port's link is up. A session that
  * fails (no answer within 3 s, a confirm that does not verify, too little key in common)
  * reports DP_RELAY_EV_RESYNC_FAILED with the failures in a row, and is tried again after
  * 0.2 s, doubling up to 30 s; automatic ones at most once a second per link.
  * One worker per lcore owns its km_relay; nothing it touches is locked except the key store
  * (thread-safe).
- *
- * Ports: the worker is the only thread bursting on its ports, so it also restarts one whose link
- * stayed down (dp_port_watch): a memif client reconnects to a neighbour KM that restarted. */
+ */
 #ifndef DP_RELAY_H
 #define DP_RELAY_H
 
@@ -118,7 +117,6 @@ struct dp_relay_stats {
 	uint64_t rx_paused;        /* -EAGAIN: dropped while the link was being resynced */
 	uint64_t link_changes;
 	uint64_t overdue, resolves, answered, cancelled;
-	uint64_t port_restarts; /* ports started again after their peer went away (dp_port_watch) */
 };
 
 struct dp_relay_config {
@@ -135,6 +133,9 @@ struct dp_relay_config {
 	unsigned idle_sleep_us;        /* dp_relay_lcore_main: sleep this long after 256 idle polls
 					* (0: busy poll) */
 	uint64_t resync_age_ns;        /* automatic resyncs: cutoff = now - this (0: 1 s) */
+	bool resync_at_start;          /* resync every link once its port is up (after a restart
+					* the pools may be out of step with messages lost in the
+					* kill) */
 };
 #define DP_RELAY_RESYNC_AGE_NS 1000000000ull
 

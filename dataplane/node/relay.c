@@ -18,6 +18,7 @@
 
 #define MAX_SESS 64
 #define BACKOFF_NS 50000000ull /* after a refused start (no key material, link down) */
+#define PORT_RING 512          /* descriptors of a relay port's queues */
 
 struct sess {
 	uint32_t id;
@@ -100,8 +101,8 @@ static int port_start(uint16_t port, struct rte_mempool *pool)
 	struct rte_eth_conf conf;
 	memset(&conf, 0, sizeof(conf));
 	if (rte_eth_dev_configure(port, 1, 1, &conf) ||
-	    rte_eth_rx_queue_setup(port, 0, 512, rte_eth_dev_socket_id(port), NULL, pool) ||
-	    rte_eth_tx_queue_setup(port, 0, 512, rte_eth_dev_socket_id(port), NULL) ||
+	    rte_eth_rx_queue_setup(port, 0, PORT_RING, rte_eth_dev_socket_id(port), NULL, pool) ||
+	    rte_eth_tx_queue_setup(port, 0, PORT_RING, rte_eth_dev_socket_id(port), NULL) ||
 	    dp_port_start(port, DP_PORT_START_WAIT_MS))
 		return -EIO;
 	return 0;
@@ -207,7 +208,8 @@ struct qn_relay *qn_relay_create(const struct cp_config *cfg, struct km_store *s
 	struct dp_relay_config dc = {.relay = kr, .requests = r->req, .events = r->ev, .pool = r->pool,
 				     .ports = ports, .nports = r->nlinks,
 				     .ack_timeout_ns = QN_RELAY_ACK_TIMEOUT_NS, .resolve_overdue = true,
-				     .quit = &r->quit, .idle_sleep_us = idle_sleep_us};
+				     .quit = &r->quit, .idle_sleep_us = idle_sleep_us,
+				     .resync_at_start = true};
 	rc = dp_relay_worker_create(&dc, &r->w);
 	if (rc) {
 		km_relay_free(kr);
@@ -548,11 +550,10 @@ json_t *qn_relay_stats(const struct qn_relay *r)
 			 (json_int_t)s->commit_failed, "start_refused", (json_int_t)r->start_refused,
 			 "unmatched_events", (json_int_t)r->unmatched_events, "requests_full",
 			 (json_int_t)r->requests_full);
-	json_object_update_new(j, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "overdue",
+	json_object_update_new(j, json_pack("{s:I,s:I,s:I,s:I,s:I}", "overdue",
 					    (json_int_t)s->overdue, "resolves", (json_int_t)s->resolves,
 					    "answered", (json_int_t)s->answered, "late_acks",
-					    (json_int_t)s->rx_late, "given_up", (json_int_t)r->given_up,
-					    "port_restarts", (json_int_t)s->port_restarts));
+					    (json_int_t)s->rx_late, "given_up", (json_int_t)r->given_up));
 	json_object_update_new(j, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "resyncs",
 					    (json_int_t)s->resyncs, "resync_errors",
 					    (json_int_t)s->resync_errors, "resync_auto",
@@ -561,5 +562,9 @@ json_t *qn_relay_stats(const struct qn_relay *r)
 					    (json_int_t)s->rx_pool_mismatch, "rx_seq_gaps",
 					    (json_int_t)s->rx_seq_gaps, "rx_paused",
 					    (json_int_t)s->rx_paused));
+	json_object_update_new(j, json_pack("{s:I,s:I,s:I,s:I}", "rx_frames", (json_int_t)s->rx_frames,
+					    "tx_frames", (json_int_t)s->tx_frames, "rx_malformed",
+					    (json_int_t)s->rx_malformed, "rx_other",
+					    (json_int_t)s->rx_other));
 	return j;
 }

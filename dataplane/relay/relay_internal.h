@@ -5,7 +5,6 @@
 
 #include <rte_mbuf.h>
 
-#include "dp_eal.h"
 #include "dp_relay.h"
 
 /* Everything one poll can produce: one message per request or received frame, and a burst of
@@ -36,7 +35,6 @@ struct dp_relay_worker {
 	struct dp_relay_port ports[DP_RELAY_MAX_PORTS];
 	unsigned nports;
 	struct tx_queue tx[DP_RELAY_MAX_PORTS];
-	struct dp_port_watch watch[DP_RELAY_MAX_PORTS]; /* restarts a port whose peer went away */
 	uint64_t ack_timeout_ns;
 	bool resolve_overdue;
 	uint64_t next_expiry_tsc, expiry_period_tsc;

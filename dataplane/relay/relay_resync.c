@@ -5,6 +5,7 @@
  * are snapshots nobody changes. A failed session is tried again with exponential backoff. */
 #include <errno.h>
 #include <rte_cycles.h>
+#include <rte_ethdev.h>
 #include <string.h>
 #include <time.h>
 
@@ -138,13 +139,11 @@ void resync_receive(struct dp_relay_worker *w, unsigned p, const uint8_t *msg, s
 		w->stats.resync_stray++; /* a session that is over */
 		return;
 	}
+	/* a message the session cannot take (another session's, a duplicate, a stale or damaged
+	 * frame) is dropped: only the confirm's verification decides, and the timeout bounds it */
 	int rc = km_resync_receive(s->rs, msg, len);
-	if (rc == -ESRCH) {
-		w->stats.resync_stray++;
-		return;
-	}
 	if (rc < 0) {
-		session_end(w, p, rc);
+		w->stats.resync_stray++;
 		return;
 	}
 	s->pump = true;
@@ -197,8 +196,11 @@ void resync_tick(struct dp_relay_worker *w, uint64_t now_tsc)
 			session_end(w, p, -ETIMEDOUT);
 			continue;
 		}
-		if (s->rs || !s->want || now_tsc < s->next_try_tsc || w->watch[p].stopped)
-			continue;
+		struct rte_eth_link link;
+		if (s->rs || !s->want || now_tsc < s->next_try_tsc ||
+		    rte_eth_link_get_nowait(w->ports[p].port_id, &link) != 0 ||
+		    link.link_status != RTE_ETH_LINK_UP)
+			continue; /* nobody to answer on a port that is down */
 		/* keys younger than resync_age_ns may still be on their way into the peer's store */
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);

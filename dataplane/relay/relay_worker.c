@@ -7,7 +7,6 @@
 #include <rte_mbuf.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "relay_internal.h"
@@ -27,7 +26,7 @@ int dp_relay_worker_create(const struct dp_relay_config *cfg, struct dp_relay_wo
 	w->nports = cfg->nports;
 	memcpy(w->ports, cfg->ports, cfg->nports * sizeof(*w->ports));
 	for (unsigned p = 0; p < cfg->nports; p++)
-		w->watch[p].port = cfg->ports[p].port_id;
+		w->sync[p].want = cfg->resync_at_start;
 	w->ack_timeout_ns = cfg->ack_timeout_ns ? cfg->ack_timeout_ns : 1000000000ULL;
 	w->resolve_overdue = cfg->resolve_overdue;
 	w->expiry_period_tsc = rte_get_tsc_hz() / 10;
@@ -66,12 +65,6 @@ static int port_of(const struct dp_relay_worker *w, uint32_t neighbor)
 static void tx_flush(struct dp_relay_worker *w, unsigned p)
 {
 	struct tx_queue *q = &w->tx[p];
-	if (w->watch[p].stopped) { /* being restarted: its peer is gone anyway */
-		w->stats.tx_dropped += q->n;
-		rte_pktmbuf_free_bulk(q->m, q->n);
-		q->n = 0;
-		return;
-	}
 	for (unsigned off = 0; off < q->n;) {
 		uint16_t want = (uint16_t)(q->n - off < DP_RELAY_BURST ? q->n - off : DP_RELAY_BURST);
 		uint16_t sent = rte_eth_tx_burst(w->ports[p].port_id, w->ports[p].queue, q->m + off, want);
@@ -292,13 +285,6 @@ static void do_expiry(struct dp_relay_worker *w)
 	if (now < w->next_expiry_tsc)
 		return;
 	w->next_expiry_tsc = now + w->expiry_period_tsc;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	for (unsigned p = 0; p < w->nports; p++) {
-		uint64_t before = w->watch[p].restarts;
-		dp_port_watch(&w->watch[p], (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
-		w->stats.port_restarts += w->watch[p].restarts - before;
-	}
 	resync_tick(w, now);
 	uint8_t ids[16][KM_KEY_ID_LEN];
 	if (w->resolve_overdue) {
@@ -328,8 +314,7 @@ unsigned dp_relay_poll(struct dp_relay_worker *w)
 		nreq = rte_ring_dequeue_burst_elem(w->requests, req, sizeof(req[0]), 8, NULL);
 	work = nreq;
 	for (unsigned p = 0; p < w->nports; p++) {
-		n[p] = w->watch[p].stopped ? 0 : rte_eth_rx_burst(w->ports[p].port_id, w->ports[p].queue,
-								  m[p], DP_RELAY_BURST);
+		n[p] = rte_eth_rx_burst(w->ports[p].port_id, w->ports[p].queue, m[p], DP_RELAY_BURST);
 		w->stats.rx_frames += n[p];
 		work += n[p];
 	}

@@ -323,9 +323,9 @@ int km_resync_accept(struct km_store *st, const uint8_t *msg, size_t len, struct
  * nothing to send now. -ENOSPC cap too small; -EAGAIN the agreed keys hold fewer than
  * KM_RESYNC_AUTH_BYTES (the link cannot be resynced: re-provision it). */
 int km_resync_next(struct km_resync *rs, uint8_t *buf, size_t cap);
-/* A message of the peer: 0 taken, 1 the peer's confirm arrived (everything it sends), -EPROTO
- * malformed or out of order, -EINVAL another pool or cutoff, -ESRCH another session (nonce);
- * nothing changes on error. */
+/* A message of the peer: 0 taken, 1 the peer's confirm arrived (everything it sends), -EALREADY
+ * one already taken (a duplicate: ignore it), -EPROTO malformed or out of order, -EINVAL another
+ * pool or cutoff, -ESRCH another session (nonce); nothing changes on error. */
 int km_resync_receive(struct km_resync *rs, const uint8_t *msg, size_t len);
 /* True once this end sent its confirm and holds the peer's. */
 bool km_resync_done(const struct km_resync *rs);

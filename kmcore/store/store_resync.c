@@ -318,6 +318,8 @@ static int ids_receive(struct km_resync *rs, const uint8_t *msg, size_t len)
 	bool last = msg[6] & FLAG_LAST;
 	if (n > KM_RESYNC_IDS_PER_MSG || len != IDS_HDR_LEN + (size_t)n * KM_KEY_ID_LEN)
 		return -EPROTO;
+	if (chunk < rs->next_chunk)
+		return -EALREADY; /* a duplicate: the link delivered it twice */
 	if (rs->peer_done || chunk != rs->next_chunk || (chunk && total != rs->peer_total) ||
 	    rs->npeer + n > total || (last && rs->npeer + n != total) ||
 	    (!last && n != KM_RESYNC_IDS_PER_MSG) || total > (SIZE_MAX / KM_KEY_ID_LEN))
@@ -364,8 +366,10 @@ int km_resync_receive(struct km_resync *rs, const uint8_t *msg, size_t len)
 		}
 		return rc;
 	}
-	if (len != CONFIRM_LEN || !rs->peer_done || rs->peer_confirmed || msg[6] & FLAG_LAST)
+	if (len != CONFIRM_LEN || !rs->peer_done || msg[6] & FLAG_LAST)
 		return -EPROTO;
+	if (rs->peer_confirmed)
+		return -EALREADY;
 	rs->peer_seq = be64_get(msg + HDR_LEN);
 	memcpy(rs->peer_tag, msg + HDR_LEN + 8, KM_RELAY_TAG_LEN);
 	rs->peer_confirmed = true;

@@ -823,6 +823,7 @@ static void test_resync_refused(void)
 	CU_ASSERT_EQUAL(km_resync_receive(rb, buf, (size_t)n), 0);
 	CU_ASSERT_EQUAL(km_resync_receive(rb, first, (size_t)n0), -ESRCH); /* the old session's */
 	CU_ASSERT_EQUAL(km_resync_receive(ra, buf, (size_t)n), -EPROTO);  /* its own, reflected */
+	CU_ASSERT_EQUAL(km_resync_receive(rb, buf, (size_t)n), -EALREADY); /* a duplicate */
 	CU_ASSERT_EQUAL(km_resync_receive(rb, buf, (size_t)n - 1), -EPROTO);
 	CU_ASSERT_EQUAL(km_resync_accept(p.b, buf + 1, (size_t)n - 1, &old), -EPROTO);
 	n = km_resync_next(rb, buf, KM_RESYNC_MSG_MAX); /* B's first ids message */
