@@ -308,7 +308,9 @@ int km_store_seq_raise_rx(struct km_store *st, km_pool_id pool, uint64_t seq);
  * keys only this end holds and raises the link's receive mark to the peer's last sent sequence
  * number (its messages from before the resync are obsolete). Both ends report the same digest.
  * Run it while the link's relays are paused (dp_relay does: no message out, none taken in). */
-#define KM_RESYNC_IDS_PER_MSG 512 /* a message fits a 9000-byte jumbo frame */
+/* 80 ids: a message (1.4 KB with the relay header) fits a 1500-byte Ethernet frame and one
+ * 2 KB mbuf, so it never travels as a chain of segments */
+#define KM_RESYNC_IDS_PER_MSG 80
 #define KM_RESYNC_MSG_MAX (128 + KM_RESYNC_IDS_PER_MSG * KM_KEY_ID_LEN)
 #define KM_RESYNC_NONCE_LEN 16
 #define KM_RESYNC_AUTH_BYTES 64 /* of agreed keys consumed by the two confirms */

@@ -685,7 +685,7 @@ static void test_resync_over_km_link(void)
 	struct net w;
 	net_up(&w, 2, -1, 0);
 	km_pool_id lp = link_pool(0);
-	/* 1500 common small keys (3 messages each way), 20 only at node 0, 30 only at node 1 */
+	/* 1500 common small keys (19 messages each way), 20 only at node 0, 30 only at node 1 */
 	CU_ASSERT_EQUAL(su_put_stream(w.nd[0].st, lp, 77, 0, 1500, 16), 0);
 	CU_ASSERT_EQUAL(su_put_stream(w.nd[1].st, lp, 77, 0, 1500, 16), 0);
 	CU_ASSERT_EQUAL(su_put_stream(w.nd[0].st, lp, 78, 0, 20, 16), 0);

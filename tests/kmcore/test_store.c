@@ -769,9 +769,11 @@ static void test_resync_tampered(void)
 	for (int which = 0; which < 3; which++) {
 		struct rs_pair p;
 		pair_open(&p);
-		/* 0: an id in A's first ids message; 1: B's confirm tag; 2: A's confirm sequence number */
+		/* 0: an id in A's first ids message; 1: B's confirm tag; 2: A's confirm sequence
+		 * number. Each end sends its ids in 32 messages (2500 and 2490 ids, 80 a message),
+		 * then its confirm. */
 		tamper_dir = which == 1 ? 1 : 0;
-		tamper_at = which == 0 ? 0 : which == 1 ? 5 : 5;
+		tamper_at = which == 0 ? 0 : (2500 + KM_RESYNC_IDS_PER_MSG - 1) / KM_RESYNC_IDS_PER_MSG;
 		tamper_off = which == 0 ? 72 + 16 * 7 + 3 : which == 1 ? -1 : 56 + 7;
 		struct km_resync *ra, *rb;
 		uint8_t da[32], db[32];
