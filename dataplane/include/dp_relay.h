@@ -4,8 +4,14 @@
  * port of the next hop. Results go back on an event ring.
  *
  * Frame on a KM-link port: Ethernet (dst, src, EtherType 0x88B7 "OUI extended") | OUI 00-00-00 |
- * protocol 0x4B31 ("K1": a km_relay message) or 0x4B32 ("K2": a km_resync message). Messages
- * longer than one mbuf's room travel as chained mbufs.
+ * protocol 0x4B33 ("K3": a km_relay message) or 0x4B34 ("K4": a km_resync message) | fragment
+ * header: message length, this fragment's offset in it, message tag (16 bits each, big endian) |
+ * fragment. A message longer than one frame goes as consecutive fragments of one tag, each in one
+ * mbuf: a frame never exceeds the port's MTU (a NIC at 1500 bytes drops longer ones) nor one mbuf
+ * (DPDK 22.11's memif corrupted chained frames). The receiver reassembles per port; a fragment out
+ * of sequence drops the message it belongs to (rx_incomplete), which the relay's loss handling
+ * (resolve, resync) then treats like a lost frame. (Protocols 0x4B31/0x4B32, the unfragmented
+ * frames of earlier versions, are refused as rx_not_relay.)
  *
  * Resync (km_resync in km_store.h: authenticated by the keys both ends agree on): a lost or
  * tampered message or a restart leaves a link's pools out of step, and every later message on
@@ -38,9 +44,9 @@
 #include "km_relay.h"
 
 #define DP_RELAY_ETHERTYPE 0x88B7
-#define DP_RELAY_PROTO 0x4B31
-#define DP_RELAY_PROTO_RESYNC 0x4B32
-#define DP_RELAY_HDR_LEN (RTE_ETHER_HDR_LEN + 5)
+#define DP_RELAY_PROTO 0x4B33
+#define DP_RELAY_PROTO_RESYNC 0x4B34
+#define DP_RELAY_HDR_LEN (RTE_ETHER_HDR_LEN + 5 + 6)
 #define DP_RELAY_BURST 32
 #define DP_RELAY_MAX_PORTS 16
 
@@ -115,6 +121,7 @@ struct dp_relay_stats {
 	uint64_t rx_pool_mismatch; /* -ENOKEY: a message named keys we lack */
 	uint64_t rx_seq_gaps;      /* accepted messages that skipped sequence numbers */
 	uint64_t rx_paused;        /* -EAGAIN: dropped while the link was being resynced */
+	uint64_t rx_incomplete;    /* messages lost to a missing or out-of-sequence fragment */
 	uint64_t link_changes;
 	uint64_t overdue, resolves, answered, cancelled;
 };
@@ -123,7 +130,8 @@ struct dp_relay_config {
 	struct km_relay *relay;        /* owned by the worker from now on (freed with it) */
 	struct rte_ring *requests;     /* elements: struct dp_relay_request (may be NULL) */
 	struct rte_ring *events;       /* elements: struct dp_relay_event (may be NULL) */
-	struct rte_mempool *pool;      /* mbufs for transmitted frames */
+	struct rte_mempool *pool;      /* mbufs for transmitted frames (one per fragment: a frame is
+					* at most min(port MTU, one mbuf's data room)) */
 	const struct dp_relay_port *ports;
 	unsigned nports;
 	uint64_t ack_timeout_ns;       /* pending relays older than this are expired (0: 1 s) */
@@ -138,6 +146,23 @@ struct dp_relay_config {
 					* kill) */
 };
 #define DP_RELAY_RESYNC_AGE_NS 1000000000ull
+
+/* The header of one fragment (DP_RELAY_HDR_LEN bytes) of a message of msg_len bytes. */
+static inline void dp_relay_frame_header(uint8_t *h, const struct rte_ether_addr *dst,
+					 const struct rte_ether_addr *src, uint16_t proto,
+					 uint16_t msg_len, uint16_t offset, uint16_t tag)
+{
+	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)h;
+	eh->dst_addr = *dst;
+	eh->src_addr = *src;
+	eh->ether_type = rte_cpu_to_be_16(DP_RELAY_ETHERTYPE);
+	const uint16_t f[4] = {proto, msg_len, offset, tag};
+	h[14] = h[15] = h[16] = 0;
+	for (int i = 0; i < 4; i++) {
+		h[17 + 2 * i] = (uint8_t)(f[i] >> 8);
+		h[18 + 2 * i] = (uint8_t)f[i];
+	}
+}
 
 struct dp_relay_worker;
 

@@ -562,9 +562,10 @@ json_t *qn_relay_stats(const struct qn_relay *r)
 					    (json_int_t)s->rx_pool_mismatch, "rx_seq_gaps",
 					    (json_int_t)s->rx_seq_gaps, "rx_paused",
 					    (json_int_t)s->rx_paused));
-	json_object_update_new(j, json_pack("{s:I,s:I,s:I,s:I}", "rx_frames", (json_int_t)s->rx_frames,
+	json_object_update_new(j, json_pack("{s:I,s:I,s:I,s:I,s:I}", "rx_frames", (json_int_t)s->rx_frames,
 					    "tx_frames", (json_int_t)s->tx_frames, "rx_malformed",
 					    (json_int_t)s->rx_malformed, "rx_other",
-					    (json_int_t)s->rx_other));
+					    (json_int_t)s->rx_other, "rx_incomplete",
+					    (json_int_t)s->rx_incomplete));
 	return j;
 }

@@ -16,6 +16,16 @@ struct tx_queue {
 	struct rte_mbuf *m[MAX_OUT];
 };
 
+/* Bigger of the two kinds of message a KM link carries. */
+#define MSG_MAX (KM_RELAY_MSG_MAX > KM_RESYNC_MSG_MAX ? KM_RELAY_MSG_MAX : KM_RESYNC_MSG_MAX)
+
+/* A port's message being reassembled from its fragments (got == 0: none). */
+struct rx_reasm {
+	uint16_t proto, tag;
+	uint32_t total, got;
+	uint8_t buf[MSG_MAX];
+};
+
 /* One link's resync: the session running (at most one), and what asks for the next one. */
 struct link_sync {
 	struct km_resync *rs;
@@ -35,6 +45,9 @@ struct dp_relay_worker {
 	struct dp_relay_port ports[DP_RELAY_MAX_PORTS];
 	unsigned nports;
 	struct tx_queue tx[DP_RELAY_MAX_PORTS];
+	uint16_t frag_max[DP_RELAY_MAX_PORTS]; /* message bytes one frame of the port carries */
+	uint16_t tx_tag[DP_RELAY_MAX_PORTS];   /* tag of the next message sent on the port */
+	struct rx_reasm reasm[DP_RELAY_MAX_PORTS];
 	uint64_t ack_timeout_ns;
 	bool resolve_overdue;
 	uint64_t next_expiry_tsc, expiry_period_tsc;
@@ -47,10 +60,11 @@ struct dp_relay_worker {
 	struct link_sync sync[DP_RELAY_MAX_PORTS];
 	uint8_t rsmsg[KM_RESYNC_MSG_MAX];
 	struct km_relay_out out;            /* one message being produced */
-	uint8_t rx[DP_RELAY_HDR_LEN + KM_RELAY_MSG_MAX]; /* linearised multi-segment frames */
+	uint8_t rx[DP_RELAY_HDR_LEN + MSG_MAX]; /* a multi-segment frame, linearised */
 };
 
 /* relay_worker.c */
+/* Queue a message on port p as fragments (all or none: a drop is counted in tx_dropped). */
 void queue_frame(struct dp_relay_worker *w, int p, uint16_t proto, const uint8_t *msg, size_t len);
 struct dp_relay_event *emit_slot(struct dp_relay_worker *w); /* NULL: no room or no ring */
 

@@ -11,14 +11,37 @@
 
 #include "relay_internal.h"
 
+/* Message bytes one frame on a port carries: the frame after its Ethernet header stays within the
+ * port's MTU, and the whole frame within one mbuf of the pool (never chained). */
+static int frag_room(uint16_t port_id, struct rte_mempool *pool)
+{
+	uint16_t mtu;
+	if (rte_eth_dev_get_mtu(port_id, &mtu) != 0)
+		mtu = RTE_ETHER_MTU;
+	uint32_t frame = (uint32_t)mtu + RTE_ETHER_HDR_LEN;
+	uint32_t room = rte_pktmbuf_data_room_size(pool);
+	room = room > RTE_PKTMBUF_HEADROOM ? room - RTE_PKTMBUF_HEADROOM : 0;
+	if (room < frame)
+		frame = room;
+	return frame >= DP_RELAY_HDR_LEN + 64 ? (int)(frame - DP_RELAY_HDR_LEN) : -EINVAL;
+}
+
 int dp_relay_worker_create(const struct dp_relay_config *cfg, struct dp_relay_worker **out)
 {
 	if (!cfg || !out || !cfg->relay || !cfg->pool || cfg->nports > DP_RELAY_MAX_PORTS ||
 	    (cfg->nports && !cfg->ports))
 		return -EINVAL;
+	uint16_t frag_max[DP_RELAY_MAX_PORTS];
+	for (unsigned p = 0; p < cfg->nports; p++) {
+		int room = frag_room(cfg->ports[p].port_id, cfg->pool);
+		if (room < 0)
+			return room;
+		frag_max[p] = (uint16_t)room;
+	}
 	struct dp_relay_worker *w = rte_zmalloc("dp_relay_worker", sizeof(*w), RTE_CACHE_LINE_SIZE);
 	if (!w)
 		return -ENOMEM;
+	memcpy(w->frag_max, frag_max, sizeof(frag_max));
 	w->relay = cfg->relay;
 	w->requests = cfg->requests;
 	w->events = cfg->events;
@@ -90,57 +113,27 @@ static void drop_outputs(struct dp_relay_worker *w)
 	w->nev = 0;
 }
 
-/* Copy header + message into a (chained if needed) mbuf and queue it on port p. */
 void queue_frame(struct dp_relay_worker *w, int p, uint16_t proto, const uint8_t *msg, size_t len)
 {
-	if (p < 0) {
+	if (p < 0 || len > UINT16_MAX) {
 		w->stats.tx_dropped++;
 		return;
 	}
-	uint8_t hdr[DP_RELAY_HDR_LEN];
-	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)hdr;
-	eh->dst_addr = w->ports[p].peer_mac;
-	eh->src_addr = w->ports[p].own_mac;
-	eh->ether_type = rte_cpu_to_be_16(DP_RELAY_ETHERTYPE);
-	hdr[14] = hdr[15] = hdr[16] = 0;
-	hdr[17] = (uint8_t)(proto >> 8);
-	hdr[18] = (uint8_t)proto;
-	const uint8_t *parts[2] = {hdr, msg};
-	size_t lens[2] = {sizeof(hdr), len};
-	struct rte_mbuf *head = rte_pktmbuf_alloc(w->pool), *seg = head;
-	if (!head) {
-		w->stats.tx_dropped++;
-		return;
-	}
-	for (int i = 0; i < 2; i++) {
-		size_t done = 0;
-		while (done < lens[i]) {
-			uint16_t room = rte_pktmbuf_tailroom(seg);
-			if (room == 0) {
-				struct rte_mbuf *n = rte_pktmbuf_alloc(w->pool);
-				if (!n || rte_pktmbuf_chain(head, n)) {
-					rte_pktmbuf_free(n);
-					rte_pktmbuf_free(head);
-					w->stats.tx_dropped++;
-					return;
-				}
-				seg = n;
-				continue;
-			}
-			size_t c = lens[i] - done < room ? lens[i] - done : room;
-			memcpy(rte_pktmbuf_mtod_offset(seg, uint8_t *, seg->data_len), parts[i] + done, c);
-			seg->data_len = (uint16_t)(seg->data_len + c);
-			head->pkt_len += (uint32_t)c;
-			done += c;
-		}
-	}
+	unsigned room = w->frag_max[p], nfrag = len ? (unsigned)((len + room - 1) / room) : 1;
 	struct tx_queue *q = &w->tx[p];
-	if (q->n == MAX_OUT) {
-		rte_pktmbuf_free(head);
-		w->stats.tx_dropped++;
+	if (q->n + nfrag > MAX_OUT || rte_pktmbuf_alloc_bulk(w->pool, q->m + q->n, nfrag)) {
+		w->stats.tx_dropped += nfrag;
 		return;
 	}
-	q->m[q->n++] = head;
+	uint16_t tag = w->tx_tag[p]++;
+	for (unsigned i = 0; i < nfrag; i++) {
+		size_t off = (size_t)i * room, c = len - off < room ? len - off : room;
+		struct rte_mbuf *m = q->m[q->n++];
+		uint8_t *f = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(DP_RELAY_HDR_LEN + c));
+		dp_relay_frame_header(f, &w->ports[p].peer_mac, &w->ports[p].own_mac, proto, (uint16_t)len,
+				      (uint16_t)off, tag);
+		memcpy(f + DP_RELAY_HDR_LEN, msg + off, c);
+	}
 }
 
 static void send_out(struct dp_relay_worker *w)
@@ -246,6 +239,29 @@ static void count_result(struct dp_relay_worker *w, int rc)
 	}
 }
 
+/* Add a fragment to port p's message; the whole message once its last fragment is in, else NULL.
+ * Fragments come in order (one sender, one link): anything else loses the message. */
+static const uint8_t *reassemble(struct dp_relay_worker *w, unsigned p, uint16_t proto,
+				 uint16_t total, uint16_t off, uint16_t tag, const uint8_t *frag,
+				 size_t n)
+{
+	struct rx_reasm *a = &w->reasm[p];
+	if (off == 0) {
+		w->stats.rx_incomplete += a->got != 0; /* the one before never finished */
+		*a = (struct rx_reasm){.proto = proto, .tag = tag, .total = total};
+	} else if (!a->got || a->proto != proto || a->tag != tag || a->total != total || a->got != off) {
+		w->stats.rx_incomplete++;
+		a->got = 0;
+		return NULL;
+	}
+	memcpy(a->buf + off, frag, n);
+	a->got += (uint32_t)n;
+	if (a->got < total)
+		return NULL;
+	a->got = 0;
+	return a->buf;
+}
+
 static void handle_frame(struct dp_relay_worker *w, unsigned p, struct rte_mbuf *m)
 {
 	uint32_t len = rte_pktmbuf_pkt_len(m);
@@ -261,13 +277,28 @@ static void handle_frame(struct dp_relay_worker *w, unsigned p, struct rte_mbuf 
 		w->stats.rx_not_relay++;
 		return;
 	}
+	uint16_t total = (uint16_t)(f[19] << 8 | f[20]), off = (uint16_t)(f[21] << 8 | f[22]);
+	uint16_t tag = (uint16_t)(f[23] << 8 | f[24]);
+	const uint8_t *msg = f + DP_RELAY_HDR_LEN;
+	size_t n = len - DP_RELAY_HDR_LEN;
+	if (n == 0 || total > MSG_MAX || (size_t)off + n > total) {
+		w->stats.rx_malformed++;
+		return;
+	}
+	if (off != 0 || n != total) {
+		msg = reassemble(w, p, proto, total, off, tag, msg, n);
+		if (!msg)
+			return;
+	} else if (w->reasm[p].got) {
+		w->stats.rx_incomplete++; /* a whole message in the middle of another one */
+		w->reasm[p].got = 0;
+	}
 	if (proto == DP_RELAY_PROTO_RESYNC) {
-		resync_receive(w, p, f + DP_RELAY_HDR_LEN, len - DP_RELAY_HDR_LEN);
+		resync_receive(w, p, msg, total);
 		return;
 	}
 	uint8_t id[KM_KEY_ID_LEN];
-	int rc = km_relay_receive(w->relay, w->ports[p].neighbor, f + DP_RELAY_HDR_LEN,
-				  len - DP_RELAY_HDR_LEN, &w->out, id);
+	int rc = km_relay_receive(w->relay, w->ports[p].neighbor, msg, total, &w->out, id);
 	count_result(w, rc);
 	if (rc == -ENOKEY)
 		resync_mismatch(w, p);

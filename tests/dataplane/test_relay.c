@@ -245,9 +245,96 @@ static void test_three_kms(void)
 	chain(3, 256);
 }
 
-static void test_five_kms_chained_mbufs(void)
+static void test_five_kms_fragments(void)
 {
-	chain(5, 5000); /* larger than one mbuf: chained segments on every hop */
+	chain(5, 5000); /* larger than the MTU: fragments on every hop */
+	chain(3, KM_RELAY_KEY_MAX);
+}
+
+/* Take every frame off a ring (FIFO order kept in m[]). */
+static unsigned drain_ring(struct rte_ring *r, struct rte_mbuf **m, unsigned max)
+{
+	unsigned n = 0;
+	while (n < max && rte_ring_dequeue(r, (void **)&m[n]) == 0)
+		n++;
+	return n;
+}
+
+/* A key larger than the MTU crosses a link as fragments, each one mbuf of at most the port's MTU
+ * plus its Ethernet header, that reassemble into the message; a lost fragment, or fragments out of
+ * order, lose the whole message (counted, nothing spent at the receiver) and the origin's timeout
+ * handles it like a lost frame. */
+static void test_fragments_lost_or_reordered(void)
+{
+	for (int mode = 0; mode < 2; mode++) {
+		struct net w;
+		net_up(&w, 3, -1, 1000000); /* 1 ms ACK timeout */
+		CU_ASSERT_EQUAL_FATAL(request(&w, 6000, 8), 0);
+		dp_relay_poll(w.nd[0].w);
+		struct rte_mbuf *m[16];
+		unsigned n = drain_ring(w.rings[0], m, 16);
+		uint16_t mtu = 0;
+		CU_ASSERT_EQUAL(rte_eth_dev_get_mtu(w.nd[0].ports[0], &mtu), 0);
+		CU_ASSERT_FATAL(n >= 5); /* 6000 key bytes + header and tags, at most ~1.5 KB a frame */
+		uint32_t sum = 0;
+		for (unsigned i = 0; i < n; i++) {
+			CU_ASSERT_EQUAL(m[i]->nb_segs, 1);
+			CU_ASSERT(rte_pktmbuf_pkt_len(m[i]) <= (uint32_t)mtu + RTE_ETHER_HDR_LEN);
+			sum += rte_pktmbuf_pkt_len(m[i]) - DP_RELAY_HDR_LEN;
+		}
+		CU_ASSERT(sum > 6000);
+		if (mode == 0) { /* the third fragment is lost */
+			rte_pktmbuf_free(m[2]);
+			memmove(m + 2, m + 3, (n - 3) * sizeof(m[0]));
+			n--;
+		} else { /* the second and third swap places */
+			struct rte_mbuf *t = m[1];
+			m[1] = m[2];
+			m[2] = t;
+		}
+		for (unsigned i = 0; i < n; i++)
+			CU_ASSERT_EQUAL(rte_ring_enqueue(w.rings[0], m[i]), 0);
+		struct km_pool_stats before, after;
+		km_store_pool_stats(w.nd[1].st, link_pool(0), &before);
+		dp_relay_poll(w.nd[1].w);
+		const struct dp_relay_stats *b = dp_relay_stats(w.nd[1].w);
+		CU_ASSERT(b->rx_incomplete >= 1);
+		CU_ASSERT_EQUAL(b->forwarded, 0);
+		CU_ASSERT_EQUAL(b->rx_bad_auth + b->rx_malformed + b->rx_other, 0);
+		km_store_pool_stats(w.nd[1].st, link_pool(0), &after);
+		CU_ASSERT_EQUAL(before.available_bits, after.available_bits);
+		struct dp_relay_event ev;
+		rte_delay_ms(150);
+		CU_ASSERT_EQUAL(run_until_origin_event(&w, &ev, 1000), DP_RELAY_EV_EXPIRED);
+		struct km_key_meta meta;
+		CU_ASSERT_EQUAL(km_store_get(w.nd[2].st, ev.relay_id, &meta), -ENOENT);
+		net_down(&w);
+	}
+}
+
+static bool pools_agree(struct km_store *a, struct km_store *b, km_pool_id pool);
+
+/* Fragment headers that cannot be right are refused without touching anything. */
+static void test_bad_fragment_headers(void)
+{
+	struct net w;
+	net_up(&w, 2, -1, 0);
+	struct rte_ether_addr zero = {{0}};
+	const uint16_t bad[][2] = {{0, 0}, {100, 90}, {60000, 0}}; /* total, offset for 20 bytes */
+	for (unsigned i = 0; i < 3; i++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+		CU_ASSERT_FATAL(m != NULL);
+		uint8_t *f = (uint8_t *)rte_pktmbuf_append(m, DP_RELAY_HDR_LEN + 20);
+		dp_relay_frame_header(f, &zero, &zero, DP_RELAY_PROTO, bad[i][0], bad[i][1], 1);
+		memset(f + DP_RELAY_HDR_LEN, 0xa5, 20);
+		CU_ASSERT_EQUAL(rte_ring_enqueue(w.rings[0], m), 0);
+	}
+	dp_relay_poll(w.nd[1].w);
+	const struct dp_relay_stats *b = dp_relay_stats(w.nd[1].w);
+	CU_ASSERT_EQUAL(b->rx_malformed, 3);
+	CU_ASSERT_EQUAL(b->rx_incomplete, 0);
+	CU_ASSERT_TRUE(pools_agree(w.nd[0].st, w.nd[1].st, link_pool(0)));
+	net_down(&w);
 }
 
 static void test_tampered_frame_rejected(void)
@@ -584,11 +671,8 @@ static void inject_resync(struct net *w, const uint8_t *msg, size_t len)
 	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
 	CU_ASSERT_FATAL(m && DP_RELAY_HDR_LEN + len <= rte_pktmbuf_tailroom(m));
 	uint8_t *f = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(DP_RELAY_HDR_LEN + len));
-	memset(f, 0, DP_RELAY_HDR_LEN);
-	f[12] = DP_RELAY_ETHERTYPE >> 8;
-	f[13] = DP_RELAY_ETHERTYPE & 0xff;
-	f[17] = DP_RELAY_PROTO_RESYNC >> 8;
-	f[18] = DP_RELAY_PROTO_RESYNC & 0xff;
+	struct rte_ether_addr zero = {{0}};
+	dp_relay_frame_header(f, &zero, &zero, DP_RELAY_PROTO_RESYNC, (uint16_t)len, 0, 0);
 	memcpy(f + DP_RELAY_HDR_LEN, msg, len);
 	CU_ASSERT_EQUAL(rte_ring_enqueue(w->rings[0], m), 0);
 }
@@ -729,7 +813,9 @@ static void test_resync_over_km_link(void)
 
 static CU_TestInfo relay_tests[] = {
 	{"A -> B -> C over net_ring ports", test_three_kms},
-	{"5-KM chain, keys larger than an mbuf", test_five_kms_chained_mbufs},
+	{"5-KM chain, keys larger than the MTU go as fragments", test_five_kms_fragments},
+	{"lost or reordered fragments lose the message, nothing else", test_fragments_lost_or_reordered},
+	{"bad fragment headers refused", test_bad_fragment_headers},
 	{"tampered frame rejected, origin expires", test_tampered_frame_rejected},
 	{"failed hop reported to the origin", test_failed_hop_reported},
 	{"worker on its own lcore", test_worker_on_own_lcore},
