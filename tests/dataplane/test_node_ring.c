@@ -222,19 +222,35 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* Quiet means 5 ms (Bob's partial announcements flush after 1 ms) and this many polls in a row
- * with nothing moving: a process stalled by a loaded machine has not polled in those 5 ms. */
+/* Quiet means this many idle polls in a row, the last of them begun 5 ms or more after anything
+ * moved (Bob's partial announcements flush after 1 ms of wall time): a process stalled by a
+ * loaded machine may let 5 ms pass without polling, and only a poll begun after them shows that
+ * the flush is not due. */
 #define QUIET_POLLS 200
 
-/* Poll until nothing moves. */
-static void settle(struct pair *p)
+/* Poll with 'poll' until nothing moves. */
+static void poll_until_quiet(unsigned (*poll)(void *ctx), void *ctx)
 {
 	double quiet_since = now_s();
-	for (unsigned idle = 0; now_s() - quiet_since < 0.005 || idle < QUIET_POLLS; idle++)
-		if (poll_all(p)) {
+	for (unsigned idle = 0;; idle++) {
+		double begun = now_s();
+		if (poll(ctx)) {
 			quiet_since = now_s();
 			idle = 0;
+		} else if (begun - quiet_since >= 0.005 && idle >= QUIET_POLLS) {
+			return;
 		}
+	}
+}
+
+static unsigned poll_pair(void *p)
+{
+	return poll_all(p);
+}
+
+static void settle(struct pair *p)
+{
+	poll_until_quiet(poll_pair, p);
 }
 
 static unsigned keys_match(struct pair *p, unsigned *mismatch)
@@ -729,6 +745,17 @@ static unsigned poll_wire(struct pair *p, struct wire *w)
 	return work + poll_node(p->node[1], NULL) + pump(p, w);
 }
 
+struct wired {
+	struct pair *p;
+	struct wire *w;
+};
+
+static unsigned poll_wired(void *ctx)
+{
+	struct wired *pw = ctx;
+	return poll_wire(pw->p, pw->w);
+}
+
 /* Feed and poll until 'want' more key pairs and then nothing moves for 5 ms. */
 static unsigned run_wire(struct pair *p, struct wire *w, unsigned want, unsigned *mismatch)
 {
@@ -739,12 +766,8 @@ static unsigned run_wire(struct pair *p, struct wire *w, unsigned want, unsigned
 		poll_wire(p, w);
 		keys += keys_match(p, mismatch);
 	}
-	double quiet_since = now_s();
-	for (unsigned idle = 0; now_s() - quiet_since < 0.005 || idle < QUIET_POLLS; idle++)
-		if (poll_wire(p, w)) {
-			quiet_since = now_s();
-			idle = 0;
-		}
+	struct wired pw = {p, w};
+	poll_until_quiet(poll_wired, &pw);
 	return keys + keys_match(p, mismatch);
 }
 
