@@ -67,7 +67,10 @@ struct dp_link_cfg {
 	uint32_t test_bits;      /* X-basis bits a block can hold (0: block_bits) */
 	uint32_t window_log2;    /* Alice's slot window 2^k slots, the same on both nodes (0: 22) */
 	uint32_t announce_max;   /* Bob: detections per announcement (0: DP_QD_ANNOUNCE_MAX) */
-	uint32_t auth_refill;    /* bytes of every finished key that refill the auth streams */
+	uint32_t auth_refill;    /* bytes of every finished key that refill the auth streams (with
+				  * auth_refill_auto: the least it takes) */
+	bool auth_refill_auto;   /* refill what the block spent plus a quarter, counted alike on both
+				  * nodes (docs/protocol.md, "Refill from distilled key") */
 	uint8_t auth_tag_len;    /* bytes of a BLOCK message's short tag: 4, 8, 16 (0: 4); the same
 				    on both nodes (docs/protocol.md, "Authentication") */
 	uint32_t block_timeout_ms; /* abort a block when the peer is silent this long (0: 10000) */
@@ -96,6 +99,7 @@ struct dp_link_report {
 	uint64_t auth_failures, auth_bytes_used;
 	uint64_t auth_bytes_sift;           /* of auth_bytes_used: the sift channel's pads */
 	uint64_t block_msgs;                /* BLOCK messages sent and received (short tags) */
+	uint64_t auth_refill_bytes;         /* key bytes finished blocks gave the auth streams */
 	uint64_t transcript_failures;       /* blocks whose transcript tags differed (aborted) */
 	uint64_t keys_dropped;              /* key ring full: zeroized, not delivered */
 	uint64_t first_ns, last_ns;         /* CLOCK_MONOTONIC of the first and last event */

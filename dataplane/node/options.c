@@ -35,7 +35,7 @@ void qn_usage(void)
 		"                       (after letting SKIP through), on every link\n"
 		QN_KM_USAGE
 		"link keys: id, role, module (port index, 0), peer (port index, 1), worker (0),\n"
-		"  psk (file, >= 320 bytes), peer-mac, block-bits (1048576), test-bits, auth-refill (8192),\n"
+		"  psk (file, >= 320 bytes), peer-mac, block-bits (1048576), test-bits, auth-refill (auto, or bytes),\n"
 		"  auth-tag (short BLOCK tag bytes: 4, 8 or 16; 4),\n"
 		"  timeout-ms (10000), seed (1), window-log2 (22), announce-max (65536), qber-max (0.11),\n"
 		"  method (cascade|ldpc)\n");
@@ -100,7 +100,7 @@ static int parse_link(struct qn_link_opt *lo, char *spec)
 	c->module_port = 0;
 	c->peer_port = 1;
 	c->block_bits = 1u << 20;
-	c->auth_refill = 8192;
+	c->auth_refill_auto = true; /* what each block spent, plus a quarter */
 	c->seed = 1;
 	int have_id = 0, have_role = 0, have_mac = 0;
 	for (char *save = NULL, *kv = strtok_r(spec, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
@@ -151,8 +151,9 @@ static int parse_link(struct qn_link_opt *lo, char *spec)
 				return fail("--link auth-tag", "must be 4, 8 or 16 (bytes)");
 			c->auth_tag_len = (uint8_t)x;
 		} else if (!strcmp(k, "auth-refill")) {
-			rc = parse_u64(v, 16384, &x);
-			c->auth_refill = (uint32_t)x;
+			c->auth_refill_auto = !strcmp(v, "auto");
+			rc = c->auth_refill_auto ? 0 : parse_u64(v, 16384, &x);
+			c->auth_refill = c->auth_refill_auto ? 0 : (uint32_t)x;
 		} else if (!strcmp(k, "timeout-ms")) {
 			rc = parse_u64(v, 3600000, &x);
 			c->block_timeout_ms = (uint32_t)x;

@@ -143,7 +143,7 @@ static json_t *link_json(struct dp_node *n, struct qn_ledgers *L, uint16_t id)
 	double secs = r.last_ns > r.first_ns ? (double)(r.last_ns - r.first_ns) * 1e-9 : 0;
 	double per = secs > 0 ? 1.0 / secs : 0;
 	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I,"
-			 " s:I, s:I, s:I, s:I, s:I, s:o}",
+			 " s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
 			 "link", id, "frames", (json_int_t)r.frames, "events", (json_int_t)r.events,
 			 "sifted_bits", (json_int_t)r.sifted_bits, "secret_bits", (json_int_t)r.secret_bits,
 			 "events_per_s", (double)r.events * per, "sifted_bits_per_s",
@@ -154,7 +154,8 @@ static json_t *link_json(struct dp_node *n, struct qn_ledgers *L, uint16_t id)
 			 (json_int_t)r.blocks_failed, "blocks_aborted", (json_int_t)r.blocks_aborted,
 			 "auth_failures", (json_int_t)r.auth_failures, "auth_bytes_used",
 			 (json_int_t)r.auth_bytes_used, "auth_bytes_sift", (json_int_t)r.auth_bytes_sift,
-			 "block_msgs", (json_int_t)r.block_msgs, "transcript_failures",
+			 "block_msgs", (json_int_t)r.block_msgs, "auth_refill_bytes",
+			 (json_int_t)r.auth_refill_bytes, "transcript_failures",
 			 (json_int_t)r.transcript_failures, "keys_dropped", (json_int_t)r.keys_dropped, "auth",
 			 auth_json(L, id));
 }

@@ -376,6 +376,7 @@ int dp_node_link_report(struct dp_node *n, uint16_t link_id, struct dp_link_repo
 		.auth_bytes_sift = RD(a->auth_bytes),
 		.keys_dropped = RD(b->keys_dropped),
 		.block_msgs = RD(b->block_msgs),
+		.auth_refill_bytes = RD(b->refill_bytes),
 		.transcript_failures = RD(b->transcript_failures),
 		.first_ns = tsc_ns(n, RD(a->first_tsc)),
 		.last_ns = tsc_ns(n, RD(a->last_tsc)),

@@ -41,6 +41,7 @@ struct dp_link_wk_stats {
 	uint64_t blocks_done, blocks_failed, blocks_aborted, secret_bits, leak_bits;
 	uint64_t qber_errors, qber_bits, auth_failures, auth_bytes, keys_dropped;
 	uint64_t block_msgs, transcript_failures;
+	uint64_t refill_bytes; /* key bytes the finished blocks gave the auth streams */
 };
 
 /* A block buffer travelling RX -> worker (filled) -> RX (free, with auth refill for the sift
@@ -49,6 +50,7 @@ struct dp_block {
 	struct dst_sift_block *sb;
 	uint64_t block_seq;
 	bool broken;        /* Bob: misaligned with Alice's block (sift message lost); abort it */
+	uint32_t anns;      /* announcements whose first event went into it: sift messages each way */
 	uint32_t refill_len; /* bytes per sift stream in refill[] (stream order: A->B, B->A) */
 	uint8_t refill[2][DP_REFILL_PART_MAX];
 };
@@ -136,6 +138,7 @@ struct dp_link_wk {
 	uint8_t ttag[DP_TRANSCRIPT_TAG_LEN], peer_ttag[DP_TRANSCRIPT_TAG_LEN];
 	uint8_t tag_len;             /* the link's short tag length */
 	uint32_t sent_blk;           /* BLOCK messages sent in this block (the first is keyed) */
+	uint32_t recv_blk;           /* BLOCK messages of the peer used in this block */
 	struct km_key_desc pending;  /* finished key waiting for room on the key ring */
 	bool key_pending;
 	struct dp_auth_stream tx, rx;

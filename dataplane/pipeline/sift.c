@@ -182,6 +182,7 @@ static bool open_block(struct dp_link *l, uint64_t slot)
 	dst_sift_block_reset(b->sb, slot);
 	b->block_seq = rx->next_block_seq;
 	b->broken = false;
+	b->anns = 0;
 	if (rx->skip_bits) {
 		/* Realigned in the middle of Alice's block: keep the boundary, never use the block. */
 		b->sb->key_bits = rx->skip_bits;
@@ -217,6 +218,7 @@ static bool sift_decided(struct dp_link *l, struct dp_announce *a)
 			return false;
 		struct dst_sift_block *sb = rx->cur->sb;
 		size_t key0 = sb->key_bits, test0 = sb->test_bits;
+		rx->cur->anns += a->pos == 0; /* both nodes cut blocks alike: the same count */
 		a->pos = (unsigned)dst_sift_events(sb, &ev, a->pos);
 		/* It ends at the event that did not fit, else past the last one. */
 		uint64_t end = a->pos < a->n ? dp_ann_slot(a, a->pos) : a->last + 1;

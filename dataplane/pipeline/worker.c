@@ -239,6 +239,27 @@ static void ledger_finished(struct dp_lcore_ctx *c, struct dp_link *l, const str
 		wk->fin_pending = f; /* the link waits for room (link_work) */
 }
 
+/* Pad bytes per stream the finished block takes from its key. Automatic: what the block spent on
+ * its busiest stream plus a quarter (and a pad), from counts both nodes share once the transcripts
+ * agree: BLOCK messages each way (the first keyed: 16 bytes more) and the COMMIT (16 key + 16 tag)
+ * on the distill streams, and one sift message each way per announcement the block began with.
+ * Never below the configured auth_refill, never above one ledger segment. */
+static uint32_t refill_part(const struct dp_link *l)
+{
+	const struct dp_link_wk *wk = &l->wk;
+	if (!l->cfg.auth_refill_auto)
+		return l->refill_part;
+	uint32_t most = wk->sent_blk > wk->recv_blk ? wk->sent_blk : wk->recv_blk;
+	uint64_t distill = 2 * DP_AUTH_KEY_LEN + DP_QD_TAG_LEN + (uint64_t)wk->tag_len * most;
+	uint64_t sift = (uint64_t)DP_AUTH_PAD_LEN * wk->blk->anns;
+	uint64_t need = distill > sift ? distill : sift;
+	need += need / 4 + DP_AUTH_PAD_LEN;
+	need = (need + DP_AUTH_PAD_LEN - 1) / DP_AUTH_PAD_LEN * DP_AUTH_PAD_LEN;
+	if (need < l->refill_part)
+		need = l->refill_part;
+	return need > DP_REFILL_PART_MAX ? DP_REFILL_PART_MAX : (uint32_t)need;
+}
+
 /* Both sides hold the key and the peer said so: unless the transcripts differ (a message was
  * forged: abort, no key on either end), split off the auth refill, queue the rest. */
 static void finish_block(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link *l)
@@ -252,10 +273,11 @@ static void finish_block(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_li
 	dp_engine_result(wk->eng, &r);
 	const uint8_t *key = (const uint8_t *)r.key;
 	uint64_t bytes = r.secret_bits / 8;
-	uint32_t part = l->refill_part;
+	uint32_t part = refill_part(l);
 	if ((uint64_t)part * DP_AUTH_STREAMS > bytes)
 		part = (uint32_t)(bytes / DP_AUTH_STREAMS / DP_AUTH_PAD_LEN * DP_AUTH_PAD_LEN);
 	DP_STAT_ADD(wk->st.blocks_done, 1);
+	DP_STAT_ADD(wk->st.refill_bytes, (uint64_t)DP_AUTH_STREAMS * part);
 	DP_STAT_ADD(wk->st.secret_bits, r.secret_bits);
 	DP_STAT_ADD(wk->st.leak_bits, r.leak_bits);
 	DP_STAT_ADD(wk->st.qber_errors, r.qber_errors);
@@ -387,6 +409,7 @@ static void block_msg(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_link 
 	 * is used provisionally: the transcript decides at COMMIT. */
 	dp_transcript_add(&wk->tr, wk->tk_in, wk->tk_out, DP_QD_BLOCK, h->role, h->link_id,
 			  h->block_seq, pl, len);
+	wk->recv_blk++;
 	if (len < DP_BLK_SUB || wk->done_local) {
 		dp_count(c, DP_ERR_QD_PAYLOAD);
 		return;
@@ -571,7 +594,7 @@ static void start_block(struct dp_node *n, struct dp_lcore_ctx *c, struct dp_lin
 	wk->next_seq = b->block_seq + 1;
 	wk->done_local = wk->commit_peer = false;
 	wk->asm_len = wk->asm_total = 0;
-	wk->sent_blk = 0;
+	wk->sent_blk = wk->recv_blk = 0;
 	dp_transcript_reset(&wk->tr);
 	wk->deadline_tsc = dp_node_timeout_now(n) + n->tsc_hz / 1000 * l->cfg.block_timeout_ms;
 	if (b->broken) {

@@ -76,6 +76,9 @@ static unsigned g_mtu;          /* 0: the node's default (jumbo) */
 static unsigned g_announce_max; /* 0: the link's default */
 static bool g_tap;              /* Qdist frames pass through the test (pump) */
 static uint8_t g_tag_len;       /* 0: the link's default short tag (4 bytes) */
+static uint32_t g_psk_len;      /* 0: the whole 1 MiB pre-shared secret */
+static uint32_t g_refill = 4096; /* auth_refill */
+static bool g_refill_auto;
 
 /* Timeouts run on poll time: every node poll is 10 us (manual mode, one thread), so a loaded
  * machine that stalls this process cannot time a block out; a silence of T ms is T * 100 polls. */
@@ -117,9 +120,10 @@ static void pair_setup(struct pair *p, uint32_t block_bits, uint32_t timeout_ms)
 		rte_eth_macaddr_get(p->ports[2 * (1 - i) + 1], &peer);
 		struct dp_link_cfg lc = {.link_id = LINK, .role = i ? DP_ROLE_BOB : DP_ROLE_ALICE,
 					 .module_port = 0, .peer_port = 1, .worker = 0,
-					 .block_bits = block_bits, .auth_refill = 4096,
+					 .block_bits = block_bits, .auth_refill = g_refill,
+					 .auth_refill_auto = g_refill_auto,
 					 .block_timeout_ms = timeout_ms, .psk = p->psk,
-					 .psk_len = sizeof(p->psk), .seed = 1234,
+					 .psk_len = g_psk_len ? g_psk_len : sizeof(p->psk), .seed = 1234,
 					 .announce_max = g_announce_max, .auth_tag_len = g_tag_len};
 		memcpy(lc.peer_mac, peer.addr_bytes, 6);
 		const char *why = NULL;
@@ -463,6 +467,58 @@ static void test_small_announcements(void)
 	CU_ASSERT_EQUAL(s.errors[DP_ERR_SIFT_OVERFLOW], 0);
 	CU_ASSERT_EQUAL(s.errors[DP_ERR_QD_GAP], 0);
 	pair_teardown(&p);
+}
+
+static uint64_t auth_empty(struct pair *p)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < 2; i++) {
+		struct dp_lcore_stats s;
+		dp_node_lcore_stats(p->node[i], -1, &s);
+		n += s.errors[DP_ERR_AUTH_EMPTY];
+	}
+	return n;
+}
+
+/* A link that starts with little pad (2 KiB per stream) keeps distilling when each block refills
+ * what it spent (auth_refill_auto): both nodes take the same amount (their keys stay equal), what
+ * was taken covers what was used, and once the first refills are in (the sift channel runs blocks
+ * ahead of distillation, so early messages may wait for them) no message waits for pad again.
+ * The same link with a fixed refill below its use runs out of pad and stalls for good
+ * (AUTH_EMPTY): the case the automatic refill is for. */
+static void test_auto_refill_keeps_link_running(void)
+{
+	for (int fixed = 0; fixed < 2; fixed++) {
+		static struct pair p;
+		g_psk_len = 64 + 4 * 2048;
+		g_refill_auto = !fixed;
+		g_refill = fixed ? 256 : 0;
+		pair_setup(&p, g_block_bits, 2000);
+		g_psk_len = 0;
+		g_refill_auto = false;
+		g_refill = 4096;
+		unsigned mismatch = 0, keys = run_until_keys(&p, 0, 6, fixed ? 6000 : 100000, &mismatch);
+		uint64_t early = auth_empty(&p);
+		keys = run_until_keys(&p, keys, 16, fixed ? 6000 : 100000, &mismatch);
+		settle(&p);
+		keys += keys_match(&p, &mismatch);
+		struct dp_link_report ra, rb;
+		report(&p, 0, &ra);
+		report(&p, 1, &rb);
+		CU_ASSERT_EQUAL(mismatch, 0);
+		if (!fixed) {
+			CU_ASSERT(keys >= 16);
+			CU_ASSERT_EQUAL(auth_empty(&p), early);
+			CU_ASSERT_EQUAL(ra.auth_refill_bytes, rb.auth_refill_bytes);
+			/* what was spent past the pre-shared pads came back from the keys */
+			CU_ASSERT(ra.auth_refill_bytes + 4 * 2048 >= ra.auth_bytes_used);
+			CU_ASSERT(ra.auth_refill_bytes > 0);
+		} else {
+			CU_ASSERT(auth_empty(&p) > 0);
+			CU_ASSERT(keys < 6);
+		}
+		pair_teardown(&p);
+	}
 }
 
 static void test_tampered_message_aborts_block(void)
@@ -963,6 +1019,7 @@ static CU_TestInfo tests[] = {
 	{"ring pair distils identical keys", test_pair_distils_identical_keys},
 	{"sparse transmitter frames", test_sparse_transmitter_frames},
 	{"announcements smaller than a frame: blocks equal the reference", test_small_announcements},
+	{"automatic auth refill keeps a link with little pad running", test_auto_refill_keeps_link_running},
 	{"tampered Qdist message aborts the block", test_tampered_message_aborts_block},
 	{"forged message with a valid short tag aborts at COMMIT", test_forged_short_tag_aborts_at_commit},
 	{"bad, replayed and stale input is counted", test_bad_input_counted},
