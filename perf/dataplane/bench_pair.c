@@ -120,7 +120,7 @@ static int pair_create(struct pair *p, uint32_t block_bits, int method, const ui
 		rte_eth_macaddr_get((uint16_t)ports[2 * (1 - i) + 1], &peer);
 		struct dp_link_cfg lc = {.link_id = 1, .role = i ? DP_ROLE_BOB : DP_ROLE_ALICE,
 					 .module_port = 0, .peer_port = 1, .block_bits = block_bits,
-					 .auth_refill = 8192, .psk = psk, .psk_len = (uint32_t)psk_len,
+					 .auth_refill_auto = true, .psk = psk, .psk_len = (uint32_t)psk_len,
 					 .seed = 99, .rec_method = method};
 		memcpy(lc.peer_mac, peer.addr_bytes, 6);
 		if (dp_node_link_add(p->node[i], &lc, NULL))
@@ -265,7 +265,7 @@ static void run_pair(struct qp_run *r, const char *variant, double e_mis, int me
 	double events = (double)(ra->events + rb->events), sbits = (double)ra->secret_bits;
 	double done = ra->blocks_done ? (double)ra->blocks_done : 1;
 	json_t *extra = json_pack(
-		"{s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I}",
+		"{s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I}",
 		"method", method == DST_REC_LDPC ? "ldpc" : "cascade",
 		"e_mis", e_mis, "block_bits", (json_int_t)block_bits, "blocks_done",
 		(json_int_t)ra->blocks_done, "blocks_failed",
@@ -284,6 +284,9 @@ static void run_pair(struct qp_run *r, const char *variant, double e_mis, int me
 		"pad_bytes_per_block_sift", (double)ra->auth_bytes_sift / done,
 		"pad_bytes_per_block_distill", (double)(ra->auth_bytes_used - ra->auth_bytes_sift) / done,
 		"block_msgs_per_block", (double)ra->block_msgs / done,
+		/* auth-refill=auto: what each block gave back to the pads (the busiest stream's part,
+		 * four times) */
+		"refill_bytes_per_block", (double)ra->auth_refill_bytes / done,
 		"secret_bytes_per_block", sbits / 8 / done,
 		/* what the link gains per block once its own authentication is paid for */
 		"net_secret_bytes_per_block", (sbits / 8 - (double)ra->auth_bytes_used) / done,
