@@ -248,7 +248,10 @@ static const uint8_t *reassemble(struct dp_relay_worker *w, unsigned p, uint16_t
 	struct rx_reasm *a = &w->reasm[p];
 	if (off == 0) {
 		w->stats.rx_incomplete += a->got != 0; /* the one before never finished */
-		*a = (struct rx_reasm){.proto = proto, .tag = tag, .total = total};
+		a->proto = proto; /* (not a compound literal: that would zero the 9.6 KB buffer too) */
+		a->tag = tag;
+		a->total = total;
+		a->got = 0;
 	} else if (!a->got || a->proto != proto || a->tag != tag || a->total != total || a->got != off) {
 		w->stats.rx_incomplete++;
 		a->got = 0;
