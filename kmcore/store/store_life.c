@@ -313,26 +313,26 @@ int km_store_seq_next(struct km_store *st, km_pool_id pool, uint64_t *seq)
 	return rc;
 }
 
-int km_store_seq_last_rx(struct km_store *st, km_pool_id pool, uint64_t *seq)
+/* The last sequence number received (rx) or sent (tx) on a pool; 0 for none. */
+static int seq_last(struct km_store *st, km_pool_id pool, bool tx, uint64_t *seq)
 {
 	if (!st || !seq)
 		return -EINVAL;
 	pthread_mutex_lock(&st->lock);
 	struct pool_state *p = pool_get(st, pool, false);
-	*seq = p ? p->rx_seq : 0;
+	*seq = !p ? 0 : !tx ? p->rx_seq : p->tx_seq ? p->tx_seq - 1 : 0;
 	pthread_mutex_unlock(&st->lock);
 	return 0;
 }
 
+int km_store_seq_last_rx(struct km_store *st, km_pool_id pool, uint64_t *seq)
+{
+	return seq_last(st, pool, false, seq);
+}
+
 int km_store_seq_last_tx(struct km_store *st, km_pool_id pool, uint64_t *seq)
 {
-	if (!st || !seq)
-		return -EINVAL;
-	pthread_mutex_lock(&st->lock);
-	struct pool_state *p = pool_get(st, pool, false);
-	*seq = p && p->tx_seq ? p->tx_seq - 1 : 0;
-	pthread_mutex_unlock(&st->lock);
-	return 0;
+	return seq_last(st, pool, true, seq);
 }
 
 int km_store_seq_raise_rx(struct km_store *st, km_pool_id pool, uint64_t seq)
