@@ -86,6 +86,8 @@ struct dp_link_cfg {
 	double qber_max;         /* abort blocks above this QBER estimate (0: 0.11) */
 	uint64_t seed;           /* public seed for the pipeline's shuffles/samples */
 	int rec_method;          /* enum dst_rec_method (0: Cascade) */
+	const char *ldpc_codes;  /* LDPC code family directory (NULL: the committed one), read when
+				  * the link is added; the same family on both nodes */
 	double mu[3], p_mu[3];   /* the modules' decoy intensities and probabilities (0: model defaults) */
 };
 

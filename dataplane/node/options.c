@@ -38,7 +38,8 @@ void qn_usage(void)
 		"  psk (file, >= 320 bytes), peer-mac, block-bits (1048576), test-bits, auth-refill (auto, or bytes),\n"
 		"  auth-tag (short BLOCK tag bytes: 4, 8 or 16; 4),\n"
 		"  timeout-ms (10000), seed (1), window-log2 (22), announce-max (65536), qber-max (0.11),\n"
-		"  method (cascade|ldpc)\n");
+		"  method (cascade|ldpc), ldpc-codes (LDPC code family directory, the same on both\n"
+		"  nodes; default the committed 2^17-bit frames, distill/ldpc/codes_n20: 2^20-bit frames)\n");
 }
 
 /* The pre-shared secret file, whole; at most 16 MiB. */
@@ -136,6 +137,11 @@ static int parse_link(struct qn_link_opt *lo, char *spec)
 			if (strlen(v) >= sizeof(lo->psk_file))
 				return fail("--link psk", "path too long");
 			strcpy(lo->psk_file, v);
+		} else if (!strcmp(k, "ldpc-codes")) {
+			if (!*v || strlen(v) >= sizeof(lo->ldpc_codes))
+				return fail("--link ldpc-codes", "empty or too long a path");
+			strcpy(lo->ldpc_codes, v);
+			c->ldpc_codes = lo->ldpc_codes;
 		} else if (!strcmp(k, "peer-mac")) {
 			rc = parse_mac(v, c->peer_mac);
 			have_mac = !rc;

@@ -14,6 +14,7 @@
 struct qn_link_opt {
 	struct dp_link_cfg cfg;
 	char psk_file[256];
+	char ldpc_codes[256]; /* cfg.ldpc_codes points here when set */
 	uint8_t *psk; /* read from psk_file; wiped and freed by qn_options_clear */
 };
 

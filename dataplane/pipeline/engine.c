@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "dst_block.h"
+#include "dst_ldpc.h"
 #include "dst_reconcile.h"
 
 /* Parameter-estimation request (docs/distill_messages.md): 16-byte header (u8 type 0x41, ...),
@@ -50,10 +51,20 @@ struct dp_engine *dp_engine_create(const struct dp_link_cfg *lc, const char **wh
 	e->cfg.rec.method = lc->rec_method ? (enum dst_rec_method)lc->rec_method : DST_REC_CASCADE;
 	e->cfg.rec.max_bits = lc->block_bits;
 	e->cfg.rec.seed = lc->seed;
+	e->cfg.rec.ldpc_dir = lc->ldpc_codes;
 	e->cfg.max_test_bits = lc->test_bits ? lc->test_bits : lc->block_bits;
 	if (!dst_rec_method_available(e->cfg.rec.method)) {
 		free(e);
 		return *why = "reconciliation method not available in this build", NULL;
+	}
+	if (e->cfg.rec.method == DST_REC_LDPC) { /* say which part of the configuration is wrong */
+		struct dst_ldpc_family *fam;
+		char err[DST_LDPC_ERRLEN];
+		if (dst_ldpc_family_load(lc->ldpc_codes, &fam, err)) {
+			free(e);
+			return *why = "LDPC code family cannot be loaded (ldpc-codes)", NULL;
+		}
+		dst_ldpc_family_free(fam);
 	}
 	if (lc->role == DP_ROLE_ALICE)
 		e->alice = dst_block_alice_create(&e->cfg);

@@ -29,7 +29,7 @@ struct dst_ldpc_code;   /* one QC parity-check matrix */
 struct dst_ldpc_family; /* mother codes sharing one frame length */
 struct dst_ldpc_ws;     /* per-thread decoder/encoder workspace */
 
-#define DST_LDPC_MAX_Z 4096       /* circulant size limit (multiple of 64) */
+#define DST_LDPC_MAX_Z 16384      /* circulant size limit (multiple of 64) */
 #define DST_LDPC_MAX_BASE 1024    /* base matrix rows/columns limit */
 #define DST_LDPC_MAX_ITER_DEFAULT 60
 #define DST_LDPC_ERRLEN 160       /* size of the error-message buffers below */
@@ -183,13 +183,17 @@ int dst_ldpc_plan_fit(const struct dst_ldpc_family *fam, uint64_t n_bits, bool b
  * decoded with the lower FER in the same-frames Monte Carlo (qkdperf --filter ldpc_cn), SPA
  * elsewhere. */
 enum dst_ldpc_check_node dst_ldpc_check_node_default(const struct dst_ldpc_code *c, double qber);
-/* Calibrated efficiency for FER <= 1e-2 at this QBER (from perf/results/ldpc_mc.json runs). */
-double dst_ldpc_default_f(double qber);
-/* Blind start measured by Monte Carlo for this QBER (0.5-8%): efficiency for
- * dst_ldpc_plan_make_blind with DST_LDPC_BLIND_HEADROOM and the reveal step (punctured/step_div bits
- * per round). Returns 0, or -ENOENT outside the measured range (use dst_ldpc_default_f). */
+/* Calibrated efficiency for FER <= 1e-2 at this QBER: the family's own calibration (the
+ * 'family.cal' file of its directory, docs/formats.md) or, for NULL or a family without one, that
+ * of the committed n = 2^17 family (perf/results/ldpc_mc.json). */
+double dst_ldpc_default_f(const struct dst_ldpc_family *fam, double qber);
+/* Blind start measured by Monte Carlo for this QBER (the family's calibration, else the committed
+ * family's, 0.5-8%): efficiency for dst_ldpc_plan_make_blind with DST_LDPC_BLIND_HEADROOM and the
+ * reveal step (punctured/step_div bits per round). Returns 0, or -ENOENT outside the measured
+ * range or when the family's calibration has no blind points (use dst_ldpc_default_f). */
 #define DST_LDPC_BLIND_HEADROOM 0.08
-int dst_ldpc_blind_default(double qber, double *f_start, unsigned *step_div);
+int dst_ldpc_blind_default(const struct dst_ldpc_family *fam, double qber, double *f_start,
+			   unsigned *step_div);
 /* Blind round: reveal 'bits' more punctured filler bits (rounded up to 64, capped at punctured).
  * Updates revealed, leak_bits and f. Returns the number newly revealed, 0 if none remain. */
 int dst_ldpc_plan_reveal(struct dst_ldpc_plan *plan, uint32_t bits);

@@ -44,6 +44,7 @@ int dst_ldpc_family_create(struct dst_ldpc_code **codes, size_t count, struct ds
 	f->codes = v;
 	f->count = count;
 	f->n = v[0]->n;
+	ldpc_cal_builtin(&f->cal);
 	for (size_t i = 0; i < count; i++) {
 		const struct dst_ldpc_code *c = v[i];
 		if (c->n != f->n) {
@@ -127,7 +128,17 @@ int dst_ldpc_family_load(const char *dir, struct dst_ldpc_family **out, char *er
 			dst_ldpc_code_free(codes[i]);
 		return rc;
 	}
-	return dst_ldpc_family_create(codes, nc, out, err);
+	struct ldpc_cal cal;
+	int found = ldpc_cal_load(dir, &cal, err); /* 0: read, 1: none, < 0: unusable */
+	if (found < 0) {
+		for (size_t i = 0; i < nc; i++)
+			dst_ldpc_code_free(codes[i]);
+		return found;
+	}
+	rc = dst_ldpc_family_create(codes, nc, out, err);
+	if (!rc && found == 0)
+		(*out)->cal = cal;
+	return rc;
 }
 
 size_t dst_ldpc_family_size(const struct dst_ldpc_family *f)
@@ -149,62 +160,6 @@ double dst_ldpc_efficiency(uint64_t leak_bits, uint64_t key_bits, double qber)
 {
 	double h = dst_h2(qber);
 	return key_bits && h > 0 ? (double)leak_bits / ((double)key_bits * h) : INFINITY;
-}
-
-/* Efficiency at which the committed family reaches FER <= 1e-2 without blind rounds, plus 0.01
- * (Monte Carlo, 400 frames a point: qkdperf --filter ldpc_mc, perf/results/ldpc_mc.json). At 8%
- * single frames reach 1.10, but whole keys cut into fitted frames failed 17 of ~80 frames at 1.11
- * and blind plans (room up to this f) lost frames too, so 8% keeps 1.12 (qkdperf --filter
- * ldpc_key: no frame lost, blind f 1.103). */
-static const struct {
-	double qber, f;
-} calibrated[] = {
-	{0.005, 1.46}, {0.01, 1.25}, {0.02, 1.18}, {0.03, 1.13},
-	{0.05, 1.13},  {0.08, 1.12}, {0.11, 1.16},
-};
-
-double dst_ldpc_default_f(double qber)
-{
-	size_t n = sizeof(calibrated) / sizeof(calibrated[0]);
-	if (qber <= calibrated[0].qber)
-		return calibrated[0].f;
-	for (size_t i = 1; i < n; i++)
-		if (qber <= calibrated[i].qber) {
-			double t = (qber - calibrated[i - 1].qber) /
-				   (calibrated[i].qber - calibrated[i - 1].qber);
-			return calibrated[i - 1].f + t * (calibrated[i].f - calibrated[i - 1].f);
-		}
-	return calibrated[n - 1].f;
-}
-
-/* Blind reconciliation start (f_start with headroom DST_LDPC_BLIND_HEADROOM, then punctured bits
- * revealed 1/step_div at a time, decoded with the resumed schedule of dst_ldpc_bob_blind): per
- * QBER the lowest start whose decoding costs at most ~1.45x the sweeps of the calibrated
- * fixed-rate plan (Monte Carlo, 200 frames each, none failed; qkdperf --filter ldpc_blind,
- * perf/results/ldpc_blind.json). Lower starts cut f by another 0.005-0.01 at 1.5-3x the sweeps.
- * Between the points f_start is interpolated (0.75%: 1.32 gives f 1.328 against the fixed 1.356
- * for 1.26x the sweeps); outside 0.5-8% nothing is measured (at 11% no code has room above the
- * start). */
-static const struct {
-	double qber, f_start;
-} blind_start[] = {
-	{0.005, 1.41}, {0.01, 1.23}, {0.02, 1.16}, {0.03, 1.12}, {0.05, 1.11}, {0.08, 1.10},
-};
-#define BLIND_STEP_DIV 16
-
-int dst_ldpc_blind_default(double qber, double *f_start, unsigned *step_div)
-{
-	size_t n = sizeof(blind_start) / sizeof(blind_start[0]);
-	if (!(qber >= blind_start[0].qber * 0.999 && qber <= blind_start[n - 1].qber * 1.001))
-		return -ENOENT;
-	size_t i = 1;
-	while (i + 1 < n && qber > blind_start[i].qber)
-		i++;
-	double t = (qber - blind_start[i - 1].qber) / (blind_start[i].qber - blind_start[i - 1].qber);
-	t = t < 0 ? 0 : t > 1 ? 1 : t;
-	*f_start = blind_start[i - 1].f_start + t * (blind_start[i].f_start - blind_start[i - 1].f_start);
-	*step_div = BLIND_STEP_DIV;
-	return 0;
 }
 
 const char *dst_ldpc_check_node_name(unsigned cn)
@@ -300,7 +255,7 @@ int dst_ldpc_plan_make(const struct dst_ldpc_family *fam, double qber, double f_
 	if (!fam || !plan || !(qber > 0 && qber < 0.5) || f_target < 0 || (f_target > 0 && f_target < 1))
 		return -EINVAL;
 	if (f_target == 0)
-		f_target = dst_ldpc_default_f(qber);
+		f_target = dst_ldpc_default_f(fam, qber);
 	double h = dst_h2(qber);
 	struct pick best = {0};
 	for (size_t i = 0; i < fam->count; i++) {
@@ -358,7 +313,7 @@ static int plan_for_key_bits(const struct dst_ldpc_family *fam, double qber, dou
 			     uint32_t K, struct dst_ldpc_plan *plan)
 {
 	double h = dst_h2(qber), G = LDPC_GRAN;
-	double f_room = blind ? dst_ldpc_default_f(qber) : 0;
+	double f_room = blind ? dst_ldpc_default_f(fam, qber) : 0;
 	struct pick best = {0};
 	for (size_t i = 0; i < fam->count; i++) {
 		const struct dst_ldpc_code *c = fam->codes[i];

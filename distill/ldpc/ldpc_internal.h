@@ -33,12 +33,23 @@ struct dst_ldpc_code {
 	uint32_t *short_order;  /* granule indices, shortening order */
 };
 
+/* Calibration points, ascending QBER: fixed-rate f for FER <= 1e-2, blind start f. */
+#define LDPC_CAL_MAX 16
+struct ldpc_cal_point {
+	double qber, f;
+};
+struct ldpc_cal {
+	struct ldpc_cal_point fixed[LDPC_CAL_MAX], blind[LDPC_CAL_MAX];
+	unsigned nfixed, nblind;
+};
+
 struct dst_ldpc_family {
 	size_t count;
 	struct dst_ldpc_code **codes; /* ascending rate */
 	uint32_t n, max_m, max_z, max_nb;
 	uint64_t max_edge_bytes;      /* max ne * z */
 	uint32_t max_dc;              /* max base row weight */
+	struct ldpc_cal cal;          /* efficiency calibration (family.cal or the built-in one) */
 };
 
 /* Everything one decoder sweep needs; identical for every variant. */
@@ -102,5 +113,9 @@ struct dst_ldpc_code *ldpc_code_alloc(uint32_t mb, uint32_t nb, uint32_t ne, uin
 void ldpc_rotate_block(const uint64_t *in, uint32_t z, uint32_t s, uint64_t *out);
 
 void ldpc_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The committed family's calibration; a directory's family.cal: 0 read, 1 none there, or -errno
+ * with err set (ldpc_cal.c). */
+void ldpc_cal_builtin(struct ldpc_cal *cal);
+int ldpc_cal_load(const char *dir, struct ldpc_cal *out, char *err);
 
 #endif

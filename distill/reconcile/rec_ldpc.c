@@ -439,7 +439,7 @@ static uint32_t blind_frames_max(const struct side *s)
 		double f;
 		unsigned step_div;
 		struct dst_ldpc_plan p;
-		if (dst_ldpc_blind_default(q, &f, &step_div) ||
+		if (dst_ldpc_blind_default(s->fam, q, &f, &step_div) ||
 		    dst_ldpc_plan_make_blind(s->fam, q, f, DST_LDPC_BLIND_HEADROOM, &p) || !p.key_bits)
 			continue;
 		uint64_t frames = (s->max_bits + p.key_bits - 1) / p.key_bits + 1;
@@ -502,7 +502,7 @@ int rec_ldpc_bob_begin(struct rec_ldpc_bob *b, const uint64_t *key, uint64_t n_b
 		return -EINVAL;
 	double f = s->f_target;
 	unsigned step_div = 4;
-	uint32_t blind = f == 0 && s->blind_wanted && !dst_ldpc_blind_default(qber, &f, &step_div);
+	uint32_t blind = f == 0 && s->blind_wanted && !dst_ldpc_blind_default(s->fam, qber, &f, &step_div);
 	if (!blind)
 		f = s->f_target, step_div = 4;
 	if (plan_for(s, qber, f, blind, step_div, n_bits) || !s->plan.key_bits)

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "dst_estimate.h"
+#include "dst_ldpc.h"
 #include "dst_reconcile.h"
 #include "qkdtool.h"
 
@@ -21,6 +22,7 @@ static int run_reconcile(int argc, char **argv)
 		{"out", required_argument, 0, 'o'},    {"json", no_argument, 0, 'j'},
 		{"frame-bits", required_argument, 0, 'f'}, {"seed", required_argument, 0, 's'},
 		{"schedule", required_argument, 0, 'S'}, {"fixed", no_argument, 0, 'F'},
+		{"codes", required_argument, 0, 'C'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0}};
 	struct dst_rec_config cfg = {.method = DST_REC_CASCADE, .seed = 1};
@@ -45,6 +47,7 @@ static int run_reconcile(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'j': json = 1; break;
 		case 'F': cfg.ldpc_fixed = true; break;
+		case 'C': cfg.ldpc_dir = optarg; break;
 		case 'f':
 			if (qkdtool_parse_u64(optarg, 64, 1u << 22, &v))
 				return qkdtool_bad(NAME, "--frame-bits %s: expected 64 .. 4194304", optarg);
@@ -65,7 +68,7 @@ static int run_reconcile(int argc, char **argv)
 		case 'h':
 			printf("usage: qkdtool reconcile --method ldpc|cascade --qber-est Q --alice FILE "
 			       "--bob FILE --out FILE [--json] [--frame-bits N] [--seed S] "
-			       "[--schedule waves|concurrent] [--fixed]\n");
+			       "[--schedule waves|concurrent] [--fixed] [--codes DIR]\n");
 			return QKDTOOL_OK;
 		default:
 			return qkdtool_bad(NAME, "unknown or incomplete option '%s' (see --help)",
@@ -79,6 +82,13 @@ static int run_reconcile(int argc, char **argv)
 	if (!dst_rec_method_available(cfg.method))
 		return qkdtool_bad(NAME, "--method %s: not available in this build",
 				   dst_rec_method_name(cfg.method));
+	if (cfg.method == DST_REC_LDPC) { /* the code family, read here to say what is wrong with it */
+		struct dst_ldpc_family *fam;
+		char err[DST_LDPC_ERRLEN];
+		if (dst_ldpc_family_load(cfg.ldpc_dir, &fam, err))
+			return qkdtool_bad(NAME, "LDPC codes: %s", err);
+		dst_ldpc_family_free(fam);
+	}
 
 	uint8_t *da = NULL, *db = NULL;
 	size_t la = 0, lb = 0;

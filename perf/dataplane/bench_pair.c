@@ -154,6 +154,7 @@ enum { ST_RX, ST_WK, ST_TX, ST_N };
 
 struct pair_result {
 	double sec[ST_N]; /* CPU seconds of this thread per stage */
+	uint64_t tsc_parse, tsc_sift; /* the nodes' own split of the RX stage (TSC cycles) */
 	struct dp_link_report ra, rb;
 };
 
@@ -206,6 +207,12 @@ static bool run_once(const struct frames *f, uint32_t block_bits, int method, un
 		dp_node_link_report(p.node[1], 1, rb);
 		if (!work && next >= f->n)
 			break; /* frames exhausted (Bob's tail announcement waits for its flush) */
+	}
+	for (int i = 0; i < 2; i++) {
+		struct dp_lcore_stats s;
+		dp_node_lcore_stats(p.node[i], -1, &s);
+		res->tsc_parse += s.cycles_rx;
+		res->tsc_sift += s.cycles_sift;
 	}
 	if (getenv("DP_DEBUG"))
 		for (int i = 0; i < 2; i++) {
@@ -260,12 +267,15 @@ static void run_pair(struct qp_run *r, const char *variant, double e_mis, int me
 		cyc[k] = best.sec[k] * hz;
 	const struct dp_link_report *ra = &best.ra, *rb = &best.rb;
 	double total = cyc[ST_RX] + cyc[ST_WK] + cyc[ST_TX];
+	/* RX+parse+window fill against sifting (announcements, gathers, block filling) */
+	uint64_t tsc_rx = best.tsc_parse + best.tsc_sift;
+	double parse_part = tsc_rx ? (double)best.tsc_parse / (double)tsc_rx : 0;
 	double secs = best_total;
 	double rate = secs > 0 ? (double)ra->secret_bits / secs : 0;
 	double events = (double)(ra->events + rb->events), sbits = (double)ra->secret_bits;
 	double done = ra->blocks_done ? (double)ra->blocks_done : 1;
 	json_t *extra = json_pack(
-		"{s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I}",
+		"{s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I}",
 		"method", method == DST_REC_LDPC ? "ldpc" : "cascade",
 		"e_mis", e_mis, "block_bits", (json_int_t)block_bits, "blocks_done",
 		(json_int_t)ra->blocks_done, "blocks_failed",
@@ -275,6 +285,8 @@ static void run_pair(struct qp_run *r, const char *variant, double e_mis, int me
 		total > 0 ? cyc[ST_RX] / total : 0.0, "cycles_per_event_rx",
 		events > 0 ? cyc[ST_RX] / events : 0.0, "cycles_per_detection_rx",
 		rb->events ? cyc[ST_RX] / (double)rb->events : 0.0,
+		"rx_parse_share", total > 0 ? cyc[ST_RX] * parse_part / total : 0.0,
+		"sift_share", total > 0 ? cyc[ST_RX] * (1 - parse_part) / total : 0.0,
 		"cycles_per_secret_bit_distill", sbits > 0 ? cyc[ST_WK] / sbits : 0.0,
 		"cycles_per_secret_bit_rx", sbits > 0 ? cyc[ST_RX] / sbits : 0.0,
 		"cycles_per_secret_bit_tx", sbits > 0 ? cyc[ST_TX] / sbits : 0.0,

@@ -149,7 +149,7 @@ static void bench_ldpc_cn(struct qp_run *r)
 	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
 		for (size_t k = 0; k < sizeof(below) / sizeof(below[0]); k++) {
 			struct dst_ldpc_plan p;
-			if (dst_ldpc_plan_make(fam, qs[i], dst_ldpc_default_f(qs[i]) - below[k], &p))
+			if (dst_ldpc_plan_make(fam, qs[i], dst_ldpc_default_f(fam, qs[i]) - below[k], &p))
 				continue;
 			unsigned failed[DST_LDPC_CN_COUNT] = {0}, alone[DST_LDPC_CN_COUNT] = {0};
 			double iters[DST_LDPC_CN_COUNT] = {0};
@@ -219,7 +219,7 @@ static void bench_ldpc_float(struct qp_run *r)
 	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]) && fd; i++)
 		for (size_t k = 0; k < sizeof(below) / sizeof(below[0]); k++) {
 			struct dst_ldpc_plan p;
-			if (dst_ldpc_plan_make(fam, qs[i], dst_ldpc_default_f(qs[i]) - below[k], &p))
+			if (dst_ldpc_plan_make(fam, qs[i], dst_ldpc_default_f(fam, qs[i]) - below[k], &p))
 				continue;
 			unsigned failed[D_N] = {0};
 			double iters[D_N] = {0};
@@ -328,7 +328,7 @@ static void bench_ldpc_blind(struct qp_run *r)
 		unsigned step_div;
 		struct dst_ldpc_plan pf, pb;
 		if (dst_ldpc_plan_make(fam, qs[i], 0, &pf) ||
-		    dst_ldpc_blind_default(qs[i], &f_start, &step_div) ||
+		    dst_ldpc_blind_default(fam, qs[i], &f_start, &step_div) ||
 		    dst_ldpc_plan_make_blind(fam, qs[i], f_start, DST_LDPC_BLIND_HEADROOM, &pb))
 			continue;
 		for (int m = M_FIXED; m <= M_RESUME; m++) {
@@ -383,12 +383,21 @@ QP_BENCH("ldpc_blind",
 	 bench_ldpc_blind)
 
 /* Whole keys through both sides of dst_reconcile (the messages, every frame, the reveal rounds):
- * 2^20-bit keys (the node's block) over a BSC at QBER 0.5-8%, the fixed-rate plan (ldpc_fixed) as
- * the baseline, then the default blind one; f of the key from the leak both sides agree on and the
- * errors actually drawn, round trips per key, Mbit/s of key per CPU-second (both sides). */
+ * 2^20-bit keys (the node's block; four frames of a longer family, QKD_LDPC_CODES) over a BSC at
+ * QBER 0.5-8%, the fixed-rate plan (ldpc_fixed) as the baseline, then the default blind one; f of
+ * the key from the leak both sides agree on and the errors actually drawn, round trips per key,
+ * Mbit/s of key per CPU-second (both sides). */
 static void bench_ldpc_key(struct qp_run *r)
 {
-	const uint64_t bits = 1u << 20, nw = bits / 64;
+	struct dst_ldpc_family *fam;
+	char err[DST_LDPC_ERRLEN];
+	if (dst_ldpc_family_load(NULL, &fam, err)) {
+		fprintf(stderr, "ldpc_key: %s\n", err);
+		return;
+	}
+	uint64_t n = dst_ldpc_family_n(fam);
+	dst_ldpc_family_free(fam);
+	const uint64_t bits = 4 * n > (1u << 20) ? 4 * n : 1u << 20, nw = bits / 64;
 	const double qs[] = {0.005, 0.01, 0.02, 0.03, 0.05, 0.08};
 	unsigned keys = qp_quick(r) ? 2 : 8;
 	uint64_t *ka = malloc(nw * 8), *kb = malloc(nw * 8), *out = malloc(nw * 8);
@@ -495,7 +504,7 @@ static void bench_ldpc_decode(struct qp_run *r)
 		return;
 	}
 	/* the goal's efficiency, a step above it, and the family's calibrated default */
-	const double q = 0.02, targets[] = {1.10, 1.15, dst_ldpc_default_f(0.02)};
+	const double q = 0.02, targets[] = {1.10, 1.15, dst_ldpc_default_f(fam, 0.02)};
 	for (size_t t = 0; t < sizeof(targets) / sizeof(targets[0]); t++) {
 		if (t == 2 && (fabs(targets[2] - targets[0]) < 1e-9 || fabs(targets[2] - targets[1]) < 1e-9))
 			break;

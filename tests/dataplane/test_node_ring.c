@@ -22,6 +22,7 @@
 #include "dp_eal.h"
 #include "dp_evframe.h"
 #include "dp_node.h"
+#include "dst_reconcile.h"
 #include "dp_simgen.h"
 #include "dst_sift.h"
 #include "unit.h"
@@ -991,6 +992,15 @@ static void test_link_remove(void)
 	lc.block_bits = 8192;
 	lc.psk_len = 10;
 	CU_ASSERT_EQUAL(dp_node_link_add(p.node[0], &lc, &why), -EINVAL);
+	/* an LDPC code family that cannot be loaded: refused, saying so, and no link appears */
+	lc.psk_len = sizeof(p.psk);
+	lc.rec_method = DST_REC_LDPC;
+	lc.ldpc_codes = "/nonexistent/ldpc-codes";
+	why = NULL;
+	CU_ASSERT_NOT_EQUAL(dp_node_link_add(p.node[0], &lc, &why), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(why);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "LDPC code family"));
+	CU_ASSERT_EQUAL(dp_node_link_report(p.node[0], 9, &r), -ENOENT);
 	pair_teardown(&p);
 }
 

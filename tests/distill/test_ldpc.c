@@ -235,7 +235,7 @@ static void test_avx2_matches_portable(void)
 
 /* Circulants of 64 and 128: a chunk pair of the AVX2 kernel then meets both the end of its block
  * and the repeated head, and rows of ~13 edges (box-minus) and ~10 (forward/backward) are both
- * compared. The helpers work on the globals, which point at a one-code family meanwhile. */
+ * compared. And the largest circulant a code may have (long frames: 2^20 bits at 128 columns). The helpers work on the globals, which point at a one-code family meanwhile. */
 static void test_small_circulants(void)
 {
 	if (dst_ldpc_ws_force_variant(ws, "avx2") == -ENOTSUP)
@@ -243,7 +243,7 @@ static void test_small_circulants(void)
 	dst_ldpc_ws_force_variant(ws, NULL);
 	const struct {
 		uint32_t z, rows;
-	} cases[] = {{64, 6}, {64, 8}, {128, 6}, {128, 8}};
+	} cases[] = {{64, 6}, {64, 8}, {128, 6}, {128, 8}, {DST_LDPC_MAX_Z, 8}};
 	struct dst_ldpc_family *keep_fam = fam;
 	struct dst_ldpc_ws *keep_ws = ws;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -432,7 +432,7 @@ static void test_plan_fit(void)
 				struct dst_ldpc_plan p, full;
 				double f0;
 				unsigned step;
-				CU_ASSERT_EQUAL_FATAL(dst_ldpc_blind_default(qs[i], &f0, &step), 0);
+				CU_ASSERT_EQUAL_FATAL(dst_ldpc_blind_default(fam, qs[i], &f0, &step), 0);
 				CU_ASSERT_EQUAL_FATAL(blind ? dst_ldpc_plan_make_blind(fam, qs[i], f0,
 										 DST_LDPC_BLIND_HEADROOM, &p)
 							    : dst_ldpc_plan_make(fam, qs[i], 0, &p), 0);
@@ -457,7 +457,7 @@ static void test_plan_fit(void)
 				CU_ASSERT(p.leak_bits <= full.leak_bits);
 				if (blind)
 					CU_ASSERT(in.m / (p.key_bits * h2(qs[i])) >=
-						  dst_ldpc_default_f(qs[i]) - 1e-9);
+						  dst_ldpc_default_f(fam, qs[i]) - 1e-9);
 				/* fitting again changes nothing */
 				struct dst_ldpc_plan again = p;
 				CU_ASSERT_EQUAL(dst_ldpc_plan_fit(fam, bits, blind, &again), 0);

@@ -1,7 +1,9 @@
 /* QC-LDPC codes: the committed family has its documented rates, no 4-cycles and independent
  * punctured columns (checked by brute force on the expanded matrix, not by the loader's own
  * base-matrix logic); the syndrome matches the definition; construction is deterministic; the
- * loader rejects truncated and corrupt files with a clear error. */
+ * loader rejects truncated and corrupt files with a clear error. The long-frame family has its
+ * documented rates and girth, its own calibration, and reconciles a key of two frames; a family's
+ * calibration file is read as documented and a bad one fails the loading. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 #include <string.h>
 
 #include "dst_ldpc.h"
+#include "dst_reconcile.h"
 #include "unit.h"
 
 /* The family as documented in docs/formats.md: name, base rows (of 128 columns, z = 1024). */
@@ -504,6 +507,185 @@ static void test_optimise_profile(void)
 	CU_ASSERT_EQUAL(dst_ldpc_design_optimise(&again, 2, &t2), -EINVAL);
 }
 
+/* The long-frame family's directory in the source tree. */
+static const char *n20_dir(void)
+{
+	return unit_src_path("../distill/ldpc/codes_n20");
+}
+
+static void test_long_family(void)
+{
+	char err[DST_LDPC_ERRLEN];
+	struct dst_ldpc_family *lf;
+	CU_ASSERT_EQUAL_FATAL(dst_ldpc_family_load(n20_dir(), &lf, err), 0);
+	CU_ASSERT_EQUAL_FATAL(dst_ldpc_family_size(lf), NDOC);
+	CU_ASSERT_EQUAL(dst_ldpc_family_n(lf), 1u << 20);
+	for (size_t k = 0; k < NDOC; k++) {
+		const struct dst_ldpc_code *c = dst_ldpc_family_code(lf, k);
+		struct dst_ldpc_code_info in;
+		dst_ldpc_code_get_info(c, &in);
+		CU_ASSERT_STRING_EQUAL(in.name, documented[k].name);
+		CU_ASSERT_EQUAL(in.z, 8192);
+		CU_ASSERT_EQUAL(in.base_rows, documented[k].rows);
+		CU_ASSERT_DOUBLE_EQUAL(in.rate, 1.0 - documented[k].rows / 128.0, 1e-12);
+		CU_ASSERT(dst_ldpc_code_girth(c, 4) > 4);
+	}
+	/* its own calibration, lower than the short family's where longer frames decode better */
+	CU_ASSERT(dst_ldpc_default_f(lf, 0.02) < dst_ldpc_default_f(fam, 0.02) - 0.01);
+	CU_ASSERT(dst_ldpc_default_f(lf, 0.03) < dst_ldpc_default_f(fam, 0.03));
+	double f;
+	unsigned step;
+	CU_ASSERT_EQUAL(dst_ldpc_blind_default(lf, 0.02, &f, &step), -ENOENT); /* none measured */
+	CU_ASSERT_EQUAL(dst_ldpc_blind_default(fam, 0.02, &f, &step), 0);
+	dst_ldpc_family_free(lf);
+}
+
+/* A 2^21-bit key at QBER 3% through both sides with the long family: cut into frames of about
+ * 2^20 bits (three: a frame holds n - m/(f h) fewer), Bob ends with Alice's key, and the leak is
+ * the calibrated efficiency's. */
+static void test_long_family_key(void)
+{
+	const uint64_t bits = 1u << 21, nw = bits / 64;
+	struct dst_rec_config cfg = {.method = DST_REC_LDPC, .max_bits = bits, .ldpc_dir = n20_dir()};
+	struct dst_rec_alice *A = dst_rec_alice_create(&cfg);
+	struct dst_rec_bob *B = dst_rec_bob_create(&cfg);
+	size_t cap = dst_rec_max_msg(&cfg), l1 = 0, l2 = 0;
+	uint8_t *m1 = malloc(cap), *m2 = malloc(cap);
+	uint64_t *ka = malloc(nw * 8), *kb = malloc(nw * 8), *out = calloc(nw, 8);
+	CU_ASSERT_FATAL(A && B && m1 && m2 && ka && kb && out);
+	uint64_t x = 0x1234567, errors = 0;
+	for (uint64_t w = 0; w < nw; w++) {
+		uint64_t e = 0;
+		for (int b = 0; b < 64; b++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			e |= (uint64_t)((x >> 11) % 1000 < 30) << b;
+		}
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		ka[w] = x;
+		kb[w] = x ^ e;
+		errors += (uint64_t)__builtin_popcountll(e);
+	}
+	CU_ASSERT_EQUAL(dst_rec_alice_begin(A, ka, bits), 0);
+	CU_ASSERT_EQUAL(dst_rec_bob_begin(B, kb, bits, 0.03), 0);
+	int rb = dst_rec_bob_step(B, NULL, 0, m1, cap, &l1), ra = -1;
+	while (rb >= 0) {
+		ra = dst_rec_alice_step(A, m1, l1, m2, cap, &l2);
+		if (ra < 0 || rb == DST_REC_DONE)
+			break;
+		rb = dst_rec_bob_step(B, m2, l2, m1, cap, &l1);
+	}
+	CU_ASSERT_EQUAL(ra, DST_REC_DONE);
+	struct dst_rec_stats st;
+	dst_rec_bob_stats(B, &st);
+	uint64_t got = 0;
+	CU_ASSERT_EQUAL(dst_rec_bob_result(B, out, &got), 0);
+	CU_ASSERT(st.frames >= 2 && st.frames <= 3);
+	CU_ASSERT_EQUAL(st.frames_failed, 0);
+	CU_ASSERT_EQUAL(got, bits);
+	CU_ASSERT_EQUAL(st.bits_corrected, errors);
+	CU_ASSERT_EQUAL(memcmp(out, ka, bits / 8), 0);
+	struct dst_ldpc_family *lf;
+	char err[DST_LDPC_ERRLEN];
+	CU_ASSERT_EQUAL_FATAL(dst_ldpc_family_load(n20_dir(), &lf, err), 0);
+	double f = dst_ldpc_efficiency(st.leak_bits, bits, 0.03), f_cal = dst_ldpc_default_f(lf, 0.03);
+	CU_ASSERT(f >= f_cal - 1e-9 && f < f_cal + 0.01);
+	dst_ldpc_family_free(lf);
+	dst_rec_alice_free(A);
+	dst_rec_bob_free(B);
+	free(m1);
+	free(m2);
+	free(ka);
+	free(kb);
+	free(out);
+}
+
+/* A directory holding one committed code and a family.cal with these contents. */
+static void cal_dir(char *dir, const char *cal)
+{
+	strcpy(dir, "/tmp/qkd_ldpc_cal_XXXXXX");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	char from[4096], to[4096], cmd[8400];
+	snprintf(from, sizeof(from), "%s/r080.qc", dst_ldpc_default_dir());
+	snprintf(to, sizeof(to), "%s/r080.qc", dir);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", from, to);
+	CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+	snprintf(to, sizeof(to), "%s/family.cal", dir);
+	FILE *f = fopen(to, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(cal, f);
+	fclose(f);
+}
+
+static void cal_dir_remove(const char *dir)
+{
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+static void test_calibration_file(void)
+{
+	char dir[64], err[DST_LDPC_ERRLEN];
+	struct dst_ldpc_family *cf;
+	cal_dir(dir, "# comment\n\nfixed 0.02 1.2\n  fixed 0.04 1.3\nblind 0.01 1.1\nblind 0.03 1.2\n");
+	CU_ASSERT_EQUAL_FATAL(dst_ldpc_family_load(dir, &cf, err), 0);
+	CU_ASSERT_DOUBLE_EQUAL(dst_ldpc_default_f(cf, 0.01), 1.2, 1e-12);  /* flat below */
+	CU_ASSERT_DOUBLE_EQUAL(dst_ldpc_default_f(cf, 0.03), 1.25, 1e-12); /* linear between */
+	CU_ASSERT_DOUBLE_EQUAL(dst_ldpc_default_f(cf, 0.2), 1.3, 1e-12);   /* flat above */
+	double f;
+	unsigned step;
+	CU_ASSERT_EQUAL(dst_ldpc_blind_default(cf, 0.02, &f, &step), 0);
+	CU_ASSERT_DOUBLE_EQUAL(f, 1.15, 1e-12);
+	CU_ASSERT_EQUAL(dst_ldpc_blind_default(cf, 0.05, &f, &step), -ENOENT); /* outside */
+	/* the plan's default efficiency follows the file */
+	struct dst_ldpc_plan p;
+	CU_ASSERT_EQUAL(dst_ldpc_plan_make(cf, 0.03, 0, &p), 0);
+	CU_ASSERT_DOUBLE_EQUAL(p.f_target, 1.25, 1e-12);
+	dst_ldpc_family_free(cf);
+	cal_dir_remove(dir);
+
+	/* each bad file fails the loading with its line number, and nothing is handed out */
+	const struct {
+		const char *text, *where;
+	} bad[] = {
+		{"fixed 0.02 1.2\nfixed 0.01 1.3\n", "family.cal:2: QBER not ascending"},
+		{"fixed 0.02\n", "family.cal:1: expected"},
+		{"fixed 0.02 1.2 7\n", "family.cal:1: expected"},
+		{"blend 0.02 1.2\n", "family.cal:1: expected"},
+		{"fixed 0.6 1.2\n", "family.cal:1: QBER must be"},
+		{"fixed 0.02 0.9\n", "family.cal:1: QBER must be"},
+		{"fixed 0.02 nan\n", "family.cal:1: QBER must be"},
+		{"blind 0.02 1.2\n", "no 'fixed' points"},
+		{"# only a comment\n", "no 'fixed' points"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cal_dir(dir, bad[i].text);
+		cf = NULL;
+		err[0] = 0;
+		CU_ASSERT_EQUAL(dst_ldpc_family_load(dir, &cf, err), -EINVAL);
+		CU_ASSERT_PTR_NULL(cf);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, bad[i].where));
+		cal_dir_remove(dir);
+	}
+	/* a line longer than the reader's buffer */
+	char lng[600];
+	memset(lng, ' ', sizeof(lng));
+	memcpy(lng + sizeof(lng) - 17, "fixed 0.02 1.2\n", 16);
+	lng[sizeof(lng) - 1] = 0;
+	cal_dir(dir, lng);
+	CU_ASSERT_EQUAL(dst_ldpc_family_load(dir, &cf, err), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "line too long"));
+	cal_dir_remove(dir);
+	/* 17 points of one kind */
+	char many[1024] = "";
+	for (int i = 1; i <= 17; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "fixed 0.%02d 1.2\n", i);
+	cal_dir(dir, many);
+	CU_ASSERT_EQUAL(dst_ldpc_family_load(dir, &cf, err), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "family.cal:17: too many"));
+	cal_dir_remove(dir);
+}
+
 int main(void)
 {
 	CU_TestInfo codes[] = {
@@ -516,6 +698,9 @@ int main(void)
 		{"loader rejects bad files", test_loader_rejects_bad_files},
 		{"density evolution: published thresholds", test_threshold_published},
 		{"profile optimiser keeps the design's limits", test_optimise_profile},
+		{"long-frame family: documented rates, girth, calibration", test_long_family},
+		{"long-frame family reconciles a key of a few frames", test_long_family_key},
+		{"family calibration file read as documented, bad ones refused", test_calibration_file},
 		CU_TEST_INFO_NULL,
 	};
 	CU_SuiteInfo suites[] = {

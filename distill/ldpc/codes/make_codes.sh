@@ -23,12 +23,17 @@
 # decode worse at QBER 2% (FER 0.038 at f 1.16 against r083's 0.019, 400 frames); neither other
 # optimised rate-0.85 profiles nor rate-0.906/0.914 codes for QBER 1% beat the family (0.14 at
 # f 1.20 against r090's 0 at 1.24), so none is kept.
-# usage: make_codes.sh QKDTOOL OUTDIR
+# The same profiles and seeds at z 8192 (frames of 2^20 bits) make ../codes_n20 (third argument):
+# full frames reach FER <= 1e-2 at f 0.02-0.04 lower at QBER 0.5-5% (perf/results/ldpc_mc_n20.json,
+# docs/formats.md). The DE-optimised rate-0.85 profile above (2:29,3:53,6:28,19:18), retried at
+# that length, still needs f 1.14 at 2% (1 of 100 frames failed), no better than r083.
+# usage: make_codes.sh QKDTOOL OUTDIR [Z]
 set -e
 tool=${1:-qkdtool}
 out=${2:-.}
+z=${3:-1024}
 build() { # name rows profile seed
-	"$tool" code build --name "$1" --z 1024 --rows "$2" --cols 128 --deg "$3" --seed "$4" \
+	"$tool" code build --name "$1" --z "$z" --rows "$2" --cols 128 --deg "$3" --seed "$4" \
 		--out "$out/$1.qc"
 }
 build r090 13 2:12,3:73,5:11,9:14,12:16,13:2 90
