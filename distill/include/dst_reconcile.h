@@ -89,4 +89,10 @@ int dst_rec_bob_step(struct dst_rec_bob *b, const uint8_t *in, size_t in_len, ui
 int dst_rec_bob_result(const struct dst_rec_bob *b, uint64_t *out, uint64_t *bits);
 void dst_rec_bob_stats(const struct dst_rec_bob *b, struct dst_rec_stats *s);
 
+/* Both sides in this thread (tools, tests, benchmarks), after both began: Bob's messages into m1,
+ * Alice's into m2 (cap bytes each, dst_rec_max_msg), until Bob is done. Returns 0 when both ended
+ * with DST_REC_DONE, else the first error (-EPROTO: Alice not done when Bob was). */
+int dst_rec_run_local(struct dst_rec_alice *a, struct dst_rec_bob *b, uint8_t *m1, uint8_t *m2,
+		      size_t cap);
+
 #endif

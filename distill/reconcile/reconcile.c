@@ -263,3 +263,19 @@ void dst_rec_bob_stats(const struct dst_rec_bob *b, struct dst_rec_stats *s)
 	dst_cascade_bob_stats(b->cas, &c);
 	from_cascade(&c, s);
 }
+
+int dst_rec_run_local(struct dst_rec_alice *a, struct dst_rec_bob *b, uint8_t *m1, uint8_t *m2,
+		      size_t cap)
+{
+	size_t l1 = 0, l2 = 0;
+	int sb = dst_rec_bob_step(b, NULL, 0, m1, cap, &l1);
+	while (sb >= 0) {
+		int sa = dst_rec_alice_step(a, m1, l1, m2, cap, &l2);
+		if (sa < 0)
+			return sa;
+		if (sb == DST_REC_DONE)
+			return sa == DST_REC_DONE ? 0 : -EPROTO;
+		sb = dst_rec_bob_step(b, m2, l2, m1, cap, &l1);
+	}
+	return sb;
+}

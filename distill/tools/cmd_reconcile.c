@@ -130,21 +130,10 @@ static int run_reconcile(int argc, char **argv)
 	}
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
-	size_t l1 = 0, l2 = 0;
 	rc = dst_rec_alice_begin(A, ka, bits);
 	if (!rc)
 		rc = dst_rec_bob_begin(B, kb, bits, qber);
-	int sb = rc ? rc : dst_rec_bob_step(B, NULL, 0, m1, cap, &l1);
-	while (sb >= 0) {
-		int sa = dst_rec_alice_step(A, m1, l1, m2, cap, &l2);
-		if (sa < 0) {
-			sb = sa;
-			break;
-		}
-		if (sb == DST_REC_DONE)
-			break;
-		sb = dst_rec_bob_step(B, m2, l2, m1, cap, &l1);
-	}
+	int sb = rc ? rc : dst_rec_run_local(A, B, m1, m2, cap);
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
 	if (sb < 0) {
 		fprintf(stderr, "qkdtool %s: reconciliation failed: %s\n", NAME, strerror(-sb));

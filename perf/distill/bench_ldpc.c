@@ -408,7 +408,7 @@ static void bench_ldpc_key(struct qp_run *r)
 						     .ldpc_fixed = !blind};
 			struct dst_rec_alice *A = dst_rec_alice_create(&cfg);
 			struct dst_rec_bob *B = dst_rec_bob_create(&cfg);
-			size_t cap = dst_rec_max_msg(&cfg), l1, l2;
+			size_t cap = dst_rec_max_msg(&cfg);
 			uint8_t *m1 = malloc(cap), *m2 = malloc(cap);
 			if (!A || !B || !m1 || !m2)
 				goto next;
@@ -428,18 +428,12 @@ static void bench_ldpc_key(struct qp_run *r)
 				double t0 = qp_thread_cpu_seconds();
 				dst_rec_alice_begin(A, ka, bits);
 				dst_rec_bob_begin(B, kb, bits, qs[i]);
-				int rb = dst_rec_bob_step(B, NULL, 0, m1, cap, &l1), ra = -1;
-				while (rb >= 0) {
-					ra = dst_rec_alice_step(A, m1, l1, m2, cap, &l2);
-					if (ra < 0 || rb == DST_REC_DONE)
-						break;
-					rb = dst_rec_bob_step(B, m2, l2, m1, cap, &l1);
-				}
+				int rc = dst_rec_run_local(A, B, m1, m2, cap);
 				sec += qp_thread_cpu_seconds() - t0;
 				struct dst_rec_stats st;
 				dst_rec_bob_stats(B, &st);
 				uint64_t nb = 0;
-				if (ra != DST_REC_DONE || dst_rec_bob_result(B, out, &nb)) {
+				if (rc || dst_rec_bob_result(B, out, &nb)) {
 					failed++;
 					continue;
 				}

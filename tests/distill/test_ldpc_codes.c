@@ -549,7 +549,7 @@ static void test_long_family_key(void)
 	struct dst_rec_config cfg = {.method = DST_REC_LDPC, .max_bits = bits, .ldpc_dir = n20_dir()};
 	struct dst_rec_alice *A = dst_rec_alice_create(&cfg);
 	struct dst_rec_bob *B = dst_rec_bob_create(&cfg);
-	size_t cap = dst_rec_max_msg(&cfg), l1 = 0, l2 = 0;
+	size_t cap = dst_rec_max_msg(&cfg);
 	uint8_t *m1 = malloc(cap), *m2 = malloc(cap);
 	uint64_t *ka = malloc(nw * 8), *kb = malloc(nw * 8), *out = calloc(nw, 8);
 	CU_ASSERT_FATAL(A && B && m1 && m2 && ka && kb && out);
@@ -567,14 +567,7 @@ static void test_long_family_key(void)
 	}
 	CU_ASSERT_EQUAL(dst_rec_alice_begin(A, ka, bits), 0);
 	CU_ASSERT_EQUAL(dst_rec_bob_begin(B, kb, bits, 0.03), 0);
-	int rb = dst_rec_bob_step(B, NULL, 0, m1, cap, &l1), ra = -1;
-	while (rb >= 0) {
-		ra = dst_rec_alice_step(A, m1, l1, m2, cap, &l2);
-		if (ra < 0 || rb == DST_REC_DONE)
-			break;
-		rb = dst_rec_bob_step(B, m2, l2, m1, cap, &l1);
-	}
-	CU_ASSERT_EQUAL(ra, DST_REC_DONE);
+	CU_ASSERT_EQUAL(dst_rec_run_local(A, B, m1, m2, cap), 0);
 	struct dst_rec_stats st;
 	dst_rec_bob_stats(B, &st);
 	uint64_t got = 0;
