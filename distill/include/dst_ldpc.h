@@ -32,6 +32,7 @@ struct dst_ldpc_ws;     /* per-thread decoder/encoder workspace */
 #define DST_LDPC_MAX_Z 16384      /* circulant size limit (multiple of 64) */
 #define DST_LDPC_MAX_BASE 1024    /* base matrix rows/columns limit */
 #define DST_LDPC_MAX_ITER_DEFAULT 60
+#define DST_LDPC_MAX_ITER_LIMIT 1000 /* largest sweep limit a family may ask for */
 #define DST_LDPC_ERRLEN 160       /* size of the error-message buffers below */
 #define DST_LDPC_LLR_ONE 4        /* fixed-point LLR scale: int8 value = LLR * DST_LDPC_LLR_ONE */
 

@@ -29,6 +29,7 @@ static const struct ldpc_cal builtin = {
 	.nfixed = 7,
 	.blind = {{0.005, 1.41}, {0.01, 1.23}, {0.02, 1.16}, {0.03, 1.12}, {0.05, 1.11}, {0.08, 1.10}},
 	.nblind = 6,
+	.sweeps = DST_LDPC_MAX_ITER_DEFAULT,
 };
 #define BLIND_STEP_DIV 16
 
@@ -73,12 +74,19 @@ int dst_ldpc_blind_default(const struct dst_ldpc_family *fam, double qber, doubl
 	return 0;
 }
 
-/* One "fixed|blind QBER F" line into its table: QBER ascending in (0, 0.5), F >= 1. Returns NULL
- * or what is wrong with it. */
+/* One "fixed|blind QBER F" line into its table (QBER ascending in (0, 0.5), F >= 1), or "sweeps
+ * N". Returns NULL or what is wrong with it. */
 static const char *cal_line(struct ldpc_cal *cal, const char *line)
 {
 	char kind[16], extra[2];
 	double q, f;
+	unsigned sweeps;
+	if (sscanf(line, "sweeps %u %1s", &sweeps, extra) == 1) {
+		if (sweeps < 1 || sweeps > DST_LDPC_MAX_ITER_LIMIT)
+			return "sweeps must be 1 .. 1000";
+		cal->sweeps = sweeps;
+		return NULL;
+	}
 	int got = sscanf(line, "%15s %lf %lf %1s", kind, &q, &f, extra);
 	struct ldpc_cal_point *t;
 	unsigned *n;
@@ -110,7 +118,7 @@ int ldpc_cal_load(const char *dir, struct ldpc_cal *out, char *err)
 		ldpc_err(err, "%s: %s", path, strerror(errno));
 		return rc;
 	}
-	struct ldpc_cal cal = {0};
+	struct ldpc_cal cal = {.sweeps = DST_LDPC_MAX_ITER_DEFAULT};
 	char line[256];
 	unsigned lineno = 0;
 	int rc = 0;

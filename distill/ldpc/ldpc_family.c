@@ -198,8 +198,8 @@ enum dst_ldpc_check_node dst_ldpc_check_node_default(const struct dst_ldpc_code 
  * for too long. Monte Carlo: QBER 0.5% f 1.80 -> 1.51, 1% 1.35 -> 1.26, unchanged from 2% on. */
 #define LDPC_LLR_CAP 16
 
-static void plan_fill(struct dst_ldpc_plan *p, const struct dst_ldpc_code *c, uint32_t pg,
-		      uint32_t sg, double qber, double f_target)
+static void plan_fill(struct dst_ldpc_plan *p, const struct dst_ldpc_family *fam,
+		      const struct dst_ldpc_code *c, uint32_t pg, uint32_t sg, double qber, double f_target)
 {
 	memset(p, 0, sizeof(*p));
 	p->code = c;
@@ -213,7 +213,7 @@ static void plan_fill(struct dst_ldpc_plan *p, const struct dst_ldpc_code *c, ui
 	p->f_target = f_target;
 	p->f = dst_ldpc_efficiency(p->leak_bits, p->key_bits, qber);
 	p->rate = (double)(c->n - c->m - p->shortened) / p->key_bits;
-	p->max_iter = DST_LDPC_MAX_ITER_DEFAULT;
+	p->max_iter = fam->cal.sweeps;
 	long q = lround(log((1 - qber) / qber) * DST_LDPC_LLR_ONE);
 	p->llr = (int8_t)(q < 1 ? 1 : q > LDPC_LLR_CAP ? LDPC_LLR_CAP : q);
 	p->check_node = (uint8_t)dst_ldpc_check_node_default(c, qber);
@@ -233,11 +233,12 @@ static void pick_offer(struct pick *p, double score, const struct dst_ldpc_code 
 		*p = (struct pick){score, c, pg, sg};
 }
 
-static int pick_plan(const struct pick *p, double qber, double f_target, struct dst_ldpc_plan *plan)
+static int pick_plan(const struct dst_ldpc_family *fam, const struct pick *p, double qber,
+		     double f_target, struct dst_ldpc_plan *plan)
 {
 	if (!p->code)
 		return -EINVAL;
-	plan_fill(plan, p->code, p->pg, p->sg, qber, f_target);
+	plan_fill(plan, fam, p->code, p->pg, p->sg, qber, f_target);
 	return 0;
 }
 
@@ -279,7 +280,7 @@ int dst_ldpc_plan_make(const struct dst_ldpc_family *fam, double qber, double f_
 		if (f >= f_target - 1e-9)
 			pick_offer(&best, adapt_score(f, f_target, pg, sg, c->n), c, pg, sg);
 	}
-	return pick_plan(&best, qber, f_target, plan);
+	return pick_plan(fam, &best, qber, f_target, plan);
 }
 
 int dst_ldpc_plan_make_blind(const struct dst_ldpc_family *fam, double qber, double f_start,
@@ -299,7 +300,7 @@ int dst_ldpc_plan_make_blind(const struct dst_ldpc_family *fam, double qber, dou
 		if (pg <= c->npunct_gran) /* the unpunctured f closest to the start plus headroom */
 			pick_offer(&best, fabs(f0 - (f_start + headroom)), c, pg, 0);
 	}
-	return pick_plan(&best, qber, f_start, plan);
+	return pick_plan(fam, &best, qber, f_start, plan);
 }
 
 /* Frames of exactly K key bits: per code, the puncturing that keeps f at or above the target (the
@@ -330,7 +331,7 @@ static int plan_for_key_bits(const struct dst_ldpc_family *fam, double qber, dou
 			continue;
 		pick_offer(&best, adapt_score((m - pg * G) / (K * h), f, pg, sg, c->n), c, pg, sg);
 	}
-	return pick_plan(&best, qber, f, plan);
+	return pick_plan(fam, &best, qber, f, plan);
 }
 
 int dst_ldpc_plan_fit(const struct dst_ldpc_family *fam, uint64_t n_bits, bool blind,

@@ -41,6 +41,7 @@ struct ldpc_cal_point {
 struct ldpc_cal {
 	struct ldpc_cal_point fixed[LDPC_CAL_MAX], blind[LDPC_CAL_MAX];
 	unsigned nfixed, nblind;
+	unsigned sweeps; /* a plan's max_iter */
 };
 
 struct dst_ldpc_family {

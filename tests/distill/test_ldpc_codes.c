@@ -25,6 +25,17 @@ static const struct {
 };
 #define NDOC (sizeof(documented) / sizeof(documented[0]))
 
+/* The long-frame family (z = 8192): the same codes plus r084 and r091 for QBER 2% and 1%. */
+static const struct {
+	const char *name;
+	unsigned rows;
+} documented_n20[] = {
+	{"r045", 70}, {"r050", 64}, {"r055", 57}, {"r060", 51}, {"r065", 45}, {"r070", 38},
+	{"r073", 35}, {"r075", 32}, {"r077", 29}, {"r079", 27}, {"r080", 26}, {"r083", 22},
+	{"r084", 20}, {"r085", 19}, {"r088", 16}, {"r090", 13}, {"r091", 12},
+};
+#define NDOC_N20 (sizeof(documented_n20) / sizeof(documented_n20[0]))
+
 static struct dst_ldpc_family *fam;
 
 static int setup(void)
@@ -518,18 +529,26 @@ static void test_long_family(void)
 	char err[DST_LDPC_ERRLEN];
 	struct dst_ldpc_family *lf;
 	CU_ASSERT_EQUAL_FATAL(dst_ldpc_family_load(n20_dir(), &lf, err), 0);
-	CU_ASSERT_EQUAL_FATAL(dst_ldpc_family_size(lf), NDOC);
+	CU_ASSERT_EQUAL_FATAL(dst_ldpc_family_size(lf), NDOC_N20);
 	CU_ASSERT_EQUAL(dst_ldpc_family_n(lf), 1u << 20);
-	for (size_t k = 0; k < NDOC; k++) {
+	for (size_t k = 0; k < NDOC_N20; k++) {
 		const struct dst_ldpc_code *c = dst_ldpc_family_code(lf, k);
 		struct dst_ldpc_code_info in;
 		dst_ldpc_code_get_info(c, &in);
-		CU_ASSERT_STRING_EQUAL(in.name, documented[k].name);
+		CU_ASSERT_STRING_EQUAL(in.name, documented_n20[k].name);
 		CU_ASSERT_EQUAL(in.z, 8192);
-		CU_ASSERT_EQUAL(in.base_rows, documented[k].rows);
-		CU_ASSERT_DOUBLE_EQUAL(in.rate, 1.0 - documented[k].rows / 128.0, 1e-12);
+		CU_ASSERT_EQUAL(in.base_rows, documented_n20[k].rows);
+		CU_ASSERT_DOUBLE_EQUAL(in.rate, 1.0 - documented_n20[k].rows / 128.0, 1e-12);
 		CU_ASSERT(dst_ldpc_code_girth(c, 4) > 4);
 	}
+	/* 2%: the code made for it, barely adapted; the sweep limit the family asks for */
+	struct dst_ldpc_plan p;
+	CU_ASSERT_EQUAL_FATAL(dst_ldpc_plan_make(lf, 0.02, 1.10, &p), 0);
+	struct dst_ldpc_code_info in;
+	dst_ldpc_code_get_info(p.code, &in);
+	CU_ASSERT_STRING_EQUAL(in.name, "r084");
+	CU_ASSERT(p.punctured + p.shortened < in.n / 100);
+	CU_ASSERT(p.max_iter > DST_LDPC_MAX_ITER_DEFAULT);
 	/* its own calibration, lower than the short family's where longer frames decode better */
 	CU_ASSERT(dst_ldpc_default_f(lf, 0.02) < dst_ldpc_default_f(fam, 0.02) - 0.01);
 	CU_ASSERT(dst_ldpc_default_f(lf, 0.03) < dst_ldpc_default_f(fam, 0.03));
@@ -620,7 +639,8 @@ static void test_calibration_file(void)
 {
 	char dir[64], err[DST_LDPC_ERRLEN];
 	struct dst_ldpc_family *cf;
-	cal_dir(dir, "# comment\n\nfixed 0.02 1.2\n  fixed 0.04 1.3\nblind 0.01 1.1\nblind 0.03 1.2\n");
+	cal_dir(dir, "# comment\n\nfixed 0.02 1.2\n  fixed 0.04 1.3\nblind 0.01 1.1\nblind 0.03 1.2\n"
+		     "sweeps 150\n");
 	CU_ASSERT_EQUAL_FATAL(dst_ldpc_family_load(dir, &cf, err), 0);
 	CU_ASSERT_DOUBLE_EQUAL(dst_ldpc_default_f(cf, 0.01), 1.2, 1e-12);  /* flat below */
 	CU_ASSERT_DOUBLE_EQUAL(dst_ldpc_default_f(cf, 0.03), 1.25, 1e-12); /* linear between */
@@ -634,6 +654,14 @@ static void test_calibration_file(void)
 	struct dst_ldpc_plan p;
 	CU_ASSERT_EQUAL(dst_ldpc_plan_make(cf, 0.03, 0, &p), 0);
 	CU_ASSERT_DOUBLE_EQUAL(p.f_target, 1.25, 1e-12);
+	CU_ASSERT_EQUAL(p.max_iter, 150);
+	dst_ldpc_family_free(cf);
+	cal_dir_remove(dir);
+	/* without a sweeps line: the default limit */
+	cal_dir(dir, "fixed 0.02 1.2\n");
+	CU_ASSERT_EQUAL_FATAL(dst_ldpc_family_load(dir, &cf, err), 0);
+	CU_ASSERT_EQUAL(dst_ldpc_plan_make(cf, 0.03, 0, &p), 0);
+	CU_ASSERT_EQUAL(p.max_iter, DST_LDPC_MAX_ITER_DEFAULT);
 	dst_ldpc_family_free(cf);
 	cal_dir_remove(dir);
 
@@ -650,6 +678,9 @@ static void test_calibration_file(void)
 		{"fixed 0.02 nan\n", "family.cal:1: QBER must be"},
 		{"blind 0.02 1.2\n", "no 'fixed' points"},
 		{"# only a comment\n", "no 'fixed' points"},
+		{"fixed 0.02 1.2\nsweeps 0\n", "family.cal:2: sweeps must be"},
+		{"fixed 0.02 1.2\nsweeps 1001\n", "family.cal:2: sweeps must be"},
+		{"fixed 0.02 1.2\nsweeps 10 x\n", "family.cal:2: expected"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cal_dir(dir, bad[i].text);
