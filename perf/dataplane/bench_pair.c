@@ -86,8 +86,8 @@ struct pair {
 	struct rte_mempool *pool;
 };
 
-static int pair_create(struct pair *p, uint32_t block_bits, int method, const uint8_t *psk,
-		       size_t psk_len)
+static int pair_create(struct pair *p, uint32_t block_bits, int method, const char *codes,
+		       const uint8_t *psk, size_t psk_len)
 {
 	static unsigned serial;
 	char name[32];
@@ -121,7 +121,7 @@ static int pair_create(struct pair *p, uint32_t block_bits, int method, const ui
 		struct dp_link_cfg lc = {.link_id = 1, .role = i ? DP_ROLE_BOB : DP_ROLE_ALICE,
 					 .module_port = 0, .peer_port = 1, .block_bits = block_bits,
 					 .auth_refill_auto = true, .psk = psk, .psk_len = (uint32_t)psk_len,
-					 .seed = 99, .rec_method = method};
+					 .seed = 99, .rec_method = method, .ldpc_codes = codes};
 		memcpy(lc.peer_mac, peer.addr_bytes, 6);
 		if (dp_node_link_add(p->node[i], &lc, NULL))
 			return -1;
@@ -159,15 +159,15 @@ struct pair_result {
 };
 
 /* One run of the pair over the frames; false when the nodes could not be set up. */
-static bool run_once(const struct frames *f, uint32_t block_bits, int method, unsigned blocks,
-		     struct pair_result *res)
+static bool run_once(const struct frames *f, uint32_t block_bits, int method, const char *codes,
+		     unsigned blocks, struct pair_result *res)
 {
 	static uint8_t psk[1 << 20];
 	for (size_t i = 0; i < sizeof(psk); i++)
 		psk[i] = (uint8_t)(i * 2654435761u >> 13);
 	struct pair p = {0};
 	memset(res, 0, sizeof(*res));
-	if (pair_create(&p, block_bits, method, psk, sizeof(psk))) {
+	if (pair_create(&p, block_bits, method, codes, psk, sizeof(psk))) {
 		pair_free(&p);
 		return false;
 	}
@@ -231,7 +231,7 @@ static bool run_once(const struct frames *f, uint32_t block_bits, int method, un
 }
 
 static void run_pair(struct qp_run *r, const char *variant, double e_mis, int method,
-		     uint32_t block_bits, unsigned blocks)
+		     const char *codes, uint32_t block_bits, unsigned blocks)
 {
 	struct dst_link_params lp;
 	dst_link_params_default(&lp);
@@ -248,7 +248,7 @@ static void run_pair(struct qp_run *r, const char *variant, double e_mis, int me
 	struct pair_result best = {0}, cur;
 	double best_total = 1e300;
 	for (unsigned k = 0; k < reps; k++) {
-		if (!run_once(&f, block_bits, method, blocks, &cur))
+		if (!run_once(&f, block_bits, method, codes, blocks, &cur))
 			break;
 		double t = cur.sec[ST_RX] + cur.sec[ST_WK] + cur.sec[ST_TX];
 		if (t < best_total) {
@@ -276,7 +276,7 @@ static void run_pair(struct qp_run *r, const char *variant, double e_mis, int me
 	double done = ra->blocks_done ? (double)ra->blocks_done : 1;
 	json_t *extra = json_pack(
 		"{s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I}",
-		"method", method == DST_REC_LDPC ? "ldpc" : "cascade",
+		"method", method == DST_REC_LDPC ? (codes ? "ldpc_n20" : "ldpc") : "cascade",
 		"e_mis", e_mis, "block_bits", (json_int_t)block_bits, "blocks_done",
 		(json_int_t)ra->blocks_done, "blocks_failed",
 		(json_int_t)(ra->blocks_failed + ra->blocks_aborted), "events",
@@ -316,18 +316,21 @@ static void bench_dp_pair(struct qp_run *r)
 	unsigned blocks = qp_quick(r) ? 2 : 3;
 	/* Cascade (the node's default) and LDPC: Cascade leaks less but sends hundreds of
 	 * authenticated messages per block, LDPC a handful. */
-	run_pair(r, "qber2", 0.02, DST_REC_CASCADE, bits, blocks);
-	run_pair(r, "qber5", 0.05, DST_REC_CASCADE, bits, blocks);
-	run_pair(r, "qber2_ldpc", 0.02, DST_REC_LDPC, bits, blocks);
-	run_pair(r, "qber5_ldpc", 0.05, DST_REC_LDPC, bits, blocks);
+	run_pair(r, "qber2", 0.02, DST_REC_CASCADE, NULL, bits, blocks);
+	run_pair(r, "qber5", 0.05, DST_REC_CASCADE, NULL, bits, blocks);
+	run_pair(r, "qber2_ldpc", 0.02, DST_REC_LDPC, NULL, bits, blocks);
+	run_pair(r, "qber5_ldpc", 0.05, DST_REC_LDPC, NULL, bits, blocks);
 	if (qp_quick(r))
 		return;
 	/* 2^22-bit blocks ([link] block_bits): the finite-key penalty and the per-block pad cost
 	 * shrink relative to the key, which decides whether QBER 5% nets key */
-	run_pair(r, "qber2_b22", 0.02, DST_REC_CASCADE, 1u << 22, 2);
-	run_pair(r, "qber5_b22", 0.05, DST_REC_CASCADE, 1u << 22, 2);
-	run_pair(r, "qber2_ldpc_b22", 0.02, DST_REC_LDPC, 1u << 22, 2);
-	run_pair(r, "qber5_ldpc_b22", 0.05, DST_REC_LDPC, 1u << 22, 2);
+	run_pair(r, "qber2_b22", 0.02, DST_REC_CASCADE, NULL, 1u << 22, 2);
+	run_pair(r, "qber5_b22", 0.05, DST_REC_CASCADE, NULL, 1u << 22, 2);
+	run_pair(r, "qber2_ldpc_b22", 0.02, DST_REC_LDPC, NULL, 1u << 22, 2);
+	run_pair(r, "qber5_ldpc_b22", 0.05, DST_REC_LDPC, NULL, 1u << 22, 2);
+	/* the long-frame code family (ldpc-codes=distill/ldpc/codes_n20), made for such blocks */
+	run_pair(r, "qber2_ldpc_n20_b22", 0.02, DST_REC_LDPC, QP_LDPC_N20_DIR, 1u << 22, 2);
+	run_pair(r, "qber5_ldpc_n20_b22", 0.05, DST_REC_LDPC, QP_LDPC_N20_DIR, 1u << 22, 2);
 }
 QP_BENCH("dp_pair", "two nodes end to end on one core: secret Mbit/s, cycles per stage",
 	 bench_dp_pair)
